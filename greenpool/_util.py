@@ -1,0 +1,122 @@
+"""Private helpers shared by every layer: argument checks and secret masking.
+
+Nothing here does I/O or imports from a higher layer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from .errors import ConfigurationError
+
+__all__ = [
+    "check_bool",
+    "check_float",
+    "check_int",
+    "check_timeout",
+    "mask_secret",
+]
+
+
+def check_int(
+    name: str,
+    value: Any,
+    *,
+    minimum: int = 0,
+    allow_none: bool = False,
+    unlimited: int | None = None,
+) -> int | None:
+    """Return ``value`` if it is an int >= ``minimum``; raise ConfigurationError otherwise.
+
+    ``None`` is accepted when ``allow_none``; the sentinel ``unlimited`` (such as
+    ``-1``) is accepted and returned as is.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationError(name, value, "must be an integer")
+    if unlimited is not None and value == unlimited:
+        return value
+    if value < minimum:
+        extra = f" (or {unlimited} for no limit)" if unlimited is not None else ""
+        raise ConfigurationError(name, value, f"must be >= {minimum}{extra}")
+    return value
+
+
+def check_float(
+    name: str,
+    value: Any,
+    *,
+    minimum: float = 0.0,
+    allow_none: bool = False,
+    strict: bool = False,
+) -> float | None:
+    """Return ``value`` as a float if it is a finite real number >= ``minimum``.
+
+    With ``strict`` the value must be greater than ``minimum``.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(name, value, "must be a number of seconds")
+    number = float(value)
+    if math.isnan(number) or math.isinf(number):
+        raise ConfigurationError(name, value, "must be finite")
+    if number < minimum or (strict and number == minimum):
+        op = ">" if strict else ">="
+        raise ConfigurationError(name, value, f"must be {op} {minimum}")
+    return number
+
+
+def check_timeout(name: str, value: Any) -> float | None:
+    """Normalise a timeout: ``None`` or ``-1`` mean wait forever (returned as None).
+
+    ``0`` means do not wait.  Anything else must be a positive finite number.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(
+            name, value, "must be a number of seconds, 0 (do not wait) or None/-1 (wait forever)"
+        )
+    if value == -1:
+        return None
+    number = float(value)
+    if math.isnan(number) or number < 0:
+        raise ConfigurationError(
+            name, value, "must be >= 0 seconds, or None/-1 to wait forever"
+        )
+    if math.isinf(number):
+        return None
+    return number
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a bool; raise ConfigurationError otherwise."""
+    if not isinstance(value, bool):
+        raise ConfigurationError(name, value, "must be True or False")
+    return value
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]*)(?=@)")
+_KV_PASSWORD = re.compile(
+    r"(?P<head>\b(?:password|passwd|pwd|token|secret)\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'|\S+)",
+    re.IGNORECASE,
+)
+_QUERY_PASSWORD = re.compile(
+    r"(?P<head>[?&](?:password|passwd|pwd|token|secret)=)(?P<secret>[^&\s]*)", re.IGNORECASE
+)
+
+
+def mask_secret(text: str) -> str:
+    """Return ``text`` with passwords and tokens replaced by ``***``.
+
+    Handles URLs (``scheme://user:secret@host``), query parameters
+    (``?password=secret``) and libpq-style ``key=value`` strings
+    (``password=secret``, ``password='se cret'``).
+    """
+    text = _URL_PASSWORD.sub(r"\g<head>***", text)
+    text = _QUERY_PASSWORD.sub(r"\g<head>***", text)
+    return _KV_PASSWORD.sub(r"\g<head>***", text)

@@ -1,0 +1,167 @@
+"""Every exception greenpool raises.
+
+The tree::
+
+    GreenpoolError
+    +-- PoolError                    the pools' own errors
+    |   +-- NoConnectionAvailable    (also TimeoutError; alias PoolTimeout)
+    |   +-- TooManyRequests
+    |   +-- AllServersUnavailable
+    |   +-- MaximumRetryException
+    |   +-- PoolClosed
+    |   +-- InvalidRequestError
+    |   +-- ConfigurationError       (also ValueError)
+    +-- ConnectionError              (also the built-in ConnectionError)
+    +-- TimeoutError                 (also the built-in TimeoutError)
+    +-- ProtocolError                malformed bytes from a server
+    +-- ReplyError                   the server answered with an error
+
+This module imports nothing from the rest of greenpool, so every layer can
+use it.  Messages never contain secrets: code that builds one from user
+input passes it through :func:`greenpool.address.mask_secret` first.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "AllServersUnavailable",
+    "ConfigurationError",
+    "ConnectionError",
+    "GreenpoolError",
+    "InvalidRequestError",
+    "MaximumRetryException",
+    "NoConnectionAvailable",
+    "PoolClosed",
+    "PoolError",
+    "PoolTimeout",
+    "ProtocolError",
+    "ReplyError",
+    "TimeoutError",
+    "TooManyRequests",
+]
+
+
+class GreenpoolError(Exception):
+    """Base class of every exception greenpool raises."""
+
+
+class PoolError(GreenpoolError):
+    """Base class of the errors raised by the pools themselves."""
+
+
+class NoConnectionAvailable(PoolError, builtins.TimeoutError):
+    """No connection could be checked out before the checkout timeout ran out.
+
+    The message names the pool, its size, how many connections are in use,
+    how many callers are waiting, how long this caller waited and how long
+    the oldest holder has held its connection.
+    """
+
+
+PoolTimeout = NoConnectionAvailable
+
+
+class TooManyRequests(PoolError):
+    """The pool already has ``max_waiting`` callers queued; this one is shed."""
+
+
+class AllServersUnavailable(PoolError):
+    """No server in the pool's list accepted a connection.
+
+    :attr:`errors` maps each server (as text) to the exception it gave.
+    """
+
+    def __init__(self, message: str, errors: Mapping[str, BaseException] | None = None) -> None:
+        super().__init__(message)
+        self.errors: dict[str, BaseException] = dict(errors or {})
+
+
+class MaximumRetryException(PoolError):
+    """An operation failed on every attempt ``max_retries`` allowed.
+
+    The last failure is chained as ``__cause__`` and kept in :attr:`last_error`.
+    """
+
+    def __init__(self, message: str, last_error: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.last_error = last_error
+
+
+class PoolClosed(PoolError):
+    """The pool was closed: no checkout can succeed any more."""
+
+
+class InvalidRequestError(PoolError):
+    """The pool was asked to do something impossible.
+
+    For example returning a connection twice, or returning a connection to a
+    pool that did not hand it out.
+    """
+
+
+class ConfigurationError(PoolError, ValueError):
+    """An argument has a bad value.  The message names the argument and the value."""
+
+    def __init__(self, argument: str, value: Any, reason: str) -> None:
+        self.argument = argument
+        self.value = value
+        super().__init__(f"{argument}={value!r}: {reason}")
+
+
+class ConnectionError(GreenpoolError, builtins.ConnectionError):
+    """A connection could not be made, or broke while a request was on it.
+
+    Every request pending on a connection that breaks fails with this error
+    at once.  :attr:`address` names the peer when it is known.
+    """
+
+    def __init__(self, message: str, address: str | None = None) -> None:
+        super().__init__(message)
+        self.address = address
+
+
+class TimeoutError(GreenpoolError, builtins.TimeoutError):
+    """A request did not complete within its deadline.
+
+    Only the request that timed out is affected; the connection it was on
+    stays usable.
+    """
+
+
+class ProtocolError(GreenpoolError):
+    """A server sent bytes that do not follow the protocol, or that exceed a limit.
+
+    The connection they came on is closed: its stream state is unknown.
+    """
+
+
+class ReplyError(GreenpoolError):
+    """The server answered a request with an error reply.
+
+    The connection stays usable.  For Redis, :attr:`kind` is the error's
+    first word (``ERR``, ``WRONGTYPE``, ``MOVED`` ...).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def kind(self) -> str:
+        """The first word of the message, such as ``ERR`` or ``WRONGTYPE``."""
+        return self.message.split(" ", 1)[0] if self.message else ""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ReplyError) or type(other) is not type(self):
+            return False
+        return other.message == self.message
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.message))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message,))
