@@ -223,6 +223,29 @@ def _remove_dir(path: str) -> None:
         _LIVE_DIRS.discard(path)
 
 
+_swept = False
+
+
+def _sweep_stale_dirs() -> None:
+    """Remove temporary directories left by test processes that died without cleaning up.
+
+    Directory names carry the creating process's PID; a directory whose
+    creator no longer exists is removed (once per process).
+    """
+    global _swept
+    if _swept:
+        return
+    _swept = True
+    pattern = os.path.join(tempfile.gettempdir(), "greenpool-*-*-*")
+    for path in glob.glob(pattern):
+        match = re.fullmatch(r"greenpool-[\w-]+?-(\d+)-\w+", os.path.basename(path))
+        if match is None or not os.path.isdir(path):
+            continue
+        owner = int(match.group(1))
+        if owner != os.getpid() and not os.path.exists(f"/proc/{owner}"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _group_members(pgid: int) -> list[int]:
     """PIDs of the processes whose process group is ``pgid`` (read from /proc)."""
     members: list[int] = []
@@ -398,7 +421,8 @@ class ServerProcess:
     # ---------------------------------------------------------------- life cycle
 
     def _make_tmpdir(self) -> None:
-        self.tmpdir = tempfile.mkdtemp(prefix=f"greenpool-{self.name}-")
+        _sweep_stale_dirs()
+        self.tmpdir = tempfile.mkdtemp(prefix=f"greenpool-{self.name}-{os.getpid()}-")
         _register_dir(self.tmpdir)
         if self._owner is not None:
             os.chown(self.tmpdir, *self._owner)

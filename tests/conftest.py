@@ -1,0 +1,153 @@
+"""Fixtures that start real servers for the tests.
+
+Session-scoped servers (``redis_server``, ``tarantool_server``,
+``postgres_server``, ``mariadb_server``) are shared: a test must never kill,
+pause or restart them.  A test that does uses the function-scoped
+``fresh_*`` fixtures, which give it a server of its own.
+
+Every fixture stops its processes by PID at teardown, whether the test
+passed or not.  A missing server program makes the fixture raise
+:class:`~greenpool.testing.ServerNotInstalled`, naming the Debian package to
+install: the project runs no skipped tests, so it fails loudly instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from greenpool.testing import (
+    MariaDBServer,
+    PostgresServer,
+    PostgresStandby,
+    RedisServer,
+    ServerProcess,
+    TarantoolReplicaSet,
+    TarantoolServer,
+    TcpProxy,
+)
+
+
+def _serve(server: ServerProcess) -> Iterator[Any]:
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------- Redis
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis server shared by the whole session; never kill or pause it."""
+    yield from _serve(RedisServer())
+
+
+@pytest.fixture
+def fresh_redis() -> Iterator[RedisServer]:
+    """A Redis server of the test's own: it may be stopped, killed, paused, restarted."""
+    yield from _serve(RedisServer())
+
+
+# --------------------------------------------------------------------------- Tarantool
+
+
+@pytest.fixture(scope="session")
+def tarantool_server() -> Iterator[TarantoolServer]:
+    """A Tarantool instance shared by the whole session (guest has full access)."""
+    yield from _serve(TarantoolServer())
+
+
+@pytest.fixture
+def fresh_tarantool() -> Iterator[TarantoolServer]:
+    """A Tarantool instance of the test's own."""
+    yield from _serve(TarantoolServer())
+
+
+@pytest.fixture
+def tarantool_replicaset() -> Iterator[TarantoolReplicaSet]:
+    """Three Tarantool instances replicating full-mesh; member 0 is the master."""
+    replicaset = TarantoolReplicaSet(3)
+    try:
+        replicaset.start()
+        yield replicaset
+    finally:
+        replicaset.stop()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster shared by the whole session; never kill or pause it."""
+    yield from _serve(PostgresServer())
+
+
+@pytest.fixture
+def fresh_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of the test's own (the primary of ``postgres_standby``)."""
+    yield from _serve(PostgresServer())
+
+
+@pytest.fixture
+def postgres_standby(fresh_postgres: PostgresServer) -> Iterator[PostgresStandby]:
+    """A hot standby streaming from ``fresh_postgres`` (``standby.primary``)."""
+    yield from _serve(PostgresStandby(fresh_postgres))
+
+
+# --------------------------------------------------------------------------- MariaDB
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[MariaDBServer]:
+    """A MariaDB server shared by the whole session, with an empty ``test`` database."""
+    yield from _serve(MariaDBServer())
+
+
+@pytest.fixture
+def fresh_mariadb() -> Iterator[MariaDBServer]:
+    """A MariaDB server of the test's own."""
+    yield from _serve(MariaDBServer())
+
+
+# --------------------------------------------------------------------------- the proxy
+
+
+def _split_target(target: Any) -> tuple[str, int]:
+    if isinstance(target, ServerProcess):
+        return target.host, target.port
+    if isinstance(target, tuple):
+        host, port = target
+        return str(host), int(port)
+    if isinstance(target, str):
+        host, sep, port = target.rpartition(":")
+        if sep and host and port.isdigit():
+            return host.strip("[]"), int(port)
+    raise ValueError(f"target {target!r}: give 'host:port', (host, port) or a server")
+
+
+@pytest.fixture
+def tcp_proxy() -> Iterator[Callable[[Any], TcpProxy]]:
+    """A factory: ``tcp_proxy("127.0.0.1:6379")`` (or a tuple, or a server) -> started proxy.
+
+    Every proxy made is stopped at teardown.
+    """
+    proxies: list[TcpProxy] = []
+
+    def make(target: Any) -> TcpProxy:
+        host, port = _split_target(target)
+        proxy = TcpProxy(host, port)
+        proxies.append(proxy)
+        proxy.start()
+        return proxy
+
+    try:
+        yield make
+    finally:
+        for proxy in proxies:
+            proxy.stop()
