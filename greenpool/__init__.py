@@ -23,6 +23,8 @@ from .errors import (
     TooManyRequests,
 )
 
+from .pool import Pool, PoolListener
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -35,7 +37,9 @@ __all__ = [
     "MaximumRetryException",
     "NoConnectionAvailable",
     "PoolClosed",
+    "Pool",
     "PoolError",
+    "PoolListener",
     "PoolTimeout",
     "ProtocolError",
     "ReplyError",

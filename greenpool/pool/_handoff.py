@@ -1,0 +1,180 @@
+"""A FIFO queue of waiting greenlets with direct hand-off.
+
+This is the primitive under the checkout pool's blocking ``get``.  A plain
+``gevent.lock.Semaphore`` lets a greenlet that releases a permit take it
+straight back on its next ``acquire`` (``acquire`` succeeds whenever the
+counter is positive, even with greenlets queued), so under load one greenlet
+can starve the others.  Here a released value is given to the longest
+waiter *before* anybody else can see it: ``hand`` pops the first live
+waiter, stores the value in that waiter's record and schedules its wake-up.
+Nobody can barge in between, because the value never becomes visible to
+other callers.
+
+Every way a wait can end is accounted for:
+
+* woken with a value: ``wait`` returns it;
+* its deadline passed first: ``wait`` raises :class:`WaitTimeout`;
+* ``fail_all`` was called (pool closed): ``wait`` raises the given error;
+* any BaseException thrown into the waiting greenlet (``kill()``, an
+  enclosing ``gevent.Timeout``, KeyboardInterrupt): if a value had already
+  been handed to it, the value goes to ``on_orphan`` (which passes it on),
+  so nothing handed over is ever lost.
+
+All state changes happen between yields, so no lock is needed.  One queue
+belongs to one hub (one OS thread).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from gevent import get_hub
+from greenlet import getcurrent
+
+__all__ = ["HandoffQueue", "WaitTimeout"]
+
+# Waiter states.
+_WAITING = 0
+_HANDED = 1
+_TIMED_OUT = 2
+_FAILED = 3
+_ABANDONED = 4
+
+
+class WaitTimeout(Exception):
+    """Raised by :meth:`HandoffQueue.wait` when its timeout passes first."""
+
+
+class _Waiter:
+    __slots__ = ("greenlet", "state", "value")
+
+    def __init__(self, greenlet: Any) -> None:
+        self.greenlet = greenlet
+        self.state = _WAITING
+        self.value: Any = None
+
+
+class HandoffQueue:
+    """Greenlets wait here in arrival order; :meth:`hand` serves the oldest first.
+
+    ``on_orphan(value)`` is called, in the abandoning greenlet, with a value
+    that was handed to a waiter which then died or timed out before it could
+    take it.  It must pass the value on (to the next waiter or back to a free
+    list); it must not block.
+    """
+
+    __slots__ = ("_dead", "_live", "_on_orphan", "_queue")
+
+    def __init__(self, on_orphan: Callable[[Any], None]) -> None:
+        self._queue: deque[_Waiter] = deque()
+        self._live = 0
+        # Records of waiters that left (timed out, killed) but are still queued;
+        # they are skipped by hand() and compacted away when they pile up.
+        self._dead = 0
+        self._on_orphan = on_orphan
+
+    def __len__(self) -> int:
+        """The number of greenlets waiting now."""
+        return self._live
+
+    def hand(self, value: Any) -> bool:
+        """Give ``value`` to the longest waiter.  Returns False if nobody waits.
+
+        Never blocks: the waiter is resumed by the hub a moment later.
+        """
+        queue = self._queue
+        while queue:
+            waiter = queue.popleft()
+            if waiter.state == _WAITING:
+                waiter.state = _HANDED
+                waiter.value = value
+                self._live -= 1
+                get_hub().loop.run_callback(self._wake, waiter)
+                return True
+            self._dead -= 1
+        return False
+
+    def fail_all(self, error: BaseException) -> int:
+        """Make every current waiter raise ``error``.  Returns how many there were."""
+        failed = 0
+        hub = get_hub()
+        queue = self._queue
+        while queue:
+            waiter = queue.popleft()
+            if waiter.state == _WAITING:
+                waiter.state = _FAILED
+                waiter.value = error
+                failed += 1
+                hub.loop.run_callback(self._wake, waiter)
+        self._live = 0
+        self._dead = 0
+        return failed
+
+    def wait(self, timeout: float | None) -> Any:
+        """Block the current greenlet until a value is handed to it; return the value.
+
+        ``timeout`` is in seconds; ``None`` waits forever.  Raises
+        :class:`WaitTimeout` when the time runs out, or the error given to
+        :meth:`fail_all`.  Any BaseException thrown in while waiting
+        propagates after the waiter has been removed (and a value already
+        handed to it passed to ``on_orphan``).
+        """
+        hub = get_hub()
+        current = getcurrent()
+        if current is hub:
+            raise RuntimeError("cannot block in the gevent hub; call this from a greenlet")
+        waiter = _Waiter(current)
+        self._queue.append(waiter)
+        self._live += 1
+        timer = None
+        try:
+            if timeout is not None:
+                timer = hub.loop.timer(max(timeout, 0.0))
+                timer.start(self._expire, waiter)
+            while waiter.state == _WAITING:
+                hub.switch()
+        except BaseException:
+            state = waiter.state
+            waiter.state = _ABANDONED
+            if state == _WAITING:
+                self._live -= 1
+                self._left()
+            elif state == _HANDED:
+                value, waiter.value = waiter.value, None
+                self._on_orphan(value)
+            raise
+        finally:
+            if timer is not None:
+                timer.close()
+        state = waiter.state
+        value, waiter.value = waiter.value, None
+        if state == _HANDED:
+            return value
+        if state == _TIMED_OUT:
+            raise WaitTimeout()
+        assert state == _FAILED
+        raise value
+
+    def _left(self) -> None:
+        # A waiter left while still queued.  Compact when the dead records
+        # outnumber the live ones, so waits that keep timing out on a pool
+        # that never frees up can't grow the queue without bound.
+        self._dead += 1
+        if self._dead > 64 and self._dead > self._live:
+            self._queue = deque(w for w in self._queue if w.state == _WAITING)
+            self._dead = 0
+
+    def _wake(self, waiter: _Waiter) -> None:
+        # Runs in the hub.  A waiter abandoned since the hand-off is left alone.
+        if waiter.state == _HANDED or waiter.state == _FAILED:
+            waiter.greenlet.switch()
+
+    def _expire(self, waiter: _Waiter) -> None:
+        # Runs in the hub when the waiter's timer fires.
+        if waiter.state == _WAITING:
+            waiter.state = _TIMED_OUT
+            self._live -= 1
+            self._left()
+            waiter.greenlet.switch()
