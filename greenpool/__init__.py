@@ -22,7 +22,6 @@ from .errors import (
     TimeoutError,
     TooManyRequests,
 )
-
 from .pool import Pool, PoolListener
 
 __version__ = "0.1.0"
@@ -36,8 +35,8 @@ __all__ = [
     "InvalidRequestError",
     "MaximumRetryException",
     "NoConnectionAvailable",
-    "PoolClosed",
     "Pool",
+    "PoolClosed",
     "PoolError",
     "PoolListener",
     "PoolTimeout",
