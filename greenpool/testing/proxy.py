@@ -173,6 +173,13 @@ class TcpProxy(ServerProcess):
         finally:
             self._close_pipes()
 
+    def __del__(self) -> None:
+        try:
+            super().__del__()
+            self._close_pipes()
+        except Exception:
+            pass
+
     def _recv_line(self, timeout: float) -> str | None:
         """One line from the child, or ``None`` when none came within ``timeout``."""
         fd = self._from_child

@@ -618,6 +618,8 @@ class ServerProcess:
             proc = self._proc
             if proc is not None and proc.poll() is None:
                 _killpg(proc.pid, signal.SIGKILL)
+                _unregister_pid(proc.pid)
+                proc.wait(timeout=2.0)  # reap it, so Popen does not warn it still runs
             if self.tmpdir is not None:
                 _remove_dir(self.tmpdir)
                 self.tmpdir = None
@@ -787,8 +789,8 @@ class TarantoolServer(ServerProcess):
     with ``listen=127.0.0.1:P``, ``work_dir=<tmpdir>`` (snapshots and WAL live
     there, so data survives :meth:`restart`), the ``read_only`` flag and the
     ``replication`` URIs, and logs to ``tarantool.log``.  On a writable
-    instance it then grants ``guest`` read/write/execute on the universe and
-    the ``replication`` role (unless ``guest_access=False``) and creates
+    instance it then grants ``guest`` the ``super`` and ``replication`` roles
+    (unless ``guest_access=False``: then only ``user`` can do anything) and creates
     ``user`` with ``password`` and the ``super`` role, if given.  Finally it
     runs the test's ``lua`` and writes a ``ready`` file.
 
@@ -862,8 +864,7 @@ class TarantoolServer(ServerProcess):
         lines.append("if not box.info.ro then")
         if self.guest_access:
             lines.append(
-                "    box.schema.user.grant('guest', 'read,write,execute', 'universe', nil,"
-                " {if_not_exists = true})"
+                "    box.schema.user.grant('guest', 'super', nil, nil, {if_not_exists = true})"
             )
             lines.append(
                 "    box.schema.user.grant('guest', 'replication', nil, nil,"
@@ -933,7 +934,7 @@ class TarantoolServer(ServerProcess):
         """Run ``code`` (a Lua chunk; ``...`` are ``args``) and return its results as a list.
 
         Connects over IPROTO with the ``tarantool`` package as :attr:`user`, or
-        as guest (which has full access unless ``guest_access=False``).
+        as guest (a superuser unless ``guest_access=False``).
         Blocks at most about ``timeout`` seconds; raises the package's errors.
         """
         conn = self.connect(timeout=timeout)
@@ -963,6 +964,13 @@ class TarantoolReplicaSet:
     Every member lists every member's URI in ``replication`` (guest has the
     ``replication`` role), so after :meth:`promote` the new master's writes
     reach everyone.  ``lua`` runs on the master only (its effects replicate).
+    ``replication_timeout`` defaults to 0.5 s (Tarantool's is 1 s) so that
+    members notice a dead peer, and retry joining, twice as fast.
+
+    The members must start together (each ``box.cfg`` waits to reach its
+    peers); a member restarted alone waits up to
+    ``replication_connect_timeout`` for its peers, then runs read-only
+    ("orphan") until it reaches enough of them.
     """
 
     def __init__(
@@ -1042,11 +1050,16 @@ class TarantoolReplicaSet:
         """Make member ``index`` the only read-write one.
 
         Demotes the others first (``box.cfg{read_only=true}``), then promotes.
-        Skips members that are not running.
+        A member that is not running is only marked read-only, so that it
+        comes back read-only when it is started again.
         """
         for i, member in enumerate(self.members):
-            if i != index and member.running:
+            if i == index:
+                continue
+            if member.running:
                 member.set_read_only(True)
+            else:
+                member.read_only = True
         self.members[index].set_read_only(False)
 
     def wait_synced(self, timeout: float = 10.0) -> None:

@@ -314,12 +314,18 @@ def test_tarantool_pause_resume_kill(fresh_tarantool: TarantoolServer) -> None:
 
 
 def test_tarantool_user_and_password() -> None:
-    with TarantoolServer(user="alice", password="s3cret") as server:
+    with TarantoolServer(user="alice", password="s3cret", guest_access=False) as server:
         assert isinstance(server, TarantoolServer)
         assert server.url == f"alice:s3cret@127.0.0.1:{server.port}"
         assert server.eval_lua("return box.session.user()") == ["alice"]
         with pytest.raises(tarantool.error.DatabaseError):
             server.connect(user="alice", password="wrong")
+        guest = server.connect(user="guest")
+        try:
+            with pytest.raises(tarantool.error.DatabaseError, match="denied"):
+                guest.eval("return 1")
+        finally:
+            guest.close()
 
 
 def test_tarantool_bad_lua_fails_with_the_log() -> None:
@@ -355,9 +361,20 @@ def test_tarantool_replicaset_replicates_and_promotes() -> None:
             assert member.eval_lua("return box.space.kv:get{2}") == [[2, "from-1"]]
 
 
-def test_tarantool_replicaset_fixture(tarantool_replicaset: TarantoolReplicaSet) -> None:
-    assert len(tarantool_replicaset) == 3
-    assert len(set(tarantool_replicaset.addresses)) == 3
+def test_tarantool_replicaset_fixture_survives_a_failover(
+    tarantool_replicaset: TarantoolReplicaSet,
+) -> None:
+    rs = tarantool_replicaset
+    assert len(rs) == 3 and len(set(rs.addresses)) == 3
+    rs[0].eval_lua("box.schema.space.create('kv'):create_index('pk')")
+    rs.wait_synced()
+    rs[0].kill()
+    rs.promote(1)
+    rs[1].eval_lua("box.space.kv:replace{1, 'after-failover'}")
+    rs[0].start()  # the old master comes back read-only and catches up
+    assert rs[0].eval_lua("return box.info.ro") == [True]
+    rs.wait_synced()
+    assert rs[0].eval_lua("return box.space.kv:get{1}") == [[1, "after-failover"]]
 
 
 # --------------------------------------------------------------------------- PostgreSQL
