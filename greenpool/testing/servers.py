@@ -46,7 +46,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "HOST",
@@ -313,6 +313,8 @@ def _child_preexec() -> Callable[[], None] | None:
 
 # --------------------------------------------------------------------------- the base class
 
+_S = TypeVar("_S", bound="ServerProcess")
+
 
 class ServerProcess:
     """One server program running as a child process, on a loopback port.
@@ -428,7 +430,7 @@ class ServerProcess:
             os.chown(self.tmpdir, *self._owner)
         self._prepared = False
 
-    def start(self, *, wait: bool = True) -> ServerProcess:
+    def start(self: _S, *, wait: bool = True) -> _S:
         """Start the server; return ``self``.
 
         Blocks until the server answers (at most :attr:`start_timeout`
@@ -602,7 +604,7 @@ class ServerProcess:
         self._terminate(hard=hard)
         self.start()
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self: _S) -> _S:
         return self.start()
 
     def __exit__(
