@@ -580,9 +580,11 @@ _SCALE_FORMATS: Final[Mapping[int, struct.Struct]] = {
     0xCC: struct.Struct(">B"),
     0xCD: struct.Struct(">H"),
     0xCE: struct.Struct(">I"),
+    0xCF: struct.Struct(">Q"),
     0xD0: struct.Struct(">b"),
     0xD1: struct.Struct(">h"),
     0xD2: struct.Struct(">i"),
+    0xD3: struct.Struct(">q"),
 }
 
 
