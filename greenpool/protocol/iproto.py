@@ -852,8 +852,11 @@ def encode_auth(
     return _frame(RequestType.AUTH, sync, body, schema_version)
 
 
-def _iterator(value: Iterator | int | str) -> int:
-    return int(iterator_from(value))
+# SELECT body up to the key: SPACE_ID, INDEX_ID, LIMIT, OFFSET (uint32 each),
+# ITERATOR (fixint), then the KEY key; _SELECT adds the prefix and header.
+_SELECT_BODY = struct.Struct(">BBBIBBIBBIBBIBBB")
+_SELECT = struct.Struct(_HEAD.format + _SELECT_BODY.format[1:])
+_SELECT_TYPE: Final = 0x01
 
 
 def encode_select(
@@ -875,25 +878,33 @@ def encode_select(
     :attr:`Response.data` is the list of tuples.  Raises
     :class:`~greenpool.errors.ConfigurationError` for bad arguments.
     """
-    body = b"".join(
-        (
-            b"\x86\x10",
-            _uint(_check_uint("space_id", space_id, _U32_MAX)),
-            b"\x11",
-            _uint(_check_uint("index_id", index_id, _U32_MAX)),
-            b"\x12",
-            _uint(_check_uint("limit", limit, _U32_MAX)),
-            b"\x13",
-            _uint(_check_uint("offset", offset, _U32_MAX)),
-            b"\x14",
-            _FIXINT[
-                iterator if type(iterator) is int and 0 <= iterator <= 11 else _iterator(iterator)
-            ],
-            b"\x20",
-            _pack("key", _key(key)),
-        )
-    )
-    return _frame(RequestType.SELECT, sync, body, schema_version)
+    # The hot path: validate inline, then one struct.pack for the length
+    # prefix, the header and every fixed-size body field (ints as uint32).
+    if type(sync) is not int or not 0 <= sync <= _U64_MAX:
+        sync = _check_uint("sync", sync, _U64_MAX)
+    if type(space_id) is not int or not 0 <= space_id <= _U32_MAX:
+        space_id = _check_uint("space_id", space_id, _U32_MAX)
+    if type(index_id) is not int or not 0 <= index_id <= _U32_MAX:
+        index_id = _check_uint("index_id", index_id, _U32_MAX)
+    if type(offset) is not int or not 0 <= offset <= _U32_MAX:
+        offset = _check_uint("offset", offset, _U32_MAX)
+    if type(limit) is not int or not 0 <= limit <= _U32_MAX:
+        limit = _check_uint("limit", limit, _U32_MAX)
+    if type(iterator) is not int or not 0 <= iterator <= 11:
+        iterator = int(iterator_from(iterator))
+    packed_key = _pack("key", key if type(key) is list or type(key) is tuple else _key(key))
+    if schema_version is not None:
+        body = _SELECT_BODY.pack(
+            0x86, 0x10, 0xCE, space_id, 0x11, 0xCE, index_id, 0x12, 0xCE, limit,
+            0x13, 0xCE, offset, 0x14, iterator, 0x20,
+        )  # fmt: skip
+        return _frame(RequestType.SELECT, sync, body + packed_key, schema_version)
+    head = _SELECT.pack(
+        0xCE, _SELECT.size - 5 + len(packed_key), 0x82, _TYPE, _SELECT_TYPE, _SYNC, 0xCF, sync,
+        0x86, 0x10, 0xCE, space_id, 0x11, 0xCE, index_id, 0x12, 0xCE, limit,
+        0x13, 0xCE, offset, 0x14, iterator, 0x20,
+    )  # fmt: skip
+    return head + packed_key
 
 
 def _encode_store(

@@ -166,7 +166,7 @@ def test_parse_greeting_of_tarantool_2_6() -> None:
     assert greeting.version == "2.6.0"
     assert greeting.version_info == (2, 6, 0)
     assert greeting.protocol == "Binary"
-    assert greeting.uuid == uuid.UUID("3be2e3a6-a3fd-4721-89da-3a57f77c871d")
+    assert greeting.uuid == uuid.UUID("37b5ae96-191c-4e62-bd38-eeb56f8566e7")
     assert len(greeting.salt) == 32
     assert greeting.salt == base64.b64decode(REPLIES["greeting"][64:108])
     assert "salt" not in repr(greeting)
@@ -218,7 +218,7 @@ def test_console_greeting_is_recognised() -> None:
 
 # scramble(salt of REPLIES["greeting2"], "secret"), computed with
 # tarantool-python's own sha1/strxor helpers; the server accepted it.
-SCRAMBLE_VECTOR = bytes.fromhex("b235e2c7dd178eedf8449c52e64b53d703ac39f2")
+SCRAMBLE_VECTOR = bytes.fromhex("3a7bf4ca5fae62c0a430710ed90613c18edcf50f")
 
 
 def test_scramble_known_vector() -> None:
@@ -544,8 +544,11 @@ def test_encoders_agree_with_tarantool_python(
 def test_schema_version_in_the_header() -> None:
     (request,) = parse_all(encode_select(9, 512, 0, schema_version=83))
     assert (request.sync, request.type, request.schema_version) == (9, 1, 83)
-    (request,) = parse_all(encode_select(9, 512, 0))
-    assert request.schema_version is None
+    (plain,) = parse_all(encode_select(9, 512, 0))
+    assert plain.schema_version is None
+    assert plain.body == request.body
+    (request,) = parse_all(encode_insert(9, 512, [1], schema_version=2**64 - 1))
+    assert request.schema_version == 2**64 - 1
 
 
 def test_sync_range() -> None:
@@ -559,6 +562,8 @@ def test_sync_range() -> None:
 @pytest.mark.parametrize(
     ("call", "argument"),
     [
+        (lambda: encode_select(-1, 512, 0), "sync"),
+        (lambda: encode_select(2**64, 512, 0), "sync"),
         (lambda: encode_select(1, -1, 0), "space_id"),
         (lambda: encode_select(1, 2**32, 0), "space_id"),
         (lambda: encode_select(1, 512, "0"), "index_id"),  # type: ignore[arg-type]
@@ -1146,9 +1151,9 @@ def test_unknown_extension_types_stay_ext_type() -> None:
 
 REPLIES: dict[str, bytes] = {
     "greeting": bytes.fromhex(
-        "546172616e746f6f6c20322e362e30202842696e617279292033626532653361362d613366642d34"
-        "3732312d383964612d33613537663737633837316420200a763458786e75443535476d6d75754c39"
-        "5a57766739474d3562334666784b4e42556d52306f6141414253513d202020202020202020202020"
+        "546172616e746f6f6c20322e362e30202842696e617279292033376235616539362d313931632d34"
+        "6536322d626433382d65656235366638353636653720200a2f754f554a58756f62514b436c70464a"
+        "334c614c4c4d433936634c6e534a47544f5048394370374135416f3d202020202020202020202020"
         "202020202020200a"
     ),
     "auth_fail": bytes.fromhex(
@@ -1159,9 +1164,9 @@ REPLIES: dict[str, bytes] = {
         "20757365722027746573746572270400052f"
     ),
     "greeting2": bytes.fromhex(
-        "546172616e746f6f6c20322e362e30202842696e617279292033626532653361362d613366642d34"
-        "3732312d383964612d33613537663737633837316420200a6d564143317079373636552b75567676"
-        "545a6e662b5375324a4456334d71594f445772574b5045577a58733d202020202020202020202020"
+        "546172616e746f6f6c20322e362e30202842696e617279292033376235616539362d313931632d34"
+        "6536322d626433382d65656235366638353636653720200a49456278617955305465634d4d314745"
+        "3970466a563238482b2f61665073526d66492f6770676e36344f773d202020202020202020202020"
         "202020202020200a"
     ),
     "auth_ok": bytes.fromhex("ce000000188300ce0000000001cf000000000000000205ce0000005380"),
@@ -1285,19 +1290,21 @@ REPLIES: dict[str, bytes] = {
 REQUESTS: dict[str, bytes] = {
     "auth_fail": bytes.fromhex(
         "ce0000003882000701cf00000000000000018223a67465737465722192a9636861702d73686131c4"
-        "144857a7ce215a2d5d4f5de311ed78dd589c328c2f"
+        "1447ec94b907fe9b60c2996c54f74feb812fe310f4"
     ),
     "auth_ok": bytes.fromhex(
         "ce0000003882000701cf00000000000000028223a67465737465722192a9636861702d73686131c4"
-        "14b235e2c7dd178eedf8449c52e64b53d703ac39f2"
+        "143a7bf4ca5fae62c0a430710ed90613c18edcf50f"
     ),
     "ping": bytes.fromhex("ce0000000e82004001cf000000000000000380"),
     "ping_schema": bytes.fromhex("ce0000001883004001cf000000000000001b05cf000000000000005380"),
     "select": bytes.fromhex(
-        "ce0000002282000101cf00000000000000048610ce00000200110012ceffffffff130014022090"
+        "ce0000002a82000101cf00000000000000048610ce0000020011ce0000000012ceffffffff13ce00"
+        "00000014022090"
     ),
     "select_by_name": bytes.fromhex(
-        "ce0000002682000101cf00000000000000058610ce00000200110112ceffffffff130014002091a374776f"
+        "ce0000002e82000101cf00000000000000058610ce0000020011ce0000000112ceffffffff13ce00"
+        "00000014002091a374776f"
     ),
     "insert_dup": bytes.fromhex("ce0000001b82000201cf00000000000000068210ce00000200219201a3647570"),
     "replace": bytes.fromhex(
@@ -1357,12 +1364,15 @@ REQUESTS: dict[str, bytes] = {
     "id": bytes.fromhex("ce0000001482004901cf000000000000001582540355920001"),
     "wrong_schema": bytes.fromhex("ce0000001883004001cf000000000000001605cf000000000000043b80"),
     "vspace": bytes.fromhex(
-        "ce0000002582000101cf00000000000000178610ce00000119110012ceffffffff130014052091cd0200"
+        "ce0000002d82000101cf00000000000000178610ce0000011911ce0000000012ceffffffff13ce00"
+        "00000014052091cd0200"
     ),
     "vindex": bytes.fromhex(
-        "ce0000002582000101cf00000000000000188610ce00000121110012ceffffffff130014052091cd0200"
+        "ce0000002d82000101cf00000000000000188610ce0000012111ce0000000012ceffffffff13ce00"
+        "00000014052091cd0200"
     ),
     "nospace": bytes.fromhex(
-        "ce0000002282000101cf00000000000000198610ce0000270f110012ceffffffff130014002090"
+        "ce0000002a82000101cf00000000000000198610ce0000270f11ce0000000012ceffffffff13ce00"
+        "00000014002090"
     ),
 }
