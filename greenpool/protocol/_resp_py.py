@@ -1,0 +1,614 @@
+"""The pure-Python RESP2/RESP3 reply parser, plus the pieces both parsers share.
+
+Nothing here does I/O.  :mod:`greenpool.protocol.resp` is the public face.
+The parser here is used on its own when hiredis is not, and the hiredis
+wrapper hands it the few items hiredis gets wrong (big numbers, blob errors,
+attributes, over-long strings, huge aggregates).
+
+Both implementations must accept and reject exactly the same streams, so where
+hiredis parses an item type, the checks here reproduce its rules (integer and
+double syntax, CR/LF in simple strings, the verbatim-string prefix ...), and a
+few errors are reported at the moment hiredis would report them:
+
+* a reply nested deeper than ``max_depth`` is refused once the whole reply
+  has arrived (hiredis builds the reply before it can be measured);
+* an aggregate used as a map key is refused as soon as its header is read,
+  unless it has an attribute in front of it or at least a million elements
+  (those are parsed here for the hiredis wrapper too, and refused once the key
+  is complete);
+* when ``encoding`` is set and a string does not decode, the error is raised
+  once the reply is complete, the reply is dropped, and the parser stays
+  usable; this takes precedence over a depth error in the same reply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from typing import Any, Final
+
+from ..errors import ProtocolError, ReplyError
+
+__all__ = [
+    "BIG_AGGREGATE",
+    "MAX_AGGREGATE_LENGTH",
+    "NEED_DATA",
+    "RESP2_TYPES",
+    "RESP3_TYPES",
+    "Push",
+    "PythonParser",
+    "parse_bignum",
+    "parse_double",
+    "parse_integer",
+    "parse_length",
+]
+
+
+class _NeedData:
+    """Type of :data:`NEED_DATA`; a single instance exists."""
+
+    _instance: _NeedData | None = None
+
+    def __new__(cls) -> _NeedData:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA: Final = _NeedData()
+"""Returned by ``gets()`` when no complete reply is buffered yet."""
+
+
+class Push(list):  # type: ignore[type-arg]
+    """A RESP3 push message (``>``): out-of-band data such as a pub/sub message.
+
+    It is a plain ``list`` otherwise; the connection layer uses ``isinstance(x,
+    Push)`` to route it away from the request/reply queue.  Only a push at the
+    top level of the stream is a :class:`Push`; a ``>`` nested inside another
+    aggregate is not out-of-band and is returned as an ordinary list.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Push({list.__repr__(self)})"
+
+
+MAX_AGGREGATE_LENGTH: Final = 2**32 - 1
+"""The largest element count accepted for an aggregate (hiredis' own limit)."""
+
+BIG_AGGREGATE: Final = 10**6
+"""Aggregates with at least this many elements are parsed here, never by hiredis.
+
+hiredis allocates the whole list when it reads the header; below this size
+that costs at most 8 MB of address space per nesting level.
+"""
+
+RESP2_TYPES: Final = frozenset(b"+-:$*")
+RESP3_TYPES: Final = frozenset(b"+-:$*_#,(!=%~|>")
+
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+# Frequent lengths and small integers skip the regular expression.
+_SMALL_INTS: Final[dict[bytes, int]] = {str(i).encode(): i for i in range(-1, 10000)}
+# hiredis' double grammar: an optional '-' (never '+'), digits with an optional
+# fraction (".5" and "5." both allowed) and an optional exponent; no spaces, no
+# hex, no underscores.  Infinities and NaN are spelled exactly as below.
+_DOUBLE = re.compile(rb"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_DOUBLE_SPECIAL: Final[dict[bytes, float]] = {
+    b"inf": float("inf"),
+    b"-inf": float("-inf"),
+    b"nan": float("nan"),
+    b"-nan": float("nan"),
+}
+_DOUBLE_MAX_LENGTH: Final = 325
+_MANTISSA_NONZERO = re.compile(rb"[^eE]*[1-9]")
+_BIGNUM = re.compile(rb"-?[0-9]+")
+_INF: Final = float("inf")
+
+# Aggregate type bytes.
+_AGGREGATES: Final = frozenset(b"*%~>|")
+_MAP: Final = 37  # %
+_PUSH: Final = 62  # >
+_ATTRIBUTE: Final = 124  # |
+_SKIP: Final = object()
+
+
+def parse_length(raw: bytes, what: str) -> int:
+    """Return ``raw`` (a length or count field) as an int.
+
+    Raises ProtocolError unless ``raw`` is a canonical decimal integer.
+    """
+    value = _SMALL_INTS.get(raw)
+    if value is not None:
+        return value
+    if raw.isdigit():
+        valid = raw[0] != 48
+    elif raw[:1] == b"-":
+        digits = raw[1:]
+        valid = digits.isdigit() and digits[0] != 48
+    else:
+        valid = False
+    if not valid:
+        raise ProtocolError(f"bad {what}: {raw[:40]!r}")
+    return int(raw)
+
+
+def parse_integer(raw: bytes) -> int:
+    """Return the RESP integer ``raw`` as an int; raise ProtocolError if malformed.
+
+    Like hiredis: canonical decimal only (no '+', no leading zeros, no "-0"),
+    within the signed 64-bit range.
+    """
+    if raw.isdigit():
+        valid = raw[0] != 48
+    elif raw[:1] == b"-":
+        digits = raw[1:]
+        valid = digits.isdigit() and digits[0] != 48
+    else:
+        valid = False
+    if not valid:
+        raise ProtocolError(f"bad integer: {raw[:40]!r}")
+    value = int(raw)
+    if value < _INT64_MIN or value > _INT64_MAX:
+        raise ProtocolError(f"integer out of range: {raw[:40]!r}")
+    return value
+
+
+def parse_double(raw: bytes) -> float:
+    """Return the RESP3 double ``raw`` as a float; raise ProtocolError if malformed.
+
+    Accepts exactly what hiredis accepts: ``inf``/``-inf``/``nan``/``-nan`` in any
+    case, otherwise a finite decimal that does not underflow to zero.
+    """
+    if len(raw) > _DOUBLE_MAX_LENGTH:
+        raise ProtocolError("double value is too long")
+    if _DOUBLE.fullmatch(raw) is None:
+        special = _DOUBLE_SPECIAL.get(raw.lower())
+        if special is None:
+            raise ProtocolError(f"bad double value: {raw[:40]!r}")
+        return special
+    value = float(raw)
+    if value == _INF or value == -_INF or (value == 0.0 and _MANTISSA_NONZERO.match(raw)):
+        raise ProtocolError(f"double value out of range: {raw[:40]!r}")
+    return value
+
+
+def parse_bignum(raw: bytes) -> int:
+    """Return the RESP3 big number ``raw`` as an int; raise ProtocolError if malformed.
+
+    A big number longer than the interpreter's integer-string limit (see
+    ``sys.set_int_max_str_digits``) is refused as well.
+    """
+    if _BIGNUM.fullmatch(raw) is None:
+        raise ProtocolError(f"bad big number: {raw[:40]!r}")
+    try:
+        return int(raw)
+    except ValueError:
+        raise ProtocolError(f"big number has too many digits ({len(raw)})")
+
+
+class _Raise:
+    """An error queued among parsed replies, raised when its turn comes."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class PythonParser:
+    """Incremental RESP parser written in Python.
+
+    Bytes are appended with :meth:`feed`; :meth:`gets` returns one reply or
+    :data:`NEED_DATA`.  Parsing resumes where it stopped: a partly received
+    aggregate keeps its finished elements on a stack, and a partly received
+    bulk string is not looked at again until enough bytes for it have arrived.
+    Arguments are validated by :class:`greenpool.protocol.resp.RespParser`.
+
+    With ``nested=True`` (the hiredis wrapper's mode) a push is returned as a
+    plain list with :attr:`last_was_push` set, and a decode or depth error is
+    not raised but left in :attr:`deferred_error` for the caller.
+    """
+
+    def __init__(
+        self,
+        protocol: int,
+        max_bulk_length: int,
+        max_depth: int,
+        max_line_length: int,
+        encoding: str | None,
+        errors: str,
+        nested: bool = False,
+    ) -> None:
+        self._types = RESP3_TYPES if protocol == 3 else RESP2_TYPES
+        self._max_bulk = max_bulk_length
+        self._max_depth = max_depth
+        self._max_line = max_line_length
+        self._encoding = encoding
+        self._errors = errors
+        self._nested = nested
+        self._buf = b""
+        self._pos = 0
+        # Bytes fed since the last parse, joined only once they can help.
+        self._chunks: list[bytes] = []
+        self._chunks_len = 0
+        # How many bytes (counted from _pos) must be held before parsing can
+        # make progress again.
+        self._need = 1
+        # One frame per open aggregate: [elements, remaining, type byte, depth].
+        self._stack: list[list[Any]] = []
+        self._after_attribute = False
+        self._too_deep = False
+        self._decode_error: UnicodeDecodeError | None = None
+        # Replies parsed ahead of gets(), and errors to raise in their turn.
+        self._ready: deque[Any] = deque()
+        self._failed: str | None = None
+        self.last_was_push = False
+        self.deferred_error: Exception | None = None
+
+    # -- input ---------------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Append ``data`` to the buffer; raise ProtocolError if the parser failed before."""
+        if self._failed is not None:
+            raise ProtocolError(self._failed)
+        if data:
+            self._chunks.append(bytes(data))
+            self._chunks_len += len(data)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held that are not yet part of a returned reply or a parsed element."""
+        return len(self._buf) - self._pos + self._chunks_len
+
+    def take_rest(self) -> bytes:
+        """Remove and return every byte not consumed yet (for the hiredis wrapper)."""
+        rest = self._buf[self._pos :] + b"".join(self._chunks)
+        self._buf = b""
+        self._pos = 0
+        self._chunks = []
+        self._chunks_len = 0
+        return rest
+
+    def _join(self) -> None:
+        chunks = self._chunks
+        if self._pos >= len(self._buf):
+            self._buf = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        else:
+            chunks.insert(0, self._buf[self._pos :])
+            self._buf = b"".join(chunks)
+        self._pos = 0
+        self._chunks = []
+        self._chunks_len = 0
+
+    # -- output --------------------------------------------------------------
+
+    def gets(self) -> Any:
+        """Return the next complete reply, or NEED_DATA.
+
+        Raises ProtocolError on malformed input (and on every call after that),
+        and UnicodeDecodeError when ``encoding`` is set with ``errors="strict"``
+        and a string in the reply does not decode; that reply is dropped and
+        the parser stays usable.  Replies that arrived complete before the
+        malformed bytes are returned first.
+        """
+        ready = self._ready
+        if not ready:
+            if self._failed is not None:
+                raise ProtocolError(self._failed)
+            if self._chunks:
+                if len(self._buf) - self._pos + self._chunks_len < self._need:
+                    return NEED_DATA
+                self._join()
+            elif len(self._buf) - self._pos < self._need:
+                return NEED_DATA
+            self._parse_all()
+            if not ready:
+                return NEED_DATA
+        value = ready.popleft()
+        if type(value) is _Raise:
+            if isinstance(value.error, ProtocolError):
+                self._fail(str(value.error))
+            raise value.error
+        return value
+
+    def gets_one(self) -> Any:
+        """Parse one reply for the hiredis wrapper (``nested`` mode), or NEED_DATA.
+
+        A decode or depth error is left in :attr:`deferred_error`; a decode
+        error makes the returned value None.  Raises ProtocolError.
+        """
+        if self._failed is not None:
+            raise ProtocolError(self._failed)
+        self.last_was_push = False
+        if self._chunks:
+            self._join()
+        try:
+            return self._parse(True)
+        except ProtocolError as exc:
+            self._fail(str(exc))
+            raise
+
+    def _parse_all(self) -> None:
+        try:
+            self._parse(False)
+        except ProtocolError as exc:
+            # Keep the replies parsed before the bad bytes; fail after them.
+            self._ready.append(_Raise(exc))
+            self._failed = str(exc)
+            self._buf = b""
+            self._pos = 0
+            self._stack = []
+        else:
+            if self._ready and self._failed is None:
+                return
+
+    def _fail(self, message: str) -> None:
+        self._failed = message
+        self._buf = b""
+        self._pos = 0
+        self._chunks = []
+        self._chunks_len = 0
+        self._stack = []
+        self._ready.clear()
+
+    def _decode(self, raw: bytes) -> Any:
+        try:
+            return raw.decode(self._encoding, self._errors)  # type: ignore[arg-type]
+        except UnicodeDecodeError as exc:
+            if self._decode_error is None:
+                self._decode_error = exc
+            return None
+
+    def _reply_problem(self, value: Any) -> Any:
+        """Apply a decode or depth error found in the reply just completed."""
+        decode_error = self._decode_error
+        self._decode_error = None
+        self._too_deep = False
+        error: Exception = (
+            decode_error
+            if decode_error is not None
+            else ProtocolError(f"reply nested deeper than max_depth={self._max_depth}")
+        )
+        if self._nested:
+            self.deferred_error = error
+            return None if decode_error is not None else value
+        if decode_error is None:
+            raise error  # a ProtocolError: stop parsing here
+        return _Raise(error)
+
+    def _parse(self, single: bool) -> Any:
+        buf = self._buf
+        pos = self._pos
+        end_of_data = len(buf)
+        window = self._max_line + 3
+        max_bulk = self._max_bulk
+        encoding = self._encoding
+        types = self._types
+        small_ints = _SMALL_INTS
+        find = buf.find
+        ready_append = self._ready.append
+        after_attribute = self._after_attribute
+        # The innermost open aggregate lives in locals; its parents on the stack.
+        stack = self._stack
+        if stack:
+            elements, left, frame_kind, depth = stack.pop()
+        else:
+            elements = None
+            left = frame_kind = depth = 0
+        while True:
+            # -- one item starting at pos --------------------------------
+            # The first CR ends the line; a CR not followed by LF makes the
+            # line invalid, but (like hiredis) that is only reported once
+            # the line's real CRLF has arrived.
+            eol = find(b"\r", pos, pos + window)
+            if eol < 0 or eol + 1 >= end_of_data or buf[eol + 1] != 10:
+                if eol >= 0 and eol + 1 < end_of_data:
+                    eol = find(b"\r\n", eol, pos + window)
+                    if eol >= 0:
+                        raise ProtocolError("line contains a CR not followed by LF")
+                if end_of_data - pos >= window:
+                    raise ProtocolError(f"line longer than max_line_length={self._max_line}")
+                self._need = end_of_data - pos + 1
+                break
+            kind = buf[pos]
+            if kind == 36:  # $ bulk string
+                raw = buf[pos + 1 : eol]
+                length = small_ints.get(raw)
+                if length is None:
+                    length = parse_length(raw, "bulk string length")
+                if length < 0:
+                    if length != -1:
+                        raise ProtocolError(f"bad bulk string length: {length}")
+                    value: Any = None
+                    pos = eol + 2
+                else:
+                    if length > max_bulk:
+                        raise ProtocolError(
+                            f"bulk string of {length} bytes exceeds max_bulk_length={max_bulk}"
+                        )
+                    stop = eol + 2 + length
+                    if stop + 2 > end_of_data:
+                        self._need = stop + 2 - pos
+                        break
+                    if buf[stop] != 13 or buf[stop + 1] != 10:
+                        raise ProtocolError("bulk string not followed by CRLF")
+                    value = buf[eol + 2 : stop]
+                    if encoding is not None:
+                        value = self._decode(value)
+                    pos = stop + 2
+            elif kind == 58:  # : integer
+                raw = buf[pos + 1 : eol]
+                value = small_ints.get(raw)
+                if value is None:
+                    value = parse_integer(raw)
+                pos = eol + 2
+            elif kind == 43:  # + simple string
+                value = buf[pos + 1 : eol]
+                if b"\n" in value:
+                    raise ProtocolError("simple string contains LF")
+                if encoding is not None:
+                    value = self._decode(value)
+                pos = eol + 2
+            elif kind == 45:  # - error
+                raw = buf[pos + 1 : eol]
+                if b"\n" in raw:
+                    raise ProtocolError("error message contains LF")
+                value = ReplyError(raw.decode("utf-8", "replace"))
+                pos = eol + 2
+            elif kind not in types:
+                raise ProtocolError(f"unexpected reply type byte {chr(kind)!r}")
+            elif kind in _AGGREGATES:  # * array, % map, ~ set, > push, | attribute
+                raw = buf[pos + 1 : eol]
+                count = small_ints.get(raw)
+                if count is None:
+                    count = parse_length(raw, "aggregate length")
+                pos = eol + 2
+                if count < 0 or count > MAX_AGGREGATE_LENGTH:
+                    if count != -1 or kind == _ATTRIBUTE:
+                        raise ProtocolError(f"aggregate length out of range: {count}")
+                    value = None
+                else:
+                    if kind == _ATTRIBUTE:
+                        new_depth = 1
+                    else:
+                        new_depth = depth + 1
+                        if (
+                            frame_kind == _MAP
+                            and elements is not None
+                            and not len(elements) & 1
+                            and count < BIG_AGGREGATE
+                            and not after_attribute
+                        ):
+                            # An aggregate as a map key: hiredis fails as soon as
+                            # it creates the container.  Where this parser does
+                            # the work for hiredis (after an attribute, or for a
+                            # huge aggregate) the key is refused once complete.
+                            raise ProtocolError("map key is an aggregate (not hashable)")
+                    if new_depth > self._max_depth:
+                        self._too_deep = True
+                    after_attribute = False
+                    new: list[Any] = (
+                        Push() if kind == _PUSH and elements is None and not self._nested else []
+                    )
+                    if count:
+                        if elements is not None:
+                            stack.append([elements, left, frame_kind, depth])
+                        if kind in (_MAP, _ATTRIBUTE):
+                            count *= 2
+                        elements, left, frame_kind, depth = new, count, kind, new_depth
+                        continue
+                    value = self._finish(new, kind, elements is None)
+                    if value is _SKIP:
+                        after_attribute = True
+                        continue
+            elif kind == 95:  # _ null
+                if eol != pos + 1:
+                    raise ProtocolError("null with a payload")
+                value = None
+                pos = eol + 2
+            elif kind == 35:  # # boolean
+                raw = buf[pos + 1 : eol]
+                if raw == b"t" or raw == b"T":
+                    value = True
+                elif raw == b"f" or raw == b"F":
+                    value = False
+                else:
+                    raise ProtocolError(f"bad boolean: {raw[:40]!r}")
+                pos = eol + 2
+            elif kind == 44:  # , double
+                value = parse_double(buf[pos + 1 : eol])
+                pos = eol + 2
+            elif kind == 40:  # ( big number
+                value = parse_bignum(buf[pos + 1 : eol])
+                pos = eol + 2
+            else:  # ! blob error, = verbatim string
+                raw = buf[pos + 1 : eol]
+                length = small_ints.get(raw)
+                if length is None:
+                    length = parse_length(raw, "string length")
+                if length < 0:
+                    if length != -1 or kind == 33:
+                        raise ProtocolError(f"bad string length: {length}")
+                    value = None
+                    pos = eol + 2
+                else:
+                    if length > max_bulk:
+                        raise ProtocolError(
+                            f"string of {length} bytes exceeds max_bulk_length={max_bulk}"
+                        )
+                    start = eol + 2
+                    stop = start + length
+                    if stop + 2 > end_of_data:
+                        self._need = stop + 2 - pos
+                        break
+                    if buf[stop] != 13 or buf[stop + 1] != 10:
+                        raise ProtocolError("string not followed by CRLF")
+                    if kind == 33:
+                        value = ReplyError(buf[start:stop].decode("utf-8", "replace"))
+                    else:
+                        if length < 4 or buf[start + 3] != 58:
+                            raise ProtocolError("verbatim string without a 3-byte format and ':'")
+                        value = buf[start + 4 : stop]
+                        if encoding is not None:
+                            value = self._decode(value)
+                    pos = stop + 2
+
+            # -- hand the value to its parent (or return it) ---------------
+            after_attribute = False
+            while elements is not None:
+                if frame_kind == _MAP and not len(elements) & 1:
+                    vtype = type(value)
+                    if vtype is list or vtype is dict:
+                        raise ProtocolError("map key is an aggregate (not hashable)")
+                elements.append(value)
+                left -= 1
+                if left:
+                    break
+                value = self._finish(elements, frame_kind, not stack)
+                if stack:
+                    elements, left, frame_kind, depth = stack.pop()
+                else:
+                    elements = None
+                    depth = 0
+                if value is _SKIP:
+                    after_attribute = True
+                    break
+            else:
+                # A complete top-level reply.
+                if self._too_deep or self._decode_error is not None:
+                    self._pos = pos
+                    self._after_attribute = after_attribute
+                    value = self._reply_problem(value)
+                if single:
+                    self._pos = pos
+                    self._need = 1
+                    self._after_attribute = after_attribute
+                    return value
+                ready_append(value)
+        # Not enough data: park the open aggregate with its parents.
+        self._pos = pos
+        self._after_attribute = after_attribute
+        if elements is not None:
+            stack.append([elements, left, frame_kind, depth])
+        return NEED_DATA
+
+    def _finish(self, elements: list[Any], kind: int, top: bool) -> Any:
+        if kind == _MAP:
+            it = iter(elements)
+            return dict(zip(it, it, strict=False))
+        if kind == _ATTRIBUTE:
+            return _SKIP
+        if kind == _PUSH and top:
+            self.last_was_push = True
+        return elements

@@ -1,0 +1,640 @@
+"""RESP (the Redis protocol, versions 2 and 3): commands to bytes, bytes to replies.
+
+No I/O happens here: the connection layer writes what :func:`encode_command`
+returns and feeds what it reads to a :class:`RespParser`.
+
+Reply types: ``+`` simple string and ``$`` bulk string give ``bytes`` (``str``
+when the parser has an ``encoding``; ``None`` for ``$-1``), ``:`` and ``(``
+give ``int``, ``-`` and ``!`` give a :class:`~greenpool.errors.ReplyError`
+*instance* (returned, not raised), ``*`` array and ``~`` set give ``list``
+(``None`` for ``*-1``), ``%`` map gives ``dict``, ``_`` gives ``None``, ``#``
+gives ``bool``, ``,`` gives ``float``, ``=`` verbatim string gives its text
+without the ``xxx:`` format prefix, ``>`` push gives a :class:`Push`, and a
+``|`` attribute is parsed and dropped (the value after it is returned).
+
+Two implementations give identical results on every stream, however it is
+split across ``feed`` calls: hiredis (a C parser) when it is installed, and a
+pure-Python parser otherwise.  hiredis lacks several of the checks below, so
+the wrapper around it finds the few items that need them with byte searches
+(which run in C), confirms that they really start an item, and has the Python
+parser handle just those items; everything else stays in hiredis.
+
+Limits, enforced by both implementations (a violation raises
+:class:`~greenpool.errors.ProtocolError` and the parser stays failed):
+
+* a bulk, verbatim or blob-error string longer than ``max_bulk_length``;
+* a line (simple string, error, number or header) longer than
+  ``max_line_length`` -- so garbage without CRLF cannot grow the buffer;
+* a reply nested deeper than ``max_depth`` (reported once the reply is
+  complete);
+* an aggregate length above 2**32-1, a negative length other than -1, a type
+  byte that is not RESP (RESP2 only knows ``+-:$*``), malformed numbers.
+
+Known difference: hiredis does not check the two bytes after a ``$``/``=``
+string's payload and skips them whatever they are; the Python parser
+requires CRLF there.  Only a broken server produces such a stream.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Final
+
+from .._util import check_int
+from ..errors import ConfigurationError, ProtocolError, ReplyError
+from ._resp_py import (
+    BIG_AGGREGATE,
+    NEED_DATA,
+    Push,
+    PythonParser,
+    _Raise,
+)
+
+try:
+    import hiredis
+except ImportError:  # pragma: no cover - depends on the environment
+    _hiredis: Any = None
+else:
+    _hiredis = hiredis
+
+__all__ = [
+    "HIREDIS_AVAILABLE",
+    "NEED_DATA",
+    "CommandArg",
+    "Push",
+    "RespParser",
+    "encode_command",
+    "encode_commands",
+]
+
+HIREDIS_AVAILABLE: Final = _hiredis is not None
+"""Whether hiredis can be imported (and is used by default)."""
+
+CommandArg = bytes | bytearray | memoryview | str | int | float
+"""What :func:`encode_command` accepts as one argument."""
+
+# --------------------------------------------------------------------------
+# Encoding
+# --------------------------------------------------------------------------
+
+_BULK_HEADERS: Final = [b"$%d\r\n" % n for n in range(1024)]
+_ARRAY_HEADERS: Final = [b"*%d\r\n" % n for n in range(64)]
+_CRLF: Final = b"\r\n"
+
+
+def _coerce(arg: Any, index: int) -> bytes | memoryview:
+    """Bytes for an argument that is not exactly bytes, str, int or float."""
+    if isinstance(arg, bool):
+        pass  # refused below: True/False have no single RESP spelling
+    elif isinstance(arg, (bytes, bytearray)):
+        return bytes(arg)
+    elif isinstance(arg, memoryview):
+        return arg.cast("B") if arg.c_contiguous else arg.tobytes()
+    elif isinstance(arg, str):
+        return str.encode(arg)
+    elif isinstance(arg, int):
+        return b"%d" % arg
+    elif isinstance(arg, float):
+        return float.__repr__(arg).encode()
+    raise TypeError(
+        f"command argument {index} is of type {type(arg).__name__}; "
+        "expected bytes, bytearray, memoryview, str, int or float"
+    )
+
+
+def _append_command(parts: list[Any], args: Sequence[Any]) -> None:
+    count = len(args)
+    if not count:
+        raise TypeError("a command needs at least one argument (its name)")
+    parts.append(_ARRAY_HEADERS[count] if count < 64 else b"*%d\r\n" % count)
+    append = parts.append
+    for index, arg in enumerate(args):
+        kind = type(arg)
+        if kind is bytes:
+            pass
+        elif kind is str:
+            arg = arg.encode()
+        elif kind is int:
+            arg = b"%d" % arg
+        elif kind is float:
+            arg = repr(arg).encode()
+        else:
+            arg = _coerce(arg, index)
+        size = len(arg)
+        append(_BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size)
+        append(arg)
+        append(_CRLF)
+
+
+def encode_command(*args: CommandArg) -> bytes:
+    """Return the RESP array of bulk strings for one command, e.g. ``("SET", "k", 1)``.
+
+    ``str`` is encoded as UTF-8, ``int`` in decimal, ``float`` with ``repr``
+    (so it round-trips exactly; ``inf``/``-inf``/``nan`` as such).  Raises
+    TypeError for any other type (``bool`` and ``None`` included), naming the
+    argument's position, and for an empty command; UnicodeEncodeError for a
+    ``str`` with lone surrogates.
+    """
+    parts: list[Any] = []
+    _append_command(parts, args)
+    return b"".join(parts)
+
+
+def encode_commands(commands: Iterable[Sequence[CommandArg]]) -> bytes:
+    """Return several commands encoded back to back (a pipeline), as one ``bytes``.
+
+    Raises what :func:`encode_command` raises; the position named in a
+    TypeError is within the offending command.
+    """
+    parts: list[Any] = []
+    for args in commands:
+        _append_command(parts, args)
+    return b"".join(parts)
+
+
+# --------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------
+
+
+class RespParser:
+    """Incremental RESP reply parser: feed it bytes, take replies out.
+
+    ``RespParser(protocol=2, *, max_bulk_length=512 MiB, max_depth=64,
+    max_line_length=64 KiB, encoding=None, errors="strict", use_hiredis=None)``
+
+    ``protocol`` is 2 or 3; with 2 only the RESP2 type bytes are accepted.
+    ``encoding`` (with the codec error handler ``errors``) turns simple,
+    bulk and verbatim strings into ``str``; error messages are always
+    ``str`` (UTF-8, undecodable bytes replaced).  ``use_hiredis``: None uses
+    hiredis when it can be imported, True requires it, False never uses it.
+
+    Methods and attributes:
+
+    * ``feed(data)`` -- append bytes (``bytes``, ``bytearray`` or
+      ``memoryview``; copied).  Raises ProtocolError if the parser failed.
+    * ``gets()`` -- the next reply, or :data:`NEED_DATA` when no complete
+      reply is buffered.  Raises ProtocolError on malformed input and on
+      every call after that; raises UnicodeDecodeError for a reply with a
+      string that does not decode (``errors="strict"``), dropping that reply
+      and staying usable.
+    * iterating, or ``read_all()``, gives every complete reply buffered.
+    * ``buffered`` -- bytes held and not yet returned as (part of) a reply;
+      after ``gets()`` returns NEED_DATA it is at most about
+      ``max_bulk_length + max_line_length`` (within 1 KiB for hiredis, whose
+      count includes some consumed bytes).
+    * ``implementation`` -- ``"hiredis"`` or ``"python"``.
+
+    Raises ConfigurationError for a bad argument, and when
+    ``use_hiredis=True`` but hiredis cannot be imported.
+    """
+
+    implementation: str = ""
+
+    def __new__(
+        cls,
+        protocol: int = 2,
+        *,
+        max_bulk_length: int = 512 * 1024 * 1024,
+        max_depth: int = 64,
+        max_line_length: int = 64 * 1024,
+        encoding: str | None = None,
+        errors: str = "strict",
+        use_hiredis: bool | None = None,
+    ) -> RespParser:
+        if isinstance(protocol, bool) or protocol not in (2, 3):
+            raise ConfigurationError("protocol", protocol, "must be 2 or 3")
+        check_int("max_bulk_length", max_bulk_length, minimum=0)
+        check_int("max_depth", max_depth, minimum=1)
+        check_int("max_line_length", max_line_length, minimum=1)
+        if encoding is not None:
+            if not isinstance(encoding, str):
+                raise ConfigurationError("encoding", encoding, "must be a codec name or None")
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise ConfigurationError("encoding", encoding, "unknown codec") from None
+        if not isinstance(errors, str):
+            raise ConfigurationError("errors", errors, "must be a codec error handler name")
+        try:
+            codecs.lookup_error(errors)
+        except LookupError:
+            raise ConfigurationError("errors", errors, "unknown codec error handler") from None
+        if use_hiredis is not None and not isinstance(use_hiredis, bool):
+            raise ConfigurationError("use_hiredis", use_hiredis, "must be True, False or None")
+        if use_hiredis and _hiredis is None:
+            raise ConfigurationError("use_hiredis", use_hiredis, "hiredis is not installed")
+        config = (protocol, max_bulk_length, max_depth, max_line_length, encoding, errors)
+        parser: RespParser
+        if use_hiredis is False or _hiredis is None:
+            parser = object.__new__(_PythonRespParser)
+            PythonParser.__init__(parser, *config)
+        else:
+            parser = object.__new__(_HiredisRespParser)
+            parser._setup(*config)
+        parser._protocol = protocol
+        parser._encoding_name = encoding
+        return parser
+
+    def __init__(
+        self,
+        protocol: int = 2,
+        *,
+        max_bulk_length: int = 512 * 1024 * 1024,
+        max_depth: int = 64,
+        max_line_length: int = 64 * 1024,
+        encoding: str | None = None,
+        errors: str = "strict",
+        use_hiredis: bool | None = None,
+    ) -> None:
+        # Everything happens in __new__, which picks the implementation.
+        pass
+
+    _protocol: int
+    _encoding_name: str | None
+
+    @property
+    def protocol(self) -> int:
+        """The RESP version (2 or 3) this parser accepts."""
+        return self._protocol
+
+    @property
+    def encoding(self) -> str | None:
+        """The codec strings are decoded with, or None for bytes."""
+        return self._encoding_name
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Append ``data``; raise ProtocolError if the parser has failed."""
+        raise NotImplementedError  # pragma: no cover - every engine overrides it
+
+    def gets(self) -> Any:
+        """Return the next reply or NEED_DATA; see the class docstring for errors."""
+        raise NotImplementedError  # pragma: no cover - every engine overrides it
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held that are not yet part of a returned reply."""
+        raise NotImplementedError  # pragma: no cover - every engine overrides it
+
+    def __iter__(self) -> Iterator[Any]:
+        """Yield every complete reply buffered; raises what ``gets()`` raises."""
+        gets = self.gets
+        while (reply := gets()) is not NEED_DATA:
+            yield reply
+
+    def read_all(self) -> list[Any]:
+        """Return every complete reply buffered, as a list; raises what ``gets()`` raises."""
+        return list(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<RespParser implementation={self.implementation!r} protocol={self._protocol} "
+            f"buffered={self.buffered}>"
+        )
+
+
+class _PythonRespParser(PythonParser, RespParser):
+    """The pure-Python engine behind :class:`RespParser`."""
+
+    implementation = "python"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass  # initialised by RespParser.__new__
+
+
+# -- the hiredis engine -------------------------------------------------------
+
+# Aggregates of a million elements or more go to the Python parser.
+_BIG_DIGITS: Final = len(str(BIG_AGGREGATE))
+_CONTAINERS: Final = frozenset((list, dict))
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether the list/dict ``value`` nests more than ``limit`` levels."""
+    todo = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if depth > limit:
+            return True
+        members = item.values() if type(item) is dict else item
+        if _CONTAINERS.isdisjoint(map(type, members)):
+            continue
+        for member in members:
+            if type(member) in _CONTAINERS:
+                todo.append((member, depth + 1))
+    return False
+
+
+class _HiredisRespParser(RespParser):
+    """hiredis plus the checks it lacks; see the module docstring.
+
+    Invariant: bytes are given to hiredis only when no complete item needing
+    the Python parser starts in them, and never an incomplete line that
+    starts an item (such a tail is held back in ``_tail``).  An item start is
+    recognised by feeding hiredis up to a candidate position: hiredis
+    consumes whole items only, so it has no unconsumed bytes exactly when
+    the position starts an item.  An item the Python parser handles is
+    replaced, for hiredis, by an error line carrying a random token, and the
+    ``replyError`` callback swaps the parsed value back in.
+    """
+
+    implementation = "hiredis"
+
+    def _setup(
+        self,
+        protocol: int,
+        max_bulk_length: int,
+        max_depth: int,
+        max_line_length: int,
+        encoding: str | None,
+        errors: str,
+    ) -> None:
+        assert _hiredis is not None
+        self._config = (protocol, max_bulk_length, max_depth, max_line_length, encoding, errors)
+        self._max_depth = max_depth
+        self._max_line = max_line_length
+        self._token = "greenpool-substitute-" + os.urandom(16).hex()
+        self._token_line = b"-" + self._token.encode() + b"\r\n"
+        options: dict[str, Any] = {
+            "notEnoughData": NEED_DATA,
+            "replyError": self._reply_error,
+            "protocolError": ProtocolError,
+        }
+        if encoding is not None:
+            options["encoding"] = encoding
+            options["errors"] = errors
+        self._reader = _hiredis.Reader(**options)
+        self._push_type = _hiredis.PushNotification
+        self._ready: deque[Any] = deque()
+        self._tail = b""
+        # What is known about the stream position where the next data starts.
+        self._at_crlf_end = True
+        self._item_start = True
+        self._sub: PythonParser | None = None
+        self._substitutes: deque[tuple[Any, bool, Exception | None]] = deque()
+        self._deferred: Exception | None = None
+        self._push_value: Any = None
+        self._failed: str | None = None
+        self._bound = max_bulk_length + max_line_length + 4096
+        digits = len(str(max_bulk_length))
+        # Item starts that need the Python parser: big numbers, blob errors,
+        # attributes, strings whose length has as many digits as the limit,
+        # aggregates of a million elements or more (hiredis would allocate
+        # them up front), and any RESP3 type under RESP2 (to be refused).
+        if protocol == 3:
+            body = rb"(?:[(!|]|[$=][0-9]{%d}|[*%%~>][0-9]{%d})" % (digits, _BIG_DIGITS)
+        else:
+            body = rb"(?:[_#,(!=%%~|>]|\$[0-9]{%d}|\*[0-9]{%d})" % (digits, _BIG_DIGITS)
+        self._special = re.compile(rb"\r\n" + body)
+        self._special_here = re.compile(body)
+        # A trailing partial line shorter than this is held back unexamined.
+        self._hold = min(max(digits, _BIG_DIGITS) + 2, max_line_length + 3)
+        self._stride = max(1, (max_line_length + 2) // 2)
+
+    # -- input ---------------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Append ``data``; raise ProtocolError if the parser has failed."""
+        if self._failed is not None:
+            raise ProtocolError(self._failed)
+        if not data:
+            return
+        if type(data) is not bytes:
+            data = bytes(data)
+        try:
+            if self._sub is not None:
+                self._sub.feed(data)
+            else:
+                if self._tail:
+                    data = self._tail + data
+                    self._tail = b""
+                self._process(data)
+            self._pump()
+        except ProtocolError as exc:
+            self._fail_later(exc)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held that are not yet part of a returned reply (hiredis: within 1 KiB)."""
+        held = self._reader.len() + len(self._tail)
+        if self._sub is not None:
+            held += self._sub.buffered
+        return int(held)
+
+    def _process(self, data: bytes) -> None:
+        """Give ``data`` to hiredis, diverting items it must not parse."""
+        size = len(data)
+        last = data.rfind(b"\r\n")
+        body_end = last + 2 if last >= 0 else 0
+        candidates: list[tuple[int, bool]] = []
+        if body_end:
+            if self._at_crlf_end and self._special_here.match(data, 0, body_end):
+                candidates.append((0, False))
+            candidates.extend(
+                (match.start() + 2, False) for match in self._special.finditer(data, 0, body_end)
+            )
+            long_lines = self._long_lines(data, body_end)
+            if long_lines:
+                candidates.extend((start, True) for start in long_lines)
+                candidates.sort()
+        fed = 0
+        for start, too_long in candidates:
+            if start == 0 and self._item_start:
+                pass  # known to start an item
+            else:
+                if start > fed:
+                    self._reader.feed(data, fed, start - fed)
+                    fed = start
+                if not self._probe():
+                    continue
+            if too_long:
+                raise ProtocolError(f"line longer than max_line_length={self._max_line}")
+            self._start_sub(data, start)
+            return
+        if body_end > fed:
+            self._reader.feed(data, fed, body_end - fed)
+            fed = body_end
+        if not body_end and not self._at_crlf_end:
+            # No CRLF: this continues an earlier run that is not an item start.
+            self._feed_run(data, 0)
+            return
+        tail = size - body_end
+        if not tail:
+            self._at_crlf_end = True
+            self._item_start = False
+            return
+        known = body_end == 0 and self._item_start
+        if tail < self._hold:
+            self._tail = data[body_end:]
+            self._at_crlf_end = True
+            self._item_start = known
+            return
+        if known or self._probe():
+            if self._special_here.match(data, body_end):
+                self._start_sub(data, body_end)
+                return
+            if tail >= self._max_line + 3:
+                raise ProtocolError(f"line longer than max_line_length={self._max_line}")
+            self._tail = data[body_end:]
+            self._at_crlf_end = True
+            self._item_start = True
+            return
+        # Inside a long string that contains CRLF: not an item start.
+        self._feed_run(data, body_end)
+
+    def _feed_run(self, data: bytes, start: int) -> None:
+        """Feed hiredis ``data[start:]``, which does not start an item.
+
+        A final CR is held back so that a CRLF split across two feeds is seen
+        whole (the position after it may start an item).
+        """
+        end = len(data)
+        if data[end - 1] == 13:
+            end -= 1
+            self._tail = b"\r"
+        if end > start:
+            self._reader.feed(data, start, end - start)
+        self._at_crlf_end = False
+        self._item_start = False
+
+    def _long_lines(self, data: bytes, end: int) -> list[int]:
+        """Starts of CRLF-free runs in ``data[:end]`` too long to be a line."""
+        found: list[int] = []
+        stride = self._stride
+        limit = self._max_line + 2
+        find = data.find
+        index = 0
+        while index + stride <= end:
+            if find(b"\r\n", index, index + stride) >= 0:
+                index += stride
+                continue
+            left = data.rfind(b"\r\n", 0, index + 1)
+            start = left + 2 if left >= 0 else 0
+            right = find(b"\r\n", start, end)
+            if right - start >= limit and (start or self._at_crlf_end):
+                found.append(start)
+            index = right + 2
+        return found
+
+    def _probe(self) -> bool:
+        """Whether the position hiredis has been fed up to starts an item."""
+        self._drain()
+        return not self._reader.has_data()
+
+    def _start_sub(self, data: bytes, start: int) -> None:
+        sub = PythonParser(*self._config, nested=True)
+        sub.feed(data[start:] if start else data)
+        self._sub = sub
+
+    def _pump(self) -> None:
+        """Finish Python-parsed items as their bytes arrive and hand hiredis a token."""
+        while self._sub is not None:
+            sub = self._sub
+            value = sub.gets_one()
+            if value is NEED_DATA:
+                return
+            rest = sub.take_rest()
+            self._sub = None
+            self._substitutes.append((value, sub.last_was_push, sub.deferred_error))
+            self._reader.feed(self._token_line)
+            self._at_crlf_end = True
+            self._item_start = True
+            if rest:
+                self._process(rest)
+
+    def _reply_error(self, message: str) -> Any:
+        """hiredis' ``replyError`` callback: a ReplyError, or a substituted value."""
+        if message != self._token or not self._substitutes:
+            return ReplyError(message)
+        value, is_push, error = self._substitutes.popleft()
+        if error is not None and (
+            self._deferred is None
+            or (
+                isinstance(error, UnicodeDecodeError)
+                and not isinstance(self._deferred, UnicodeDecodeError)
+            )
+        ):
+            self._deferred = error
+        if is_push:
+            self._push_value = value
+        return value
+
+    # -- output --------------------------------------------------------------
+
+    def gets(self) -> Any:
+        """Return the next reply or NEED_DATA; see RespParser for errors."""
+        ready = self._ready
+        if not ready:
+            if self._failed is not None:
+                raise ProtocolError(self._failed)
+            try:
+                reply = self._read()
+            except ProtocolError as exc:
+                self._failed = str(exc)
+                raise
+            if type(reply) is not _Raise:
+                return reply
+        else:
+            reply = ready.popleft()
+            if type(reply) is not _Raise:
+                return reply
+        error = reply.error
+        if isinstance(error, ProtocolError):
+            self._failed = str(error)
+            self._ready.clear()
+        raise error
+
+    def _drain(self) -> None:
+        read = self._read
+        append = self._ready.append
+        while (reply := read()) is not NEED_DATA:
+            append(reply)
+
+    def _fail_later(self, error: ProtocolError) -> None:
+        """Fail, after the replies that arrived complete before the bad bytes."""
+        if self._failed is None:
+            self._failed = str(error)
+            try:
+                self._drain()
+            except ProtocolError:
+                pass
+            self._ready.append(_Raise(error))
+        self._sub = None
+        self._tail = b""
+
+    def _read(self) -> Any:
+        """One reply from hiredis, checked and converted; or NEED_DATA or a _Raise."""
+        try:
+            reply = self._reader.gets()
+        except ProtocolError:
+            raise
+        except TypeError:
+            raise ProtocolError("map key is an aggregate (not hashable)") from None
+        except UnicodeDecodeError as exc:
+            self._deferred = None
+            self._push_value = None
+            return _Raise(exc)
+        if reply is NEED_DATA:
+            if self._reader.len() > self._bound and self._reader.has_data():
+                raise ProtocolError("unparsed input exceeds max_bulk_length + max_line_length")
+            return reply
+        deferred = self._deferred
+        if deferred is not None:
+            self._deferred = None
+            self._push_value = None
+            if isinstance(deferred, UnicodeDecodeError):
+                return _Raise(deferred)
+            raise deferred
+        kind = type(reply)
+        if kind is self._push_type or (self._push_value is not None and reply is self._push_value):
+            reply = Push(reply)
+        self._push_value = None
+        if (kind is list or kind is dict or kind is self._push_type) and _too_deep(
+            reply, self._max_depth
+        ):
+            raise ProtocolError(f"reply nested deeper than max_depth={self._max_depth}")
+        return reply
