@@ -1367,7 +1367,7 @@ def _decode_response(header: object, body: object) -> Response:
         if message is not None and not isinstance(message, str):
             raise ProtocolError(f"error message is not a string: {reprlib.repr(message)}")
         response.error = _error_from_stack(kind & 0x7FFF, message, body.get(_ERROR))
-    else:
+    elif data is None or len(body) > 1:  # a plain {DATA: [...]} reply skips this
         if _METADATA in body:
             response.metadata = _columns(body[_METADATA], "SQL metadata")
         if _SQL_INFO in body:
@@ -1455,8 +1455,15 @@ class IprotoParser:
             return
         if not data:
             return
-        if self._tail:
-            tail = self._tail
+        tail = self._tail
+        if not tail and type(data) is bytes and data[0] == 0xCE and len(data) >= 5:
+            # Fast path: a chunk that is exactly one packet with the uint32
+            # length prefix Tarantool always uses.
+            size = _U32.unpack_from(data, 1)[0]
+            if size + 5 == len(data) and size <= self.max_packet_size:
+                self._frames.append(data[5:] if size <= 65536 else memoryview(data)[5:])
+                return
+        if tail:
             tail += data
             with memoryview(tail) as view:
                 used = self._split(view, copy=True)

@@ -808,6 +808,8 @@ def test_big_reply_uses_a_private_unpacker() -> None:
     assert big is not None and big.data == rows
     parser.feed(REPLIES["select"])
     assert parser.next_response() == parse_one(REPLIES["select"])
+    # the same packet arriving in one piece
+    assert parse_one(packet).data == rows
 
 
 def test_all_length_prefix_forms() -> None:
