@@ -1142,7 +1142,7 @@ def encode_unprepare(sync: int, stmt_id: int, *, schema_version: int | None = No
 
 def encode_id(
     sync: int,
-    version: int = 3,
+    version: int,
     features: Iterable[int] = (),
     *,
     schema_version: int | None = None,
@@ -1154,6 +1154,8 @@ def encode_id(
     optional feature.  Raises :class:`~greenpool.errors.ConfigurationError`
     for bad arguments.
     """
+    if isinstance(features, (str, bytes)) or not isinstance(features, Iterable):
+        raise _bad_value("features", features, "must be an iterable of feature numbers")
     checked = [_check_uint("features", f, _U32_MAX) for f in features]
     body = b"".join(
         (

@@ -595,6 +595,8 @@ def test_sync_range() -> None:
         (lambda: encode_auth(1, "", "pw", bytes(20)), "user"),
         (lambda: encode_auth(1, "u", "pw", bytes(19)), "salt"),
         (lambda: encode_id(1, -3), "version"),
+        (lambda: encode_id(1, 3, 5), "features"),  # type: ignore[arg-type]
+        (lambda: encode_id(1, 3, [-1]), "features"),
         (lambda: encode_request(1, 0x80, {}), "request_type"),
         (lambda: encode_request(1, 1, [1]), "body"),  # type: ignore[arg-type]
     ],
