@@ -104,12 +104,7 @@ _SMALL_INTS: Final[dict[bytes, int]] = {str(i).encode(): i for i in range(-1, 10
 # fraction (".5" and "5." both allowed) and an optional exponent; no spaces, no
 # hex, no underscores.  Infinities and NaN are spelled exactly as below.
 _DOUBLE = re.compile(rb"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
-_DOUBLE_SPECIAL: Final[dict[bytes, float]] = {
-    b"inf": float("inf"),
-    b"-inf": float("-inf"),
-    b"nan": float("nan"),
-    b"-nan": float("nan"),
-}
+_DOUBLE_SPECIALS: Final = frozenset((b"inf", b"-inf", b"nan", b"-nan"))
 _DOUBLE_MAX_LENGTH: Final = 325
 _MANTISSA_NONZERO = re.compile(rb"[^eE]*[1-9]")
 _BIGNUM = re.compile(rb"-?[0-9]+")
@@ -127,10 +122,8 @@ def parse_length(raw: bytes, what: str) -> int:
     """Return ``raw`` (a length or count field) as an int.
 
     Raises ProtocolError unless ``raw`` is a canonical decimal integer.
+    (The parser looks the frequent small values up in a table first.)
     """
-    value = _SMALL_INTS.get(raw)
-    if value is not None:
-        return value
     if raw.isdigit():
         valid = raw[0] != 48
     elif raw[:1] == b"-":
@@ -173,10 +166,9 @@ def parse_double(raw: bytes) -> float:
     if len(raw) > _DOUBLE_MAX_LENGTH:
         raise ProtocolError("double value is too long")
     if _DOUBLE.fullmatch(raw) is None:
-        special = _DOUBLE_SPECIAL.get(raw.lower())
-        if special is None:
+        if raw.lower() not in _DOUBLE_SPECIALS:
             raise ProtocolError(f"bad double value: {raw[:40]!r}")
-        return special
+        return float(raw)  # a new object each time, like hiredis: NaN keys stay apart
     value = float(raw)
     if value == _INF or value == -_INF or (value == 0.0 and _MANTISSA_NONZERO.match(raw)):
         raise ProtocolError(f"double value out of range: {raw[:40]!r}")
@@ -195,6 +187,21 @@ def parse_bignum(raw: bytes) -> int:
         return int(raw)
     except ValueError:
         raise ProtocolError(f"big number has too many digits ({len(raw)})")
+
+
+def _map_with_duplicate_keys(elements: list[Any]) -> dict[Any, Any]:
+    """The dict hiredis builds for a map whose keys repeat (Redis never sends one).
+
+    hiredis inserts each key with the value None, then pops the *last* entry
+    of the dict and gives that key the value; a repeated key keeps its old
+    place, so its value lands on another key.  Copied so results stay equal.
+    """
+    result: dict[Any, Any] = {}
+    for index in range(0, len(elements), 2):
+        result[elements[index]] = None
+        key, _ = result.popitem()
+        result[key] = elements[index + 1]
+    return result
 
 
 class _Raise:
@@ -391,7 +398,7 @@ class PythonParser:
         buf = self._buf
         pos = self._pos
         end_of_data = len(buf)
-        window = self._max_line + 3
+        window = self._max_line + 2  # where the CR of a line must be
         max_bulk = self._max_bulk
         encoding = self._encoding
         types = self._types
@@ -408,16 +415,15 @@ class PythonParser:
             left = frame_kind = depth = 0
         while True:
             # -- one item starting at pos --------------------------------
-            # The first CR ends the line; a CR not followed by LF makes the
-            # line invalid, but (like hiredis) that is only reported once
-            # the line's real CRLF has arrived.
+            # A line is the type byte, at most max_line bytes, then CRLF.  A CR
+            # not followed by LF makes it invalid, but (like hiredis) that is
+            # only reported once the line's real CRLF has arrived; a line
+            # too long is reported once max_line + 3 bytes show no CRLF.
             eol = find(b"\r", pos, pos + window)
             if eol < 0 or eol + 1 >= end_of_data or buf[eol + 1] != 10:
-                if eol >= 0 and eol + 1 < end_of_data:
-                    eol = find(b"\r\n", eol, pos + window)
-                    if eol >= 0:
-                        raise ProtocolError("line contains a CR not followed by LF")
-                if end_of_data - pos >= window:
+                if find(b"\r\n", pos, pos + window + 1) >= 0:
+                    raise ProtocolError("line contains a CR not followed by LF")
+                if end_of_data - pos > window:
                     raise ProtocolError(f"line longer than max_line_length={self._max_line}")
                 self._need = end_of_data - pos + 1
                 break
@@ -521,7 +527,9 @@ class PythonParser:
                 raw = buf[pos + 1 : eol]
                 if raw == b"t" or raw == b"T":
                     value = True
-                elif raw == b"f" or raw == b"F":
+                elif raw == b"f" or raw == b"F" or raw == b"\x00":
+                    # hiredis tests the byte with strchr("tTfF", c), which
+                    # also matches the terminating NUL: it reads "#\0" as false.
                     value = False
                 else:
                     raise ProtocolError(f"bad boolean: {raw[:40]!r}")
@@ -553,7 +561,8 @@ class PythonParser:
                         self._need = stop + 2 - pos
                         break
                     if buf[stop] != 13 or buf[stop + 1] != 10:
-                        raise ProtocolError("string not followed by CRLF")
+                        what = "blob error" if kind == 33 else "verbatim string"
+                        raise ProtocolError(f"{what} not followed by CRLF")
                     if kind == 33:
                         value = ReplyError(buf[start:stop].decode("utf-8", "replace"))
                     else:
@@ -606,7 +615,10 @@ class PythonParser:
     def _finish(self, elements: list[Any], kind: int, top: bool) -> Any:
         if kind == _MAP:
             it = iter(elements)
-            return dict(zip(it, it, strict=False))
+            result = dict(zip(it, it, strict=False))
+            if len(result) * 2 != len(elements):
+                result = _map_with_duplicate_keys(elements)
+            return result
         if kind == _ATTRIBUTE:
             return _SKIP
         if kind == _PUSH and top:

@@ -310,21 +310,33 @@ class _PythonRespParser(PythonParser, RespParser):
 
 # Aggregates of a million elements or more go to the Python parser.
 _BIG_DIGITS: Final = len(str(BIG_AGGREGATE))
-_CONTAINERS: Final = frozenset((list, dict))
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether the list/dict ``value`` nests more than ``limit`` levels."""
+def _check_nesting(value: Any, limit: int, containers: frozenset[type], push_type: type) -> bool:
+    """Whether the list/dict ``value`` nests more than ``limit`` levels.
+
+    Also replaces, in place, every nested hiredis push by a plain list: only a
+    push at the top of the stream is out-of-band.  A reply with no nested
+    aggregate costs one pass over its members, in C.
+    """
     todo = [(value, 1)]
     while todo:
         item, depth = todo.pop()
         if depth > limit:
             return True
-        members = item.values() if type(item) is dict else item
-        if _CONTAINERS.isdisjoint(map(type, members)):
-            continue
-        for member in members:
-            if type(member) in _CONTAINERS:
+        if type(item) is dict:
+            if containers.isdisjoint(map(type, item.values())):
+                continue
+            members: Iterable[tuple[Any, Any]] = list(item.items())
+        else:
+            if containers.isdisjoint(map(type, item)):
+                continue
+            members = enumerate(item)
+        for where, member in members:
+            kind = type(member)
+            if kind is push_type:
+                member = item[where] = list(member)
+            if kind in containers:
                 todo.append((member, depth + 1))
     return False
 
@@ -369,6 +381,7 @@ class _HiredisRespParser(RespParser):
             options["errors"] = errors
         self._reader = _hiredis.Reader(**options)
         self._push_type = _hiredis.PushNotification
+        self._containers = frozenset((list, dict, self._push_type))
         self._ready: deque[Any] = deque()
         self._tail = b""
         # What is known about the stream position where the next data starts.
@@ -379,7 +392,10 @@ class _HiredisRespParser(RespParser):
         self._deferred: Exception | None = None
         self._push_value: Any = None
         self._failed: str | None = None
-        self._bound = max_bulk_length + max_line_length + 4096
+        # On a valid stream hiredis holds at most one pending string shorter
+        # than max_bulk_length (longer ones go to the Python parser), its
+        # header, and under 1 KiB of consumed bytes it has not discarded yet.
+        self._bound = max_bulk_length + max_line_length + 1100
         digits = len(str(max_bulk_length))
         # Item starts that need the Python parser: big numbers, blob errors,
         # attributes, strings whose length has as many digits as the limit,
@@ -420,7 +436,9 @@ class _HiredisRespParser(RespParser):
     @property
     def buffered(self) -> int:
         """Bytes held that are not yet part of a returned reply (hiredis: within 1 KiB)."""
-        held = self._reader.len() + len(self._tail)
+        # hiredis' len() also counts up to 1 KiB of consumed bytes it has not
+        # discarded yet; with nothing unconsumed it is exactly 0.
+        held = (self._reader.len() if self._reader.has_data() else 0) + len(self._tail)
         if self._sub is not None:
             held += self._sub.buffered
         return int(held)
@@ -571,11 +589,7 @@ class _HiredisRespParser(RespParser):
         if not ready:
             if self._failed is not None:
                 raise ProtocolError(self._failed)
-            try:
-                reply = self._read()
-            except ProtocolError as exc:
-                self._failed = str(exc)
-                raise
+            reply = self._read()
             if type(reply) is not _Raise:
                 return reply
         else:
@@ -595,19 +609,34 @@ class _HiredisRespParser(RespParser):
             append(reply)
 
     def _fail_later(self, error: ProtocolError) -> None:
-        """Fail, after the replies that arrived complete before the bad bytes."""
+        """Fail, after the replies that arrived complete before the bad bytes.
+
+        When the error did not come from hiredis' replies (a check of this
+        wrapper, or the Python parser), hiredis may still hold complete
+        replies that came before it; an error among those came first.
+        """
         if self._failed is None:
-            self._failed = str(error)
             try:
                 self._drain()
-            except ProtocolError:
-                pass
-            self._ready.append(_Raise(error))
+            except ProtocolError as earlier:
+                error = earlier
+        self._failed = str(error)
+        self._ready.append(_Raise(error))
         self._sub = None
         self._tail = b""
 
     def _read(self) -> Any:
-        """One reply from hiredis, checked and converted; or NEED_DATA or a _Raise."""
+        """One reply from hiredis, checked and converted; or NEED_DATA or a _Raise.
+
+        Raises ProtocolError, after marking the parser failed.
+        """
+        try:
+            return self._read_checked()
+        except ProtocolError as exc:
+            self._failed = str(exc)
+            raise
+
+    def _read_checked(self) -> Any:
         try:
             reply = self._reader.gets()
         except ProtocolError:
@@ -633,8 +662,8 @@ class _HiredisRespParser(RespParser):
         if kind is self._push_type or (self._push_value is not None and reply is self._push_value):
             reply = Push(reply)
         self._push_value = None
-        if (kind is list or kind is dict or kind is self._push_type) and _too_deep(
-            reply, self._max_depth
+        if kind in self._containers and _check_nesting(
+            reply, self._max_depth, self._containers, self._push_type
         ):
             raise ProtocolError(f"reply nested deeper than max_depth={self._max_depth}")
         return reply
