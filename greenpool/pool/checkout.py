@@ -66,6 +66,14 @@ _UNLIMITED = sys.maxsize
 _NOT_GIVEN: Any = object()
 
 
+def _caller() -> FrameType | None:
+    """The frame that called our caller (None when that is C code, like a greenlet's run)."""
+    try:
+        return sys._getframe(2)
+    except ValueError:
+        return None
+
+
 class _Permit:
     """Handed to a waiter instead of a connection: 'a slot is yours, connect'."""
 
@@ -145,7 +153,7 @@ class _Lease(Generic[C]):
         self._entry: _Entry | None = None
 
     def __enter__(self) -> C:
-        entry = self._pool._checkout(self._timeout, sys._getframe(1))
+        entry = self._pool._checkout(self._timeout, _caller())
         self._entry = entry
         conn: C = entry.conn
         return conn
@@ -361,7 +369,7 @@ class Pool(Generic[C]):
         """
         if timeout is not None:
             check_timeout("timeout", timeout)
-        conn: C = self._checkout(timeout, sys._getframe(1)).conn
+        conn: C = self._checkout(timeout, _caller()).conn
         return conn
 
     def put(self, conn: C) -> None:
@@ -399,7 +407,7 @@ class Pool(Generic[C]):
         failures = 0
         fresh = False
         started = monotonic()
-        frame = sys._getframe(1)
+        frame = _caller()
         while True:
             entry = self._checkout(None, frame, fresh)
             try:
@@ -651,10 +659,14 @@ class Pool(Generic[C]):
         if self._housekeeper is None:
             self._start_housekeeping()
         while True:
+            if fresh and self._total < self._max:
+                # After a failure: a new connection (to the next server), not an idle one.
+                self._total += 1
+                return self._open_in_slot(count_error=True)
             if self._idle and not self._waiters._live:
                 entry = self._idle.pop()
                 if fresh:
-                    # Reuse its slot for a new connection: the caller wants a fresh one.
+                    # At the limit: reuse an idle connection's slot for the fresh one.
                     try:
                         self._close_entry(entry, "replaced by a fresh connection after a failure")
                     except BaseException:

@@ -1,0 +1,93 @@
+"""Small things the tests share.
+
+:class:`LineRedis` is a deliberately tiny, green, one-request-at-a-time Redis
+client on a gevent socket: the checkout pool's tests use it as the
+"connection" a pool holds, so they exercise the pool against a real server
+without depending on greenpool's own Redis driver.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+from gevent import socket
+
+from greenpool.address import Address
+
+_ids = itertools.count(1)
+
+
+class LineRedis:
+    """A blocking (green) Redis connection: send one command, read one reply."""
+
+    def __init__(self, address: Address | str, timeout: float | None = 5.0) -> None:
+        if isinstance(address, str):
+            host, _, port = address.rpartition(":")
+            address = Address(host=host, port=int(port))
+        self.address = address
+        self.id = next(_ids)
+        self.sock = socket.create_connection(address.sockaddr, timeout=timeout)  # type: ignore[arg-type]
+        self.file = self.sock.makefile("rb")
+        self.closed = False
+
+    def call(self, *args: Any) -> Any:
+        out = [b"*%d\r\n" % len(args)]
+        for arg in args:
+            data = arg if isinstance(arg, bytes) else str(arg).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        self.sock.sendall(b"".join(out))
+        return self._read()
+
+    def _read(self) -> Any:
+        line = self.file.readline()
+        if not line:
+            raise ConnectionError("server closed the connection")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RuntimeError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.file.read(n + 2)
+            return data[:-2]
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise ValueError(f"bad reply {line!r}")
+
+    def ping(self) -> bool:
+        return self.call("PING") == "PONG"
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.file.close()
+            self.sock.close()
+
+    def __repr__(self) -> str:
+        return f"<LineRedis #{self.id} {self.address}{' closed' if self.closed else ''}>"
+
+
+def client_count(address: str) -> int:
+    """How many clients the Redis server at ``address`` has, minus the asking one."""
+    probe = LineRedis(address)
+    try:
+        listing = probe.call("CLIENT", "LIST")
+        return len([line for line in listing.decode().splitlines() if line.strip()]) - 1
+    finally:
+        probe.close()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.01) -> None:
+    """Yield to the hub until ``predicate()`` is true; AssertionError after ``timeout``."""
+    with gevent.Timeout(timeout, AssertionError(f"condition not met in {timeout}s")):
+        while not predicate():
+            gevent.sleep(step)
