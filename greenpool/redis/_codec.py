@@ -1,0 +1,41 @@
+"""The RESP codec as the transport layer's :class:`~greenpool.transport.connection.Codec`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..protocol.resp import Push, RespParser
+
+__all__ = ["RespCodec"]
+
+
+class RespCodec:
+    """Feeds received bytes to a :class:`~greenpool.protocol.RespParser`.
+
+    Replies come back in request order, so there is no key; RESP3 push
+    messages (pub/sub, client-side caching invalidations) are pushes.
+    """
+
+    __slots__ = ("_parser",)
+
+    def __init__(self, protocol: int = 2, *, encoding: str | None = None,
+                 errors: str = "strict", max_bulk_length: int = 512 * 1024 * 1024) -> None:
+        self._parser = RespParser(
+            protocol, encoding=encoding, errors=errors, max_bulk_length=max_bulk_length
+        )
+
+    def feed(self, data: bytes) -> list[Any]:
+        """Take bytes; return the replies now complete.  Raises ProtocolError on bad bytes."""
+        parser = self._parser
+        parser.feed(data)
+        return parser.read_all()
+
+    @staticmethod
+    def is_push(message: Any) -> bool:
+        """True for a RESP3 push message."""
+        return type(message) is Push
+
+    @staticmethod
+    def key_of(message: Any) -> None:
+        """Replies are matched by order: no key."""
+        return None

@@ -1,0 +1,673 @@
+"""One green socket, one reader greenlet, requests from any number of greenlets.
+
+A :class:`Connection` owns a gevent socket and two greenlets:
+
+* the **reader** receives bytes, feeds them to the protocol's codec and
+  completes each waiting request with its reply: in order (Redis: replies
+  come back in the order requests went out), or by key (Tarantool: each
+  reply carries the request's sync id);
+* the **writer** only runs when the kernel's send buffer is full.  Normally
+  requests are written by a callback that the first request of a hub
+  iteration schedules: every request queued until the hub gets to it goes
+  out in one ``send`` (auto-pipelining).
+
+A caller blocks in :meth:`request` until its reply arrives, its timeout
+passes (:class:`~greenpool.TimeoutError`), or the connection breaks
+(:class:`~greenpool.ConnectionError`).  A caller that gives up (timeout,
+``kill()``, ``gevent.Timeout``) abandons only its own slot: the reader
+still consumes the reply meant for it and drops it, so the next caller
+gets its own reply and the connection stays usable.
+
+Anything that leaves the byte stream in an unknown state (a send that
+failed, a malformed reply, the peer closing) closes the connection, and
+every request pending on it fails at once.  :meth:`connect` can then be
+called again: the pools above reconnect broken connections in the
+background.
+
+Nothing here knows a protocol: a *codec* turns bytes into messages (see
+:class:`Codec`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket as stdsocket
+import ssl
+import weakref
+from collections import deque
+from collections.abc import Callable
+from time import monotonic
+from typing import Any, Protocol
+
+import gevent
+from gevent import GreenletExit, get_hub
+from gevent import socket as gsocket
+from greenlet import getcurrent
+
+from .._util import check_float
+from ..address import Address, AddressLike, parse_address
+from ..errors import ConfigurationError, ConnectionError, ProtocolError, TimeoutError
+from .tls import wrap_green
+
+__all__ = ["Codec", "Connection"]
+
+log = logging.getLogger("greenpool.connection")
+
+# Request states.
+_WAITING = 0
+_DONE = 1
+_FAILED = 2
+_TIMED_OUT = 3
+_ABANDONED = 4
+
+# Connection states.
+DISCONNECTED = "disconnected"
+CONNECTING = "connecting"
+CONNECTED = "connected"
+
+_DEFAULT: Any = object()
+_ALL: weakref.WeakSet[Connection] = weakref.WeakSet()
+_ABANDONED_SOCKETS: list[Any] = []
+
+
+class Codec(Protocol):
+    """Turns received bytes into messages.  One codec per socket (it keeps state)."""
+
+    def feed(self, data: bytes) -> list[Any]:
+        """Take bytes; return every message now complete (maybe none).
+
+        Raises :class:`~greenpool.ProtocolError` for malformed input.
+        """
+        ...
+
+    def is_push(self, message: Any) -> bool:
+        """True for a message the server sent on its own (not a reply)."""
+        ...
+
+    def key_of(self, message: Any) -> Any:
+        """For keyed matching: the request key a reply belongs to."""
+        ...
+
+
+class _Pending:
+    """One request waiting for its reply (or, for a batch, its replies)."""
+
+    __slots__ = ("greenlet", "key", "on_push", "remaining", "results", "state", "value")
+
+    def __init__(self, greenlet: Any) -> None:
+        self.greenlet = greenlet
+        self.state = _WAITING
+        self.value: Any = None
+        self.results: list[Any] | None = None
+        self.remaining = 1
+        self.key: Any = None
+        self.on_push: Callable[[Any], None] | None = None
+
+
+def _wake_all(done: list[_Pending]) -> None:
+    # Runs in the hub: resume every caller whose reply (or error) is in.
+    for pending in done:
+        greenlet = pending.greenlet
+        if greenlet is not None and (pending.state == _DONE or pending.state == _FAILED):
+            greenlet.switch()
+
+
+class Connection:
+    """A green connection shared by many greenlets.
+
+    ``address``: ``"host:port"``, ``"[v6]:port"``, ``(host, port)``, an
+    :class:`~greenpool.Address` or a unix socket path.  ``codec`` makes the
+    codec for each new socket.  ``matching`` is ``"ordered"`` (replies in
+    request order) or ``"keyed"`` (each reply names its request through
+    ``codec.key_of``).
+
+    ``connect_timeout`` bounds connecting (TCP, TLS, handshake);
+    ``request_timeout`` is the default per-request timeout (None: wait until
+    the reply comes or the connection breaks).  With ``ssl_context`` the
+    socket is wrapped in TLS (``server_hostname`` defaults to the host, for
+    SNI and host-name checks).  ``handshake(conn)`` runs after each connect,
+    before the connection counts as connected (authentication, database
+    selection); it may call :meth:`request`.  ``on_push(message)`` receives
+    messages the server sends on its own.
+
+    Sockets get ``TCP_NODELAY`` and ``SO_KEEPALIVE``.
+    """
+
+    def __init__(
+        self,
+        address: AddressLike,
+        *,
+        codec: Callable[[], Codec],
+        matching: str = "ordered",
+        connect_timeout: float | None = 10.0,
+        request_timeout: float | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        server_hostname: str | None = None,
+        handshake: Callable[[Connection], None] | None = None,
+        on_push: Callable[[Any], None] | None = None,
+        name: str | None = None,
+        recv_size: int = 65536,
+    ) -> None:
+        self.address: Address = parse_address(address, argument="address")
+        if not callable(codec):
+            raise ConfigurationError("codec", codec, "must be a callable returning a codec")
+        if matching not in ("ordered", "keyed"):
+            raise ConfigurationError("matching", matching, "must be 'ordered' or 'keyed'")
+        self._codec_factory = codec
+        self._keyed = matching == "keyed"
+        self.connect_timeout = check_float(
+            "connect_timeout", connect_timeout, allow_none=True, strict=True
+        )
+        self.request_timeout = check_float(
+            "request_timeout", request_timeout, allow_none=True, strict=True
+        )
+        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+            raise ConfigurationError("ssl_context", ssl_context, "must be an ssl.SSLContext")
+        self._ssl_context = ssl_context
+        self._server_hostname = server_hostname or self.address.host
+        self._handshake = handshake
+        self._on_push = on_push
+        self.name = name or str(self.address)
+        self._recv_size = recv_size
+
+        self.state = DISCONNECTED
+        self._sock: Any = None
+        self._raw_send: Callable[[Any], int] | None = None
+        self._codec: Codec | None = None
+        self._reader: Any = None
+        self._writer: Any = None
+        self._ordered: deque[_Pending] = deque()
+        self._keyed_pending: dict[Any, _Pending] = {}
+        self._wbuf: list[bytes] = []
+        self._out: Any = None
+        self._flush_scheduled = False
+        self._writing = False
+        self._hub: Any = None
+        self._loop: Any = None
+        self.last_read = 0.0
+        self.last_write = 0.0
+        self.connected_at = 0.0
+        self.close_cause: BaseException | None = None
+        self._open_listeners: list[Callable[[Connection], Any]] = []
+        self._close_listeners: list[Callable[[Connection, BaseException | None], Any]] = []
+        _ALL.add(self)
+
+    # ------------------------------------------------------------------
+    # Introspection
+
+    def live(self) -> bool:
+        """True while connected (the handshake done and the socket not closed)."""
+        return self.state == CONNECTED
+
+    @property
+    def connected(self) -> bool:
+        """Same as :meth:`live`."""
+        return self.state == CONNECTED
+
+    @property
+    def pending(self) -> int:
+        """Requests in flight: sent or queued, reply not yet read (abandoned ones included)."""
+        return len(self._keyed_pending) if self._keyed else len(self._ordered)
+
+    def add_listener(
+        self,
+        on_open: Callable[[Connection], Any] | None = None,
+        on_close: Callable[[Connection, BaseException | None], Any] | None = None,
+    ) -> None:
+        """Call ``on_open(conn)`` after each connect and ``on_close(conn, cause)`` when it closes.
+
+        Listeners run in whichever greenlet (or the hub) caused the event;
+        an exception from one is logged and ignored.
+        """
+        if on_open is not None:
+            self._open_listeners.append(on_open)
+        if on_close is not None:
+            self._close_listeners.append(on_close)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {self.state} pending={self.pending}>"
+
+    # ------------------------------------------------------------------
+    # Connecting and closing
+
+    def connect(self, timeout: float | None = _DEFAULT) -> None:
+        """Open the socket (TLS if configured), start the reader, run the handshake.
+
+        Blocks the calling greenlet up to ``timeout`` (default
+        ``connect_timeout``).  Does nothing if already connected.  Raises
+        :class:`~greenpool.ConnectionError` (with the cause chained) when
+        the server can't be reached, TLS fails, or the handshake fails; the
+        connection is then left disconnected and may be connected again.
+        """
+        if self.state == CONNECTED:
+            return
+        if self.state == CONNECTING:
+            raise ConnectionError(f"{self.name}: already connecting", str(self.address))
+        if timeout is _DEFAULT:
+            timeout = self.connect_timeout
+        self.state = CONNECTING
+        self.close_cause = None
+        try:
+            with gevent.Timeout(timeout, _ConnectTimeout(timeout)):
+                sock = self._open_socket()
+                self._start(sock)
+                if self._handshake is not None:
+                    self._handshake(self)
+        except _ConnectTimeout as exc:
+            self._teardown(exc)
+            raise ConnectionError(
+                f"{self.name}: connecting timed out after {timeout}s", str(self.address)
+            ) from None
+        except (OSError, ssl.SSLError, ProtocolError) as exc:
+            self._teardown(exc)
+            if isinstance(exc, ConnectionError):
+                raise
+            raise ConnectionError(
+                f"{self.name}: cannot connect: {exc}", str(self.address)
+            ) from exc
+        except BaseException as exc:
+            self._teardown(exc)
+            raise
+        if self.state != CONNECTING:  # broke during the handshake
+            raise ConnectionError(
+                f"{self.name}: closed while connecting: {self.close_cause!r}", str(self.address)
+            )
+        self.state = CONNECTED
+        self.connected_at = monotonic()
+        for listener in list(self._open_listeners):
+            _call_listener(listener, self)
+
+    def _open_socket(self) -> Any:
+        address = self.address
+        if address.path is not None:
+            sock = gsocket.socket(stdsocket.AF_UNIX, stdsocket.SOCK_STREAM)
+            try:
+                sock.connect(address.path)
+            except BaseException:
+                sock.close()
+                raise
+        else:
+            assert address.host is not None and address.port is not None
+            sock = gsocket.create_connection((address.host, address.port))
+            try:
+                sock.setsockopt(stdsocket.IPPROTO_TCP, stdsocket.TCP_NODELAY, 1)
+                sock.setsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_KEEPALIVE, 1)
+            except OSError:  # pragma: no cover - unusual socket types
+                pass
+        if self._ssl_context is not None:
+            try:
+                sock = wrap_green(sock, self._ssl_context, self._server_hostname)
+            except BaseException:
+                sock.close()
+                raise
+        return sock
+
+    def _start(self, sock: Any) -> None:
+        self._hub = get_hub()
+        self._loop = self._hub.loop
+        self._sock = sock
+        self._codec = self._codec_factory()
+        # A plain socket is written straight from the hub (non-blocking send);
+        # TLS always goes through the writer greenlet.
+        raw = getattr(sock, "_sock", None)
+        self._raw_send = raw.send if self._ssl_context is None and raw is not None else None
+        self._writing = False
+        self._out = None
+        self.last_read = self.last_write = monotonic()
+        self._reader = gevent.spawn(self._read_loop, sock, self._codec)
+        self._reader.name = f"greenpool-reader-{self.name}"
+        self._writer = gevent.spawn(self._write_loop, sock)
+        self._writer.name = f"greenpool-writer-{self.name}"
+
+    def close(self, cause: BaseException | str | None = None) -> None:
+        """Close the socket; every pending request fails with ConnectionError.
+
+        Never blocks.  ``cause`` (an exception or a text) is chained to the
+        errors the pending callers get and passed to close listeners.  The
+        connection may be connected again with :meth:`connect`.
+        """
+        if isinstance(cause, str):
+            cause = ConnectionError(cause, str(self.address))
+        if self.state == DISCONNECTED and self._sock is None:
+            return
+        self._teardown(cause)
+
+    def _teardown(self, cause: BaseException | None) -> None:
+        was_connected = self.state != DISCONNECTED or self._sock is not None
+        self.state = DISCONNECTED
+        self.close_cause = cause
+        sock, self._sock = self._sock, None
+        self._raw_send = None
+        self._codec = None
+        self._wbuf = []
+        self._out = None
+        self._flush_scheduled = False
+        current = getcurrent()
+        for glet in (self._reader, self._writer):
+            if glet is not None and glet is not current and not glet.dead:
+                glet.kill(block=False)
+        self._reader = self._writer = None
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:  # pragma: no cover
+                pass
+        self._fail_pending(cause)
+        if was_connected:
+            for listener in list(self._close_listeners):
+                _call_listener(listener, self, cause)
+
+    def _fail_pending(self, cause: BaseException | None) -> None:
+        pending: list[_Pending] = list(self._ordered)
+        pending.extend(self._keyed_pending.values())
+        self._ordered = deque()
+        self._keyed_pending = {}
+        if not pending:
+            return
+        text = f"{self.name}: connection closed"
+        if cause is not None:
+            text += f": {cause}" if str(cause) else f": {type(cause).__name__}"
+        done = []
+        for p in pending:
+            if p.state == _WAITING:
+                error = ConnectionError(text, str(self.address))
+                error.__cause__ = cause
+                p.state = _FAILED
+                p.value = error
+                done.append(p)
+        if done:
+            get_hub().loop.run_callback(_wake_all, done)
+
+    # ------------------------------------------------------------------
+    # Requests
+
+    def request(
+        self,
+        payload: bytes,
+        *,
+        timeout: float | None = _DEFAULT,
+        key: Any = None,
+        on_push: Callable[[Any], None] | None = None,
+    ) -> Any:
+        """Send ``payload`` (one encoded request) and block until its reply; return the reply.
+
+        ``timeout`` overrides ``request_timeout`` for this request.  For a
+        keyed connection, ``key`` is the request's id (the reply's
+        ``codec.key_of``) and ``on_push`` receives the server's pushes for it.
+
+        Raises :class:`~greenpool.TimeoutError` when the reply does not come
+        in time (the connection stays usable: the late reply is dropped),
+        :class:`~greenpool.ConnectionError` when the connection is not
+        connected or breaks.  A BaseException thrown into the caller
+        abandons the request the same way.
+        """
+        if self._sock is None:
+            raise self._not_connected()
+        p = _Pending(getcurrent())
+        if self._keyed:
+            if key in self._keyed_pending:
+                raise ConfigurationError("key", key, "a request with this key is in flight")
+            p.key = key
+            p.on_push = on_push
+            self._keyed_pending[key] = p
+        else:
+            self._ordered.append(p)
+        self._wbuf.append(payload)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.run_callback(self._flush)
+        self._wait(p, self.request_timeout if timeout is _DEFAULT else timeout)
+        return p.value
+
+    def request_many(
+        self, payload: bytes, count: int, *, timeout: float | None = _DEFAULT
+    ) -> list[Any]:
+        """Send ``payload`` holding ``count`` encoded requests; return their ``count`` replies.
+
+        Ordered connections only.  The requests go out together and their
+        replies come back together, with nobody else's in between.  Error
+        replies are returned in the list, not raised.  Raises like :meth:`request`.
+        """
+        if self._keyed:
+            raise ConfigurationError("matching", "keyed", "request_many needs ordered matching")
+        if count < 1:
+            raise ConfigurationError("count", count, "must be at least 1")
+        if self._sock is None:
+            raise self._not_connected()
+        p = _Pending(getcurrent())
+        p.results = []
+        p.remaining = count
+        self._ordered.append(p)
+        self._wbuf.append(payload)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.run_callback(self._flush)
+        self._wait(p, self.request_timeout if timeout is _DEFAULT else timeout)
+        return p.results
+
+    def _wait(self, p: _Pending, timeout: float | None) -> None:
+        hub = self._hub
+        if p.greenlet is hub:
+            self._abandon(p)
+            raise RuntimeError("cannot wait for a reply in the gevent hub; use a greenlet")
+        timer = None
+        if timeout is not None:
+            timer = self._loop.timer(timeout)
+            timer.start(self._expire, p)
+        try:
+            while p.state == _WAITING:
+                hub.switch()
+        except BaseException:
+            if p.state == _WAITING:
+                self._abandon(p)
+            p.greenlet = None  # never switch into this greenlet for this request again
+            raise
+        finally:
+            if timer is not None:
+                timer.close()
+        p.greenlet = None
+        state = p.state
+        if state == _DONE:
+            return
+        if state == _TIMED_OUT:
+            raise TimeoutError(f"{self.name}: no reply within {timeout}s")
+        raise p.value
+
+    def _abandon(self, p: _Pending) -> None:
+        # The caller left.  Ordered: keep the slot so its reply is consumed and
+        # dropped.  Keyed: forget the key; a late reply for it is dropped.
+        p.state = _ABANDONED
+        p.greenlet = None
+        if self._keyed and self._keyed_pending.get(p.key) is p:
+            del self._keyed_pending[p.key]
+
+    def _expire(self, p: _Pending) -> None:
+        # Runs in the hub when a request's timer fires.
+        if p.state == _WAITING:
+            greenlet = p.greenlet
+            self._abandon(p)
+            p.state = _TIMED_OUT
+            greenlet.switch()
+
+    def _not_connected(self) -> ConnectionError:
+        cause = f": {self.close_cause}" if self.close_cause is not None else ""
+        return ConnectionError(f"{self.name}: not connected{cause}", str(self.address))
+
+    # ------------------------------------------------------------------
+    # Writing
+
+    def _flush(self) -> None:
+        # Runs in the hub, after every greenlet runnable this iteration had its turn.
+        self._flush_scheduled = False
+        if self._writing or not self._wbuf or self._sock is None:
+            return
+        buf = self._wbuf
+        data: Any = buf[0] if len(buf) == 1 else b"".join(buf)
+        self._wbuf = []
+        raw_send = self._raw_send
+        if raw_send is not None:
+            try:
+                sent = raw_send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                self._teardown(exc)
+                return
+            self.last_write = monotonic()
+            if sent == len(data):
+                return
+            data = memoryview(data)[sent:]
+        self._writing = True
+        self._out = data
+        writer = self._writer
+        if writer is not None:
+            writer.switch()
+
+    def _write_loop(self, sock: Any) -> None:
+        hub = get_hub()
+        try:
+            while True:
+                while self._out is None:
+                    hub.switch()
+                data, self._out = self._out, None
+                sock.sendall(data)
+                self.last_write = monotonic()
+                if self._wbuf and self._sock is sock:
+                    buf = self._wbuf
+                    self._wbuf = []
+                    self._out = b"".join(buf)
+                else:
+                    self._writing = False
+        except GreenletExit:
+            return
+        except BaseException as exc:
+            if self._sock is sock:
+                # Part of a request may have gone out: the stream state is unknown.
+                self._teardown(exc)
+
+    # ------------------------------------------------------------------
+    # Reading
+
+    def _read_loop(self, sock: Any, codec: Codec) -> None:
+        recv = sock.recv
+        size = self._recv_size
+        try:
+            while True:
+                data = recv(size)
+                if not data:
+                    raise ConnectionError(f"{self.name}: the server closed the connection",
+                                          str(self.address))
+                self.last_read = monotonic()
+                messages = codec.feed(data)
+                if messages:
+                    if self._keyed:
+                        self._dispatch_keyed(codec, messages)
+                    else:
+                        self._dispatch_ordered(codec, messages)
+        except GreenletExit:
+            return
+        except BaseException as exc:
+            if self._sock is sock:
+                self._teardown(exc)
+
+    def _dispatch_ordered(self, codec: Codec, messages: list[Any]) -> None:
+        pending = self._ordered
+        done: list[_Pending] = []
+        try:
+            for message in messages:
+                if codec.is_push(message):
+                    self._push(message)
+                    continue
+                if not pending:
+                    raise ProtocolError(f"{self.name}: a reply arrived with no request waiting")
+                p = pending[0]
+                if p.results is None:
+                    pending.popleft()
+                    if p.state == _WAITING:
+                        p.value = message
+                        p.state = _DONE
+                        done.append(p)
+                else:
+                    p.results.append(message)
+                    p.remaining -= 1
+                    if p.remaining == 0:
+                        pending.popleft()
+                        if p.state == _WAITING:
+                            p.state = _DONE
+                            done.append(p)
+        finally:
+            # Wake whoever got a reply, even when a later message was bad.
+            if done:
+                self._loop.run_callback(_wake_all, done)
+
+    def _dispatch_keyed(self, codec: Codec, messages: list[Any]) -> None:
+        pending = self._keyed_pending
+        done: list[_Pending] = []
+        try:
+            for message in messages:
+                key = codec.key_of(message)
+                p = pending.get(key)
+                if codec.is_push(message):
+                    if p is not None and p.on_push is not None:
+                        _call_listener(p.on_push, message)
+                    else:
+                        self._push(message)
+                    continue
+                if p is None:
+                    continue  # a late reply to an abandoned request
+                del pending[key]
+                if p.state == _WAITING:
+                    p.value = message
+                    p.state = _DONE
+                    done.append(p)
+        finally:
+            if done:
+                self._loop.run_callback(_wake_all, done)
+
+    def _push(self, message: Any) -> None:
+        if self._on_push is not None:
+            _call_listener(self._on_push, message)
+        else:
+            log.debug("%s: unsolicited message dropped: %r", self.name, message)
+
+    # ------------------------------------------------------------------
+    # fork()
+
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): drop the socket without writing to it."""
+        if self._sock is not None:
+            _ABANDONED_SOCKETS.append(self._sock)
+            self._sock = None
+        for glet in (self._reader, self._writer):
+            if glet is not None and not glet.dead:
+                glet.kill(block=False)
+        self._reader = self._writer = None
+        self._raw_send = None
+        self._wbuf = []
+        self._out = None
+        self._writing = False
+        self._flush_scheduled = False
+        self.state = DISCONNECTED
+        cause = ConnectionError(f"{self.name}: inherited across fork()", str(self.address))
+        self.close_cause = cause
+        self._fail_pending(cause)
+
+
+class _ConnectTimeout(Exception):
+    """Internal: the connect deadline passed."""
+
+
+def _call_listener(listener: Callable[..., Any], *args: Any) -> None:
+    try:
+        listener(*args)
+    except Exception:
+        log.exception("listener %r raised", listener)
+
+
+def _after_fork_in_child() -> None:
+    for conn in list(_ALL):
+        conn._forget_inherited()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

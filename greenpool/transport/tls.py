@@ -1,0 +1,89 @@
+"""TLS settings for green connections.
+
+:func:`make_ssl_context` builds an ``ssl.SSLContext`` from the usual options,
+with certificate and host-name verification **on** by default.
+:func:`wrap_green` wraps a connected gevent socket with any context (a
+stdlib one included) so that the TLS socket stays cooperative.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from typing import Any
+
+from gevent import ssl as gssl
+
+from ..errors import ConfigurationError
+
+__all__ = ["make_ssl_context", "wrap_green"]
+
+_CERT_REQS = {
+    "required": ssl.CERT_REQUIRED,
+    "optional": ssl.CERT_OPTIONAL,
+    "none": ssl.CERT_NONE,
+}
+
+
+def make_ssl_context(
+    *,
+    ca_certs: str | os.PathLike[str] | None = None,
+    certfile: str | os.PathLike[str] | None = None,
+    keyfile: str | os.PathLike[str] | None = None,
+    password: str | None = None,
+    cert_reqs: str | int = "required",
+    check_hostname: bool = True,
+    ciphers: str | None = None,
+    minimum_version: ssl.TLSVersion | None = None,
+) -> ssl.SSLContext:
+    """Return a client ``SSLContext``.
+
+    ``ca_certs`` is a CA bundle to trust (default: the system's);
+    ``certfile``/``keyfile`` (with ``password`` for an encrypted key) present
+    a client certificate.  ``cert_reqs`` is ``"required"`` (default),
+    ``"optional"`` or ``"none"``; ``check_hostname`` defaults to True and is
+    turned off only with ``cert_reqs="none"``.  Raises
+    :class:`~greenpool.ConfigurationError` for bad values or unreadable files.
+    """
+    if isinstance(cert_reqs, str):
+        if cert_reqs.lower() not in _CERT_REQS:
+            raise ConfigurationError("ssl_cert_reqs", cert_reqs, "use required, optional or none")
+        reqs = _CERT_REQS[cert_reqs.lower()]
+    elif cert_reqs in (ssl.CERT_NONE, ssl.CERT_OPTIONAL, ssl.CERT_REQUIRED):
+        reqs = ssl.VerifyMode(cert_reqs)
+    else:
+        raise ConfigurationError("ssl_cert_reqs", cert_reqs, "use required, optional or none")
+    if keyfile is not None and certfile is None:
+        raise ConfigurationError("ssl_keyfile", keyfile, "needs ssl_certfile too")
+    try:
+        ctx = gssl.create_default_context(gssl.Purpose.SERVER_AUTH, cafile=ca_certs)
+        if certfile is not None:
+            ctx.load_cert_chain(certfile, keyfile, password=password)
+    except (OSError, ssl.SSLError) as exc:
+        which = "ssl_certfile" if certfile is not None else "ssl_ca_certs"
+        value = certfile if certfile is not None else ca_certs
+        # exc may quote a password prompt; keep only its class and errno text.
+        raise ConfigurationError(which, value, f"cannot load: {type(exc).__name__}") from None
+    if reqs == ssl.CERT_NONE:
+        ctx.check_hostname = False
+    else:
+        ctx.check_hostname = bool(check_hostname)
+    ctx.verify_mode = reqs
+    if ciphers is not None:
+        try:
+            ctx.set_ciphers(ciphers)
+        except ssl.SSLError:
+            raise ConfigurationError("ssl_ciphers", ciphers, "no usable cipher") from None
+    if minimum_version is not None:
+        ctx.minimum_version = minimum_version
+    result: ssl.SSLContext = ctx
+    return result
+
+
+def wrap_green(sock: Any, context: ssl.SSLContext, server_hostname: str | None) -> Any:
+    """Wrap a connected gevent socket in TLS and do the handshake (cooperatively).
+
+    Works with a stdlib ``SSLContext`` as well as gevent's.  Raises
+    ``ssl.SSLError`` (a verification failure included) or ``OSError``.
+    """
+    return gssl.SSLSocket(sock=sock, server_hostname=server_hostname, _context=context)

@@ -1,0 +1,345 @@
+"""The green Connection against real redis-server processes."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import gevent
+import pytest
+import trustme
+from helpers import wait_until
+from scripted_server import ScriptedServer
+
+from greenpool import ConfigurationError, ConnectionError, ProtocolError, TimeoutError
+from greenpool.protocol import encode_command
+from greenpool.redis._codec import RespCodec
+from greenpool.testing import RedisServer
+from greenpool.transport.connection import Connection
+from greenpool.transport.tls import make_ssl_context
+
+
+def cmd(*args: Any) -> bytes:
+    return encode_command(*args)
+
+
+@pytest.fixture
+def conn(redis_server: Any) -> Any:
+    c = Connection(redis_server.address, codec=RespCodec)
+    c.connect()
+    yield c
+    c.close()
+
+
+def test_request_and_introspection(conn: Connection) -> None:
+    assert conn.live() and conn.connected
+    before = conn.last_write
+    assert conn.request(cmd("PING")) == b"PONG"
+    assert conn.request(cmd("SET", "t:conn", "v")) == b"OK"
+    assert conn.request(cmd("GET", "t:conn")) == b"v"
+    assert conn.pending == 0
+    assert conn.last_write >= before and conn.last_read >= conn.last_write
+    conn.close("done")
+    assert not conn.live()
+    with pytest.raises(ConnectionError, match="not connected"):
+        conn.request(cmd("PING"))
+
+
+def test_error_replies_are_returned_not_fatal(conn: Connection) -> None:
+    reply = conn.request(cmd("NOSUCHCOMMAND"))
+    assert reply.kind == "ERR"
+    assert conn.request(cmd("PING")) == b"PONG"
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ConfigurationError, match="address"):
+        Connection("nowhere", codec=RespCodec)
+    with pytest.raises(ConfigurationError, match="matching"):
+        Connection("127.0.0.1:1", codec=RespCodec, matching="random")
+    with pytest.raises(ConfigurationError, match="request_timeout"):
+        Connection("127.0.0.1:1", codec=RespCodec, request_timeout=-1)
+    with pytest.raises(ConfigurationError, match="ssl_context"):
+        Connection("127.0.0.1:1", codec=RespCodec, ssl_context="yes")  # type: ignore[arg-type]
+
+
+def test_connect_refused_is_a_connection_error() -> None:
+    from greenpool.testing import free_port
+
+    c = Connection(f"127.0.0.1:{free_port()}", codec=RespCodec)
+    with pytest.raises(ConnectionError, match="cannot connect") as info:
+        c.connect()
+    assert isinstance(info.value.__cause__, ConnectionRefusedError)
+    assert not c.live()
+
+
+def test_connect_timeout_covers_the_handshake(redis_server: Any, tcp_proxy: Any) -> None:
+    proxy = tcp_proxy(redis_server)
+    proxy.blackhole()
+
+    def handshake(c: Connection) -> None:
+        c.request(cmd("PING"))
+
+    c = Connection(proxy.address, codec=RespCodec, connect_timeout=0.2, handshake=handshake)
+    with pytest.raises(ConnectionError, match="timed out after 0.2s"):
+        c.connect()
+    assert not c.live() and c.pending == 0
+
+
+def test_ipv6_and_unix_socket() -> None:
+    with RedisServer(unixsocket=True, extra_args=["--bind", "127.0.0.1", "::1"]) as server:
+        v6 = Connection(f"[::1]:{server.port}", codec=RespCodec)
+        v6.connect()
+        assert v6.request(cmd("PING")) == b"PONG"
+        v6.close()
+        assert server.unix_path is not None
+        unix = Connection(server.unix_path, codec=RespCodec)
+        unix.connect()
+        assert unix.address.is_unix
+        assert unix.request(cmd("PING")) == b"PONG"
+        unix.close()
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    other_ca = trustme.CA()
+    base = tmp_path_factory.mktemp("tls")
+    files = {
+        "ca": base / "ca.pem",
+        "cert": base / "cert.pem",
+        "key": base / "key.pem",
+        "other_ca": base / "other.pem",
+    }
+    ca.cert_pem.write_to_path(str(files["ca"]))
+    cert.cert_chain_pems[0].write_to_path(str(files["cert"]))
+    cert.private_key_pem.write_to_path(str(files["key"]))
+    other_ca.cert_pem.write_to_path(str(files["other_ca"]))
+    return {k: str(v) for k, v in files.items()}
+
+
+def test_tls_verifies_the_certificate_and_host_name(tls_files: dict[str, str]) -> None:
+    with RedisServer(
+        tls=True, tls_cert=tls_files["cert"], tls_key=tls_files["key"], tls_ca=tls_files["ca"],
+        tls_auth_clients="yes",
+    ) as server:
+        good = make_ssl_context(
+            ca_certs=tls_files["ca"], certfile=tls_files["cert"], keyfile=tls_files["key"]
+        )
+        c = Connection(server.address, codec=RespCodec, ssl_context=good)
+        c.connect()
+        assert c.request(cmd("PING")) == b"PONG"
+        # Through the writer greenlet too: TLS never writes from the hub.
+        big = b"x" * 3_000_000
+        assert c.request(cmd("SET", "t:tls", big)) == b"OK"
+        assert c.request(cmd("GET", "t:tls")) == big
+        c.close()
+
+        untrusted = make_ssl_context(
+            ca_certs=tls_files["other_ca"], certfile=tls_files["cert"], keyfile=tls_files["key"]
+        )
+        bad = Connection(server.address, codec=RespCodec, ssl_context=untrusted)
+        with pytest.raises(ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+            bad.connect()
+
+        wrong_name = Connection(
+            server.address, codec=RespCodec, ssl_context=good, server_hostname="db.example"
+        )
+        with pytest.raises(ConnectionError, match="mismatch|doesn't match|not valid"):
+            wrong_name.connect()
+
+        no_client_cert = Connection(
+            server.address, codec=RespCodec, ssl_context=make_ssl_context(ca_certs=tls_files["ca"])
+        )
+        with pytest.raises(ConnectionError):
+            no_client_cert.connect()
+            no_client_cert.request(cmd("PING"))
+
+
+def test_bad_tls_settings_raise_configuration_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="ssl_cert_reqs"):
+        make_ssl_context(cert_reqs="maybe")
+    with pytest.raises(ConfigurationError, match="ssl_ca_certs"):
+        make_ssl_context(ca_certs=str(tmp_path / "missing.pem"))
+    with pytest.raises(ConfigurationError, match="ssl_keyfile"):
+        make_ssl_context(keyfile="k.pem")
+
+
+def test_requests_queued_in_one_hub_iteration_go_out_in_one_send(conn: Connection) -> None:
+    sends: list[int] = []
+    real_send = conn._raw_send
+    assert real_send is not None
+
+    def counting_send(data: Any) -> int:
+        sends.append(len(data))
+        return real_send(data)
+
+    conn._raw_send = counting_send
+    results = {}
+
+    def one(i: int) -> None:
+        results[i] = conn.request(cmd("ECHO", f"m{i}"))
+
+    gevent.joinall([gevent.spawn(one, i) for i in range(200)], raise_error=True)
+    assert results == {i: f"m{i}".encode() for i in range(200)}
+    assert len(sends) == 1
+    assert sends[0] == sum(len(cmd("ECHO", f"m{i}")) for i in range(200))
+
+
+def test_a_large_write_goes_through_the_writer_and_keeps_order(conn: Connection) -> None:
+    big = random.randbytes(8_000_000)
+    results: dict[str, Any] = {}
+
+    def writer() -> None:
+        results["set"] = conn.request(cmd("SET", "t:big", big))
+
+    def small(i: int) -> None:
+        results[f"echo{i}"] = conn.request(cmd("ECHO", str(i)))
+
+    greenlets = [gevent.spawn(writer)] + [gevent.spawn(small, i) for i in range(50)]
+    gevent.joinall(greenlets, raise_error=True)
+    assert results.pop("set") == b"OK"
+    assert results == {f"echo{i}": str(i).encode() for i in range(50)}
+    assert conn.request(cmd("GET", "t:big")) == big
+
+
+def test_a_timed_out_request_does_not_steal_the_next_reply(conn: Connection) -> None:
+    with pytest.raises(TimeoutError, match="no reply within 0.05s"):
+        conn.request(cmd("BLPOP", "t:none", "0.2"), timeout=0.05)
+    assert conn.live()
+    assert conn.request(cmd("ECHO", "mine")) == b"mine"  # not the late nil of the BLPOP
+    assert conn.pending == 0
+
+
+def test_a_killed_caller_abandons_only_its_own_reply(conn: Connection) -> None:
+    g = gevent.spawn(conn.request, cmd("BLPOP", "t:none", "0.1"))
+    gevent.sleep(0.01)
+    g.kill()
+    assert conn.request(cmd("ECHO", "after")) == b"after"
+    assert conn.live()
+
+
+def test_an_enclosing_gevent_timeout_abandons_the_request(conn: Connection) -> None:
+    with pytest.raises(gevent.Timeout), gevent.Timeout(0.02):
+        conn.request(cmd("BLPOP", "t:none", "0.1"))
+    assert conn.request(cmd("ECHO", "ok")) == b"ok"
+
+
+def test_request_many_returns_replies_together(conn: Connection) -> None:
+    payload = cmd("SET", "t:many", "1") + cmd("INCR", "t:many") + cmd("HGET", "t:many", "x")
+    replies = conn.request_many(payload, 3)
+    assert replies[:2] == [b"OK", 2]
+    assert replies[2].kind == "WRONGTYPE"
+
+
+def test_a_thousand_greenlets_with_cancels_get_only_their_own_replies(conn: Connection) -> None:
+    mismatches: list[tuple[str, Any]] = []
+    cancelled = [0]
+    sock_before = conn._sock
+
+    def worker(i: int) -> None:
+        rnd = random.Random(i)
+        for j in range(20):
+            value = f"{i}:{j}"
+            try:
+                if rnd.random() < 0.1:
+                    with gevent.Timeout(rnd.choice([0, 0.0001, 0.001])):
+                        reply = conn.request(cmd("ECHO", value))
+                else:
+                    reply = conn.request(cmd("ECHO", value))
+            except gevent.Timeout:
+                cancelled[0] += 1
+                continue
+            if reply != value.encode():
+                mismatches.append((value, reply))
+
+    greenlets = [gevent.spawn(worker, i) for i in range(1000)]
+    killer_rnd = random.Random(7)
+    for _ in range(100):
+        gevent.sleep(0)
+        killer_rnd.choice(greenlets).kill(block=False)
+    gevent.joinall(greenlets, timeout=60)
+    assert all(g.dead for g in greenlets)
+    assert mismatches == []
+    assert cancelled[0] > 0
+    assert conn.live() and conn._sock is sock_before  # no reconnect caused by a cancel
+    wait_until(lambda: conn.pending == 0)
+
+
+def test_a_killed_server_fails_requests_in_flight_at_once(fresh_redis: Any) -> None:
+    c = Connection(fresh_redis.address, codec=RespCodec)
+    closes: list[Any] = []
+    c.add_listener(on_close=lambda conn, cause: closes.append(cause))
+    c.connect()
+    waiting = [gevent.spawn(c.request, cmd("BLPOP", "t:never", "0")) for _ in range(20)]
+    wait_until(lambda: c.pending == 20)
+    fresh_redis.kill()
+    gevent.joinall(waiting, timeout=5)
+    assert all(isinstance(g.exception, ConnectionError) for g in waiting)
+    assert not c.live() and len(closes) == 1
+    fresh_redis.start()
+    c.connect()
+    assert c.request(cmd("PING")) == b"PONG"
+    c.close()
+
+
+def test_malformed_bytes_close_the_connection_with_a_protocol_error() -> None:
+    server = ScriptedServer(b"?this is not resp\r\n")
+    try:
+        c = Connection(server.address, codec=RespCodec)
+        c.connect()
+        with pytest.raises(ConnectionError) as info:
+            c.request(cmd("PING"))
+        assert isinstance(info.value.__cause__, ProtocolError)
+        assert not c.live()
+    finally:
+        server.stop()
+
+
+def test_a_reply_nobody_asked_for_is_a_protocol_error() -> None:
+    server = ScriptedServer(b"+OK\r\n+OK\r\n")  # two replies to one request
+    try:
+        c = Connection(server.address, codec=RespCodec)
+        c.connect()
+        c.request(cmd("PING"))
+        wait_until(lambda: not c.live())
+        assert isinstance(c.close_cause, ProtocolError)
+    finally:
+        server.stop()
+
+
+def test_the_peer_closing_fails_pending_requests() -> None:
+    server = ScriptedServer(b"", close_after=True)
+    try:
+        c = Connection(server.address, codec=RespCodec)
+        c.connect()
+        with pytest.raises(ConnectionError, match="closed the connection"):
+            c.request(cmd("PING"), timeout=5)
+    finally:
+        server.stop()
+
+
+def test_a_forked_child_forgets_the_socket_without_writing(redis_server: Any) -> None:
+    import os
+
+    c = Connection(redis_server.address, codec=RespCodec)
+    c.connect()
+    c.request(cmd("CLIENT", "SETNAME", "forked-parent"))
+    pid = gevent.fork()
+    if pid == 0:
+        try:
+            ok = not c.live()
+            try:
+                c.request(cmd("PING"))
+                ok = False
+            except ConnectionError:
+                pass
+            c.connect()
+            ok = ok and c.request(cmd("CLIENT", "GETNAME")) is None
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert c.request(cmd("CLIENT", "GETNAME")) == b"forked-parent"
+    c.close()
