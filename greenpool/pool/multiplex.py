@@ -1,0 +1,304 @@
+"""The multiplexed pool: a few shared connections to one node.
+
+zcached's ``AsyncConnectionPool`` API over green :class:`Connection` objects.
+Requests don't check a connection out: each goes to the connected
+connection with the fewest requests in flight, and any number of greenlets
+share it (see :mod:`greenpool.transport.connection`).
+
+A connection that breaks is reconnected in the background, with
+exponential back-off and full jitter, until it is back, removed from the
+pool, or the pool is closed.  :meth:`MultiplexPool.get_least_loaded_connection`
+raises ``IndexError`` only when no connection is connected; the clients
+above turn that into a clear :class:`~greenpool.ConnectionError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import gevent
+
+from .._util import check_bool, check_float, check_int
+from ..errors import ConfigurationError
+from ..transport.connection import Connection
+
+__all__ = ["MultiplexPool"]
+
+log = logging.getLogger("greenpool.multiplex")
+
+
+class MultiplexPool:
+    """Up to ``pool_size`` shared connections made by ``connection_factory()``.
+
+    ``connection_factory`` returns a new, not yet connected
+    :class:`~greenpool.transport.Connection`.  With ``connect_now`` (the
+    default) every connection is connected here, concurrently; failures are
+    logged, and those connections reconnect in the background.
+
+    ``reconnect`` (default True) turns the background reconnection on;
+    ``backoff_base`` and ``backoff_cap`` (seconds) shape its back-off: the
+    n-th attempt waits a random time up to ``min(cap, base * 2**n)``.
+    """
+
+    def __init__(
+        self,
+        pool_size: int,
+        connection_factory: Callable[[], Connection],
+        *,
+        connect_now: bool = True,
+        reconnect: bool = True,
+        backoff_base: float = 0.05,
+        backoff_cap: float = 5.0,
+        name: str | None = None,
+    ) -> None:
+        self._pool_size = check_int("pool_size", pool_size, minimum=0) or 0
+        if not callable(connection_factory):
+            raise ConfigurationError(
+                "connection_factory", connection_factory, "must return a Connection"
+            )
+        self._factory = connection_factory
+        self._reconnect_enabled = check_bool("reconnect", reconnect)
+        self._backoff_base = check_float("backoff_base", backoff_base, strict=True) or 0.05
+        self._backoff_cap = check_float("backoff_cap", backoff_cap, strict=True) or 5.0
+        self.name = name or f"multiplex-{id(self):x}"
+        self._connections: list[Connection] = []
+        self._live: list[Connection] = []
+        self._reconnectors: dict[int, Any] = {}
+        self._closed = False
+        new = [self._new_connection() for _ in range(self._pool_size)]
+        self._connections.extend(new)
+        if check_bool("connect_now", connect_now):
+            self._connect_all(new)
+
+    # ------------------------------------------------------------------
+    # zcached's API
+
+    @property
+    def pool_size(self) -> int:
+        """How many connections the pool holds (connected or not)."""
+        return self._pool_size
+
+    @property
+    def connection_factory(self) -> Callable[[], Connection]:
+        """The callable making new connections."""
+        return self._factory
+
+    @property
+    def connections(self) -> list[Connection]:
+        """Every connection in the pool (a copy)."""
+        return list(self._connections)
+
+    @property
+    def connected_connections(self) -> list[Connection]:
+        """The connections that are connected now."""
+        return [c for c in self._connections if c.live()]
+
+    @property
+    def broken_connections(self) -> list[Connection]:
+        """The connections that are not connected."""
+        return [c for c in self._connections if not c.live()]
+
+    def setup(self) -> int:
+        """Connect every connection that is not connected, concurrently; return how many are."""
+        return self.reconnect(only_broken_connections=True)
+
+    def get_least_loaded_connection(self) -> Connection:
+        """The connected connection with the fewest requests in flight.
+
+        Never blocks.  Raises ``IndexError`` when no connection is connected.
+        """
+        live = self._live
+        if len(live) == 1:
+            return live[0]
+        if not live:
+            raise IndexError(f"{self.name}: no connection is connected")
+        best = live[0]
+        least = best.pending
+        if least:
+            for conn in live:
+                load = conn.pending
+                if load < least:
+                    best, least = conn, load
+                    if not load:
+                        break
+        return best
+
+    def cleanup_broken_connections(self) -> None:
+        """Close and remove every connection that is not connected (``pool_size`` unchanged)."""
+        for conn in self.broken_connections:
+            self._remove(conn, "cleanup of broken connections")
+
+    def reconnect(self, only_broken_connections: bool = True) -> int:
+        """(Re)connect the broken connections, or all of them; return how many are connected.
+
+        Blocks until every attempt has finished.  With
+        ``only_broken_connections=False`` connected ones are closed first
+        (their pending requests fail with ConnectionError) and connected again.
+        """
+        targets = self.broken_connections if only_broken_connections else self.connections
+        if not only_broken_connections:
+            for conn in targets:
+                conn.close("reconnect requested")
+        self._connect_all(targets)
+        return len(self.connected_connections)
+
+    def extend_pool_by_size(self, size: int) -> None:
+        """Add ``size`` new connections and connect them (concurrently)."""
+        check_int("size", size, minimum=0)
+        new = [self._new_connection() for _ in range(size)]
+        self._connections.extend(new)
+        self._pool_size = len(self._connections)
+        self._connect_all(new)
+
+    def extend_pool_by_connections(self, connections: Iterable[Connection]) -> None:
+        """Add existing connections; those not connected are connected (concurrently)."""
+        new = list(connections)
+        for conn in new:
+            if not isinstance(conn, Connection):
+                raise ConfigurationError("connections", conn, "must be Connection objects")
+            self._adopt(conn)
+        self._connections.extend(new)
+        self._pool_size = len(self._connections)
+        self._connect_all([c for c in new if not c.live()])
+
+    def reduce_pool_connections(
+        self, amount: int, delete_pending_connections: bool = False
+    ) -> None:
+        """Remove up to ``amount`` connections: broken ones first, then idle ones.
+
+        Connections with requests in flight are removed only with
+        ``delete_pending_connections=True`` (those requests then fail with
+        ConnectionError).  ``amount <= 0`` does nothing.  Afterwards
+        ``pool_size`` is the number of connections left.
+        """
+        if not isinstance(amount, int) or amount <= 0:
+            return
+        left = amount
+        for conn in self.broken_connections:
+            if left == 0:
+                break
+            self._remove(conn, "pool reduced")
+            left -= 1
+        for conn in sorted(self.connected_connections, key=lambda c: c.pending):
+            if left == 0:
+                break
+            if conn.pending and not delete_pending_connections:
+                break
+            self._remove(conn, "pool reduced")
+            left -= 1
+        self._pool_size = len(self._connections)
+
+    def is_empty(self) -> bool:
+        """True when the pool holds no connection."""
+        return not self._connections
+
+    def is_full(self) -> bool:
+        """True when the pool holds ``pool_size`` connections."""
+        return len(self._connections) >= self._pool_size
+
+    def is_working(self) -> bool:
+        """True when at least one connection is connected."""
+        return bool(self._live)
+
+    def close(self) -> None:
+        """Close every connection and stop reconnecting.  Pending requests fail."""
+        self._closed = True
+        for glet in list(self._reconnectors.values()):
+            glet.kill(block=False)
+        self._reconnectors.clear()
+        for conn in list(self._connections):
+            conn.close("pool closed")
+        self._connections.clear()
+        self._live.clear()
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._closed
+
+    def __repr__(self) -> str:
+        return (
+            f"<MultiplexPool {self.name!r} size={self._pool_size} "
+            f"connected={len(self._live)} pending={sum(c.pending for c in self._connections)}>"
+        )
+
+    # ------------------------------------------------------------------
+    # Internals
+
+    def _new_connection(self) -> Connection:
+        conn = self._factory()
+        if not isinstance(conn, Connection):
+            raise ConfigurationError(
+                "connection_factory", self._factory, f"returned a {type(conn).__name__}"
+            )
+        self._adopt(conn)
+        return conn
+
+    def _adopt(self, conn: Connection) -> None:
+        conn.add_listener(on_open=self._on_open, on_close=self._on_close)
+        if conn.live() and conn not in self._live:
+            self._live.append(conn)
+
+    def _on_open(self, conn: Connection) -> None:
+        if self._closed or not any(c is conn for c in self._connections):
+            return
+        if not any(c is conn for c in self._live):
+            self._live.append(conn)
+
+    def _on_close(self, conn: Connection, cause: BaseException | None) -> None:
+        self._live = [c for c in self._live if c is not conn]
+        if (
+            self._reconnect_enabled
+            and not self._closed
+            and any(c is conn for c in self._connections)
+            and id(conn) not in self._reconnectors
+        ):
+            log.info("%s: %s broke (%s); reconnecting in the background", self.name, conn, cause)
+            glet = gevent.spawn(self._reconnect_loop, conn)
+            glet.name = f"greenpool-reconnect-{conn.name}"
+            self._reconnectors[id(conn)] = glet
+
+    def _reconnect_loop(self, conn: Connection) -> None:
+        attempt = 0
+        try:
+            while not self._closed and any(c is conn for c in self._connections):
+                if conn.live():
+                    return
+                delay = random.uniform(0, min(self._backoff_cap, self._backoff_base * 2**attempt))
+                gevent.sleep(delay)
+                if self._closed or conn.live():
+                    return
+                try:
+                    conn.connect()
+                    log.info("%s: %s reconnected after %d attempt(s)", self.name, conn, attempt + 1)
+                    return
+                except Exception as exc:
+                    attempt += 1
+                    log.debug("%s: reconnecting %s failed: %r", self.name, conn, exc)
+        finally:
+            if self._reconnectors.get(id(conn)) is gevent.getcurrent():
+                del self._reconnectors[id(conn)]
+
+    def _connect_all(self, conns: list[Connection]) -> None:
+        def one(conn: Connection) -> None:
+            try:
+                conn.connect()
+            except Exception as exc:
+                log.warning("%s: connecting %s failed: %r", self.name, conn, exc)
+                self._on_close(conn, exc)
+
+        if len(conns) == 1:
+            one(conns[0])
+        elif conns:
+            gevent.joinall([gevent.spawn(one, c) for c in conns])
+
+    def _remove(self, conn: Connection, reason: str) -> None:
+        self._connections = [c for c in self._connections if c is not conn]
+        self._live = [c for c in self._live if c is not conn]
+        glet = self._reconnectors.pop(id(conn), None)
+        if glet is not None:
+            glet.kill(block=False)
+        conn.close(reason)
