@@ -1,0 +1,467 @@
+"""A checkout pool for any DB-API 2 driver that is green under gevent.
+
+:class:`DBAPIPool` is the checkout :class:`~greenpool.Pool` plus what a SQL
+connection needs around a checkout:
+
+* ``with pool.connection() as conn:`` commits on a clean exit and rolls
+  back when an exception leaves the block; ``with pool.cursor() as cur:``
+  does the same around a cursor.
+* On return (however it is returned) a connection is *reset*: one in a
+  transaction is rolled back; one in a failed or unknown state is closed;
+  one the application closed is dropped.  A ``kill()``, ``gevent.Timeout``
+  or KeyboardInterrupt inside the block closes the connection (its state is
+  unknown) and frees its slot.
+* ``pre_ping=True`` runs a round trip (``ping()`` where the driver has one,
+  else ``SELECT 1``) before an idle connection is handed out.
+
+The driver must be green: pure-Python drivers on ``socket`` (PyMySQL,
+pg8000 ...) are, once ``gevent.monkey.patch_all()`` has run.  For
+PostgreSQL through psycopg2 use :class:`greenpool.postgres.PostgresPool`,
+which adds server-side cancel, liveness checks and several hosts.
+
+How the transaction state is seen (no round trip): psycopg2 and psycopg
+(``get_transaction_status`` / ``info.transaction_status``), PyMySQL (the
+server's in-transaction flag), sqlite3 (``in_transaction``).  For any other
+driver the state is unknown, so every returned connection is rolled back.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from time import monotonic
+from typing import Any, TypeVar
+
+import gevent
+
+from ._util import check_timeout
+from .errors import (
+    AllServersUnavailable,
+    ConfigurationError,
+    MaximumRetryException,
+    PoolError,
+)
+from .pool.checkout import Pool, _Entry
+from .pool.modes import PoolTopologyError
+
+__all__ = ["DBAPIPool", "TransactionLease", "TxState", "transaction_state"]
+
+log = logging.getLogger("greenpool.dbapi")
+
+C = TypeVar("C")
+
+
+class TxState(enum.Enum):
+    """A connection's transaction state, as far as the driver tells without a round trip."""
+
+    #: Open, no transaction in progress.
+    IDLE = 1
+    #: Open, inside a transaction (rolled back on return).
+    IN_TRANSACTION = 2
+    #: Inside a transaction that failed, or busy with a command (closed on return).
+    FAILED = 3
+    #: The driver can't say (rolled back on return when the driver is unknown).
+    UNKNOWN = 4
+    #: Closed (by the application, or broken).
+    CLOSED = 5
+
+
+class _ResetError(Exception):
+    """Raised by the reset hook: the connection must be closed, not reused."""
+
+
+# libpq's PGTransactionStatusType, shared by psycopg2 and psycopg.
+_PQ_STATES = {
+    0: TxState.IDLE,  # IDLE
+    1: TxState.FAILED,  # ACTIVE: a command is still running
+    2: TxState.IN_TRANSACTION,  # INTRANS
+    3: TxState.FAILED,  # INERROR
+    4: TxState.UNKNOWN,  # UNKNOWN: the connection is bad
+}
+
+
+def _psycopg2_state(conn: Any) -> TxState:
+    if conn.closed:
+        return TxState.CLOSED
+    return _PQ_STATES.get(conn.get_transaction_status(), TxState.UNKNOWN)
+
+
+def _psycopg_state(conn: Any) -> TxState:
+    if conn.closed:
+        return TxState.CLOSED
+    return _PQ_STATES.get(int(conn.info.transaction_status), TxState.UNKNOWN)
+
+
+def _pymysql_state(conn: Any) -> TxState:
+    if not conn.open:
+        return TxState.CLOSED
+    return TxState.IN_TRANSACTION if conn.server_status & 1 else TxState.IDLE
+
+
+def _sqlite3_state(conn: Any) -> TxState:
+    try:
+        return TxState.IN_TRANSACTION if conn.in_transaction else TxState.IDLE
+    except Exception:
+        return TxState.CLOSED
+
+
+def _generic_state(conn: Any) -> TxState:
+    closed = getattr(conn, "closed", None)
+    if closed is not None and not callable(closed) and closed:
+        return TxState.CLOSED
+    opened = getattr(conn, "open", None)
+    if opened is not None and not callable(opened) and not opened:
+        return TxState.CLOSED
+    return TxState.UNKNOWN
+
+
+_INSPECTORS: dict[str, Callable[[Any], TxState]] = {
+    "psycopg2": _psycopg2_state,
+    "psycopg": _psycopg_state,
+    "pymysql": _pymysql_state,
+    "sqlite3": _sqlite3_state,
+}
+_by_type: dict[type, Callable[[Any], TxState]] = {}
+
+
+def _inspector(conn: Any) -> Callable[[Any], TxState]:
+    kind = type(conn)
+    found = _by_type.get(kind)
+    if found is None:
+        package = kind.__module__.split(".", 1)[0]
+        found = _INSPECTORS.get(package, _generic_state)
+        _by_type[kind] = found
+    return found
+
+
+def transaction_state(conn: Any) -> TxState:
+    """The transaction state of a DB-API connection, without a round trip.
+
+    Known drivers: psycopg2, psycopg, PyMySQL, sqlite3; any other gives
+    :attr:`TxState.UNKNOWN` (or :attr:`TxState.CLOSED` when it has a true
+    ``closed`` or false ``open`` attribute).  Never raises, never blocks.
+    """
+    try:
+        return _inspector(conn)(conn)
+    except Exception:
+        return TxState.UNKNOWN
+
+
+class TransactionLease:
+    """``with pool.connection() as conn:`` for a DB-API pool.
+
+    Enter: check out (blocks like :meth:`~greenpool.Pool.get`).  Clean exit:
+    ``commit()`` (skipped when the connection is known to be outside a
+    transaction), then return.  An ``Exception`` leaving the block:
+    ``rollback()``, then return; the exception goes on.  Any other
+    BaseException: the connection is closed, its slot freed.  A nested
+    checkout in the same greenlet (``use_local``) shares the outer
+    transaction: only the outermost block commits or rolls back.
+    """
+
+    __slots__ = ("_entry", "_pool", "_timeout")
+
+    def __init__(self, pool: DBAPIPool[Any], timeout: Any) -> None:
+        self._pool = pool
+        self._timeout = timeout
+        self._entry: _Entry | None = None
+
+    def __enter__(self) -> Any:
+        entry = self._pool._checkout(self._timeout, sys._getframe(1))
+        self._entry = entry
+        return entry.conn
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        entry, self._entry = self._entry, None
+        if entry is not None:
+            self._pool._finish(entry, exc)
+
+
+class DBAPIPool(Pool[C]):
+    """A checkout pool of DB-API 2 connections, with transaction handling on return.
+
+    ``connect()`` makes one connection (called with the server's
+    :class:`~greenpool.Address` when ``servers`` is given); it must be green
+    (a pure-Python driver under ``gevent.monkey.patch_all()``).
+
+    Extra parameters:
+
+    * ``pre_ping``: before an idle connection is handed out, a round trip
+      (the driver's ``ping()`` where it has one, else ``SELECT 1``); a failing
+      connection is replaced.
+    * ``configure(conn)``: called once on each new connection.
+    * ``check(conn)``: an extra validation of idle connections (after
+      ``pre_ping``); false or an exception replaces the connection.
+    * ``reset(conn)``: an extra clean-up on return, after the rollback.
+
+    Every other keyword is a :class:`~greenpool.Pool` parameter.  Bad
+    arguments raise :class:`~greenpool.ConfigurationError`.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[..., C],
+        *,
+        pre_ping: bool = False,
+        configure: Callable[[C], Any] | None = None,
+        check: Callable[[C], Any] | None = None,
+        reset: Callable[[C], Any] | None = None,
+        **pool_kwargs: Any,
+    ) -> None:
+        if not callable(connect):
+            raise ConfigurationError("connect", connect, "must be a callable making a connection")
+        if not isinstance(pre_ping, bool):
+            raise ConfigurationError("pre_ping", pre_ping, "must be True or False")
+        for arg, fn in (("configure", configure), ("check", check), ("reset", reset)):
+            if fn is not None and not callable(fn):
+                raise ConfigurationError(arg, fn, "must be callable or None")
+        for arg in ("close",):
+            if arg in pool_kwargs:
+                raise ConfigurationError(arg, pool_kwargs[arg], "is not accepted by DBAPIPool")
+        self._pre_ping = pre_ping
+        self._configure = configure
+        self._user_check = check
+        self._user_reset = reset
+        self._raw_connect = connect
+        needs_check = pre_ping or check is not None or self._has_liveness()
+        super().__init__(
+            self._connect_configured,
+            check=self._check_connection if needs_check else None,
+            reset=self._reset_connection,
+            **pool_kwargs,
+        )
+
+    # ------------------------------------------------------------------ public
+
+    def connection(self, timeout: float | None = None) -> TransactionLease:  # type: ignore[override]
+        """Check out a connection for a ``with`` block; see :class:`TransactionLease`.
+
+        ``timeout`` as for :meth:`~greenpool.Pool.get`.  Raises what
+        :meth:`~greenpool.Pool.get` raises; the block's commit raises what the
+        driver's ``commit()`` raises.
+        """
+        if timeout is not None:
+            check_timeout("timeout", timeout)
+        return TransactionLease(self, timeout)
+
+    @contextmanager
+    def cursor(self, timeout: float | None = None, **cursor_kwargs: Any) -> Iterator[Any]:
+        """``with pool.cursor() as cur:``: a connection's cursor, with the transaction rules
+        of :meth:`connection`.  The cursor is closed on exit.  Keywords go to ``conn.cursor()``.
+        """
+        with self.connection(timeout) as conn:
+            cur = conn.cursor(**cursor_kwargs)
+            try:
+                yield cur
+            finally:
+                try:
+                    cur.close()
+                except Exception:
+                    pass
+
+    def execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(conn, *args, **kwargs)`` in a transaction; commit and return its result.
+
+        An exception from ``fn`` rolls back and propagates, except one that
+        broke the connection (the server went away): then idle connections
+        made before the failure are dropped and ``fn`` runs again on another
+        connection, after an exponential back-off with full jitter (0.01 s
+        doubling, at most 1 s), up to ``max_retries`` times within
+        ``retry_timeout``; a failed connect is retried the same way.  Then
+        :class:`~greenpool.MaximumRetryException` is raised, chaining the last
+        error.  Only pass functions that are safe to run twice, such as reads.
+        Blocks like :meth:`~greenpool.Pool.get` and while ``fn`` runs.
+        """
+        return run_with_retries(
+            lambda: self, fn, args, kwargs, self._max_retries, self._retry_timeout, self.name,
+            sys._getframe(1),
+        )
+
+    # ------------------------------------------------------------------ hooks
+
+    def _has_liveness(self) -> bool:
+        """Subclasses with a round-trip-free liveness check return True."""
+        return False
+
+    def _connect_configured(self, *args: Any) -> C:
+        conn = self._raw_connect(*args)
+        if self._configure is not None:
+            try:
+                self._configure(conn)
+            except BaseException:
+                self._close_quietly(conn)
+                raise
+        return conn
+
+    @staticmethod
+    def _close_quietly(conn: Any) -> None:
+        try:
+            conn.close()
+        except Exception:
+            pass
+
+    def _alive(self, conn: C) -> bool:
+        """Round-trip-free liveness; subclasses refine it."""
+        return transaction_state(conn) is not TxState.CLOSED
+
+    def _ping(self, conn: C) -> None:
+        """One round trip; raises if the connection is broken."""
+        ping = getattr(conn, "ping", None)
+        if ping is not None and type(conn).__module__.startswith("pymysql"):
+            ping(reconnect=False)
+            return
+        cur: Any = conn.cursor()  # type: ignore[attr-defined]
+        try:
+            cur.execute("SELECT 1")
+            cur.fetchall()
+        finally:
+            cur.close()
+        if transaction_state(conn) is TxState.IN_TRANSACTION:
+            conn.rollback()  # type: ignore[attr-defined]
+
+    def _check_connection(self, conn: C) -> bool:
+        if not self._alive(conn):
+            return False
+        if self._pre_ping:
+            try:
+                self._ping(conn)
+            except Exception as exc:
+                log.debug("pool %s: pre-ping failed: %r", self.name, exc)
+                self._ping_failed(conn, exc)
+                return False
+        if self._user_check is not None:
+            return bool(self._user_check(conn))
+        return True
+
+    def _ping_failed(self, conn: C, exc: BaseException) -> None:
+        """A pre-ping failed, so the server may be gone: drop older idle connections.
+
+        Only without ``servers``: with a list, which server ``conn`` belongs to
+        is not known here.
+        """
+        if not self._connect_with_address:
+            self._invalidate(self._servers[0])
+
+    def _reset_connection(self, conn: C) -> None:
+        state = transaction_state(conn)
+        if state is TxState.CLOSED:
+            raise _ResetError("the connection was closed")
+        if state is TxState.FAILED:
+            raise _ResetError("the connection is in a failed or busy transaction")
+        if state is TxState.UNKNOWN and _inspector(conn) is not _generic_state:
+            raise _ResetError("the connection's state is unknown")
+        if state is not TxState.IDLE:
+            conn.rollback()  # type: ignore[attr-defined]
+        if self._user_reset is not None:
+            self._user_reset(conn)
+
+    def _broken(self, conn: C, exc: BaseException) -> bool:
+        """Did ``exc`` (an Exception from the application's block) break the connection?"""
+        return transaction_state(conn) is TxState.CLOSED
+
+    def _server_failed(self, entry: _Entry, exc: BaseException) -> None:
+        """A connection broke: drop idle connections to its server made before now."""
+        self._invalidate(entry.server)
+
+    # ------------------------------------------------------------------ returns
+
+    def _checkin_after_error(
+        self, entry: _Entry, exc: BaseException, broken: bool = False
+    ) -> None:
+        if not broken and isinstance(exc, Exception) and self._broken(entry.conn, exc):
+            self._connections_lost += 1
+            super()._checkin_after_error(entry, exc, broken=True)
+            self._server_failed(entry, exc)
+            return
+        super()._checkin_after_error(entry, exc, broken)
+
+    def _finish(self, entry: _Entry, exc: BaseException | None) -> None:
+        """End a ``with`` block: commit or roll back, then give the connection back."""
+        conn: Any = entry.conn
+        if entry.depth > 1:  # nested: the outer block owns the transaction
+            if exc is None:
+                self._checkin(entry)
+            else:
+                self._checkin_after_error(entry, exc)
+            return
+        if exc is None:
+            try:
+                if transaction_state(conn) is not TxState.IDLE:
+                    conn.commit()
+            except BaseException as err:
+                self._checkin_after_error(entry, err)
+                raise
+            self._checkin(entry)
+            return
+        if isinstance(exc, Exception) and transaction_state(conn) is not TxState.CLOSED:
+            try:
+                if transaction_state(conn) is not TxState.IDLE:
+                    conn.rollback()
+            except Exception as err:
+                log.debug("pool %s: rollback after %r failed: %r", self.name, exc, err)
+                self._checkin_after_error(entry, err)
+                return
+            except BaseException as err:
+                self._checkin_after_error(entry, err)
+                raise
+        self._checkin_after_error(entry, exc)
+
+
+def _retryable_checkout_error(exc: BaseException) -> bool:
+    """A checkout error that says the server can't be reached now (nothing ran)."""
+    if isinstance(exc, (AllServersUnavailable, PoolTopologyError)):
+        return True
+    return isinstance(exc, Exception) and not isinstance(exc, PoolError)
+
+
+def run_with_retries(
+    pick: Callable[[], DBAPIPool[Any]],
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    max_retries: int,
+    retry_timeout: float | None,
+    name: str,
+    frame: Any,
+) -> Any:
+    """The loop behind :meth:`DBAPIPool.execute`; ``pick()`` chooses the pool for each try."""
+    failures = 0
+    started = monotonic()
+    while True:
+        error: BaseException
+        try:
+            pool = pick()
+            entry = pool._checkout(None, frame)
+        except Exception as exc:
+            if not _retryable_checkout_error(exc):
+                raise
+            error = exc
+        else:
+            nested = entry.depth > 1
+            try:
+                result = fn(entry.conn, *args, **kwargs)
+            except BaseException as exc:
+                broken = isinstance(exc, Exception) and pool._broken(entry.conn, exc)
+                pool._finish(entry, exc)
+                if not broken or nested:
+                    raise
+                error = exc
+            else:
+                pool._finish(entry, None)
+                return result
+        failures += 1
+        if max_retries != -1 and failures > max_retries:
+            raise MaximumRetryException(
+                f"pool {name!r}: gave up after {failures} attempt(s): {error!r}", error
+            ) from error
+        backoff = random.uniform(0, min(1.0, 0.01 * 2 ** (failures - 1)))
+        if retry_timeout is not None and retry_timeout - (monotonic() - started) <= backoff:
+            raise MaximumRetryException(
+                f"pool {name!r}: retry_timeout={retry_timeout}s ran out after "
+                f"{failures} attempt(s): {error!r}", error
+            ) from error
+        gevent.sleep(backoff)

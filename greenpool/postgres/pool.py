@@ -1,0 +1,656 @@
+"""PostgreSQL through psycopg2 on the checkout pool: :class:`PostgresPool`.
+
+One checkout :class:`~greenpool.Pool` (a :class:`~greenpool.dbapi.DBAPIPool`)
+per server; with several servers, a request's :class:`~greenpool.pool.Mode`
+picks the server from the roles the :class:`~._roles.RoleMonitor` learns.
+What each server's pool adds to the DB-API rules:
+
+* psycopg2 is made green (and interruptible with a server-side cancel) by
+  :func:`~._green.ensure_green` before the first connection;
+* an idle connection is probed before it is handed out (:mod:`._liveness`,
+  no round trip); a dead one is replaced, and since it shows the server went
+  away, every idle connection to that server made before that moment is
+  dropped too;
+* a connection an error broke, or a failed connect, does the same, and wakes
+  the role monitor;
+* connecting is bounded by ``connect_timeout`` (libpq doesn't bound an
+  asynchronous connect by itself).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import Any
+
+import gevent
+import psycopg2
+import psycopg2.extensions as ext
+
+from .._util import check_bool, check_float, check_timeout
+from ..address import Address, parse_server_list
+from ..dbapi import DBAPIPool, TransactionLease, run_with_retries
+from ..errors import ConfigurationError, InvalidRequestError, PoolClosed
+from ..pool.checkout import _Entry, _Server
+from ..pool.modes import (
+    InstanceState,
+    Mode,
+    PoolTopologyError,
+    RoundRobinStrategy,
+    Status,
+    StrategyInterface,
+    parse_mode,
+)
+from ._green import ensure_green
+from ._liveness import Liveness, probe
+from ._roles import RoleMonitor
+
+__all__ = ["PostgresPool"]
+
+log = logging.getLogger("greenpool.postgres")
+
+_HIDDEN = "(not shown: it may hold a password)"
+
+
+def _green_connect(
+    dsn: str,
+    where: str,
+    timeout: float | None,
+    autocommit: bool,
+    factories: dict[str, Any],
+) -> Any:
+    """Make one green psycopg2 connection, bounded by ``timeout`` seconds."""
+    ensure_green()
+    timer = gevent.Timeout(timeout) if timeout is not None else None
+    if timer is not None:
+        timer.start()
+    try:
+        conn = psycopg2.connect(dsn, **factories)
+    except gevent.Timeout as exc:
+        if exc is not timer:
+            raise
+        raise psycopg2.OperationalError(
+            f"connecting to {where} timed out after {timeout:g}s"
+        ) from None
+    finally:
+        if timer is not None:
+            timer.close()
+    if autocommit:
+        try:
+            conn.autocommit = True
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
+class _HostPool(DBAPIPool[Any]):
+    """The checkout pool of one PostgreSQL server."""
+
+    def __init__(self, unit: _Unit, connect: Callable[[], Any], **kwargs: Any) -> None:
+        self._unit = unit
+        super().__init__(connect, retry_exceptions=(), **kwargs)
+
+    def _has_liveness(self) -> bool:
+        return True
+
+    def _server(self) -> _Server:
+        return self._servers[0]
+
+    def _server_gone(self) -> None:
+        self._invalidate(self._server())
+        self._unit.suspect()
+
+    def _alive(self, conn: Any) -> bool:
+        verdict = probe(conn)
+        if verdict is Liveness.ALIVE:
+            return True
+        if verdict is Liveness.DEAD:
+            log.info(
+                "pool %s: an idle connection to %s found dead; dropping those made before it",
+                self.name, self._unit,
+            )
+            self._server_gone()
+        return False
+
+    def _ping_failed(self, conn: Any, exc: BaseException) -> None:
+        if conn.closed:
+            self._server_gone()
+
+    def _broken(self, conn: Any, exc: BaseException) -> bool:
+        return bool(conn.closed)
+
+    def _server_failed(self, entry: _Entry, exc: BaseException) -> None:
+        log.info(
+            "pool %s: a connection to %s broke (%s); dropping idle ones made before it",
+            self.name, self._unit, type(exc).__name__,
+        )
+        self._server_gone()
+
+    def _connection_failed(self, server: _Server, exc: BaseException) -> None:
+        super()._connection_failed(server, exc)
+        self._invalidate(server)
+        self._unit.unreachable()
+
+
+class _Unit:
+    """One server: its pool, its role as last seen, the monitor's connection."""
+
+    def __init__(self, owner: PostgresPool, address: Address | None, dsn: str) -> None:
+        self.owner = owner
+        self.address = address
+        self.dsn = dsn
+        self.label = str(address) if address is not None else "(dsn)"
+        self.state = InstanceState()
+        self.monitor_conn: Any = None
+        self.pool: _HostPool = None  # type: ignore[assignment]  # set right after
+
+    @property
+    def load(self) -> int:
+        return self.pool.checkedout() + self.pool.waiting()
+
+    def open_monitor_connection(self) -> Any:
+        return _green_connect(self.dsn, self.label, self.owner._connect_timeout, True, {})
+
+    def set_state(self, state: InstanceState) -> None:
+        old = self.state
+        if state == old:
+            return
+        self.state = state
+        if state.status is not old.status or state.read_only is not old.read_only:
+            role = {True: "standby", False: "primary", None: "unknown"}[state.read_only]
+            log.info(
+                "pool %s: server %s is now %s (%s)",
+                self.owner.name, self.label, state.status.name.lower(), role,
+            )
+        if state.status is Status.UNHEALTHY and old.status is Status.HEALTHY:
+            self.pool._invalidate(self.pool._server())
+        self.owner._strategy.update()
+
+    def suspect(self) -> None:
+        """Something failed on this server: have the monitor look again soon."""
+        monitor = self.owner._monitor
+        if monitor.started:
+            monitor.wake()
+
+    def unreachable(self) -> None:
+        """A connect failed: take the server out of rotation until the monitor sees it."""
+        monitor = self.owner._monitor
+        if monitor.started:
+            self.set_state(InstanceState(Status.UNHEALTHY, read_only=self.state.read_only))
+            monitor.wake()
+
+    def __str__(self) -> str:
+        return self.label
+
+    def __repr__(self) -> str:
+        if not self.owner._monitor.started:
+            return f"<server {self.label}>"
+        role = {True: "standby", False: "primary", None: "role unknown"}[self.state.read_only]
+        return f"<server {self.label} {self.state.status.name.lower()} {role}>"
+
+
+def _parse_params(dsn: Any, connect_kwargs: dict[str, Any]) -> dict[str, str]:
+    if dsn is not None and not isinstance(dsn, str):
+        raise ConfigurationError("dsn", type(dsn).__name__, "must be a string (or None)")
+    try:
+        params: dict[str, str] = ext.parse_dsn(dsn) if dsn else {}
+    except psycopg2.ProgrammingError:
+        raise ConfigurationError(
+            "dsn", _HIDDEN, "is not a valid libpq connection string or URL"
+        ) from None
+    if connect_kwargs:
+        extra = {k: v for k, v in connect_kwargs.items() if v is not None}
+        try:
+            merged = ext.parse_dsn(ext.make_dsn(dsn or "", **extra))
+        except psycopg2.ProgrammingError:
+            raise ConfigurationError(
+                "connect_kwargs", sorted(connect_kwargs),
+                "are not all valid libpq connection parameters",
+            ) from None
+        params = merged
+    return params
+
+
+def _masked(params: dict[str, str]) -> str:
+    shown = {k: ("***" if k == "password" else v) for k, v in params.items()}
+    return str(ext.make_dsn(**shown)) if shown else ""
+
+
+class PostgresPool:
+    """A pool of green psycopg2 connections to one PostgreSQL server, or a primary and standbys.
+
+    ``dsn`` is a libpq connection string or URL; keyword arguments the pool
+    doesn't know are libpq parameters added to it (``user=``, ``password=``,
+    ``dbname=``, ``sslmode=`` ...).  ``servers`` (a list of ``"host:port"``)
+    makes one pool per server, the DSN giving everything but host and port;
+    without it the DSN's host is the one server.  psycopg2 is made green
+    when the pool is made (see :func:`greenpool.postgres.ensure_green`).
+
+    Checkout: ``with pool.connection() as conn:`` commits on a clean exit
+    and rolls back when an exception leaves the block; ``with pool.cursor()
+    as cur:`` does the same around a cursor; :meth:`get` / :meth:`put` leave
+    the transaction to the caller; :meth:`execute` retries a function on
+    another connection when the server went away.  A connection returned in
+    a transaction is rolled back; one in a failed or unknown transaction
+    state is closed; one the application closed is dropped.  A
+    ``gevent.Timeout``, ``kill()`` or KeyboardInterrupt during a query
+    cancels the query on the server and closes the connection.
+
+    ``mode`` (here the default, or per checkout) picks the server when there
+    are several: ``Mode.RW`` the primary, ``Mode.RO`` a standby,
+    ``Mode.PREFER_RO``, ``Mode.PREFER_RW``, ``Mode.ANY``; names like
+    ``"ro"`` work too.  Roles come from ``pg_is_in_recovery()``, asked of
+    every server when the first checkout needs them and every
+    ``role_refresh_interval`` seconds after, on one extra connection per
+    server; a failure wakes the check early, so a promotion is followed.
+    :class:`~greenpool.pool.PoolTopologyError` when no healthy server fits.
+
+    Other parameters: ``autocommit`` (set on every new connection),
+    ``pre_ping`` (a ``SELECT 1`` before an idle connection is handed out,
+    on top of the round-trip-free liveness check), ``connect_timeout``
+    (seconds; None: unbounded), ``configure(conn)`` (run on each new
+    connection), ``check(conn)`` and ``reset(conn)`` (extra validation and
+    clean-up), ``strategy`` (a :class:`~greenpool.pool.StrategyInterface`
+    class), ``connection_factory`` / ``cursor_factory`` (passed to
+    ``psycopg2.connect``).  ``pool_size``, ``max_overflow`` and the rest are
+    the :class:`~greenpool.Pool`'s parameters, applied to each server's pool.
+
+    Bad arguments raise :class:`~greenpool.ConfigurationError`; passwords
+    never appear in its messages, in reprs or in logs.
+    """
+
+    def __init__(
+        self,
+        dsn: str | None = None,
+        *,
+        servers: Any = None,
+        mode: Mode | str = Mode.ANY,
+        autocommit: bool = False,
+        pre_ping: bool = False,
+        connect_timeout: float | None = 10.0,
+        configure: Callable[[Any], Any] | None = None,
+        check: Callable[[Any], Any] | None = None,
+        reset: Callable[[Any], Any] | None = None,
+        role_refresh_interval: float = 2.0,
+        strategy: type[StrategyInterface] = RoundRobinStrategy,
+        connection_factory: Any = None,
+        cursor_factory: Any = None,
+        name: str | None = None,
+        pool_size: int = 5,
+        max_overflow: int = 0,
+        pool_timeout: float | None = 30.0,
+        prefill: bool = True,
+        recycle: int | None = 10000,
+        max_lifetime: float | None = None,
+        max_idle: float | None = None,
+        use_local: bool = True,
+        max_retries: int = 5,
+        max_waiting: int | None = None,
+        listeners: Iterable[Any] = (),
+        leak_timeout: float | None = None,
+        retry_timeout: float | None = None,
+        housekeeping_interval: float = 1.0,
+        **connect_kwargs: Any,
+    ) -> None:
+        params = _parse_params(dsn, connect_kwargs)
+        self._display_dsn = _masked(params)
+        self._mode = self._parse_mode(mode, "mode")
+        check_bool("autocommit", autocommit)
+        check_bool("pre_ping", pre_ping)
+        check_bool("prefill", prefill)
+        self._connect_timeout = check_float(
+            "connect_timeout", connect_timeout, allow_none=True, strict=True
+        )
+        interval = check_float("role_refresh_interval", role_refresh_interval, strict=True)
+        if not (isinstance(strategy, type) and issubclass(strategy, StrategyInterface)):
+            raise ConfigurationError("strategy", strategy, "must be a StrategyInterface class")
+        if name is not None and not isinstance(name, str):
+            raise ConfigurationError("name", name, "must be a string")
+        self.name: str = name if name is not None else f"postgres-{id(self):x}"
+        self._closed = False
+
+        if servers is not None:
+            addresses: list[Address | None] = list(
+                parse_server_list(servers, argument="servers")
+            )
+        else:
+            addresses = [self._dsn_address(params)]
+
+        factories: dict[str, Any] = {}
+        if connection_factory is not None:
+            factories["connection_factory"] = connection_factory
+        if cursor_factory is not None:
+            factories["cursor_factory"] = cursor_factory
+
+        self._units: list[_Unit] = []
+        self._strategy: StrategyInterface = strategy(self._units)
+        self._monitor = RoleMonitor(
+            self._units,
+            interval=interval or 2.0,
+            timeout=self._connect_timeout or 10.0,
+            name=self.name,
+        )
+        pool_kwargs = dict(
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            recycle=recycle,
+            max_lifetime=max_lifetime,
+            max_idle=max_idle,
+            use_local=use_local,
+            max_retries=max_retries,
+            max_waiting=max_waiting,
+            listeners=listeners,
+            leak_timeout=leak_timeout,
+            retry_timeout=retry_timeout,
+            housekeeping_interval=housekeeping_interval,
+            pre_ping=pre_ping,
+            configure=configure,
+            check=check,
+            reset=reset,
+        )
+        ensure_green()
+        try:
+            for address in addresses:
+                unit_params = dict(params)
+                if address is not None and address.path is not None:
+                    unit_params["host"] = address.path
+                elif address is not None:
+                    unit_params["host"] = str(address.host)
+                    unit_params["port"] = str(address.port)
+                unit_dsn = str(ext.make_dsn(**unit_params))
+                unit = _Unit(self, address, unit_dsn)
+                label = unit.label if servers is not None else ""
+                connect = partial(
+                    _green_connect, unit_dsn, label or self._where(params),
+                    self._connect_timeout, autocommit, factories,
+                )
+                unit.pool = _HostPool(
+                    unit,
+                    connect,
+                    name=f"{self.name}/{label}" if label else self.name,
+                    prefill=False,
+                    **pool_kwargs,
+                )
+                self._units.append(unit)
+        except BaseException:
+            self.close()
+            raise
+        self._strategy.update()
+        self._max_retries = self._units[0].pool._max_retries
+        self._retry_timeout = self._units[0].pool._retry_timeout
+        if prefill:
+            self._prefill()
+
+    # ------------------------------------------------------------------ set-up helpers
+
+    @staticmethod
+    def _parse_mode(mode: Any, argument: str) -> Mode:
+        try:
+            return parse_mode(mode, argument=argument)
+        except ValueError:
+            raise ConfigurationError(
+                argument, mode, "must be a Mode (ANY, RW, RO, PREFER_RW, PREFER_RO) or its name"
+            ) from None
+
+    @staticmethod
+    def _dsn_address(params: dict[str, str]) -> Address | None:
+        host, port = params.get("host"), params.get("port")
+        if host and "," not in host and not host.startswith("/"):
+            try:
+                return Address(host=host, port=int(port or 5432))
+            except ValueError:
+                return None
+        return None
+
+    @staticmethod
+    def _where(params: dict[str, str]) -> str:
+        host = params.get("host") or "the default host"
+        port = params.get("port")
+        return f"{host}:{port}" if port else host
+
+    def _prefill(self) -> None:
+        if len(self._units) == 1:
+            try:
+                self._units[0].pool.fill()
+            except BaseException:
+                self.close()
+                raise
+            return
+        for unit in self._units:
+            try:
+                unit.pool.fill()
+            except Exception as exc:
+                log.warning("pool %s: could not prefill %s: %r", self.name, unit, exc)
+
+    # ------------------------------------------------------------------ routing
+
+    def _pick(self, mode: Any) -> _HostPool:
+        if mode is None:
+            wanted = self._mode
+        elif isinstance(mode, Mode):
+            wanted = mode
+        else:
+            wanted = self._parse_mode(mode, "mode")
+        units = self._units
+        if len(units) == 1 and wanted is Mode.ANY:
+            return units[0].pool
+        if self._closed:
+            raise PoolClosed(f"pool {self.name!r} is closed")
+        monitor = self._monitor
+        if not monitor.started:
+            monitor.start()
+        try:
+            unit: _Unit = self._strategy.getnext(wanted)
+        except PoolTopologyError:
+            monitor.wake()
+            raise
+        return unit.pool
+
+    # ------------------------------------------------------------------ checkout
+
+    def connection(self, mode: Mode | str | None = None, timeout: float | None = None) -> Any:
+        """Check out a connection for a ``with`` block: ``with pool.connection() as conn:``.
+
+        Commits on a clean exit (the commit's error propagates), rolls back
+        when an ``Exception`` leaves the block, and closes the connection when
+        a BaseException such as ``gevent.Timeout`` or ``kill()`` does (the
+        query having been cancelled on the server).  ``mode`` picks the server
+        (default: the pool's ``mode``); ``timeout`` as for :meth:`get`.
+
+        Raises, on entering the block: :class:`~greenpool.pool.PoolTopologyError`
+        (no healthy server fits ``mode``), or what :meth:`get` raises.
+        """
+        pool = self._pick(mode)
+        if timeout is not None:
+            check_timeout("timeout", timeout)
+        return TransactionLease(pool, timeout)
+
+    @contextmanager
+    def cursor(
+        self, mode: Mode | str | None = None, timeout: float | None = None, **cursor_kwargs: Any
+    ) -> Iterator[Any]:
+        """``with pool.cursor() as cur:``: a cursor on a checked-out connection.
+
+        The transaction rules of :meth:`connection`; the cursor is closed on
+        exit.  Keywords go to ``conn.cursor()`` (``name=`` for a server-side
+        cursor, ``cursor_factory=``).
+        """
+        with self.connection(mode, timeout) as conn:
+            cur = conn.cursor(**cursor_kwargs)
+            try:
+                yield cur
+            finally:
+                try:
+                    cur.close()
+                except Exception:
+                    pass
+
+    def get(self, mode: Mode | str | None = None, timeout: float | None = None) -> Any:
+        """Check out a connection; give it back with :meth:`put`.  No commit is done for you.
+
+        Blocks up to ``timeout`` seconds (``None``: ``pool_timeout``; ``-1``:
+        forever; ``0``: don't wait) while the server's pool is at its limit.
+        Raises :class:`~greenpool.NoConnectionAvailable` on timeout,
+        :class:`~greenpool.TooManyRequests`, :class:`~greenpool.PoolClosed`,
+        :class:`~greenpool.pool.PoolTopologyError`, or psycopg2's
+        ``OperationalError`` when a new connection can't be made.
+        """
+        return self._pick(mode).get(timeout)
+
+    def put(self, conn: Any) -> None:
+        """Give back a connection from :meth:`get`, applying the return rules.
+
+        Raises :class:`~greenpool.InvalidRequestError` for a connection this
+        pool did not hand out or that was already returned.  May block while
+        a rollback runs.
+        """
+        key = id(conn)
+        for unit in self._units:
+            entry = unit.pool._out.get(key)
+            if entry is not None and entry.conn is conn:
+                unit.pool.put(conn)
+                return
+        if len(self._units) == 1:
+            self._units[0].pool.put(conn)  # raises the precise error
+            return
+        raise InvalidRequestError(
+            f"pool {self.name!r}: this connection was not checked out from this pool"
+        )
+
+    def execute(
+        self, fn: Callable[..., Any], *args: Any, mode: Mode | str | None = None, **kwargs: Any
+    ) -> Any:
+        """Run ``fn(conn, *args, **kwargs)`` in a transaction, commit, return its result.
+
+        When the server went away (the connection broke, or no connection
+        could be made, or no server fits ``mode`` for now), ``fn`` runs again
+        on a fresh connection, possibly to another server, after an
+        exponential back-off with full jitter, up to ``max_retries`` times
+        within ``retry_timeout``; then :class:`~greenpool.MaximumRetryException`
+        chains the last error.  Any other exception rolls back and propagates
+        at once.  Only pass functions safe to run twice, such as reads.
+        """
+        return run_with_retries(
+            lambda: self._pick(mode), fn, args, kwargs, self._max_retries,
+            self._retry_timeout, self.name, sys._getframe(1),
+        )
+
+    # ------------------------------------------------------------------ management
+
+    def fill(self) -> None:
+        """Open connections until each server's pool has ``pool_size``.
+
+        Blocks while connecting.  With one server its connect error
+        propagates; with several a failing server is logged and skipped.
+        """
+        if self._closed:
+            raise PoolClosed(f"pool {self.name!r} is closed")
+        self._prefill()
+
+    def refresh_roles(self) -> dict[str, InstanceState]:
+        """Ask every server its role now (blocks up to ``connect_timeout``); return the states."""
+        if self._closed:
+            raise PoolClosed(f"pool {self.name!r} is closed")
+        if not self._monitor.started:
+            self._monitor.start()
+        else:
+            self._monitor.refresh()
+        return self.states()
+
+    def states(self) -> dict[str, InstanceState]:
+        """Each server's health and role as last seen (``read_only`` None: not asked yet)."""
+        return {unit.label: unit.state for unit in self._units}
+
+    def dispose(self) -> None:
+        """Close every idle connection; the pool stays usable."""
+        for unit in self._units:
+            unit.pool.dispose()
+
+    def close(self) -> None:
+        """Close the pool: idle connections now, checked-out ones when returned.
+
+        Waiting callers and later checkouts get :class:`~greenpool.PoolClosed`.
+        Calling it again does nothing.
+        """
+        self._closed = True
+        self._monitor.stop()
+        for unit in self._units:
+            if unit.pool is not None:
+                unit.pool.close()
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._closed
+
+    @property
+    def dsn(self) -> str:
+        """The connection parameters, with the password shown as ``***``."""
+        return self._display_dsn
+
+    @property
+    def servers(self) -> list[str]:
+        """The servers, as ``host:port`` (the DSN's host when there is no ``servers``)."""
+        return [unit.label for unit in self._units]
+
+    @property
+    def pools(self) -> dict[str, DBAPIPool[Any]]:
+        """Each server's checkout pool, by server (for stats and listeners per server)."""
+        return {unit.label: unit.pool for unit in self._units}
+
+    def add_listener(self, listener: Any) -> None:
+        """Register a listener with every server's pool."""
+        for unit in self._units:
+            unit.pool.add_listener(listener)
+
+    def size(self) -> int:
+        """The capacity for idle connections: ``pool_size`` times the servers."""
+        return sum(unit.pool.size() for unit in self._units)
+
+    def checkedin(self) -> int:
+        """Idle connections, all servers."""
+        return sum(unit.pool.checkedin() for unit in self._units)
+
+    def checkedout(self) -> int:
+        """Checked-out connections, all servers."""
+        return sum(unit.pool.checkedout() for unit in self._units)
+
+    def overflow(self) -> int:
+        """Connections beyond ``pool_size``, all servers."""
+        return sum(unit.pool.overflow() for unit in self._units)
+
+    def waiting(self) -> int:
+        """Callers waiting for a connection, all servers."""
+        return sum(unit.pool.waiting() for unit in self._units)
+
+    def stats(self) -> dict[str, Any]:
+        """The :meth:`~greenpool.Pool.stats` of every server's pool, added up."""
+        total: dict[str, Any] = {}
+        for unit in self._units:
+            for key, value in unit.pool.stats().items():
+                if key == "pool_max" and (value == -1 or total.get(key) == -1):
+                    total[key] = -1
+                else:
+                    total[key] = total.get(key, 0) + value
+        return total
+
+    def __enter__(self) -> PostgresPool:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        servers = ", ".join(repr(unit) for unit in self._units)
+        return (
+            f"<{type(self).__name__} {self.name!r} {state} dsn={self._display_dsn!r} "
+            f"servers=[{servers}] in_use={self.checkedout()} idle={self.checkedin()} "
+            f"waiting={self.waiting()}>"
+        )
+
