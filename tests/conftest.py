@@ -151,3 +151,20 @@ def tcp_proxy() -> Iterator[Callable[[Any], TcpProxy]]:
     finally:
         for proxy in proxies:
             proxy.stop()
+
+
+# --------------------------------------------------------------------------- no skips
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when any test was skipped: CI must run every test.
+
+    A missing server program is installed by ``scripts/setup.sh``, never
+    skipped over.
+    """
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped and exitstatus == 0:
+        names = ", ".join(report.nodeid for report in skipped[:5])
+        print(f"\nERROR: {len(skipped)} test(s) were skipped ({names}); none may be.")
+        session.exitstatus = 1

@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import gevent
+from gevent.event import AsyncResult
 
 from .._util import check_bool, check_float, check_int
 from ..errors import ConfigurationError
-from ..transport.connection import Connection
+from ..transport.connection import DISCONNECTED, Connection
 
 __all__ = ["MultiplexPool"]
 
@@ -67,6 +68,7 @@ class MultiplexPool:
         self._connections: list[Connection] = []
         self._live: list[Connection] = []
         self._reconnectors: dict[int, Any] = {}
+        self._attempt: AsyncResult | None = None
         self._closed = False
         new = [self._new_connection() for _ in range(self._pool_size)]
         self._connections.extend(new)
@@ -125,6 +127,59 @@ class MultiplexPool:
                     if not load:
                         break
         return best
+
+    def wait_for_connection(self, timeout: float | None = None) -> Connection:
+        """The least loaded connected connection, connecting now if none is.
+
+        When nothing is connected, every broken connection is connected at
+        once (concurrent callers share that attempt, and it skips the
+        back-off of the background reconnection).  Blocks until one
+        connects, every attempt failed, or ``timeout`` passes.  Raises the
+        last connect error (a :class:`~greenpool.ConnectionError`), or
+        ``IndexError`` when the pool is empty, closed or timed out.
+        """
+        if self._live:
+            return self.get_least_loaded_connection()
+        if self._closed or not self._connections:
+            raise IndexError(f"{self.name}: no connection to connect")
+        attempt = self._attempt
+        if attempt is None:
+            attempt = self._attempt = AsyncResult()
+            gevent.spawn(self._attempt_now, attempt)
+        try:
+            attempt.get(timeout=timeout)
+        except gevent.Timeout:
+            raise IndexError(f"{self.name}: no connection connected within {timeout}s") from None
+        return self.get_least_loaded_connection()
+
+    def _attempt_now(self, attempt: AsyncResult) -> None:
+        errors: list[BaseException] = []
+
+        def one(conn: Connection) -> None:
+            try:
+                conn.connect()
+            except Exception as exc:
+                errors.append(exc)
+
+        try:
+            targets = [c for c in self._connections if c.state == DISCONNECTED]
+            gevent.joinall([gevent.spawn(one, c) for c in targets])
+            # Connections a background reconnector is connecting: wait for them too.
+            while not self._live and any(not c.live() and c.state != DISCONNECTED
+                                         for c in self._connections):
+                gevent.sleep(0.005)
+            if self._live:
+                attempt.set(True)
+            elif errors:
+                attempt.set_exception(errors[-1])
+            else:
+                attempt.set_exception(IndexError(f"{self.name}: no connection is connected"))
+        except BaseException as exc:
+            attempt.set_exception(exc)
+            raise
+        finally:
+            if self._attempt is attempt:
+                self._attempt = None
 
     def cleanup_broken_connections(self) -> None:
         """Close and remove every connection that is not connected (``pool_size`` unchanged)."""

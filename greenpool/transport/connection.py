@@ -167,9 +167,14 @@ class Connection:
         self._ssl_context = ssl_context
         self._server_hostname = server_hostname or self.address.host
         self._handshake = handshake
-        self._on_push = on_push
+        #: Called with each message the server sends on its own (see ``push_all``).
+        self.on_push = on_push
         self.name = name or str(self.address)
         self._recv_size = recv_size
+        #: When True, every message read goes to ``on_push``; none is taken
+        #: as a reply.  For subscriber connections (pub/sub, MONITOR), set
+        #: after the handshake; requests are then sent with :meth:`send`.
+        self.push_all = False
 
         self.state = DISCONNECTED
         self._sock: Any = None
@@ -343,6 +348,7 @@ class Connection:
         self._wbuf = []
         self._out = None
         self._flush_scheduled = False
+        self.push_all = False
         current = getcurrent()
         for glet in (self._reader, self._writer):
             if glet is not None and glet is not current and not glet.dead:
@@ -445,6 +451,19 @@ class Connection:
             self._loop.run_callback(self._flush)
         self._wait(p, self.request_timeout if timeout is _DEFAULT else timeout)
         return p.results
+
+    def send(self, payload: bytes) -> None:
+        """Queue ``payload`` for sending and return at once; no reply is expected.
+
+        For subscriber connections (``push_all``), whose answers arrive as
+        pushes.  Raises :class:`~greenpool.ConnectionError` when not connected.
+        """
+        if self._sock is None:
+            raise self._not_connected()
+        self._wbuf.append(payload)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.run_callback(self._flush)
 
     def _wait(self, p: _Pending, timeout: float | None) -> None:
         hub = self._hub
@@ -576,7 +595,7 @@ class Connection:
         done: list[_Pending] = []
         try:
             for message in messages:
-                if codec.is_push(message):
+                if self.push_all or codec.is_push(message):
                     self._push(message)
                     continue
                 if not pending:
@@ -626,8 +645,8 @@ class Connection:
                 self._loop.run_callback(_wake_all, done)
 
     def _push(self, message: Any) -> None:
-        if self._on_push is not None:
-            _call_listener(self._on_push, message)
+        if self.on_push is not None:
+            _call_listener(self.on_push, message)
         else:
             log.debug("%s: unsolicited message dropped: %r", self.name, message)
 
