@@ -1,0 +1,68 @@
+"""Helpers shared by the benchmarks: percentiles, medians of repeated runs, tables.
+
+Benchmarks run greenpool and its peers side by side in one process and one
+run, repeat each measurement, and report medians and ratios: the machines
+are noisy, single numbers are not.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+sys.path.insert(0, __file__.rsplit("/", 2)[0])  # run from a checkout without installing
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The value at ``fraction`` (0..1) of the sorted values (nearest rank)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
+    """p50, p99 and max of latencies given in seconds, in milliseconds."""
+    return {
+        "p50_ms": percentile(seconds, 0.50) * 1000,
+        "p99_ms": percentile(seconds, 0.99) * 1000,
+        "max_ms": (max(seconds) if seconds else 0.0) * 1000,
+    }
+
+
+def median_of(runs: Sequence[dict[str, float]]) -> dict[str, float]:
+    """The per-key median of several runs' figures."""
+    keys = runs[0].keys()
+    return {key: statistics.median(run[key] for run in runs) for key in keys}
+
+
+def print_table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Print rows (dicts) as an aligned table with the given columns."""
+    print(f"\n{title}")
+    widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns}
+    print("  " + "  ".join(c.rjust(widths[c]) if i else c.ljust(widths[c])
+                           for i, c in enumerate(columns)))
+    for row in rows:
+        cells = []
+        for i, c in enumerate(columns):
+            text = _fmt(row.get(c))
+            cells.append(text.rjust(widths[c]) if i else text.ljust(widths[c]))
+        print("  " + "  ".join(cells))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if value >= 1000:
+            return f"{value:,.0f}"
+        if value >= 10:
+            return f"{value:.1f}"
+        return f"{value:.2f}"
+    return str(value) if value is not None else ""
+
+
+def verdict(name: str, ok: bool, detail: str) -> str:
+    """One line saying whether a target was met."""
+    return f"  [{'met' if ok else 'NOT MET'}] {name}: {detail}"
