@@ -198,7 +198,9 @@ class DBAPIPool(Pool[C]):
       ``pre_ping``); false or an exception replaces the connection.
     * ``reset(conn)``: an extra clean-up on return, after the rollback.
 
-    Every other keyword is a :class:`~greenpool.Pool` parameter.  Bad
+    Every other keyword is a :class:`~greenpool.Pool` parameter;
+    ``use_local`` defaults to False here (two checkouts in one greenlet get
+    two connections).  Bad
     arguments raise :class:`~greenpool.ConfigurationError`.
     """
 
@@ -227,6 +229,7 @@ class DBAPIPool(Pool[C]):
         self._user_check = check
         self._user_reset = reset
         self._raw_connect = connect
+        pool_kwargs.setdefault("use_local", False)
         needs_check = pre_ping or check is not None or self._has_liveness()
         super().__init__(
             self._connect_configured,
@@ -390,7 +393,7 @@ class DBAPIPool(Pool[C]):
             return
         if exc is None:
             try:
-                if transaction_state(conn) is not TxState.IDLE:
+                if transaction_state(conn) not in (TxState.IDLE, TxState.CLOSED):
                     conn.commit()
             except BaseException as err:
                 self._checkin_after_error(entry, err)

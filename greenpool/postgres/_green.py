@@ -12,7 +12,9 @@ keep running the query after the client has gone.
 
 The cancel is green too when libpq has the non-blocking cancel API (libpq
 17, which psycopg2-binary bundles): a cancel connection is opened and polled
-on the hub, bounded by :data:`CANCEL_TIMEOUT`.  With an older libpq it falls
+on the hub: the interrupted caller waits for it at most :data:`CANCEL_WAIT`
+seconds, a background greenlet finishes a slower one within
+:data:`CANCEL_TIMEOUT`.  With an older libpq it falls
 back to psycopg2's ``conn.cancel()``, which blocks the hub for the round trip
 of the cancel request.  If a second exception interrupts the cancel, a
 background greenlet finishes it.
@@ -30,12 +32,15 @@ import psycopg2.extensions as ext
 from gevent.socket import wait_read, wait_write
 from psycogreen.gevent import gevent_wait_callback
 
-__all__ = ["CANCEL_TIMEOUT", "cancel", "ensure_green", "is_green"]
+__all__ = ["CANCEL_TIMEOUT", "CANCEL_WAIT", "cancel", "ensure_green", "is_green"]
 
 log = logging.getLogger("greenpool.postgres")
 
-#: Seconds a cancel request may take before it is given up.
+#: Seconds a cancel request may take, in all, before it is given up.
 CANCEL_TIMEOUT = 5.0
+#: Seconds the interrupted caller waits for its cancel request; a slower one
+#: is finished by a background greenlet.
+CANCEL_WAIT = 0.5
 
 # connection.status while a query may be running (READY: autocommit or idle;
 # BEGIN: in a transaction).  Connecting states are not cancellable.
@@ -134,12 +139,14 @@ class _Cancel:
 def cancel(conn: Any, timeout: float | None = None) -> bool:
     """Ask the server to cancel the query running on ``conn``; True when it was asked.
 
-    Green with libpq >= 17 (the request is made on its own connection, polled
-    on the hub, given up after ``timeout`` seconds, default
-    :data:`CANCEL_TIMEOUT`); otherwise ``conn.cancel()``, which blocks the hub
-    for one round trip.  If an exception interrupts the request, a background
-    greenlet completes it and the exception propagates.  Never raises an
-    ``Exception``: a failure is logged and False returned.
+    Green with libpq >= 17: the request goes on a connection of its own,
+    polled on the hub.  The caller waits for it at most :data:`CANCEL_WAIT`
+    seconds; if the server is that slow to take it (or an exception
+    interrupts the wait), a background greenlet goes on until ``timeout``
+    seconds (default :data:`CANCEL_TIMEOUT`) have passed, and this returns
+    False.  With an older libpq, ``conn.cancel()`` blocks the hub for one
+    round trip.  Never raises an ``Exception``: a failure is logged and
+    False returned.
     """
     if timeout is None:
         timeout = CANCEL_TIMEOUT
@@ -165,15 +172,19 @@ def cancel(conn: Any, timeout: float | None = None) -> bool:
         request.finish()
         log.warning("cancelling a query failed: %s", message)
         return False
+    wait = min(timeout, CANCEL_WAIT)
     try:
-        done = request.run(timeout)
+        done = request.run(wait)
     except BaseException:
         gevent.spawn(request.complete_in_background, timeout)
         raise
-    request.finish()
-    if not done and request.state != _POLLING_FAILED:
-        log.warning("a query's cancel request did not complete within %ss", timeout)
-    return done
+    if done or request.state == _POLLING_FAILED or wait >= timeout:
+        request.finish()
+        if not done and request.state != _POLLING_FAILED:
+            log.warning("a query's cancel request did not complete within %ss", timeout)
+        return done
+    gevent.spawn(request.complete_in_background, timeout - wait)
+    return False
 
 
 def _make_callback(inner: WaitCallback) -> WaitCallback:

@@ -116,6 +116,18 @@ class _HostPool(DBAPIPool[Any]):
             self._server_gone()
         return False
 
+    def _ping(self, conn: Any) -> None:
+        # In autocommit for the ping, so it doesn't open a transaction.
+        if conn.autocommit:
+            conn.cursor().execute("SELECT 1")
+            return
+        conn.autocommit = True
+        try:
+            conn.cursor().execute("SELECT 1")
+        finally:
+            if not conn.closed:
+                conn.autocommit = False
+
     def _ping_failed(self, conn: Any, exc: BaseException) -> None:
         if conn.closed:
             self._server_gone()
@@ -257,7 +269,10 @@ class PostgresPool:
     clean-up), ``strategy`` (a :class:`~greenpool.pool.StrategyInterface`
     class), ``connection_factory`` / ``cursor_factory`` (passed to
     ``psycopg2.connect``).  ``pool_size``, ``max_overflow`` and the rest are
-    the :class:`~greenpool.Pool`'s parameters, applied to each server's pool.
+    the :class:`~greenpool.Pool`'s parameters, applied to each server's pool;
+    ``use_local`` defaults to False here (two checkouts in one greenlet get
+    two connections, as with other database pools); with True, nested
+    checkouts share the outer block's connection and transaction.
 
     Bad arguments raise :class:`~greenpool.ConfigurationError`; passwords
     never appear in its messages, in reprs or in logs.
@@ -287,7 +302,7 @@ class PostgresPool:
         recycle: int | None = 10000,
         max_lifetime: float | None = None,
         max_idle: float | None = None,
-        use_local: bool = True,
+        use_local: bool = False,
         max_retries: int = 5,
         max_waiting: int | None = None,
         listeners: Iterable[Any] = (),

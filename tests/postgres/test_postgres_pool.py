@@ -1,0 +1,502 @@
+"""PostgresPool against a real PostgreSQL: green, transactions, return rules, cancel, liveness."""
+
+from __future__ import annotations
+
+import logging
+import socket as stdsocket
+from time import monotonic
+from typing import Any
+
+import gevent
+import psycopg2
+import psycopg2.extensions as ext
+import pytest
+from helpers import wait_until
+from pg_helpers import app_name, backends, busy
+from psycogreen.gevent import gevent_wait_callback, patch_psycopg
+
+from greenpool import ConfigurationError, InvalidRequestError, NoConnectionAvailable, PoolClosed
+from greenpool.postgres import PostgresPool, ensure_green, is_green
+from greenpool.testing import PostgresServer
+
+
+def closed_port() -> int:
+    with stdsocket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pid_of(conn: Any) -> int:
+    return int(conn.get_backend_pid())
+
+
+# ---------------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize(
+    ("argument", "kwargs"),
+    [
+        ("mode", {"mode": "sideways"}),
+        ("mode", {"mode": 7}),
+        ("connect_timeout", {"connect_timeout": 0}),
+        ("role_refresh_interval", {"role_refresh_interval": -1}),
+        ("strategy", {"strategy": int}),
+        ("pool_size", {"pool_size": -1}),
+        ("max_overflow", {"max_overflow": "2"}),
+        ("autocommit", {"autocommit": "yes"}),
+        ("pre_ping", {"pre_ping": 1}),
+        ("prefill", {"prefill": None}),
+        ("servers", {"servers": ["no-port"]}),
+        ("servers", {"servers": []}),
+        ("connect_kwargs", {"no_such_libpq_option": "1"}),
+        ("configure", {"configure": 3}),
+        ("name", {"name": 3}),
+    ],
+)
+def test_bad_arguments_raise_configuration_error_naming_them(
+    argument: str, kwargs: dict[str, Any]
+) -> None:
+    kwargs.setdefault("prefill", False)
+    with pytest.raises(ConfigurationError) as info:
+        PostgresPool("host=127.0.0.1 port=1 user=postgres", **kwargs)
+    assert info.value.argument == argument
+    assert argument in str(info.value)
+
+
+def test_dsn_must_be_a_valid_string() -> None:
+    with pytest.raises(ConfigurationError, match="dsn"):
+        PostgresPool(42, prefill=False)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="dsn") as info:
+        PostgresPool("host=x password=hunter2 port", prefill=False)
+    assert "hunter2" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_checkout_mode_is_validated(postgres_server: PostgresServer, make_pool: Any) -> None:
+    pool = make_pool(postgres_server.dsn, prefill=False)
+    with pytest.raises(ConfigurationError, match="mode"):
+        pool.get(mode="upside-down")
+
+
+# ---------------------------------------------------------------------- green
+
+
+def test_wait_callback_installed_once_and_wraps_psycogreen(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    ext.set_wait_callback(None)
+    patch_psycopg()  # the application made psycopg2 green itself: that's fine
+    make_pool(postgres_server.dsn, pool_size=1)
+    callback = ext.get_wait_callback()
+    assert is_green()
+    assert callback.greenpool_inner is gevent_wait_callback
+    make_pool(postgres_server.dsn, pool_size=1)
+    ensure_green()
+    assert ext.get_wait_callback() is callback
+    ext.set_wait_callback(None)
+    pool = make_pool(postgres_server.dsn, pool_size=1)  # installs it again, by itself
+    assert is_green()
+    with pool.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+
+
+@pytest.mark.timeout(30)
+def test_a_sleeping_query_does_not_stop_100_others(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    pool = make_pool(postgres_server.dsn, pool_size=5, autocommit=True)
+    finished: list[float] = []
+
+    def sleeper() -> None:
+        with pool.cursor() as cur:
+            cur.execute("SELECT pg_sleep(1)")
+
+    def worker(i: int) -> None:
+        with pool.cursor() as cur:
+            cur.execute("SELECT %s", (i,))
+            assert cur.fetchone() == (i,)
+        finished.append(monotonic())
+
+    sleeping = gevent.spawn(sleeper)
+    gevent.sleep(0.05)
+    started = monotonic()
+    workers = [gevent.spawn(worker, i) for i in range(100)]
+    gevent.joinall(workers, raise_error=True)
+    assert len(finished) == 100
+    assert not sleeping.ready(), "the others finished while pg_sleep(1) was still running"
+    assert max(finished) - started < 0.9
+    sleeping.join()
+    assert sleeping.successful()
+
+
+# ---------------------------------------------------------------------- transactions
+
+
+@pytest.fixture
+def table(postgres_server: PostgresServer) -> str:
+    name = f"t_{app_name().replace('-', '_')}"
+    postgres_server.query(f"CREATE TABLE {name} (x int PRIMARY KEY)")
+    return name
+
+
+def rows(server: PostgresServer, table: str) -> list[int]:
+    return [r[0] for r in server.query(f"SELECT x FROM {table} ORDER BY x")]
+
+
+def test_connection_commits_on_clean_exit_and_rolls_back_on_error(
+    postgres_server: PostgresServer, make_pool: Any, table: str
+) -> None:
+    pool = make_pool(postgres_server.dsn, pool_size=1)
+    with pool.connection() as conn, conn.cursor() as cur:
+        cur.execute(f"INSERT INTO {table} VALUES (1)")
+    assert rows(postgres_server, table) == [1]
+    with pytest.raises(ZeroDivisionError), pool.connection() as conn:
+        with conn.cursor() as cur:
+            cur.execute(f"INSERT INTO {table} VALUES (2)")
+        1 / 0  # noqa: B018
+    assert rows(postgres_server, table) == [1]
+    with pytest.raises(psycopg2.errors.UniqueViolation), pool.cursor() as cur:
+        cur.execute(f"INSERT INTO {table} VALUES (1)")
+    # The failed transaction was rolled back: the same connection is reused, clean.
+    with pool.connection() as conn:
+        assert conn.get_transaction_status() == ext.TRANSACTION_STATUS_IDLE
+    assert pool.stats()["connections_num"] == 1
+
+
+def test_nested_checkout_shares_the_outer_transaction(
+    postgres_server: PostgresServer, make_pool: Any, table: str
+) -> None:
+    pool = make_pool(postgres_server.dsn, pool_size=2, use_local=True)
+    with pytest.raises(RuntimeError), pool.connection() as outer:
+        with pool.cursor() as cur:
+            assert cur.connection is outer
+            cur.execute(f"INSERT INTO {table} VALUES (5)")
+        assert rows(postgres_server, table) == []  # the inner block did not commit
+        raise RuntimeError
+    assert rows(postgres_server, table) == []
+
+
+def test_commit_error_propagates_and_the_connection_stays_usable(
+    postgres_server: PostgresServer, make_pool: Any, table: str
+) -> None:
+    postgres_server.query(
+        f"CREATE TABLE {table}_ref (x int REFERENCES {table} (x) DEFERRABLE INITIALLY DEFERRED)"
+    )
+    pool = make_pool(postgres_server.dsn, pool_size=1)
+    with pytest.raises(psycopg2.errors.ForeignKeyViolation), pool.cursor() as cur:
+        cur.execute(f"INSERT INTO {table}_ref VALUES (99)")
+    with pool.cursor() as cur:
+        cur.execute("SELECT 1")
+    assert pool.stats()["connections_num"] == 1
+
+
+def test_put_rolls_back_an_open_transaction(
+    postgres_server: PostgresServer, make_pool: Any, table: str
+) -> None:
+    pool = make_pool(postgres_server.dsn, pool_size=1)
+    conn = pool.get()
+    pid = pid_of(conn)
+    conn.cursor().execute(f"INSERT INTO {table} VALUES (3)")
+    pool.put(conn)
+    assert rows(postgres_server, table) == []
+    with pool.connection() as again:
+        assert pid_of(again) == pid
+        assert again.get_transaction_status() == ext.TRANSACTION_STATUS_IDLE
+
+
+def test_put_closes_a_connection_in_a_failed_transaction(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    pool = make_pool(postgres_server.dsn, pool_size=1)
+    conn = pool.get()
+    with pytest.raises(psycopg2.errors.DivisionByZero):
+        conn.cursor().execute("SELECT 1 / 0")
+    assert conn.get_transaction_status() == ext.TRANSACTION_STATUS_INERROR
+    pool.put(conn)
+    assert conn.closed
+    assert pool.stats()["returns_bad"] == 1
+    with pool.connection() as other:
+        assert other is not conn
+
+
+def test_a_connection_the_application_closed_is_dropped(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    pool = make_pool(postgres_server.dsn, pool_size=2)
+    conn = pool.get()
+    conn.close()
+    pool.put(conn)
+    assert pool.stats()["connections"] == 1
+    with pool.connection() as conn2:
+        conn2.close()
+    assert pool.stats()["connections"] == 0
+    with pytest.raises(InvalidRequestError):
+        pool.put(conn)
+
+
+def test_autocommit_and_configure_apply_to_new_connections(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    def configure(conn: Any) -> None:
+        with conn.cursor() as cur:
+            cur.execute("SET application_name = 'configured'")
+
+    pool = make_pool(postgres_server.dsn, pool_size=1, autocommit=True, configure=configure)
+    with pool.cursor() as cur:
+        assert cur.connection.autocommit
+        cur.execute("SHOW application_name")
+        assert cur.fetchone() == ("configured",)
+
+
+# ---------------------------------------------------------------------- cancel on interrupt
+
+
+@pytest.mark.timeout(30)
+def test_timeout_during_a_query_cancels_it_on_the_server(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    app = app_name()
+    pool = make_pool(postgres_server.dsn, application_name=app, pool_size=2)
+    started = monotonic()
+    with pytest.raises(gevent.Timeout), gevent.Timeout(0.2), pool.cursor() as cur:
+        cur.execute("SELECT pg_sleep(30)")
+    assert monotonic() - started < 2
+    # Cancelled, not merely abandoned: nothing of ours is left running.
+    wait_until(lambda: not busy(postgres_server, app), timeout=2)
+    wait_until(lambda: len(backends(postgres_server, app)) == pool.stats()["connections"])
+    stats = pool.stats()
+    assert stats["connections_lost"] == 1 and stats["pool_in_use"] == 0
+    # No permit lost: both slots can be taken at once.
+    with pool.connection(timeout=1), pool.connection(timeout=1) as conn:
+        conn.cursor().execute("SELECT 1")
+
+
+@pytest.mark.timeout(30)
+def test_kill_during_a_query_cancels_it_and_frees_the_slot(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    app = app_name()
+    pool = make_pool(postgres_server.dsn, application_name=app, pool_size=1)
+
+    def run() -> None:
+        with pool.connection() as conn:
+            conn.cursor().execute("SELECT pg_sleep(30)")
+
+    glet = gevent.spawn(run)
+    wait_until(lambda: any("pg_sleep" in r[2] for r in busy(postgres_server, app)))
+    waiter = gevent.spawn(lambda: pool.execute(lambda c: c.cursor().execute("SELECT 1")))
+    gevent.sleep(0.05)
+    glet.kill()
+    waiter.join(5)
+    assert waiter.successful(), waiter.exception
+    wait_until(lambda: not busy(postgres_server, app), timeout=2)
+    assert pool.stats()["connections"] == 1
+
+
+@pytest.mark.timeout(30)
+def test_get_holder_killed_mid_query_is_reclaimed(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    app = app_name()
+    pool = make_pool(
+        postgres_server.dsn, application_name=app, pool_size=1, housekeeping_interval=0.05
+    )
+
+    def run() -> None:
+        conn = pool.get()
+        conn.cursor().execute("SELECT pg_sleep(30)")  # never put back
+
+    glet = gevent.spawn(run)
+    wait_until(lambda: busy(postgres_server, app))
+    glet.kill()
+    wait_until(lambda: not busy(postgres_server, app), timeout=2)
+    with pool.connection(timeout=2) as conn:
+        conn.cursor().execute("SELECT 1")
+
+
+# ---------------------------------------------------------------------- liveness
+
+
+@pytest.mark.timeout(60)
+def test_after_a_restart_stale_connections_are_never_handed_out(
+    fresh_postgres: PostgresServer, make_pool: Any, caplog: Any
+) -> None:
+    caplog.set_level(logging.INFO, logger="greenpool")
+    pool = make_pool(fresh_postgres.dsn, pool_size=5, pool_timeout=5)
+    assert pool.checkedin() == 5
+    fresh_postgres.restart()
+    started = monotonic()
+    with pool.cursor() as cur:  # no error: the dead idle ones are detected, not tried
+        cur.execute("SELECT 1")
+    assert monotonic() - started < 1
+    stats = pool.stats()
+    # The first dead one showed the server went away: the other four went with it.
+    assert stats["connections_lost"] == 5
+    assert stats["connections"] == 1
+    assert any("found dead" in r.getMessage() for r in caplog.records)
+
+
+def test_a_terminated_backend_drops_the_idle_connections_made_before_it(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    app = app_name()
+    pool = make_pool(postgres_server.dsn, application_name=app, pool_size=3)
+    conns = [pool.get() for _ in range(3)]
+    for conn in conns:
+        pool.put(conn)
+    newest = conns[-1]  # handed out first (LIFO)
+    postgres_server.query("SELECT pg_terminate_backend(%s)", (pid_of(newest),))
+    wait_until(lambda: len(backends(postgres_server, app)) == 2)
+    with pool.connection() as conn:
+        assert conn not in conns
+        conn.cursor().execute("SELECT 1")
+    assert pool.stats()["connections_lost"] == 3
+
+
+def test_unexpected_data_replaces_only_that_connection(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    pool = make_pool(postgres_server.dsn, pool_size=2, autocommit=True)
+    first, second = pool.get(), pool.get()
+    pool.put(first)
+    second.cursor().execute("LISTEN greenpool_test")
+    pool.put(second)  # the newest idle one
+    postgres_server.query("NOTIFY greenpool_test")
+    gevent.sleep(0.05)
+    with pool.connection() as conn:
+        assert conn is first
+    stats = pool.stats()
+    assert stats["connections_lost"] == 1 and stats["connections"] == 1
+
+
+def test_pre_ping_runs_select_1_before_handing_out(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    app = app_name()
+    pool = make_pool(postgres_server.dsn, application_name=app, pool_size=1, pre_ping=True)
+    conn = pool.get()
+    try:
+        row = [r for r in backends(postgres_server, app) if r[0] == pid_of(conn)]
+        assert row and row[0][2] == "SELECT 1"
+        assert conn.get_transaction_status() == ext.TRANSACTION_STATUS_IDLE
+    finally:
+        pool.put(conn)
+
+
+@pytest.mark.timeout(30)
+def test_connect_timeout_bounds_a_connect_to_a_silent_server(
+    postgres_server: PostgresServer, make_pool: Any, tcp_proxy: Any
+) -> None:
+    proxy = tcp_proxy(postgres_server)
+    proxy.blackhole()
+    pool = make_pool(
+        f"host=127.0.0.1 port={proxy.port} user=postgres dbname=postgres",
+        prefill=False, connect_timeout=0.3,
+    )
+    started = monotonic()
+    with pytest.raises(psycopg2.OperationalError, match="timed out"):
+        pool.get()
+    assert monotonic() - started < 2
+    assert pool.stats()["connections"] == 0
+    proxy.normal()
+    with pool.cursor() as cur:
+        cur.execute("SELECT 1")
+
+
+# ---------------------------------------------------------------------- pool behaviour
+
+
+def test_waiters_are_served_first_in_first_out(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    pool = make_pool(postgres_server.dsn, pool_size=1)
+    order: list[int] = []
+    holder = pool.get()
+
+    def waiter(i: int) -> None:
+        with pool.connection():
+            order.append(i)
+
+    glets = []
+    for i in range(10):
+        glets.append(gevent.spawn(waiter, i))
+        gevent.sleep(0.001)
+    pool.put(holder)
+    gevent.joinall(glets, raise_error=True)
+    assert order == list(range(10))
+
+
+def test_full_pool_times_out_with_a_clear_message(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    pool = make_pool(postgres_server.dsn, pool_size=1, pool_timeout=0.05)
+    with pool.connection():
+        with pytest.raises(NoConnectionAvailable, match="pool_size=1"):
+            pool.get()
+        assert pool.stats()["requests_timeouts"] == 1
+
+
+def test_close_stops_checkouts(postgres_server: PostgresServer, make_pool: Any) -> None:
+    app = app_name()
+    pool = make_pool(postgres_server.dsn, application_name=app, pool_size=2)
+    pool.close()
+    assert pool.closed
+    with pytest.raises(PoolClosed):
+        pool.get()
+    wait_until(lambda: not backends(postgres_server, app))
+
+
+def test_execute_commits_and_returns(
+    postgres_server: PostgresServer, make_pool: Any, table: str
+) -> None:
+    pool = make_pool(postgres_server.dsn, pool_size=1)
+
+    def insert(conn: Any, x: int) -> str:
+        conn.cursor().execute(f"INSERT INTO {table} VALUES (%s)", (x,))
+        return "done"
+
+    assert pool.execute(insert, 7) == "done"
+    assert rows(postgres_server, table) == [7]
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        pool.execute(insert, 7)  # not a connection failure: not retried
+    assert pool.stats()["requests_num"] == 2
+
+
+# ---------------------------------------------------------------------- secrets
+
+
+def test_passwords_never_shown(
+    postgres_server: PostgresServer, make_pool: Any, caplog: Any
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "pa55-w0rd-XYZ"
+    port = closed_port()
+    dsns = [
+        f"host=127.0.0.1 port={port} user=postgres password={secret} dbname=postgres",
+        f"postgresql://postgres:{secret}@127.0.0.1:{port}/postgres",
+    ]
+    texts: list[str] = []
+    for dsn in dsns:
+        pool = make_pool(dsn, prefill=False, connect_timeout=2)
+        texts += [repr(pool), str(pool), pool.dsn]
+        with pytest.raises(psycopg2.OperationalError) as info:
+            pool.get()
+        texts += [str(info.value), repr(info.value)]
+        two = make_pool(
+            dsn, servers=[f"127.0.0.1:{port}", f"127.0.0.1:{closed_port()}"],
+            prefill=False, connect_timeout=2,
+        )
+        texts.append(repr(two))
+        with pytest.raises(Exception) as info2:
+            two.get()
+        texts += [str(info2.value), repr(info2.value)]
+    # A working pool given the password as a keyword (trust auth ignores it).
+    pool = make_pool(postgres_server.dsn, password=secret, pool_size=1)
+    with pool.connection() as conn:
+        texts.append(repr(conn))
+    texts.append(repr(pool))
+    texts += [r.getMessage() for r in caplog.records]
+    assert any("***" in t for t in texts)
+    for text in texts:
+        assert secret not in text
