@@ -308,8 +308,10 @@ class _PythonRespParser(PythonParser, RespParser):
 
 # -- the hiredis engine -------------------------------------------------------
 
-# Aggregates of a million elements or more go to the Python parser.
-_BIG_DIGITS: Final = len(str(BIG_AGGREGATE))
+# Aggregates of a million elements or more go to the Python parser (hiredis
+# would allocate the whole list up front); strings of 100 kB or more are fed
+# to hiredis without being searched.  Both are found by their digit count.
+_BIG_DIGITS: Final = 6
 
 
 def _check_nesting(value: Any, limit: int, containers: frozenset[type], push_type: type) -> bool:
@@ -344,12 +346,14 @@ def _check_nesting(value: Any, limit: int, containers: frozenset[type], push_typ
 class _HiredisRespParser(RespParser):
     """hiredis plus the checks it lacks; see the module docstring.
 
-    Invariant: bytes are given to hiredis only when no complete item needing
-    the Python parser starts in them, and never an incomplete line that
-    starts an item (such a tail is held back in ``_tail``).  An item start is
-    recognised by feeding hiredis up to a candidate position: hiredis
-    consumes whole items only, so it has no unconsumed bytes exactly when
-    the position starts an item.  An item the Python parser handles is
+    Bytes go to hiredis only once no complete item in them still needs a
+    check, and an incomplete line that starts an item is held back (in
+    ``_tail``) until it is complete, so hiredis and the Python parser see
+    the same lines at the same time.  The items to check are found with
+    searches that run in C; whether a candidate position really starts an
+    item is asked of hiredis itself: fed up to that position, it has no
+    unconsumed bytes exactly when the position starts an item (it consumes
+    whole items only).  An item the Python parser handles (``_sub``) is
     replaced, for hiredis, by an error line carrying a random token, and the
     ``replyError`` callback swaps the parsed value back in.
     """
@@ -367,6 +371,7 @@ class _HiredisRespParser(RespParser):
     ) -> None:
         assert _hiredis is not None
         self._config = (protocol, max_bulk_length, max_depth, max_line_length, encoding, errors)
+        self._max_bulk = max_bulk_length
         self._max_depth = max_depth
         self._max_line = max_line_length
         self._token = "greenpool-substitute-" + os.urandom(16).hex()
@@ -387,28 +392,43 @@ class _HiredisRespParser(RespParser):
         # What is known about the stream position where the next data starts.
         self._at_crlf_end = True
         self._item_start = True
+        # Bytes still to come of a big string whose header was checked.
+        self._skip = 0
         self._sub: PythonParser | None = None
         self._substitutes: deque[tuple[Any, bool, Exception | None]] = deque()
         self._deferred: Exception | None = None
         self._push_value: Any = None
         self._failed: str | None = None
-        # On a valid stream hiredis holds at most one pending string shorter
-        # than max_bulk_length (longer ones go to the Python parser), its
-        # header, and under 1 KiB of consumed bytes it has not discarded yet.
+        # On a valid stream hiredis holds one pending string of at most
+        # max_bulk_length, its header, and under 1 KiB of consumed bytes it
+        # has not discarded yet.
         self._bound = max_bulk_length + max_line_length + 1100
-        digits = len(str(max_bulk_length))
-        # Item starts that need the Python parser: big numbers, blob errors,
-        # attributes, strings whose length has as many digits as the limit,
-        # aggregates of a million elements or more (hiredis would allocate
-        # them up front), and any RESP3 type under RESP2 (to be refused).
+        length_digits = min(len(str(max_bulk_length)), _BIG_DIGITS)
+        # Item starts to check: big numbers, blob errors and attributes (to
+        # the Python parser), string lengths that may exceed the limit or
+        # be big, aggregate lengths that may be huge, and under RESP2 every
+        # RESP3 type (for the Python parser to refuse).
         if protocol == 3:
-            body = rb"(?:[(!|]|[$=][0-9]{%d}|[*%%~>][0-9]{%d})" % (digits, _BIG_DIGITS)
+            rare, self._strings, aggregates = b"(!|", b"$=", b"*%~>"
         else:
-            body = rb"(?:[_#,(!=%%~|>]|\$[0-9]{%d}|\*[0-9]{%d})" % (digits, _BIG_DIGITS)
-        self._special = re.compile(rb"\r\n" + body)
-        self._special_here = re.compile(body)
+            rare, self._strings, aggregates = b"_#,(!=%~|>", b"$", b"*"
+        self._counted = self._strings + aggregates
+        numbers = rb"[%s][0-9]{%d}|[%s][0-9]{%d}" % (
+            re.escape(self._strings),
+            length_digits,
+            re.escape(aggregates),
+            _BIG_DIGITS,
+        )
+        rare_class = rb"[%s]" % re.escape(rare)
+        # Searching costs about as much per CRLF as hiredis' own parsing, so
+        # each search runs only if its first bytes occur at all (memchr).
+        self._rare_bytes = [bytes([b]) for b in rare]
+        self._counted_bytes = [bytes([b]) for b in self._counted]
+        self._rare = re.compile(rb"\r\n" + rare_class)
+        self._numbers = re.compile(rb"\r\n(?:" + numbers + rb")")
+        self._special_here = re.compile(rare_class + rb"|" + numbers)
         # A trailing partial line shorter than this is held back unexamined.
-        self._hold = min(max(digits, _BIG_DIGITS) + 2, max_line_length + 3)
+        self._hold = min(_BIG_DIGITS + 3, max_line_length + 3)
         self._stride = max(1, (max_line_length + 2) // 2)
 
     # -- input ---------------------------------------------------------------
@@ -419,17 +439,19 @@ class _HiredisRespParser(RespParser):
             raise ProtocolError(self._failed)
         if not data:
             return
-        if type(data) is not bytes:
-            data = bytes(data)
+        rest = data if type(data) is bytes else bytes(data)
         try:
-            if self._sub is not None:
-                self._sub.feed(data)
-            else:
-                if self._tail:
-                    data = self._tail + data
-                    self._tail = b""
-                self._process(data)
-            self._pump()
+            while rest:
+                if self._sub is not None:
+                    self._sub.feed(rest)
+                    rest = self._finish_sub()
+                elif self._skip:
+                    rest = self._skip_string(rest)
+                else:
+                    if self._tail:
+                        rest = self._tail + rest
+                        self._tail = b""
+                    rest = self._process(rest)
         except ProtocolError as exc:
             self._fail_later(exc)
 
@@ -443,8 +465,12 @@ class _HiredisRespParser(RespParser):
             held += self._sub.buffered
         return int(held)
 
-    def _process(self, data: bytes) -> None:
-        """Give ``data`` to hiredis, diverting items it must not parse."""
+    def _process(self, data: bytes) -> bytes:
+        """Give ``data`` to hiredis up to the first item it must not parse.
+
+        Returns the bytes left for the Python parser or for ``_skip_string``
+        (empty when everything was handled).
+        """
         size = len(data)
         last = data.rfind(b"\r\n")
         body_end = last + 2 if last >= 0 else 0
@@ -452,18 +478,25 @@ class _HiredisRespParser(RespParser):
         if body_end:
             if self._at_crlf_end and self._special_here.match(data, 0, body_end):
                 candidates.append((0, False))
-            candidates.extend(
-                (match.start() + 2, False) for match in self._special.finditer(data, 0, body_end)
-            )
-            long_lines = self._long_lines(data, body_end)
-            if long_lines:
-                candidates.extend((start, True) for start in long_lines)
-                candidates.sort()
+            for pattern, first_bytes in (
+                (self._rare, self._rare_bytes),
+                (self._numbers, self._counted_bytes),
+            ):
+                for byte in first_bytes:
+                    if byte in data:
+                        candidates.extend(
+                            (match.start() + 2, False)
+                            for match in pattern.finditer(data, 0, body_end)
+                        )
+                        break
+            candidates.extend((start, True) for start in self._long_lines(data, body_end))
+            # At one position, the line-length check comes first.
+            candidates.sort(key=lambda candidate: (candidate[0], not candidate[1]))
         fed = 0
         for start, too_long in candidates:
-            if start == 0 and self._item_start:
-                pass  # known to start an item
-            else:
+            if start < fed:
+                continue  # inside a big string already fed
+            if not (start == 0 and self._item_start):
                 if start > fed:
                     self._reader.feed(data, fed, start - fed)
                     fed = start
@@ -471,38 +504,63 @@ class _HiredisRespParser(RespParser):
                     continue
             if too_long:
                 raise ProtocolError(f"line longer than max_line_length={self._max_line}")
-            self._start_sub(data, start)
-            return
+            kind = data[start]
+            if kind in self._counted:
+                eol = data.find(b"\r\n", start)
+                length = _canonical_int(data[start + 1 : eol])
+                if length is None or (kind not in self._strings and length < BIG_AGGREGATE):
+                    continue  # hiredis refuses the first, handles the second
+                if kind in self._strings:
+                    if length > self._max_bulk:
+                        raise ProtocolError(
+                            f"string of {length} bytes exceeds max_bulk_length={self._max_bulk}"
+                        )
+                    end = eol + 4 + length
+                    self._reader.feed(data, fed, min(end, size) - fed)
+                    fed = end
+                    if end >= size:
+                        self._skip = end - size
+                        if not self._skip:
+                            self._at_crlf_end = self._item_start = True
+                        return b""
+                    continue  # the position after the string starts an item
+            self._sub = PythonParser(*self._config, nested=True)
+            return data[start:] if start else data
+        if fed > body_end:
+            # A big string ended in the last partial line: start afresh after it.
+            self._at_crlf_end = self._item_start = True
+            return data[fed:]
         if body_end > fed:
             self._reader.feed(data, fed, body_end - fed)
             fed = body_end
         if not body_end and not self._at_crlf_end:
             # No CRLF: this continues an earlier run that is not an item start.
             self._feed_run(data, 0)
-            return
+            return b""
         tail = size - body_end
         if not tail:
             self._at_crlf_end = True
             self._item_start = False
-            return
+            return b""
         known = body_end == 0 and self._item_start
         if tail < self._hold:
             self._tail = data[body_end:]
             self._at_crlf_end = True
             self._item_start = known
-            return
+            return b""
         if known or self._probe():
             if self._special_here.match(data, body_end):
-                self._start_sub(data, body_end)
-                return
+                self._sub = PythonParser(*self._config, nested=True)
+                return data[body_end:]
             if tail >= self._max_line + 3:
                 raise ProtocolError(f"line longer than max_line_length={self._max_line}")
             self._tail = data[body_end:]
             self._at_crlf_end = True
             self._item_start = True
-            return
-        # Inside a long string that contains CRLF: not an item start.
+            return b""
+        # Inside a string that contains CRLF: not an item start.
         self._feed_run(data, body_end)
+        return b""
 
     def _feed_run(self, data: bytes, start: int) -> None:
         """Feed hiredis ``data[start:]``, which does not start an item.
@@ -518,6 +576,16 @@ class _HiredisRespParser(RespParser):
             self._reader.feed(data, start, end - start)
         self._at_crlf_end = False
         self._item_start = False
+
+    def _skip_string(self, data: bytes) -> bytes:
+        """Feed the next bytes of a big string unsearched; return what follows it."""
+        take = min(self._skip, len(data))
+        self._reader.feed(data, 0, take)
+        self._skip -= take
+        if self._skip:
+            return b""
+        self._at_crlf_end = self._item_start = True
+        return data[take:]
 
     def _long_lines(self, data: bytes, end: int) -> list[int]:
         """Starts of CRLF-free runs in ``data[:end]`` too long to be a line."""
@@ -543,26 +611,21 @@ class _HiredisRespParser(RespParser):
         self._drain()
         return not self._reader.has_data()
 
-    def _start_sub(self, data: bytes, start: int) -> None:
-        sub = PythonParser(*self._config, nested=True)
-        sub.feed(data[start:] if start else data)
-        self._sub = sub
+    def _finish_sub(self) -> bytes:
+        """Once the Python parser has its item, hand hiredis a token for it.
 
-    def _pump(self) -> None:
-        """Finish Python-parsed items as their bytes arrive and hand hiredis a token."""
-        while self._sub is not None:
-            sub = self._sub
-            value = sub.gets_one()
-            if value is NEED_DATA:
-                return
-            rest = sub.take_rest()
-            self._sub = None
-            self._substitutes.append((value, sub.last_was_push, sub.deferred_error))
-            self._reader.feed(self._token_line)
-            self._at_crlf_end = True
-            self._item_start = True
-            if rest:
-                self._process(rest)
+        Returns the bytes that followed the item (empty while it is incomplete).
+        """
+        sub = self._sub
+        assert sub is not None
+        value = sub.gets_one()
+        if value is NEED_DATA:
+            return b""
+        self._sub = None
+        self._substitutes.append((value, sub.last_was_push, sub.deferred_error))
+        self._reader.feed(self._token_line)
+        self._at_crlf_end = self._item_start = True
+        return sub.take_rest()
 
     def _reply_error(self, message: str) -> Any:
         """hiredis' ``replyError`` callback: a ReplyError, or a substituted value."""
@@ -585,17 +648,32 @@ class _HiredisRespParser(RespParser):
 
     def gets(self) -> Any:
         """Return the next reply or NEED_DATA; see RespParser for errors."""
-        ready = self._ready
-        if not ready:
-            if self._failed is not None:
-                raise ProtocolError(self._failed)
-            reply = self._read()
+        if not self._ready and self._failed is None:
+            # The common case, kept short: a reply that needs no conversion.
+            try:
+                reply = self._reader.gets()
+            except Exception as exc:
+                reply = self._reader_error(exc)
+            else:
+                if reply is NEED_DATA:
+                    if self._reader.len() <= self._bound:
+                        return reply
+                elif self._deferred is None and self._push_value is None:
+                    kind = type(reply)
+                    if kind not in self._containers:
+                        return reply
+                    # One level of nesting is always allowed (max_depth >= 1).
+                    if kind is list and self._containers.isdisjoint(map(type, reply)):
+                        return reply
+                reply = self._checked(reply)
+            if type(reply) is not _Raise:
+                return reply
+        elif self._ready:
+            reply = self._ready.popleft()
             if type(reply) is not _Raise:
                 return reply
         else:
-            reply = ready.popleft()
-            if type(reply) is not _Raise:
-                return reply
+            raise ProtocolError(self._failed)
         error = reply.error
         if isinstance(error, ProtocolError):
             self._failed = str(error)
@@ -603,9 +681,17 @@ class _HiredisRespParser(RespParser):
         raise error
 
     def _drain(self) -> None:
-        read = self._read
+        """Move every complete reply hiredis holds to ``_ready``."""
         append = self._ready.append
-        while (reply := read()) is not NEED_DATA:
+        while True:
+            try:
+                reply = self._reader.gets()
+            except Exception as exc:
+                reply = self._reader_error(exc)
+            else:
+                reply = self._checked(reply)
+            if reply is NEED_DATA:
+                return
             append(reply)
 
     def _fail_later(self, error: ProtocolError) -> None:
@@ -624,32 +710,32 @@ class _HiredisRespParser(RespParser):
         self._ready.append(_Raise(error))
         self._sub = None
         self._tail = b""
+        self._skip = 0
 
-    def _read(self) -> Any:
-        """One reply from hiredis, checked and converted; or NEED_DATA or a _Raise.
+    def _reader_error(self, exc: Exception) -> Any:
+        """What hiredis raising ``exc`` means: a _Raise, or ProtocolError raised."""
+        self._deferred = None
+        self._push_value = None
+        if isinstance(exc, UnicodeDecodeError):
+            return _Raise(exc)
+        if isinstance(exc, ProtocolError):
+            error = exc
+        elif isinstance(exc, TypeError):
+            error = ProtocolError("map key is an aggregate (not hashable)")
+        else:
+            raise exc
+        self._failed = str(error)
+        raise error
+
+    def _checked(self, reply: Any) -> Any:
+        """``reply`` from hiredis, checked and converted; or NEED_DATA or a _Raise.
 
         Raises ProtocolError, after marking the parser failed.
         """
-        try:
-            return self._read_checked()
-        except ProtocolError as exc:
-            self._failed = str(exc)
-            raise
-
-    def _read_checked(self) -> Any:
-        try:
-            reply = self._reader.gets()
-        except ProtocolError:
-            raise
-        except TypeError:
-            raise ProtocolError("map key is an aggregate (not hashable)") from None
-        except UnicodeDecodeError as exc:
-            self._deferred = None
-            self._push_value = None
-            return _Raise(exc)
         if reply is NEED_DATA:
             if self._reader.len() > self._bound and self._reader.has_data():
-                raise ProtocolError("unparsed input exceeds max_bulk_length + max_line_length")
+                self._failed = "unparsed input exceeds max_bulk_length + max_line_length"
+                raise ProtocolError(self._failed)
             return reply
         deferred = self._deferred
         if deferred is not None:
@@ -657,6 +743,7 @@ class _HiredisRespParser(RespParser):
             self._push_value = None
             if isinstance(deferred, UnicodeDecodeError):
                 return _Raise(deferred)
+            self._failed = str(deferred)
             raise deferred
         kind = type(reply)
         if kind is self._push_type or (self._push_value is not None and reply is self._push_value):
@@ -665,5 +752,13 @@ class _HiredisRespParser(RespParser):
         if kind in self._containers and _check_nesting(
             reply, self._max_depth, self._containers, self._push_type
         ):
-            raise ProtocolError(f"reply nested deeper than max_depth={self._max_depth}")
+            self._failed = f"reply nested deeper than max_depth={self._max_depth}"
+            raise ProtocolError(self._failed)
         return reply
+
+
+def _canonical_int(raw: bytes) -> int | None:
+    """``raw`` as an int if it is a canonical non-negative decimal, else None."""
+    if raw.isdigit() and (raw[0] != 48 or len(raw) == 1):
+        return int(raw)
+    return None

@@ -692,33 +692,43 @@ def _attributed(attribute: list[Item], item: Item) -> Item:
     return b"|%d\r\n" % (len(attribute) // 2) + b"".join(w for w, _ in attribute) + item[0], item[1]
 
 
-def reply_items(protocol: int) -> st.SearchStrategy[Item]:
-    def extend(children: st.SearchStrategy[Item]) -> st.SearchStrategy[Item]:
-        small = st.lists(children, max_size=4)
-        options = [small.map(lambda items: _aggregate(b"*", items))]
-        if protocol == 3:
-            options += [
-                small.map(lambda items: _aggregate(b"~", items)),
-                # A push nested in an array is a plain list.
-                small.map(lambda items: _aggregate(b"*", [_aggregate(b">", items)])),
-                st.lists(
-                    st.tuples(_hashable_keys(), children), max_size=3, unique_by=lambda kv: kv[0][1]
-                ).map(_map),
-                st.tuples(st.lists(children, max_size=4), children).map(
-                    lambda t: _attributed(t[0][: len(t[0]) // 2 * 2], t[1])
-                ),
-            ]
-        return st.one_of(options)
-
-    items = st.recursive(_scalar_items(protocol), extend, max_leaves=12)
+@st.composite
+def reply_item(draw: st.DrawFn, protocol: int, depth: int = 0) -> Item:
+    """One reply (any type, nested up to 3 levels) as (wire bytes, expected value)."""
+    if depth >= 3 or draw(st.integers(0, 2)) == 0:
+        return draw(SCALARS[protocol])
+    child = reply_item(protocol, depth + 1)
+    children = st.lists(child, max_size=4)
     if protocol == 2:
-        return items
-    pushes = st.lists(items, max_size=3).map(lambda xs: _aggregate(b">", xs, Push))
-    return st.one_of(items, items, pushes)
+        return _aggregate(b"*", draw(children))
+    shape = draw(st.sampled_from(["array", "set", "nested push", "map", "attribute"]))
+    if shape == "array":
+        return _aggregate(b"*", draw(children))
+    if shape == "set":
+        return _aggregate(b"~", draw(children))
+    if shape == "nested push":  # a push inside an array is a plain list
+        return _aggregate(b"*", [_aggregate(b">", draw(children))])
+    if shape == "map":
+        pairs = draw(
+            st.lists(st.tuples(HASHABLE_KEYS, child), max_size=3, unique_by=lambda kv: kv[0][1])
+        )
+        return _map(pairs)
+    attribute = draw(children)
+    return _attributed(attribute[: len(attribute) // 2 * 2], draw(child))
 
 
-RESP2_ITEMS = reply_items(2)
-RESP3_ITEMS = reply_items(3)
+@st.composite
+def top_level_item(draw: st.DrawFn, protocol: int) -> Item:
+    """A reply as it comes at the top of the stream: with RESP3, maybe a push."""
+    if protocol == 3 and draw(st.integers(0, 4)) == 0:
+        return _aggregate(b">", draw(st.lists(reply_item(3, 1), max_size=3)), Push)
+    return draw(reply_item(protocol))
+
+
+SCALARS = {2: _scalar_items(2), 3: _scalar_items(3)}
+HASHABLE_KEYS = _hashable_keys()
+RESP2_ITEMS = top_level_item(2)
+RESP3_ITEMS = top_level_item(3)
 CUTS = st.lists(st.integers(0, 10**6), max_size=8)
 
 
