@@ -1,0 +1,210 @@
+"""A test-side client for :class:`greenpool.redis.commands.CommandsMixin`.
+
+:class:`SocketRedis` runs the mixin's commands over one plain blocking
+socket, one command at a time, with greenpool's own RESP encoder and parser:
+so the command surface is tested against a real server without depending on
+the real (auto-pipelined) client.  Also here: the four client
+configurations every test runs under, redis-py counterparts for
+cross-checking, per-test key names that are cleaned up, and a strict
+comparison of results (types included).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from greenpool.errors import ReplyError
+from greenpool.protocol.resp import NEED_DATA, RespParser, encode_command
+from greenpool.redis.commands import CommandsMixin
+from greenpool.testing import RedisServer
+
+CONFIGS = [(2, False), (2, True), (3, False), (3, True)]
+"""(protocol, decode_responses) pairs every test is run with."""
+
+CONFIG_IDS = ["resp2-bytes", "resp2-str", "resp3-bytes", "resp3-str"]
+
+KNOWN_OPTIONS = {"_parse", "never_decode"}
+
+
+class SocketRedis(CommandsMixin):
+    """CommandsMixin over one blocking socket.
+
+    Like the real client, applies the ``_parse`` option to the reply and
+    honours ``never_decode``.  Records every command sent (``sent``) and every
+    ``execute_blocking`` call with its timeout (``blocking``), so tests can
+    check what went where.  Refuses options it does not know, so the mixin
+    cannot start relying on one unnoticed.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        protocol: int = 2,
+        decode_responses: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
+        self.protocol = protocol
+        self.decode_responses = decode_responses
+        self.timeout = timeout
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sent: list[tuple[Any, ...]] = []
+        self.blocking: list[tuple[tuple[Any, ...], float | None]] = []
+        if protocol == 3:
+            hello = self._roundtrip(("HELLO", 3), never_decode=True)
+            assert hello[b"proto"] == 3
+
+    def _roundtrip(self, args: tuple[Any, ...], never_decode: bool = False) -> Any:
+        encoding = "utf-8" if self.decode_responses and not never_decode else None
+        parser = RespParser(self.protocol, encoding=encoding)
+        self.sock.sendall(encode_command(*args))
+        self.sent.append(args)
+        while (reply := parser.gets()) is NEED_DATA:
+            data = self.sock.recv(1 << 16)
+            if not data:
+                raise ConnectionError("redis-server closed the connection")
+            parser.feed(data)
+        # One command in flight, so nothing may follow its reply.
+        assert parser.buffered == 0, "bytes after the reply"
+        if isinstance(reply, ReplyError):
+            raise reply
+        return reply
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        unknown = set(options) - KNOWN_OPTIONS
+        assert not unknown, f"unexpected options {unknown}"
+        reply = self._roundtrip(args, never_decode=bool(options.get("never_decode")))
+        parse = options.get("_parse")
+        return reply if parse is None else parse(reply)
+
+    def execute_blocking(self, *args: Any, timeout: float | None, **options: Any) -> Any:
+        assert set(options) <= {"_parse"}, f"unexpected options {options}"
+        assert timeout is None or timeout > 0
+        self.blocking.append((args, timeout))
+        self.sock.settimeout(self.timeout if timeout is None else timeout + self.timeout)
+        try:
+            reply = self._roundtrip(args)
+        finally:
+            self.sock.settimeout(self.timeout)
+        parse = options.get("_parse")
+        return reply if parse is None else parse(reply)
+
+    def raw(self, *args: Any) -> Any:
+        """Send a command outside the mixin; the raw reply."""
+        return self._roundtrip(args)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def open_client(server: RedisServer, config: tuple[int, bool]) -> Iterator[SocketRedis]:
+    """A SocketRedis on ``server`` for a ``(protocol, decode_responses)`` config."""
+    client = SocketRedis(server.host, server.port, *config)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def open_redis_py(server: RedisServer, config: tuple[int, bool]) -> Iterator[redis.Redis]:
+    """redis-py on ``server``: RESP2, or its default RESP3 connection (redis-py 8).
+
+    On RESP3, redis-py 8 by default keeps the reply shapes it gives on RESP2
+    ("legacy responses"); the mixin gives those shapes on both protocols.
+    (An explicit ``protocol=3`` switches redis-py to RESP3-native shapes,
+    such as ``[[member, score]]`` for ZRANGE WITHSCORES.)
+    """
+    protocol, decode = config
+    client = redis.Redis(
+        host=server.host,
+        port=server.port,
+        protocol=2 if protocol == 2 else None,
+        decode_responses=decode,
+    )
+    info = client.execute_command("CLIENT", "INFO")
+    assert f"resp={protocol}" in (info if isinstance(info, str) else info.decode())
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+class Keys:
+    """Key names unique to one test: ``k("a")`` -> ``"gp-cmd:<test>:<random>:a"``.
+
+    ``cleanup()`` deletes every key with the prefix.
+    """
+
+    def __init__(self, client: SocketRedis, request: pytest.FixtureRequest) -> None:
+        self.client = client
+        # No glob characters (the test id has brackets): prefix + "*" is a pattern.
+        name = re.sub(r"[^A-Za-z0-9_-]", "-", request.node.name)
+        self.prefix = f"gp-cmd:{name}:{uuid.uuid4().hex[:8]}:"
+
+    def __call__(self, name: str) -> str:
+        return self.prefix + name
+
+    def cleanup(self) -> None:
+        cursor = b"0"
+        while True:
+            cursor, found = self.client.raw(
+                "SCAN", cursor, "MATCH", self.prefix + "*", "COUNT", 500
+            )
+            if found:
+                self.client.raw("DEL", *found)
+            if int(cursor) == 0:
+                return
+
+
+def key_namer(client: SocketRedis, request: pytest.FixtureRequest) -> Iterator[Keys]:
+    keys = Keys(client, request)
+    try:
+        yield keys
+    finally:
+        keys.cleanup()
+
+
+def text(value: Any, client: CommandsMixin) -> Any:
+    """``value`` (str, or a list/tuple/set/dict of them) as the client returns strings."""
+    if isinstance(value, str):
+        return value if client.decode_responses else value.encode()
+    if isinstance(value, tuple):
+        return tuple(text(item, client) for item in value)
+    if isinstance(value, list):
+        return [text(item, client) for item in value]
+    if isinstance(value, set):
+        return {text(item, client) for item in value}
+    if isinstance(value, dict):
+        return {text(k, client): text(v, client) for k, v in value.items()}
+    return value
+
+
+def assert_same(ours: Any, theirs: Any, where: str = "result") -> None:
+    """Assert equal values of identical types, all the way down."""
+    assert type(ours) is type(theirs), f"{where}: {ours!r} vs {theirs!r}"
+    if isinstance(ours, (list, tuple)):
+        assert len(ours) == len(theirs), f"{where}: {ours!r} vs {theirs!r}"
+        for index, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            assert_same(a, b, f"{where}[{index}]")
+    elif isinstance(ours, dict):
+        assert list(ours) == list(theirs) or set(ours) == set(theirs), f"{where}: keys differ"
+        for key in ours:
+            assert_same(key, next(k for k in theirs if k == key), f"{where} key {key!r}")
+            assert_same(ours[key], theirs[key], f"{where}[{key!r}]")
+    elif isinstance(ours, (set, frozenset)):
+        assert ours == theirs, f"{where}: {ours!r} vs {theirs!r}"
+        assert {type(x) for x in ours} == {type(x) for x in theirs}, where
+    elif isinstance(ours, float) and ours != ours:
+        assert theirs != theirs, f"{where}: {ours!r} vs {theirs!r}"
+    else:
+        assert ours == theirs, f"{where}: {ours!r} vs {theirs!r}"
+
+
+Scenario = Callable[[Any], list[Any]]
