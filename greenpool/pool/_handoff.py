@@ -48,12 +48,13 @@ class WaitTimeout(Exception):
 
 
 class _Waiter:
-    __slots__ = ("greenlet", "state", "value")
+    __slots__ = ("deadline", "greenlet", "state", "value")
 
     def __init__(self, greenlet: Any) -> None:
         self.greenlet = greenlet
         self.state = _WAITING
         self.value: Any = None
+        self.deadline: float | None = None  # set for waiters on the shared timer
 
 
 class HandoffQueue:
@@ -65,7 +66,7 @@ class HandoffQueue:
     list); it must not block.
     """
 
-    __slots__ = ("_dead", "_live", "_on_orphan", "_queue")
+    __slots__ = ("_dead", "_hub", "_live", "_on_orphan", "_queue", "_timer")
 
     def __init__(self, on_orphan: Callable[[Any], None]) -> None:
         self._queue: deque[_Waiter] = deque()
@@ -74,6 +75,10 @@ class HandoffQueue:
         # they are skipped by hand() and compacted away when they pile up.
         self._dead = 0
         self._on_orphan = on_orphan
+        # One timer serves every waiter that waits with the same timeout: their
+        # deadlines grow in queue order, so it only ever watches the oldest.
+        self._timer: Any = None
+        self._hub: Any = None
 
     def __len__(self) -> int:
         """The number of greenlets waiting now."""
@@ -91,7 +96,10 @@ class HandoffQueue:
                 waiter.state = _HANDED
                 waiter.value = value
                 self._live -= 1
-                get_hub().loop.run_callback(self._wake, waiter)
+                hub = self._hub
+                if hub is None:
+                    hub = self._hub = get_hub()
+                hub.loop.run_callback(self._wake, waiter)
                 return True
             self._dead -= 1
         return False
@@ -110,18 +118,26 @@ class HandoffQueue:
                 hub.loop.run_callback(self._wake, waiter)
         self._live = 0
         self._dead = 0
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.close()
         return failed
 
-    def wait(self, timeout: float | None) -> Any:
+    def wait(self, timeout: float | None, *, shared: bool = False) -> Any:
         """Block the current greenlet until a value is handed to it; return the value.
 
-        ``timeout`` is in seconds; ``None`` waits forever.  Raises
-        :class:`WaitTimeout` when the time runs out, or the error given to
-        :meth:`fail_all`.  Any BaseException thrown in while waiting
-        propagates after the waiter has been removed (and a value already
-        handed to it passed to ``on_orphan``).
+        ``timeout`` is in seconds; ``None`` waits forever.  With ``shared``,
+        the waiter's deadline is kept by one timer common to every
+        ``shared`` waiter: pass it only when all of them use the same
+        timeout (their deadlines then grow in queue order), which saves a
+        timer per wait.  Raises :class:`WaitTimeout` when the time runs out,
+        or the error given to :meth:`fail_all`.  Any BaseException thrown in
+        while waiting propagates after the waiter has been removed (and a
+        value already handed to it passed to ``on_orphan``).
         """
-        hub = get_hub()
+        hub = self._hub
+        if hub is None:
+            hub = self._hub = get_hub()
         current = getcurrent()
         if current is hub:
             raise RuntimeError("cannot block in the gevent hub; call this from a greenlet")
@@ -131,8 +147,13 @@ class HandoffQueue:
         timer = None
         try:
             if timeout is not None:
-                timer = hub.loop.timer(max(timeout, 0.0))
-                timer.start(self._expire, waiter)
+                if shared:
+                    waiter.deadline = hub.loop.now() + timeout
+                    if self._timer is None:
+                        self._arm(hub.loop, timeout)
+                else:
+                    timer = hub.loop.timer(max(timeout, 0.0))
+                    timer.start(self._expire, waiter)
             while waiter.state == _WAITING:
                 hub.switch()
         except BaseException:
@@ -157,11 +178,45 @@ class HandoffQueue:
         assert state == _FAILED
         raise value
 
-    def _left(self) -> None:
+    def _arm(self, loop: Any, delay: float) -> None:
+        timer = loop.timer(max(delay, 0.0))
+        self._timer = timer
+        timer.start(self._expire_shared)
+
+    def _expire_shared(self) -> None:
+        # Runs in the hub when the shared timer fires: time out every shared
+        # waiter whose deadline passed, and re-arm for the next one.
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.close()
+        loop = get_hub().loop
+        now = loop.now()
+        due = []
+        following = None
+        for waiter in self._queue:
+            if waiter.state != _WAITING or waiter.deadline is None:
+                continue
+            if waiter.deadline <= now + 1e-6:
+                due.append(waiter)
+            else:
+                following = waiter.deadline
+                break
+        if following is not None:
+            self._arm(loop, following - now)
+        for waiter in due:
+            waiter.state = _TIMED_OUT
+            self._live -= 1
+            self._dead += 1
+        if due:
+            self._left(0)
+        for waiter in due:
+            waiter.greenlet.switch()
+
+    def _left(self, count: int = 1) -> None:
         # A waiter left while still queued.  Compact when the dead records
         # outnumber the live ones, so waits that keep timing out on a pool
         # that never frees up can't grow the queue without bound.
-        self._dead += 1
+        self._dead += count
         if self._dead > 64 and self._dead > self._live:
             self._queue = deque(w for w in self._queue if w.state == _WAITING)
             self._dead = 0

@@ -677,28 +677,31 @@ class Pool(Generic[C]):
             if self._total < self._max:
                 self._total += 1
                 return self._open_in_slot(count_error=True)
-            if self._reclaim_dead_holders(rate_limited=True):
+            now = monotonic()
+            if now - self._last_reclaim >= 0.05 and self._reclaim_dead_holders(now):
                 continue
-            return self._wait(timeout)
+            return self._wait(timeout, now)
 
-    def _wait(self, timeout: Any) -> _Entry:
+    def _wait(self, timeout: Any, started: float) -> _Entry:
         wait_for = self._pool_timeout if timeout is None else check_timeout("timeout", timeout)
         if wait_for == 0:
             self._requests_errors += 1
             self._requests_timeouts += 1
-            self._listeners.fire("pool_at_max", "info", pool_max=self._max)
+            if self._listeners.pool_at_max:
+                self._listeners.fire("pool_at_max", "info", pool_max=self._max)
             raise NoConnectionAvailable(self._timeout_message(0.0))
-        if self._max_waiting is not None and len(self._waiters) >= self._max_waiting:
+        if self._max_waiting is not None and self._waiters._live >= self._max_waiting:
             self._requests_errors += 1
             raise TooManyRequests(
                 f"pool {self.name!r}: {len(self._waiters)} callers already waiting "
                 f"(max_waiting={self._max_waiting})"
             )
-        self._listeners.fire("pool_at_max", "info", pool_max=self._max)
+        if self._listeners.pool_at_max:
+            self._listeners.fire("pool_at_max", "info", pool_max=self._max)
         self._requests_queued += 1
-        started = monotonic()
         try:
-            value = self._waiters.wait(wait_for)
+            # Waiters on the pool's own timeout share one timer (see HandoffQueue.wait).
+            value = self._waiters.wait(wait_for, shared=timeout is None)
         except WaitTimeout:
             waited = monotonic() - started
             self._requests_wait += waited
@@ -977,7 +980,7 @@ class Pool(Generic[C]):
 
     def _housekeep(self) -> None:
         now = monotonic()
-        self._reclaim_dead_holders()
+        self._reclaim_dead_holders(now)
         if self._leak_timeout is not None:
             for entry in list(self._out.values()):
                 if not entry.reported and now - entry.out_at >= self._leak_timeout:
@@ -996,11 +999,8 @@ class Pool(Generic[C]):
             else:
                 self._discard(entry, "max_idle reached")
 
-    def _reclaim_dead_holders(self, rate_limited: bool = False) -> bool:
+    def _reclaim_dead_holders(self, now: float) -> bool:
         """Take back connections whose holder greenlet died without returning them."""
-        now = monotonic()
-        if rate_limited and now - self._last_reclaim < 0.05:
-            return False
         self._last_reclaim = now
         dead = [e for e in self._out.values() if e.owner is not None and e.owner.dead]
         for entry in dead:

@@ -623,8 +623,7 @@ def test_execute_retries_on_a_fresh_connection_to_the_next_server(
         pool.put(pool.get())
         # Arrange the idle stack so the connection through the proxy is used next.
         pool._idle.sort(key=lambda e: e.conn is via_proxy)
-        proxy.cut()  # breaks the connection through the proxy...
-        proxy.refuse()  # ...and any new one made through it
+        proxy.stop()  # breaks the connection through the proxy, and refuses new ones
         used: list[str] = []
 
         def op(conn: LineRedis) -> Any:

@@ -84,7 +84,10 @@ class PoolMachine(RuleBasedStateMachine):
     def _nested(self, conn: LineRedis, timeout: float | None) -> None:
         assert self.pool is not None
         me = gevent.getcurrent()
-        with self.pool.connection(timeout=timeout) as inner:
+        # Holding one connection while waiting forever for another can deadlock
+        # (every holder waiting for a second one): nested waits are bounded.
+        bounded = 0.05 if timeout == -1 else timeout
+        with self.pool.connection(timeout=bounded) as inner:
             if inner is conn:
                 if not self.pool._use_local:
                     self.violations.append("without use_local, a nested checkout shared")
