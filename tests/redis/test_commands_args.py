@@ -1,0 +1,186 @@
+"""Bad arguments raise DataError naming the argument and value, before anything is sent."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from commands_executor import SocketRedis, open_client
+
+from greenpool.errors import GreenpoolError
+from greenpool.redis.commands import DataError
+from greenpool.testing import RedisServer
+
+
+@pytest.fixture(scope="module")
+def r(redis_server: RedisServer) -> Iterator[SocketRedis]:
+    yield from open_client(redis_server, (2, False))
+
+
+Call = Callable[[SocketRedis], Any]
+
+K = "gp-cmd-args:never-written"
+
+BAD: list[tuple[str, Call, str, Any]] = [
+    # (id, call, argument named, value named)
+    ("set ex negative", lambda r: r.set(K, 1, ex=-1), "ex", -1),
+    ("set ex zero", lambda r: r.set(K, 1, ex=0), "ex", 0),
+    ("set ex text", lambda r: r.set(K, 1, ex="soon"), "ex", "soon"),
+    ("set ex float", lambda r: r.set(K, 1, ex=1.5), "ex", 1.5),
+    ("set ex bool", lambda r: r.set(K, 1, ex=True), "ex", True),
+    ("set ex tiny timedelta", lambda r: r.set(K, 1, ex=datetime.timedelta(0)), "ex", None),
+    ("set px negative", lambda r: r.set(K, 1, px=-5), "px", -5),
+    ("set ex and px", lambda r: r.set(K, 1, ex=1, px=1000), "ex", 1),
+    ("set ex and keepttl", lambda r: r.set(K, 1, ex=1, keepttl=True), "ex", 1),
+    ("set nx and xx", lambda r: r.set(K, 1, nx=True, xx=True), "nx", True),
+    ("set exat zero", lambda r: r.set(K, 1, exat=0), "exat", 0),
+    ("set exat text", lambda r: r.set(K, 1, exat="tomorrow"), "exat", "tomorrow"),
+    ("set pxat negative", lambda r: r.set(K, 1, pxat=-1), "pxat", -1),
+    ("set exat and pxat", lambda r: r.set(K, 1, exat=10**10, pxat=10**13), "exat", 10**10),
+    ("getex ex and persist", lambda r: r.getex(K, ex=5, persist=True), "ex", 5),
+    ("getex px zero", lambda r: r.getex(K, px=0), "px", 0),
+    ("setex zero", lambda r: r.setex(K, 0, "v"), "time", 0),
+    ("psetex negative", lambda r: r.psetex(K, -1, "v"), "time_ms", -1),
+    ("expire text", lambda r: r.expire(K, "10s"), "time", "10s"),
+    ("expire nx xx", lambda r: r.expire(K, 10, nx=True, xx=True), "nx", True),
+    ("expire nx gt", lambda r: r.expire(K, 10, nx=True, gt=True), "nx", True),
+    ("pexpire gt lt", lambda r: r.pexpire(K, 10, gt=True, lt=True), "gt", True),
+    ("expireat zero", lambda r: r.expireat(K, 0), "when", 0),
+    ("pexpireat text", lambda r: r.pexpireat(K, "now"), "when", "now"),
+    ("incrby float", lambda r: r.incrby(K, 1.5), "amount", 1.5),
+    ("incr bool", lambda r: r.incr(K, True), "amount", True),
+    ("decrby text", lambda r: r.decrby(K, "2"), "amount", "2"),
+    ("incrbyfloat text", lambda r: r.incrbyfloat(K, "1.5"), "amount", "1.5"),
+    ("hincrby float", lambda r: r.hincrby(K, "f", 0.5), "amount", 0.5),
+    ("hincrbyfloat none", lambda r: r.hincrbyfloat(K, "f", None), "amount", None),
+    ("getrange text", lambda r: r.getrange(K, "0", 5), "start", "0"),
+    ("setrange negative", lambda r: r.setrange(K, -1, "x"), "offset", -1),
+    ("mset empty", lambda r: r.mset({}), "mapping", {}),
+    ("msetnx list", lambda r: r.msetnx([("a", 1)]), "mapping", [("a", 1)]),
+    ("mget not iterable", lambda r: r.mget(None), "keys", None),
+    ("restore negative ttl", lambda r: r.restore(K, -1, b""), "ttl", -1),
+    ("scan count zero", lambda r: r.scan(0, count=0), "count", 0),
+    ("scan cursor negative", lambda r: r.scan(-1), "cursor", -1),
+    ("hset nothing", lambda r: r.hset(K), "key", None),
+    ("hset odd items", lambda r: r.hset(K, items=["a"]), "items", ["a"]),
+    ("hset key without value", lambda r: r.hset(K, "f"), "value", None),
+    ("hset mapping list", lambda r: r.hset(K, mapping=[("a", 1)]), "mapping", [("a", 1)]),
+    ("hrandfield withvalues", lambda r: r.hrandfield(K, withvalues=True), "withvalues", True),
+    ("hscan count text", lambda r: r.hscan(K, count="5"), "count", "5"),
+    ("lpop negative", lambda r: r.lpop(K, -1), "count", -1),
+    ("rpop text", lambda r: r.rpop(K, "2"), "count", "2"),
+    ("lpos rank zero", lambda r: r.lpos(K, "x", rank=0), "rank", 0),
+    ("lpos count negative", lambda r: r.lpos(K, "x", count=-1), "count", -1),
+    ("lpos maxlen text", lambda r: r.lpos(K, "x", maxlen="9"), "maxlen", "9"),
+    ("lmove src", lambda r: r.lmove(K, K, "UP"), "src", "UP"),
+    ("lmove dest", lambda r: r.lmove(K, K, "LEFT", None), "dest", None),
+    ("linsert where", lambda r: r.linsert(K, "middle", "a", "b"), "where", "middle"),
+    ("lrange text", lambda r: r.lrange(K, 0, "-1"), "end", "-1"),
+    ("blpop negative", lambda r: r.blpop(K, timeout=-1), "timeout", -1),
+    ("brpop text", lambda r: r.brpop(K, timeout="1"), "timeout", "1"),
+    ("bzpopmin nan", lambda r: r.bzpopmin(K, timeout=math.nan), "timeout", None),
+    ("bzpopmax inf", lambda r: r.bzpopmax(K, timeout=math.inf), "timeout", math.inf),
+    ("blmove dest", lambda r: r.blmove(K, K, 1, "LEFT", "DOWN"), "dest", "DOWN"),
+    ("brpoplpush bool", lambda r: r.brpoplpush(K, K, timeout=True), "timeout", True),
+    ("spop negative", lambda r: r.spop(K, -2), "count", -2),
+    ("srandmember float", lambda r: r.srandmember(K, 2.0), "number", 2.0),
+    ("sinter not iterable", lambda r: r.sinter(None), "keys", None),
+    ("zadd empty", lambda r: r.zadd(K, {}), "mapping", {}),
+    ("zadd nx xx", lambda r: r.zadd(K, {"a": 1}, nx=True, xx=True), "nx", True),
+    ("zadd gt lt", lambda r: r.zadd(K, {"a": 1}, gt=True, lt=True), "gt", True),
+    ("zadd nx lt", lambda r: r.zadd(K, {"a": 1}, nx=True, lt=True), "nx", True),
+    ("zadd incr two", lambda r: r.zadd(K, {"a": 1, "b": 2}, incr=True), "incr", True),
+    ("zadd score none", lambda r: r.zadd(K, {"a": None}), "mapping", {"a": None}),
+    ("zadd score bool", lambda r: r.zadd(K, {"a": True}), "mapping", {"a": True}),
+    ("zincrby none", lambda r: r.zincrby(K, None, "a"), "amount", None),
+    ("zcount none", lambda r: r.zcount(K, None, 1), "min", None),
+    (
+        "zrange byscore bylex",
+        lambda r: r.zrange(K, 0, 1, byscore=True, bylex=True),
+        "byscore",
+        True,
+    ),
+    (
+        "zrange bylex withscores",
+        lambda r: r.zrange(K, "-", "+", bylex=True, withscores=True),
+        "withscores",
+        True,
+    ),
+    ("zrange offset alone", lambda r: r.zrange(K, 0, 1, byscore=True, offset=1), "offset", 1),
+    ("zrange offset by rank", lambda r: r.zrange(K, 0, 1, offset=0, num=1), "offset", 0),
+    ("zrange rank text", lambda r: r.zrange(K, "(1", 5), "start", "(1"),
+    ("zrevrange float", lambda r: r.zrevrange(K, 0, 1.5), "end", 1.5),
+    ("zrangebyscore start alone", lambda r: r.zrangebyscore(K, 0, 1, start=1), "start", 1),
+    ("zrevrangebyscore num text", lambda r: r.zrevrangebyscore(K, 1, 0, 0, "2"), "num", "2"),
+    ("zremrangebyrank text", lambda r: r.zremrangebyrank(K, "0", 1), "min", "0"),
+    ("zmscore empty", lambda r: r.zmscore(K, []), "members", []),
+    ("zmscore string", lambda r: r.zmscore(K, "abc"), "members", "abc"),
+    ("zpopmin negative", lambda r: r.zpopmin(K, -1), "count", -1),
+    ("zscan count zero", lambda r: r.zscan(K, count=0), "count", 0),
+    ("eval numkeys negative", lambda r: r.eval("return 1", -1), "numkeys", -1),
+    ("evalsha numkeys text", lambda r: r.evalsha("0" * 40, "1", K), "numkeys", "1"),
+    ("script_flush mode", lambda r: r.script_flush("LATER"), "sync_type", "LATER"),
+    ("xadd no fields", lambda r: r.xadd(K, {}), "fields", {}),
+    ("xadd maxlen and minid", lambda r: r.xadd(K, {"a": 1}, maxlen=5, minid="1"), "maxlen", 5),
+    ("xadd maxlen negative", lambda r: r.xadd(K, {"a": 1}, maxlen=-1), "maxlen", -1),
+    ("xadd limit alone", lambda r: r.xadd(K, {"a": 1}, limit=10), "limit", 10),
+    (
+        "xadd limit exact",
+        lambda r: r.xadd(K, {"a": 1}, maxlen=5, approximate=False, limit=10),
+        "limit",
+        10,
+    ),
+    ("xtrim neither", lambda r: r.xtrim(K), "maxlen", None),
+    ("xtrim both", lambda r: r.xtrim(K, maxlen=1, minid="0"), "maxlen", 1),
+    ("xrange count zero", lambda r: r.xrange(K, count=0), "count", 0),
+    ("xrevrange count text", lambda r: r.xrevrange(K, count="1"), "count", "1"),
+    ("xread empty", lambda r: r.xread({}), "streams", {}),
+    ("xread count zero", lambda r: r.xread({K: "0"}, count=0), "count", 0),
+    ("xread block negative", lambda r: r.xread({K: "0"}, block=-1), "block", -1),
+    ("xread block float", lambda r: r.xread({K: "0"}, block=0.5), "block", 0.5),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "argument", "value"), [b[1:] for b in BAD], ids=[b[0] for b in BAD]
+)
+def test_bad_argument_raises_data_error_and_sends_nothing(
+    r: SocketRedis, call: Call, argument: str, value: Any
+) -> None:
+    sent, blocking = len(r.sent), len(r.blocking)
+    with pytest.raises(DataError) as caught:
+        call(r)
+    error = caught.value
+    assert error.argument == argument
+    assert str(error).startswith(f"{argument}=")
+    if value is not None:
+        assert error.value == value
+        assert repr(value) in str(error)
+    assert (len(r.sent), len(r.blocking)) == (sent, blocking), "something was sent"
+
+
+def test_data_error_is_a_value_error_and_a_greenpool_error() -> None:
+    error = DataError("ex", -1, "must be a positive duration")
+    assert isinstance(error, ValueError)
+    assert isinstance(error, GreenpoolError)
+    assert str(error) == "ex=-1: must be a positive duration"
+    assert (error.argument, error.value) == ("ex", -1)
+
+
+def test_good_edge_arguments_are_accepted(r: SocketRedis) -> None:
+    # Values next to the refused ones go through (and the server agrees).
+    key = "gp-cmd-args:edge"
+    try:
+        assert r.set(key, 1, ex="5") is True  # redis-py accepts digit strings for ex
+        assert r.set(key, 1, ex=datetime.timedelta(seconds=1.9)) is True
+        assert r.expire(key, 0) is True  # 0 and negative TTLs delete the key
+        assert r.lpos(key, "x", count=0) == []
+        assert r.lpop(key, 0) is None
+        assert r.zrange(key, "(1", "+inf", byscore=True) == []
+        assert r.zcount(key, "-inf", b"+inf") == 0
+        assert r.xtrim(key, minid=0, approximate=False) == 0
+    finally:
+        r.delete(key)
