@@ -1,1 +1,46 @@
-"""greenpool.redis."""
+"""Layer 4: the Redis driver.
+
+:class:`Redis` sends ordinary commands over a few shared, auto-pipelined
+green connections, and leases dedicated ones for blocking commands,
+pipelines and transactions; :meth:`Redis.pubsub` and :meth:`Redis.monitor`
+get connections of their own.  Method names, arguments and return types
+follow redis-py, so moving over is mostly a change of import.
+"""
+
+from __future__ import annotations
+
+from .client import Redis
+from .commands import CommandsMixin, DataError, Script
+from .exceptions import (
+    AuthenticationError,
+    BusyLoadingError,
+    NoScriptError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    WatchError,
+)
+from .pipeline import Pipeline
+from .pubsub import Monitor, PubSub, PubSubError, PubSubWorker
+from .settings import RedisSettings, parse_url
+
+__all__ = [
+    "AuthenticationError",
+    "BusyLoadingError",
+    "CommandsMixin",
+    "DataError",
+    "Monitor",
+    "NoScriptError",
+    "Pipeline",
+    "PubSub",
+    "PubSubError",
+    "PubSubWorker",
+    "ReadOnlyError",
+    "Redis",
+    "RedisError",
+    "RedisSettings",
+    "ResponseError",
+    "Script",
+    "WatchError",
+    "parse_url",
+]

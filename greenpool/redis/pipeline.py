@@ -1,0 +1,216 @@
+"""Explicit pipelines and MULTI/EXEC transactions, on a dedicated connection.
+
+Used like redis-py's::
+
+    with r.pipeline() as pipe:          # transaction=True: MULTI ... EXEC
+        pipe.set("a", 1).incr("a")
+        assert pipe.execute() == [True, 2]
+
+    with r.pipeline() as pipe:          # optimistic locking
+        while True:
+            try:
+                pipe.watch("balance")
+                value = int(pipe.get("balance"))   # runs at once while watching
+                pipe.multi()
+                pipe.set("balance", value + 1)
+                pipe.execute()
+                break
+            except WatchError:
+                continue
+
+A pipeline leases a dedicated connection from the client's checkout pool
+only while it needs one (from :meth:`Pipeline.watch`, or for the duration
+of :meth:`Pipeline.execute`) and gives it back clean (``UNWATCH``); if the
+caller is killed mid-way the connection is closed, never reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ReplyError
+from ..protocol.resp import encode_command
+from .commands import CommandsMixin
+from .exceptions import ResponseError, WatchError, error_from_reply
+
+if TYPE_CHECKING:
+    from ..pool.checkout import _Lease
+    from ..transport.connection import Connection
+    from .client import Redis
+
+__all__ = ["Pipeline"]
+
+
+class Pipeline(CommandsMixin):
+    """Buffers commands and sends them in one round trip (see the module docs)."""
+
+    def __init__(self, client: Redis, transaction: bool = True) -> None:
+        self.client = client
+        self.protocol = client.protocol
+        self.decode_responses = client.decode_responses
+        self.transaction = transaction
+        self._stack: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self._lease: _Lease[Connection] | None = None
+        self._conn: Connection | None = None
+        self.watching = False
+        self.explicit_transaction = False
+
+    def __len__(self) -> int:
+        return len(self._stack)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None or isinstance(exc, Exception):
+            self.reset()
+        else:
+            self._release(exc)
+
+    def __repr__(self) -> str:
+        return f"<Pipeline transaction={self.transaction} commands={len(self._stack)}>"
+
+    # ------------------------------------------------------------------
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        """Buffer a command (returns the pipeline), or run it at once while watching."""
+        if self.watching and not self.explicit_transaction:
+            return self.immediate_execute_command(*args, **options)
+        self._stack.append((args, options))
+        return self
+
+    def execute_blocking(self, *args: Any, timeout: float | None = None, **options: Any) -> Any:
+        """Blocking commands are buffered like the others (the server does not block in EXEC)."""
+        return self.execute_command(*args, **options)
+
+    def immediate_execute_command(self, *args: Any, **options: Any) -> Any:
+        """Run one command now on the pipeline's connection; return its reply."""
+        conn = self._connection()
+        reply = conn.request(encode_command(*args))
+        if type(reply) is ReplyError:
+            raise error_from_reply(reply)
+        parse: Callable[[Any], Any] | None = options.get("_parse")
+        return reply if parse is None else parse(reply)
+
+    def watch(self, *names: Any) -> bool:
+        """WATCH keys: until :meth:`multi`, commands run at once on this connection."""
+        if self.explicit_transaction:
+            raise ResponseError("cannot WATCH after MULTI")
+        self.watching = True
+        return bool(self.immediate_execute_command("WATCH", *names))
+
+    def unwatch(self) -> bool:
+        """Forget the watched keys."""
+        result = True
+        if self.watching:
+            result = bool(self.immediate_execute_command("UNWATCH"))
+        self.watching = False
+        return result
+
+    def multi(self) -> None:
+        """Start buffering the transaction's commands (after :meth:`watch`)."""
+        if self.explicit_transaction:
+            raise ResponseError("cannot issue nested calls to MULTI")
+        if self._stack:
+            raise ResponseError("commands without an initial MULTI are already buffered")
+        self.explicit_transaction = True
+
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        """Send the buffered commands; return their results in order.
+
+        In a transaction a changed watched key raises :class:`WatchError`
+        (nothing ran).  With ``raise_on_error`` the first error reply is
+        raised; otherwise error replies are returned as exceptions in the
+        list.  The pipeline is reset afterwards.
+        """
+        stack = self._stack
+        if not stack:
+            self.reset()
+            return []
+        try:
+            conn = self._connection()
+            commands = [args for args, _ in stack]
+            if self.transaction or self.explicit_transaction:
+                payload = b"".join(
+                    [encode_command("MULTI"), *(encode_command(*c) for c in commands),
+                     encode_command("EXEC")]
+                )
+                replies = conn.request_many(payload, len(commands) + 2)
+                results = self._transaction_results(replies, commands)
+            else:
+                payload = b"".join(encode_command(*c) for c in commands)
+                results = conn.request_many(payload, len(commands))
+        except (ResponseError, WatchError):
+            self.reset()  # the server said no; the connection is fine
+            raise
+        except BaseException as exc:
+            # Killed, timed out or broken mid-way: the connection's state is unknown.
+            self._stack = []
+            self.watching = self.explicit_transaction = False
+            self._release(exc)
+            raise
+        self.reset()
+        out: list[Any] = []
+        for (args, options), reply in zip(stack, results, strict=True):
+            if isinstance(reply, ReplyError):
+                error = error_from_reply(reply)
+                if raise_on_error:
+                    raise _annotate(error, args, len(out) + 1)
+                out.append(error)
+                continue
+            parse = options.get("_parse")
+            out.append(reply if parse is None else parse(reply))
+        return out
+
+    def _transaction_results(self, replies: list[Any], commands: list[tuple[Any, ...]]) -> Any:
+        exec_reply = replies[-1]
+        queued = replies[1:-1]
+        if isinstance(replies[0], ReplyError):
+            raise error_from_reply(replies[0])
+        if isinstance(exec_reply, ReplyError):
+            # EXECABORT: a command was refused while queueing; report that one.
+            for index, reply in enumerate(queued):
+                if isinstance(reply, ReplyError):
+                    raise _annotate(error_from_reply(reply), commands[index], index + 1)
+            raise error_from_reply(exec_reply)
+        if exec_reply is None:
+            raise WatchError("a watched key changed; the transaction did not run")
+        return exec_reply
+
+    def reset(self) -> None:
+        """Drop the buffered commands, UNWATCH, and give the connection back."""
+        self._stack = []
+        self.explicit_transaction = False
+        if self._conn is not None and self.watching:
+            try:
+                self.immediate_execute_command("UNWATCH")
+            except Exception as exc:
+                self.watching = False
+                self._release(exc)
+                return
+        self.watching = False
+        self._release(None)
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            lease = self.client.dedicated_pool.connection()
+            self._conn = lease.__enter__()
+            self._lease = lease
+        return self._conn
+
+    def _release(self, exc: BaseException | None) -> None:
+        lease, self._lease, self._conn = self._lease, None, None
+        if lease is not None:
+            if exc is None:
+                lease.__exit__(None, None, None)
+            else:
+                lease.__exit__(type(exc), exc, None)
+
+
+def _annotate(error: ResponseError, args: tuple[Any, ...], number: int) -> ResponseError:
+    name = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
+    return type(error)(f"Command # {number} ({name}) of pipeline caused error: {error.message}")

@@ -1,0 +1,373 @@
+"""Pub/sub and MONITOR, each on a connection of its own.
+
+:class:`PubSub` follows redis-py's: ``subscribe``/``psubscribe`` (with
+optional handlers), ``unsubscribe``/``punsubscribe``, ``get_message``,
+``listen``, and a handler greenlet (:meth:`PubSub.run_in_greenlet`, also
+under redis-py's name ``run_in_thread``).  Messages are dicts:
+``{"type": "message", "pattern": None, "channel": b"news", "data": b"hi"}``.
+
+Every message the server sends on a subscriber connection is queued by the
+connection's reader greenlet; nothing is matched as a reply.  If the
+connection breaks, the next ``get_message`` reconnects and subscribes again
+to everything.
+
+:class:`Monitor` streams the commands the server runs
+(``next_command()``, ``listen()``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import gevent
+from gevent.queue import Empty, Queue
+
+from ..errors import ConfigurationError, ConnectionError, GreenpoolError, ReplyError
+from ..protocol.resp import encode_command
+from ..transport.connection import Connection
+from .exceptions import error_from_reply
+
+if TYPE_CHECKING:
+    from .client import Redis
+
+__all__ = ["Monitor", "PubSub", "PubSubError", "PubSubWorker"]
+
+_BROKEN = object()
+_SUBSCRIBE_TYPES = frozenset(["subscribe", "psubscribe", "unsubscribe", "punsubscribe",
+                              "ssubscribe", "sunsubscribe"])
+
+
+class PubSubError(GreenpoolError):
+    """Pub/sub used wrongly (for example a worker with a channel that has no handler)."""
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class _Subscriber:
+    """A dedicated connection whose every message goes to a queue."""
+
+    def __init__(self, client: Redis, name: str) -> None:
+        self.client = client
+        self.name = name
+        self.queue: Queue = Queue()
+        self.conn: Connection | None = None
+
+    def connect(self) -> Connection:
+        conn = self.client.settings.new_connection(name=self.name)
+        conn.connect()
+        conn.on_push = self.queue.put
+        conn.push_all = True
+        conn.add_listener(on_close=lambda c, cause: self.queue.put(_BROKEN))
+        self.conn = conn
+        return conn
+
+    def send(self, *args: Any) -> None:
+        conn = self.conn
+        if conn is None or not conn.live():
+            raise ConnectionError(f"{self.name}: not connected")
+        conn.send(encode_command(*args))
+
+    def get(self, timeout: float | None) -> Any:
+        """The next message, None after ``timeout``; ``_BROKEN`` when the connection broke."""
+        try:
+            if timeout is not None and timeout <= 0:
+                return self.queue.get_nowait()
+            return self.queue.get(timeout=timeout)
+        except Empty:
+            return None
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close("closed by the application")
+
+
+class PubSub:
+    """Subscriptions and the messages they bring (see the module docs)."""
+
+    def __init__(self, client: Redis, ignore_subscribe_messages: bool = False) -> None:
+        self.client = client
+        self.ignore_subscribe_messages = ignore_subscribe_messages
+        self.channels: dict[Any, Callable[[dict[str, Any]], Any] | None] = {}
+        self.patterns: dict[Any, Callable[[dict[str, Any]], Any] | None] = {}
+        self._sub = _Subscriber(client, f"redis pubsub {client.settings.address}")
+        self._closed = False
+
+    def __enter__(self) -> PubSub:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<PubSub channels={len(self.channels)} patterns={len(self.patterns)}>"
+
+    @property
+    def subscribed(self) -> bool:
+        """True while subscribed to at least one channel or pattern."""
+        return bool(self.channels or self.patterns)
+
+    # ------------------------------------------------------------------
+
+    def _ensure(self) -> None:
+        if self._closed:
+            raise PubSubError("this PubSub was closed")
+        if self._sub.conn is None or not self._sub.conn.live():
+            self._sub.connect()
+            if self.channels:
+                self._sub.send("SUBSCRIBE", *self.channels)
+            if self.patterns:
+                self._sub.send("PSUBSCRIBE", *self.patterns)
+
+    @staticmethod
+    def _collect(
+        args: Iterable[Any], kwargs: dict[str, Any]
+    ) -> dict[Any, Callable[[dict[str, Any]], Any] | None]:
+        found: dict[Any, Callable[[dict[str, Any]], Any] | None] = {}
+        for arg in args:
+            if isinstance(arg, (list, tuple, set)):
+                for item in arg:
+                    found[item] = None
+            else:
+                found[arg] = None
+        for name, handler in kwargs.items():
+            if not callable(handler):
+                raise ConfigurationError(name, handler, "a handler must be callable")
+            found[name] = handler
+        if not found:
+            raise ConfigurationError("channels", args, "name at least one channel")
+        return found
+
+    def subscribe(self, *args: Any, **kwargs: Callable[[dict[str, Any]], Any]) -> None:
+        """Subscribe to channels; ``name=handler`` keyword arguments attach handlers.
+
+        A message on a channel with a handler goes to the handler (and
+        ``get_message`` returns None for it).  Raises ConnectionError if Redis
+        can't be reached.
+        """
+        new = self._collect(args, kwargs)
+        self._ensure()
+        self._sub.send("SUBSCRIBE", *new)
+        self.channels.update(new)
+
+    def psubscribe(self, *args: Any, **kwargs: Callable[[dict[str, Any]], Any]) -> None:
+        """Subscribe to glob-style patterns, with optional handlers."""
+        new = self._collect(args, kwargs)
+        self._ensure()
+        self._sub.send("PSUBSCRIBE", *new)
+        self.patterns.update(new)
+
+    def unsubscribe(self, *args: Any) -> None:
+        """Unsubscribe from the channels (from all without arguments)."""
+        names = list(args) or list(self.channels)
+        for name in names:
+            self.channels.pop(name, None)
+        if self._sub.conn is not None and self._sub.conn.live():
+            self._sub.send("UNSUBSCRIBE", *names)
+
+    def punsubscribe(self, *args: Any) -> None:
+        """Unsubscribe from the patterns (from all without arguments)."""
+        names = list(args) or list(self.patterns)
+        for name in names:
+            self.patterns.pop(name, None)
+        if self._sub.conn is not None and self._sub.conn.live():
+            self._sub.send("PUNSUBSCRIBE", *names)
+
+    def ping(self, message: Any = None) -> None:
+        """Send PING; the answer arrives as a ``pong`` message."""
+        self._ensure()
+        self._sub.send("PING", *([] if message is None else [message]))
+
+    def get_message(
+        self, ignore_subscribe_messages: bool = False, timeout: float | None = 0.0
+    ) -> dict[str, Any] | None:
+        """The next message as a dict, or None if none comes within ``timeout`` seconds.
+
+        ``timeout=0`` does not wait; ``None`` waits until one comes.  A
+        message handled by a handler, and (when ignored) subscribe
+        confirmations, give None.  If the connection broke it is reconnected
+        and every subscription renewed; ConnectionError if that fails.
+        """
+        if self._sub.conn is None:
+            if not self.subscribed:
+                return None
+            self._ensure()
+        raw = self._sub.get(timeout)
+        if raw is None:
+            return None
+        if raw is _BROKEN:
+            if self.subscribed and not self._closed:
+                self._ensure()
+            return None
+        if isinstance(raw, ReplyError):
+            raise error_from_reply(raw)
+        message = self._message(raw)
+        kind = message["type"]
+        if kind in _SUBSCRIBE_TYPES:
+            if ignore_subscribe_messages or self.ignore_subscribe_messages:
+                return None
+            return message
+        handler = None
+        if kind == "message":
+            handler = self.channels.get(message["channel"])
+        elif kind == "pmessage":
+            handler = self.patterns.get(message["pattern"])
+        if handler is not None:
+            handler(message)
+            return None
+        return message
+
+    @staticmethod
+    def _message(raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, list) or not raw:
+            return {"type": "unknown", "pattern": None, "channel": None, "data": raw}
+        kind = _text(raw[0]).lower()
+        if kind == "pmessage":
+            return {"type": kind, "pattern": raw[1], "channel": raw[2], "data": raw[3]}
+        if kind == "pong":
+            data = raw[1] if len(raw) > 1 else None
+            return {"type": kind, "pattern": None, "channel": None, "data": data}
+        pattern = raw[1] if kind in ("psubscribe", "punsubscribe") else None
+        channel = None if pattern is not None else raw[1]
+        return {"type": kind, "pattern": pattern, "channel": channel,
+                "data": raw[2] if len(raw) > 2 else None}
+
+    def listen(self) -> Iterator[dict[str, Any]]:
+        """Yield messages as they come (blocking), while subscribed."""
+        while self.subscribed and not self._closed:
+            message = self.get_message(timeout=1.0)
+            if message is not None:
+                yield message
+
+    def run_in_greenlet(
+        self,
+        sleep_time: float = 1.0,
+        exception_handler: Callable[[BaseException, PubSub, PubSubWorker], Any] | None = None,
+    ) -> PubSubWorker:
+        """Start a greenlet that feeds every message to its handler; return it.
+
+        Every subscribed channel and pattern must have a handler
+        (:class:`PubSubError` otherwise).  ``exception_handler(exc, pubsub,
+        worker)`` is called when ``get_message`` or a handler raises;
+        without one the worker stops on the first error.
+        """
+        for name, handler in (*self.channels.items(), *self.patterns.items()):
+            if handler is None:
+                raise PubSubError(f"channel or pattern {name!r} has no handler")
+        worker = PubSubWorker(self, sleep_time, exception_handler)
+        worker.start()
+        return worker
+
+    run_in_thread = run_in_greenlet
+
+    def close(self) -> None:
+        """Close the connection; the PubSub can't be used afterwards."""
+        self._closed = True
+        self.channels.clear()
+        self.patterns.clear()
+        self._sub.close()
+
+    reset = close
+
+
+class PubSubWorker(gevent.Greenlet):  # type: ignore[misc]
+    """The handler greenlet made by :meth:`PubSub.run_in_greenlet`; ``stop()`` ends it."""
+
+    def __init__(
+        self,
+        pubsub: PubSub,
+        sleep_time: float,
+        exception_handler: Callable[[BaseException, PubSub, PubSubWorker], Any] | None,
+    ) -> None:
+        super().__init__()
+        self.pubsub = pubsub
+        self.sleep_time = sleep_time
+        self.exception_handler = exception_handler
+        self._running = True
+
+    def _run(self) -> None:
+        while self._running and not self.pubsub._closed:
+            try:
+                self.pubsub.get_message(ignore_subscribe_messages=True, timeout=self.sleep_time)
+            except Exception as exc:
+                if self.exception_handler is None:
+                    raise
+                self.exception_handler(exc, self.pubsub, self)
+
+    def stop(self) -> None:
+        """Stop the worker and close its PubSub."""
+        self._running = False
+        self.pubsub.close()
+        self.kill(block=False)
+
+
+_MONITOR_LINE = re.compile(r"^(?P<time>[\d.]+) \[(?P<db>\d+) (?P<client>[^\]]*)\] (?P<command>.*)$")
+
+
+class Monitor:
+    """MONITOR on a connection of its own: ``with r.monitor() as m: m.next_command()``."""
+
+    def __init__(self, client: Redis) -> None:
+        self._sub = _Subscriber(client, f"redis monitor {client.settings.address}")
+        self._started = False
+
+    def __enter__(self) -> Monitor:
+        conn = self._sub.connect()
+        conn.send(encode_command("MONITOR"))
+        first = self._sub.get(timeout=client_timeout(conn))
+        if first is None or first is _BROKEN or isinstance(first, ReplyError):
+            self._sub.close()
+            raise ConnectionError(f"MONITOR was refused or timed out: {first!r}")
+        self._started = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._sub.close()
+
+    def next_command(self, timeout: float | None = None) -> dict[str, Any]:
+        """The next command the server ran: time, db, client_address, client_port,
+        client_type, command.  Raises ConnectionError when the connection broke,
+        TimeoutError after ``timeout``."""
+        if not self._started:
+            raise PubSubError("use the Monitor as a context manager: with r.monitor() as m")
+        raw = self._sub.get(timeout)
+        if raw is None:
+            from ..errors import TimeoutError
+
+            raise TimeoutError(f"no command within {timeout}s")
+        if raw is _BROKEN:
+            raise ConnectionError("the MONITOR connection broke")
+        line = _text(raw)
+        match = _MONITOR_LINE.match(line)
+        if match is None:
+            return {"time": 0.0, "db": 0, "client_address": "", "client_port": "",
+                    "client_type": "unknown", "command": line}
+        client = match["client"]
+        if client == "lua":
+            address, port, kind = "lua", "", "lua"
+        elif client.startswith("unix:"):
+            address, port, kind = client[5:], "", "unix"
+        else:
+            address, _, port = client.rpartition(":")
+            kind = "tcp"
+        return {
+            "time": float(match["time"]),
+            "db": int(match["db"]),
+            "client_address": address,
+            "client_port": port,
+            "client_type": kind,
+            "command": match["command"],
+        }
+
+    def listen(self) -> Iterator[dict[str, Any]]:
+        """Yield commands as the server runs them."""
+        while True:
+            yield self.next_command()
+
+
+def client_timeout(conn: Connection) -> float:
+    return conn.connect_timeout or 10.0

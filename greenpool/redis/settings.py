@@ -1,0 +1,257 @@
+"""How to reach a Redis server: the settings every connection of a client shares.
+
+:class:`RedisSettings` validates the client's arguments once, builds the
+TLS context, and makes the green :class:`~greenpool.transport.Connection`
+objects (with the handshake: ``HELLO 3``, ``AUTH``, ``CLIENT SETNAME``,
+``SELECT``).  :func:`parse_url` reads ``redis://``, ``rediss://`` and
+``unix://`` URLs.  Passwords never appear in a repr or an error message.
+"""
+
+from __future__ import annotations
+
+import ssl
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._util import check_bool, check_float, check_int, mask_secret
+from ..address import Address, parse_address
+from ..errors import ConfigurationError, ReplyError
+from ..protocol.resp import encode_command
+from ..transport.connection import Connection
+from ..transport.tls import make_ssl_context
+from ._codec import RespCodec
+from .exceptions import AuthenticationError, ResponseError
+
+__all__ = ["RedisSettings", "parse_url"]
+
+
+@dataclass
+class RedisSettings:
+    """Validated connection settings (see :class:`~greenpool.redis.Redis` for each)."""
+
+    address: Address
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    protocol: int = 2
+    client_name: str | None = None
+    socket_timeout: float | None = None
+    socket_connect_timeout: float | None = 10.0
+    decode_responses: bool = False
+    encoding: str = "utf-8"
+    encoding_errors: str = "strict"
+    ssl_context: ssl.SSLContext | None = None
+    ssl_server_hostname: str | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        host: str = "localhost",
+        port: int = 6379,
+        unix_socket_path: str | None = None,
+        db: int = 0,
+        username: str | None = None,
+        password: str | None = None,
+        protocol: int = 2,
+        client_name: str | None = None,
+        socket_timeout: float | None = None,
+        socket_connect_timeout: float | None = 10.0,
+        decode_responses: bool = False,
+        encoding: str = "utf-8",
+        encoding_errors: str = "strict",
+        ssl: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        ssl_ca_certs: str | None = None,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+        ssl_password: str | None = None,
+        ssl_cert_reqs: str | int = "required",
+        ssl_check_hostname: bool = True,
+        ssl_server_hostname: str | None = None,
+    ) -> RedisSettings:
+        """Check every argument; raise ConfigurationError naming the first bad one."""
+        if unix_socket_path is not None:
+            if not isinstance(unix_socket_path, str) or not unix_socket_path:
+                raise ConfigurationError("unix_socket_path", unix_socket_path, "must be a path")
+            address = Address(path=unix_socket_path)
+        else:
+            if not isinstance(host, str) or not host:
+                raise ConfigurationError("host", host, "must be a host name or address")
+            check_int("port", port, minimum=1)
+            if port > 65535:
+                raise ConfigurationError("port", port, "must be between 1 and 65535")
+            address = parse_address((host, port), argument="host")
+        check_int("db", db, minimum=0)
+        if protocol not in (2, 3) or isinstance(protocol, bool):
+            raise ConfigurationError("protocol", protocol, "must be 2 or 3")
+        for name, value in (("username", username), ("client_name", client_name)):
+            if value is not None and not isinstance(value, str):
+                raise ConfigurationError(name, value, "must be a string")
+        if password is not None and not isinstance(password, str):
+            raise ConfigurationError("password", "***", "must be a string")
+        if username is not None and password is None:
+            raise ConfigurationError("username", username, "needs a password")
+        check_float("socket_timeout", socket_timeout, allow_none=True, strict=True)
+        check_float("socket_connect_timeout", socket_connect_timeout, allow_none=True, strict=True)
+        check_bool("decode_responses", decode_responses)
+        try:
+            "".encode(encoding, encoding_errors)
+        except (LookupError, TypeError):
+            raise ConfigurationError("encoding", encoding, "unknown encoding") from None
+        check_bool("ssl", ssl)
+        context = ssl_context
+        if context is None and ssl:
+            context = make_ssl_context(
+                ca_certs=ssl_ca_certs, certfile=ssl_certfile, keyfile=ssl_keyfile,
+                password=ssl_password, cert_reqs=ssl_cert_reqs, check_hostname=ssl_check_hostname,
+            )
+        return cls(
+            address=address, db=db, username=username, password=password, protocol=protocol,
+            client_name=client_name, socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_connect_timeout, decode_responses=decode_responses,
+            encoding=encoding, encoding_errors=encoding_errors, ssl_context=context,
+            ssl_server_hostname=ssl_server_hostname,
+        )
+
+    def codec(self) -> RespCodec:
+        """A new RESP codec with these settings."""
+        return RespCodec(
+            self.protocol,
+            encoding=self.encoding if self.decode_responses else None,
+            errors=self.encoding_errors,
+        )
+
+    def new_connection(self, name: str | None = None) -> Connection:
+        """A new, not yet connected, green connection doing this handshake on connect."""
+        return Connection(
+            self.address,
+            codec=self.codec,
+            connect_timeout=self.socket_connect_timeout,
+            request_timeout=self.socket_timeout,
+            ssl_context=self.ssl_context,
+            server_hostname=self.ssl_server_hostname,
+            handshake=self.handshake,
+            name=name or f"redis {self.address}/{self.db}",
+        )
+
+    def handshake(self, conn: Connection) -> None:
+        """Authenticate, choose the protocol, name the connection and select the db."""
+        if self.protocol == 3:
+            args: list[Any] = ["HELLO", 3]
+            if self.password is not None:
+                args += ["AUTH", self.username or "default", self.password]
+            if self.client_name is not None:
+                args += ["SETNAME", self.client_name]
+            self._checked(conn, args, auth=self.password is not None)
+        else:
+            if self.password is not None:
+                auth = [self.username, self.password] if self.username else [self.password]
+                self._checked(conn, ["AUTH", *auth], auth=True)
+            if self.client_name is not None:
+                self._checked(conn, ["CLIENT", "SETNAME", self.client_name])
+        if self.db:
+            self._checked(conn, ["SELECT", self.db])
+
+    def _checked(self, conn: Connection, args: list[Any], auth: bool = False) -> Any:
+        reply = conn.request(encode_command(*args))
+        if isinstance(reply, ReplyError):
+            if auth and reply.kind in ("WRONGPASS", "NOAUTH", "NOPERM", "ERR"):
+                # Never echo the command: it holds the password.
+                raise AuthenticationError(
+                    f"redis at {self.address} refused the credentials: {reply.kind}",
+                    str(self.address),
+                )
+            raise ResponseError(f"{args[0]} failed during connect: {reply.message}")
+        return reply
+
+    def describe(self) -> str:
+        """``redis://host:port/db`` (or ``unix://``), without credentials."""
+        if self.address.is_unix:
+            return f"unix://{self.address.path}?db={self.db}"
+        scheme = "rediss" if self.ssl_context is not None else "redis"
+        return f"{scheme}://{self.address}/{self.db}"
+
+
+_BOOL = {"1": True, "true": True, "yes": True, "on": True,
+         "0": False, "false": False, "no": False, "off": False}
+_URL_OPTIONS: dict[str, Any] = {
+    "db": int,
+    "protocol": int,
+    "socket_timeout": float,
+    "socket_connect_timeout": float,
+    "client_name": str,
+    "decode_responses": "bool",
+    "encoding": str,
+    "encoding_errors": str,
+    "health_check_interval": float,
+    "pool_size": int,
+    "max_connections": int,
+    "pool_timeout": float,
+    "ssl_cert_reqs": str,
+    "ssl_ca_certs": str,
+    "ssl_certfile": str,
+    "ssl_keyfile": str,
+    "ssl_check_hostname": "bool",
+    "username": str,
+    "password": str,
+}
+
+
+def parse_url(url: str) -> dict[str, Any]:
+    """Turn a ``redis://``, ``rediss://`` or ``unix://`` URL into client keyword arguments.
+
+    ``redis://[[user]:password@]host[:port][/db][?option=value...]``;
+    ``unix:///path/to/socket?db=1``.  Raises ConfigurationError (with the
+    password masked) for anything it can't read.
+    """
+    if not isinstance(url, str):
+        raise ConfigurationError("url", url, "must be a string")
+    shown = mask_secret(url)
+    parts = urllib.parse.urlsplit(url)
+    kwargs: dict[str, Any] = {}
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ConfigurationError("url", shown, "the scheme must be redis://, rediss:// or unix://")
+    if parts.username:
+        kwargs["username"] = urllib.parse.unquote(parts.username)
+    if parts.password is not None:
+        kwargs["password"] = urllib.parse.unquote(parts.password)
+        if not parts.username:
+            kwargs.pop("username", None)
+    if parts.scheme == "unix":
+        if not parts.path:
+            raise ConfigurationError("url", shown, "a unix:// URL needs a socket path")
+        kwargs["unix_socket_path"] = urllib.parse.unquote(parts.path)
+    else:
+        if parts.hostname:
+            kwargs["host"] = urllib.parse.unquote(parts.hostname)
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigurationError("url", shown, "bad port") from None
+        if port is not None:
+            kwargs["port"] = port
+        path = parts.path.strip("/")
+        if path:
+            try:
+                kwargs["db"] = int(path)
+            except ValueError:
+                raise ConfigurationError("url", shown, f"bad database number {path!r}") from None
+        if parts.scheme == "rediss":
+            kwargs["ssl"] = True
+    for key, values in urllib.parse.parse_qs(parts.query, keep_blank_values=True).items():
+        kind = _URL_OPTIONS.get(key)
+        if kind is None:
+            raise ConfigurationError("url", shown, f"unknown option {key!r}")
+        raw = values[-1]
+        try:
+            if kind == "bool":
+                value: Any = _BOOL[raw.lower()]
+            else:
+                value = kind(raw)
+        except (KeyError, ValueError):
+            raise ConfigurationError(key, raw if key != "password" else "***",
+                                     "bad value in the URL") from None
+        kwargs[key] = value
+    return kwargs
