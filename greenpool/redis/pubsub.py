@@ -123,21 +123,26 @@ class PubSub:
             if self.patterns:
                 self._sub.send("PSUBSCRIBE", *self.patterns)
 
-    @staticmethod
+    def _key(self, name: Any) -> Any:
+        # Channel names as the server's messages will spell them.
+        if self.client.decode_responses:
+            return name.decode(self.client.settings.encoding) if isinstance(name, bytes) else name
+        return name.encode(self.client.settings.encoding) if isinstance(name, str) else name
+
     def _collect(
-        args: Iterable[Any], kwargs: dict[str, Any]
+        self, args: Iterable[Any], kwargs: dict[str, Any]
     ) -> dict[Any, Callable[[dict[str, Any]], Any] | None]:
         found: dict[Any, Callable[[dict[str, Any]], Any] | None] = {}
         for arg in args:
             if isinstance(arg, (list, tuple, set)):
                 for item in arg:
-                    found[item] = None
+                    found[self._key(item)] = None
             else:
-                found[arg] = None
+                found[self._key(arg)] = None
         for name, handler in kwargs.items():
             if not callable(handler):
                 raise ConfigurationError(name, handler, "a handler must be callable")
-            found[name] = handler
+            found[self._key(name)] = handler
         if not found:
             raise ConfigurationError("channels", args, "name at least one channel")
         return found
@@ -163,7 +168,7 @@ class PubSub:
 
     def unsubscribe(self, *args: Any) -> None:
         """Unsubscribe from the channels (from all without arguments)."""
-        names = list(args) or list(self.channels)
+        names = [self._key(a) for a in args] or list(self.channels)
         for name in names:
             self.channels.pop(name, None)
         if self._sub.conn is not None and self._sub.conn.live():
@@ -171,7 +176,7 @@ class PubSub:
 
     def punsubscribe(self, *args: Any) -> None:
         """Unsubscribe from the patterns (from all without arguments)."""
-        names = list(args) or list(self.patterns)
+        names = [self._key(a) for a in args] or list(self.patterns)
         for name in names:
             self.patterns.pop(name, None)
         if self._sub.conn is not None and self._sub.conn.live():
