@@ -313,13 +313,23 @@ class PythonParser:
         if not ready:
             if self._failed is not None:
                 raise ProtocolError(self._failed)
-            if self._chunks:
+            chunks = self._chunks
+            if chunks:
                 if len(self._buf) - self._pos + self._chunks_len < self._need:
                     return NEED_DATA
-                self._join()
+                if len(chunks) == 1 and self._pos >= len(self._buf):
+                    self._buf = chunks[0]  # the usual case: no copy
+                    self._pos = 0
+                    self._chunks = []
+                    self._chunks_len = 0
+                else:
+                    self._join()
             elif len(self._buf) - self._pos < self._need:
                 return NEED_DATA
-            self._parse_all()
+            try:
+                self._parse(False)
+            except ProtocolError as exc:
+                self._queue_failure(exc)
             if not ready:
                 return NEED_DATA
         value = ready.popleft()
@@ -346,19 +356,13 @@ class PythonParser:
             self._fail(str(exc))
             raise
 
-    def _parse_all(self) -> None:
-        try:
-            self._parse(False)
-        except ProtocolError as exc:
-            # Keep the replies parsed before the bad bytes; fail after them.
-            self._ready.append(_Raise(exc))
-            self._failed = str(exc)
-            self._buf = b""
-            self._pos = 0
-            self._stack = []
-        else:
-            if self._ready and self._failed is None:
-                return
+    def _queue_failure(self, error: ProtocolError) -> None:
+        """Fail after the replies parsed before the bad bytes are returned."""
+        self._ready.append(_Raise(error))
+        self._failed = str(error)
+        self._buf = b""
+        self._pos = 0
+        self._stack = []
 
     def _fail(self, message: str) -> None:
         self._failed = message

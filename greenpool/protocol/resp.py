@@ -427,6 +427,11 @@ class _HiredisRespParser(RespParser):
         self._rare = re.compile(rb"\r\n" + rare_class)
         self._numbers = re.compile(rb"\r\n(?:" + numbers + rb")")
         self._special_here = re.compile(rare_class + rb"|" + numbers)
+        # Fast path for a small chunk ending at a CRLF (typically one reply):
+        # if nothing that could need a check occurs anywhere in it, it goes to
+        # hiredis whole.  No line in it can be too long.
+        self._hazard = self._special_here
+        self._fast_size = min(4096, max_line_length + 2)
         # A trailing partial line shorter than this is held back unexamined.
         self._hold = min(_BIG_DIGITS + 3, max_line_length + 3)
         self._stride = max(1, (max_line_length + 2) // 2)
@@ -440,6 +445,18 @@ class _HiredisRespParser(RespParser):
         if not data:
             return
         rest = data if type(data) is bytes else bytes(data)
+        if (
+            len(rest) <= self._fast_size
+            and self._at_crlf_end
+            and not self._tail
+            and not self._skip
+            and self._sub is None
+            and rest.endswith(b"\r\n")
+            and self._hazard.search(rest) is None
+        ):
+            self._reader.feed(rest)
+            self._item_start = False
+            return
         try:
             while rest:
                 if self._sub is not None:
