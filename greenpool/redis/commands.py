@@ -128,7 +128,7 @@ def _relative(argument: str, value: Any, scale: int, positive: bool) -> int:
         amount = int(value.total_seconds() * scale)
     elif isinstance(value, int) and not isinstance(value, bool):
         amount = value
-    elif isinstance(value, str) and value.isdigit():
+    elif isinstance(value, str) and value.isascii() and value.isdigit():
         amount = int(value)
     else:
         unit = "seconds" if scale == 1 else "milliseconds"

@@ -30,6 +30,7 @@ BAD: list[tuple[str, Call, str, Any]] = [
     ("set ex zero", lambda r: r.set(K, 1, ex=0), "ex", 0),
     ("set ex text", lambda r: r.set(K, 1, ex="soon"), "ex", "soon"),
     ("set ex float", lambda r: r.set(K, 1, ex=1.5), "ex", 1.5),
+    ("set ex superscript digit", lambda r: r.set(K, 1, ex="\u00b2"), "ex", "\u00b2"),
     ("set ex bool", lambda r: r.set(K, 1, ex=True), "ex", True),
     ("set ex tiny timedelta", lambda r: r.set(K, 1, ex=datetime.timedelta(0)), "ex", None),
     ("set px negative", lambda r: r.set(K, 1, px=-5), "px", -5),
