@@ -17,10 +17,10 @@ client provides:
     binary blob and must stay ``bytes`` even when the client decodes.
 
 ``execute_blocking(*args, timeout: float | None, **options) -> Any``
-    The same (``_parse`` included), for commands that may block in the server (BLPOP, BRPOP,
-    BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX, XREAD with ``block``): the client
-    runs them on a connection of their own instead of a shared pipelined
-    one.  ``timeout`` is how long the server may block, in seconds, or None
+    The same (``_parse`` included), for the commands that may block in the
+    server (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX, XREAD with
+    ``block``): the client runs them on a connection of their own instead of
+    a shared pipelined one.  ``timeout`` is how long the server may block, in seconds, or None
     when it may block forever (a timeout of 0); the client adds its own
     margin for the round trip.
 
@@ -35,12 +35,16 @@ module: for example :meth:`~CommandsMixin.info` and
 :meth:`~CommandsMixin.hgetall` keys follow ``decode_responses``.
 
 Differences from redis-py: an error reply raises ReplyError (redis-py raises
-``ResponseError`` and subclasses); bad arguments raise :class:`DataError`
-here, before anything is sent, in more cases than redis-py checks; there is
-no ``select`` (the database is a connection option, and connections are
-shared); :meth:`~CommandsMixin.sismember` and
-:meth:`~CommandsMixin.smismember` give ``bool`` where redis-py gives
-``0``/``1`` (equal values, ``bool`` being an ``int``).
+``ResponseError`` and subclasses); bad option arguments (expiry times,
+counts, flag combinations ...) raise :class:`DataError` here, before
+anything is sent, in more cases than redis-py checks, while a key or value
+of a type that cannot be sent (None, say) is left to the client's encoder;
+there is no ``select`` (the database is a connection option, and
+connections are shared) and no dict-like ``__getitem__``/``__delitem__``;
+:meth:`~CommandsMixin.sismember` and :meth:`~CommandsMixin.smismember` give
+``bool`` where redis-py gives ``0``/``1`` (equal values, ``bool`` being an
+``int``); a ``score_cast_func`` is given ``str`` scores when decoding on
+RESP3 too, where redis-py gives it ``bytes``.
 """
 
 from __future__ import annotations
