@@ -2,8 +2,9 @@
 
 Nothing here does I/O.  :mod:`greenpool.protocol.resp` is the public face.
 The parser here is used on its own when hiredis is not, and the hiredis
-wrapper hands it the few items hiredis gets wrong (big numbers, blob errors,
-attributes, over-long strings, huge aggregates).
+wrapper hands it the few items hiredis must not parse (big numbers, blob
+errors, attributes, aggregates of a million elements or more, RESP3 types
+under RESP2).
 
 Both implementations must accept and reject exactly the same streams, so where
 hiredis parses an item type, the checks here reproduce its rules (integer and
@@ -217,10 +218,13 @@ class PythonParser:
     """Incremental RESP parser written in Python.
 
     Bytes are appended with :meth:`feed`; :meth:`gets` returns one reply or
-    :data:`NEED_DATA`.  Parsing resumes where it stopped: a partly received
-    aggregate keeps its finished elements on a stack, and a partly received
-    bulk string is not looked at again until enough bytes for it have arrived.
-    Arguments are validated by :class:`greenpool.protocol.resp.RespParser`.
+    :data:`NEED_DATA`.  One parse pass takes every complete reply buffered
+    (queued for the next ``gets`` calls, errors queued in their turn), which
+    spreads the cost of a call over many small replies.  Parsing resumes where
+    it stopped: a partly received aggregate keeps its finished elements on a
+    stack, and a partly received bulk string is not looked at again until
+    enough bytes for it have arrived.  Arguments are validated by
+    :class:`greenpool.protocol.resp.RespParser`.
 
     With ``nested=True`` (the hiredis wrapper's mode) a push is returned as a
     plain list with :attr:`last_was_push` set, and a decode or depth error is

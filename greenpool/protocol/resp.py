@@ -4,35 +4,48 @@ No I/O happens here: the connection layer writes what :func:`encode_command`
 returns and feeds what it reads to a :class:`RespParser`.
 
 Reply types: ``+`` simple string and ``$`` bulk string give ``bytes`` (``str``
-when the parser has an ``encoding``; ``None`` for ``$-1``), ``:`` and ``(``
-give ``int``, ``-`` and ``!`` give a :class:`~greenpool.errors.ReplyError`
-*instance* (returned, not raised), ``*`` array and ``~`` set give ``list``
-(``None`` for ``*-1``), ``%`` map gives ``dict``, ``_`` gives ``None``, ``#``
-gives ``bool``, ``,`` gives ``float``, ``=`` verbatim string gives its text
-without the ``xxx:`` format prefix, ``>`` push gives a :class:`Push`, and a
-``|`` attribute is parsed and dropped (the value after it is returned).
+when the parser has an ``encoding``), ``:`` and ``(`` give ``int``, ``-`` and
+``!`` give a :class:`~greenpool.errors.ReplyError` *instance* (returned, not
+raised; its message is always ``str``, UTF-8 with undecodable bytes
+replaced), ``*`` array and ``~`` set give ``list``, ``%`` map gives ``dict``,
+``_`` gives ``None``, ``#`` gives ``bool``, ``,`` gives ``float`` (``inf``,
+``-inf``, ``nan`` included), ``=`` verbatim string gives its text without the
+``xxx:`` format prefix, ``>`` push gives a :class:`Push` at the top level of
+the stream (a push nested in another reply is a plain list), and a ``|``
+attribute is parsed and dropped (the value after it is returned).  A length
+of -1 gives ``None`` for ``$ * % ~ > =``.
 
 Two implementations give identical results on every stream, however it is
-split across ``feed`` calls: hiredis (a C parser) when it is installed, and a
-pure-Python parser otherwise.  hiredis lacks several of the checks below, so
-the wrapper around it finds the few items that need them with byte searches
-(which run in C), confirms that they really start an item, and has the Python
-parser handle just those items; everything else stays in hiredis.
+split across ``feed`` calls, with the one exception below: hiredis (a C
+parser) when it is installed, and a pure-Python parser otherwise.  hiredis
+gets big numbers, blob errors and attributes wrong and checks no limits, so
+the wrapper around it finds the few items that need care with byte searches
+(which run in C), confirms that they really start an item, and has the
+Python parser handle just those items; everything else stays in hiredis.
+Where hiredis has quirks on input Redis never sends, the Python parser
+copies them: ``#`` followed by a NUL byte reads as false, and a map whose
+keys repeat gets the odd dict hiredis builds.
 
 Limits, enforced by both implementations (a violation raises
-:class:`~greenpool.errors.ProtocolError` and the parser stays failed):
+:class:`~greenpool.errors.ProtocolError`, after the replies that arrived
+complete before it, and the parser stays failed):
 
 * a bulk, verbatim or blob-error string longer than ``max_bulk_length``;
 * a line (simple string, error, number or header) longer than
   ``max_line_length`` -- so garbage without CRLF cannot grow the buffer;
-* a reply nested deeper than ``max_depth`` (reported once the reply is
-  complete);
+* a reply nested deeper than ``max_depth``, reported once the reply is
+  complete (hiredis builds a reply before it can be measured); an
+  attribute's contents count from the attribute;
 * an aggregate length above 2**32-1, a negative length other than -1, a type
-  byte that is not RESP (RESP2 only knows ``+-:$*``), malformed numbers.
+  byte that is not RESP (RESP2 only knows ``+-:$*``), malformed numbers, an
+  aggregate used as a map key.
 
-Known difference: hiredis does not check the two bytes after a ``$``/``=``
-string's payload and skips them whatever they are; the Python parser
-requires CRLF there.  Only a broken server produces such a stream.
+The exception: hiredis does not look at the two bytes after a ``$`` or ``=``
+string's payload, it skips them, where the Python parser requires CRLF.  A
+stream with anything else there is refused by the Python parser; with
+hiredis the replies before it are the same, and what follows is read from
+the wrong place (the memory bound still holds).  Only a broken server sends
+such a stream.
 """
 
 from __future__ import annotations
@@ -216,8 +229,9 @@ class RespParser:
                 raise ConfigurationError("encoding", encoding, "must be a codec name or None")
             try:
                 codecs.lookup(encoding)
+                b"a".decode(encoding, "ignore")  # refuses bytes-to-bytes codecs like "hex"
             except LookupError:
-                raise ConfigurationError("encoding", encoding, "unknown codec") from None
+                raise ConfigurationError("encoding", encoding, "not a known text codec") from None
         if not isinstance(errors, str):
             raise ConfigurationError("errors", errors, "must be a codec error handler name")
         try:

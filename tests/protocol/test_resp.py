@@ -378,6 +378,7 @@ def test_implementation_choice(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"max_line_length": 1.5}, "max_line_length"),
         ({"encoding": "no-such-codec"}, "encoding"),
         ({"encoding": 8}, "encoding"),
+        ({"encoding": "hex"}, "encoding"),
         ({"errors": "no-such-handler"}, "errors"),
         ({"errors": None}, "errors"),
         ({"use_hiredis": 1}, "use_hiredis"),
