@@ -119,7 +119,7 @@ CALLS: list[Call] = [
     lambda c, k: c.exists(k("a"), k("b")),
     lambda c, k: c.touch(k("a")),
     lambda c, k: c.expire(k("a"), 100),
-    lambda c, k: c.pexpire(k("a"), 100_000, gt=True),
+    lambda c, k: c.pexpire(k("a"), 200_000, gt=True),
     lambda c, k: c.expireat(k("a"), 4_000_000_000),
     lambda c, k: c.pexpireat(k("a"), 4_000_000_000_000),
     lambda c, k: c.ttl(k("b")),
