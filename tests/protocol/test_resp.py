@@ -14,6 +14,7 @@ import math
 import pickle
 import socket
 import time
+import tracemalloc
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -556,6 +557,36 @@ def test_long_strings_and_numbers(impl: str) -> None:
     assert_refused(impl, b",0." + b"0" * 323 + b"1\r\n", max_line_length=10000)
     # A big number must fit the interpreter's int-from-text limit (4300 digits).
     assert "digits" in assert_refused(impl, b"(" + b"9" * 5000 + b"\r\n", max_line_length=10000)
+
+
+def test_big_strings_whole_and_in_chunks(impl: str) -> None:
+    big = bytes(range(256)) * 600  # 153600 bytes, with CRLFs and RESP-like bytes inside
+    wire = (
+        _bulk(b"$", big)
+        + b"*3\r\n"
+        + _bulk(b"$", big)
+        + _bulk(b"=", b"txt:" + big)
+        + b"(7\r\n"
+        + b"+OK\r\n"
+    )
+    for chunks in ([wire], split(wire, range(0, len(wire), 7000)), split(wire, [9, 153611])):
+        parser = make_parser(impl)
+        assert parse_all(parser, chunks) == [big, [big, big, 7], b"OK"]
+        assert parser.buffered == 0
+    assert "max_bulk_length" in assert_refused(impl, _bulk(b"$", big), max_bulk_length=150000)
+
+
+def test_absurd_aggregate_length_allocates_nothing(impl: str) -> None:
+    for header in (b"*4294967295\r\n", b"%4294967295\r\n", b"*2\r\n~1000000\r\n"):
+        parser = make_parser(impl)
+        tracemalloc.start()
+        try:
+            parser.feed(header + b":1\r\n" * 10)
+            assert parser.gets() is NEED_DATA
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 1_000_000, (header, peak)
 
 
 def test_empty_feed_is_harmless(impl: str) -> None:
