@@ -407,10 +407,15 @@ def test_postgres_start_answer_restart_stop() -> None:
 def test_postgres_pause_resume_kill(fresh_postgres: PostgresServer) -> None:
     fresh_postgres.query("CREATE TABLE t (v int); INSERT INTO t VALUES (1)")
     fresh_postgres.pause()
+    # libpq's connect_timeout only works in blocking mode: psycogreen's wait
+    # callback (installed process-wide by the PostgreSQL pool's tests) turns it off.
+    callback = psycopg2.extensions.get_wait_callback()
+    psycopg2.extensions.set_wait_callback(None)
     try:
         with pytest.raises(psycopg2.OperationalError):
             pg_connect(fresh_postgres, timeout=1)
     finally:
+        psycopg2.extensions.set_wait_callback(callback)
         fresh_postgres.resume()
     assert fresh_postgres.query("SELECT v FROM t") == [(1,)]
     pid = fresh_postgres.pid
