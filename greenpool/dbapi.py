@@ -34,6 +34,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from time import monotonic
+from types import FrameType
 from typing import Any, TypeVar
 
 import gevent
@@ -109,6 +110,14 @@ def _sqlite3_state(conn: Any) -> TxState:
         return TxState.CLOSED
 
 
+def caller_frame(depth: int = 1) -> FrameType | None:
+    """The frame ``depth`` levels above the caller, or None (a greenlet's C run calls it)."""
+    try:
+        return sys._getframe(depth + 1)
+    except ValueError:
+        return None
+
+
 def _generic_state(conn: Any) -> TxState:
     closed = getattr(conn, "closed", None)
     if closed is not None and not callable(closed) and closed:
@@ -171,7 +180,7 @@ class TransactionLease:
         self._entry: _Entry | None = None
 
     def __enter__(self) -> Any:
-        entry = self._pool._checkout(self._timeout, sys._getframe(1))
+        entry = self._pool._checkout(self._timeout, caller_frame())
         self._entry = entry
         return entry.conn
 
@@ -281,7 +290,7 @@ class DBAPIPool(Pool[C]):
         """
         return run_with_retries(
             lambda: self, fn, args, kwargs, self._max_retries, self._retry_timeout, self.name,
-            sys._getframe(1),
+            caller_frame(),
         )
 
     # ------------------------------------------------------------------ hooks

@@ -192,10 +192,17 @@ def _make_callback(inner: WaitCallback) -> WaitCallback:
         try:
             inner(conn, timeout)
         except BaseException:
-            # Interrupted while the server works on a query: cancel it there
-            # before psycopg2 closes the connection under it.
-            if not conn.closed and conn.status in _CANCELLABLE:
-                cancel(conn)
+            if not conn.closed:
+                if conn.status in _CANCELLABLE:
+                    # Interrupted while the server works on a query: cancel it
+                    # there before psycopg2 closes the connection under it.
+                    cancel(conn)
+                else:
+                    # Interrupted while connecting: close now.  The traceback
+                    # (kept by a dead greenlet, say) holds this frame, so the
+                    # half-made connection would otherwise live, and keep its
+                    # server backend, until the garbage collector came by.
+                    conn.close()
             raise
 
     greenpool_wait_callback.greenpool_inner = inner  # type: ignore[attr-defined]

@@ -55,7 +55,7 @@ class RoleMonitor:
         timeout: float,
         name: str,
     ) -> None:
-        self.units = list(units)
+        self.units = units  # the pool's own list: units added later are seen
         self.interval = interval
         self.timeout = timeout
         self.name = name

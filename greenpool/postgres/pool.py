@@ -20,7 +20,6 @@ What each server's pool adds to the DB-API rules:
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -32,7 +31,7 @@ import psycopg2.extensions as ext
 
 from .._util import check_bool, check_float, check_timeout
 from ..address import Address, parse_server_list
-from ..dbapi import DBAPIPool, TransactionLease, run_with_retries
+from ..dbapi import DBAPIPool, TransactionLease, caller_frame, run_with_retries
 from ..errors import ConfigurationError, InvalidRequestError, PoolClosed
 from ..pool.checkout import _Entry, _Server
 from ..pool.modes import (
@@ -552,7 +551,7 @@ class PostgresPool:
         """
         return run_with_retries(
             lambda: self._pick(mode), fn, args, kwargs, self._max_retries,
-            self._retry_timeout, self.name, sys._getframe(1),
+            self._retry_timeout, self.name, caller_frame(),
         )
 
     # ------------------------------------------------------------------ management

@@ -315,6 +315,29 @@ def test_get_holder_killed_mid_query_is_reclaimed(
         conn.cursor().execute("SELECT 1")
 
 
+@pytest.mark.timeout(30)
+def test_kill_while_connecting_leaves_no_backend_behind(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    app = app_name()
+    pool = make_pool(postgres_server.dsn, application_name=app, pool_size=1, prefill=False)
+    killed = []  # kept alive, tracebacks and all, as a dead greenlet's exception would be
+
+    def use() -> None:
+        with pool.connection() as conn:
+            conn.cursor().execute("SELECT 1")
+
+    for step in range(25):
+        pool.dispose()
+        glet = gevent.spawn(use)
+        gevent.sleep(step * 0.0002)
+        glet.kill()
+        killed.append(glet)
+    interrupted = [g for g in killed if isinstance(g.value, gevent.GreenletExit)]
+    assert interrupted
+    wait_until(lambda: len(backends(postgres_server, app)) == pool.stats()["connections"])
+
+
 # ---------------------------------------------------------------------- liveness
 
 
