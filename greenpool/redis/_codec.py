@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..protocol.resp import Push, RespParser
+from ..protocol.resp import NEED_DATA, Push, RespParser
 
-__all__ = ["RespCodec"]
+__all__ = ["RespCodec", "UndecodableReply"]
+
+
+class UndecodableReply:
+    """Stands for a reply whose strings did not decode with the client's encoding.
+
+    Only that request fails (with :attr:`error`, a ``UnicodeDecodeError``);
+    the connection and every other reply are fine.
+    """
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: UnicodeDecodeError) -> None:
+        self.error = error
 
 
 class RespCodec:
@@ -28,7 +41,16 @@ class RespCodec:
         """Take bytes; return the replies now complete.  Raises ProtocolError on bad bytes."""
         parser = self._parser
         parser.feed(data)
-        return parser.read_all()
+        replies: list[Any] = []
+        while True:
+            try:
+                reply = parser.gets()
+            except UnicodeDecodeError as exc:
+                replies.append(UndecodableReply(exc))
+                continue
+            if reply is NEED_DATA:
+                return replies
+            replies.append(reply)
 
     @staticmethod
     def is_push(message: Any) -> bool:

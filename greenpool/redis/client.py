@@ -18,17 +18,18 @@ says what to use instead.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from .._util import check_float, check_int
-from ..errors import ConfigurationError, ConnectionError, ReplyError, TimeoutError
+from ..errors import ConfigurationError, ConnectionError, TimeoutError
 from ..pool.checkout import Pool
 from ..pool.heartbeat import Heartbeat
 from ..pool.multiplex import MultiplexPool
 from ..protocol.resp import encode_command
 from ..transport.connection import Connection
-from .commands import CommandsMixin
-from .exceptions import error_from_reply
+from .commands import CommandsMixin, DataError
+from .exceptions import FAILED_REPLIES, error_from_reply
 from .settings import RedisSettings, parse_url
 
 __all__ = ["Redis"]
@@ -181,6 +182,7 @@ class Redis(CommandsMixin):
             retry_exceptions=(ConnectionError, TimeoutError, OSError),
             name=f"redis-dedicated {settings.describe()}",
         )
+        self._raw: Pool[Connection] | None = None
         self._heartbeat: Heartbeat | None = None
         if interval > 0:
             self._heartbeat = Heartbeat(
@@ -227,10 +229,34 @@ class Redis(CommandsMixin):
                     "command", args[0], f"can't run on a shared connection: "
                     f"{_REFUSED[_name(args[0])]}"
                 )
+        if options and options.get("never_decode") and self.decode_responses:
+            return self._execute_raw(args, options)
+        try:
+            payload = encode_command(*args)
+        except TypeError as exc:
+            raise DataError("args", args[0], str(exc)) from None
         mux_live = self._mux._live
         conn = mux_live[0] if len(mux_live) == 1 else self._shared()
-        reply = conn.request(encode_command(*args))
-        if type(reply) is ReplyError:
+        reply = conn.request(payload)
+        if type(reply) in FAILED_REPLIES:
+            raise error_from_reply(reply)
+        parse: Callable[[Any], Any] | None = options.get("_parse")
+        return reply if parse is None else parse(reply)
+
+    def _execute_raw(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
+        """A command whose reply must stay bytes (DUMP) while the client decodes."""
+        if self._raw is None:
+            raw_settings = replace(self.settings, decode_responses=False)
+            self._raw = Pool(
+                lambda: _connected(raw_settings.new_connection(name="redis raw")),
+                pool_size=1, max_overflow=3, prefill=False, use_local=False, recycle=None,
+                check=Connection.live, reset=_reset_dedicated, close=_close_dedicated,
+                retry_exceptions=(ConnectionError, TimeoutError, OSError),
+                name=f"redis-raw {self.settings.describe()}",
+            )
+        with self._raw.connection() as conn:
+            reply = conn.request(_encode(args))
+        if type(reply) in FAILED_REPLIES:
             raise error_from_reply(reply)
         parse: Callable[[Any], Any] | None = options.get("_parse")
         return reply if parse is None else parse(reply)
@@ -245,14 +271,14 @@ class Redis(CommandsMixin):
         one) and closed, never reused, if the caller is killed or times out
         mid-command.
         """
-        payload = encode_command(*args)
+        payload = _encode(args)
         if timeout:
             wait: float | None = float(timeout) + (self.settings.socket_timeout or 1.0)
         else:
             wait = None
         with self._dedicated.connection() as conn:
             reply = conn.request(payload, timeout=wait)
-        if type(reply) is ReplyError:
+        if type(reply) in FAILED_REPLIES:
             raise error_from_reply(reply)
         parse: Callable[[Any], Any] | None = options.get("_parse")
         return reply if parse is None else parse(reply)
@@ -310,6 +336,8 @@ class Redis(CommandsMixin):
             self._heartbeat.shutdown()
         self._mux.close()
         self._dedicated.close()
+        if self._raw is not None:
+            self._raw.close()
 
     def __enter__(self) -> Redis:
         return self
@@ -333,6 +361,18 @@ class Redis(CommandsMixin):
     def dedicated_pool(self) -> Pool[Connection]:
         """The checkout pool of dedicated connections."""
         return self._dedicated
+
+
+def _encode(args: tuple[Any, ...]) -> bytes:
+    try:
+        return encode_command(*args)
+    except TypeError as exc:
+        raise DataError("args", args[0] if args else None, str(exc)) from None
+
+
+def _connected(conn: Connection) -> Connection:
+    conn.connect()
+    return conn
 
 
 def _name(arg: Any) -> str:

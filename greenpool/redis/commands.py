@@ -1953,6 +1953,11 @@ class Script:
         keys = list(keys or ())
         arguments = [*keys, *(args or ())]
         target = self.registered_client if client is None else client
+        register = getattr(target, "_register_script", None)
+        if register is not None:
+            # A pipeline: EVALSHA is only buffered, so NOSCRIPT would surface at
+            # execute(), too late to fall back.  The pipeline loads it first.
+            register(self)
         try:
             return target.evalsha(self.sha, len(keys), *arguments)
         except ReplyError as exc:

@@ -7,9 +7,13 @@ reply's first word); the connection it came on stays usable.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import ConnectionError, GreenpoolError, ReplyError
+from ._codec import UndecodableReply
 
 __all__ = [
+    "FAILED_REPLIES",
     "AuthenticationError",
     "BusyLoadingError",
     "NoScriptError",
@@ -54,7 +58,13 @@ _BY_KIND: dict[str, type[ResponseError]] = {
 }
 
 
-def error_from_reply(reply: ReplyError) -> ResponseError:
-    """The exception to raise for an error reply from the parser."""
+def error_from_reply(reply: Any) -> Exception:
+    """The exception to raise for a failed reply: an error reply, or one that did not decode."""
+    if isinstance(reply, UndecodableReply):
+        return reply.error
     cls = _BY_KIND.get(reply.kind, ResponseError)
     return cls(reply.message)
+
+
+#: Types of reply that mean "this request failed" (checked with ``type(x) in``).
+FAILED_REPLIES = frozenset([ReplyError, UndecodableReply])

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ReplyError
 from ..protocol.resp import encode_command
-from .commands import CommandsMixin
-from .exceptions import ResponseError, WatchError, error_from_reply
+from .commands import CommandsMixin, DataError
+from .exceptions import FAILED_REPLIES, ResponseError, WatchError, error_from_reply
 
 if TYPE_CHECKING:
     from ..pool.checkout import _Lease
@@ -51,6 +51,7 @@ class Pipeline(CommandsMixin):
         self.decode_responses = client.decode_responses
         self.transaction = transaction
         self._stack: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self._scripts: dict[str, Any] = {}
         self._lease: _Lease[Connection] | None = None
         self._conn: Connection | None = None
         self.watching = False
@@ -90,11 +91,26 @@ class Pipeline(CommandsMixin):
     def immediate_execute_command(self, *args: Any, **options: Any) -> Any:
         """Run one command now on the pipeline's connection; return its reply."""
         conn = self._connection()
-        reply = conn.request(encode_command(*args))
-        if type(reply) is ReplyError:
+        reply = conn.request(_encode(args))
+        if type(reply) in FAILED_REPLIES:
             raise error_from_reply(reply)
         parse: Callable[[Any], Any] | None = options.get("_parse")
         return reply if parse is None else parse(reply)
+
+    def _register_script(self, script: Any) -> None:
+        # Called by Script.__call__ on a pipeline: load it before execute().
+        self._scripts[script.sha] = script
+
+    def _load_scripts(self, conn: Connection) -> None:
+        shas = list(self._scripts)
+        exists = conn.request(encode_command("SCRIPT", "EXISTS", *shas))
+        if type(exists) in FAILED_REPLIES:
+            raise error_from_reply(exists)
+        for sha, present in zip(shas, exists, strict=True):
+            if not present:
+                reply = conn.request(encode_command("SCRIPT", "LOAD", self._scripts[sha].script))
+                if type(reply) in FAILED_REPLIES:
+                    raise error_from_reply(reply)
 
     def watch(self, *names: Any) -> bool:
         """WATCH keys: until :meth:`multi`, commands run at once on this connection."""
@@ -133,16 +149,18 @@ class Pipeline(CommandsMixin):
             return []
         try:
             conn = self._connection()
+            if self._scripts:
+                self._load_scripts(conn)
             commands = [args for args, _ in stack]
             if self.transaction or self.explicit_transaction:
                 payload = b"".join(
-                    [encode_command("MULTI"), *(encode_command(*c) for c in commands),
+                    [encode_command("MULTI"), *(_encode(c) for c in commands),
                      encode_command("EXEC")]
                 )
                 replies = conn.request_many(payload, len(commands) + 2)
                 results = self._transaction_results(replies, commands)
             else:
-                payload = b"".join(encode_command(*c) for c in commands)
+                payload = b"".join(_encode(c) for c in commands)
                 results = conn.request_many(payload, len(commands))
         except (ResponseError, WatchError):
             self.reset()  # the server said no; the connection is fine
@@ -156,7 +174,7 @@ class Pipeline(CommandsMixin):
         self.reset()
         out: list[Any] = []
         for (args, options), reply in zip(stack, results, strict=True):
-            if isinstance(reply, ReplyError):
+            if type(reply) in FAILED_REPLIES:
                 error = error_from_reply(reply)
                 if raise_on_error:
                     raise _annotate(error, args, len(out) + 1)
@@ -184,6 +202,7 @@ class Pipeline(CommandsMixin):
     def reset(self) -> None:
         """Drop the buffered commands, UNWATCH, and give the connection back."""
         self._stack = []
+        self._scripts = {}
         self.explicit_transaction = False
         if self._conn is not None and self.watching:
             try:
@@ -211,6 +230,15 @@ class Pipeline(CommandsMixin):
                 lease.__exit__(type(exc), exc, None)
 
 
-def _annotate(error: ResponseError, args: tuple[Any, ...], number: int) -> ResponseError:
+def _annotate(error: Exception, args: tuple[Any, ...], number: int) -> Exception:
+    if not isinstance(error, ResponseError):
+        return error
     name = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
     return type(error)(f"Command # {number} ({name}) of pipeline caused error: {error.message}")
+
+
+def _encode(args: tuple[Any, ...]) -> bytes:
+    try:
+        return encode_command(*args)
+    except TypeError as exc:
+        raise DataError("args", args[0] if args else None, str(exc)) from None

@@ -428,3 +428,49 @@ def test_repr_and_connections_used(r: Redis) -> None:
     r.ping()
     assert repr(r).startswith("<Redis redis://127.0.0.1:")
     assert r.connections_used()["shared"] >= 1
+
+
+# ---------------------------------------------------------------------- decoding, bad values
+
+
+def test_an_undecodable_reply_fails_only_its_own_request(redis_server: Any) -> None:
+    with Redis(host=redis_server.host, port=redis_server.port, decode_responses=True) as client:
+        raw = Redis(host=redis_server.host, port=redis_server.port)
+        raw.set("t:binary", b"\xff\xfe not utf-8")
+        raw.close()
+        client.ping()
+        before = [c._sock for c in client.shared_pool.connections if c.live()]
+        assert before
+        with pytest.raises(UnicodeDecodeError):
+            client.get("t:binary")
+        assert client.echo("fine") == "fine"
+        assert [c._sock for c in client.shared_pool.connections if c.live()] == before
+
+
+def test_dump_stays_bytes_when_decoding(redis_server: Any) -> None:
+    with Redis(host=redis_server.host, port=redis_server.port, decode_responses=True) as client:
+        client.set("t:dumped", "value")
+        payload = client.dump("t:dumped")
+        assert isinstance(payload, bytes)
+        client.restore("t:restored", 0, payload)
+        assert client.get("t:restored") == "value"
+
+
+def test_a_value_that_cannot_be_sent_is_a_data_error(r: Redis) -> None:
+    from greenpool.redis import DataError
+
+    with pytest.raises(DataError, match="NoneType"):
+        r.set("t:none", None)  # type: ignore[arg-type]
+    with r.pipeline() as pipe:
+        pipe.set("t:none", None)  # type: ignore[arg-type]
+        with pytest.raises(DataError):
+            pipe.execute()
+
+
+def test_a_script_in_a_pipeline_is_loaded_first(r: Redis) -> None:
+    r.script_flush()
+    script = r.register_script("return ARGV[1] .. '!'")
+    with r.pipeline() as pipe:
+        script(args=["hi"], client=pipe)
+        pipe.get("t:absent")
+        assert pipe.execute() == [b"hi!", None]
