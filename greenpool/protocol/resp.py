@@ -441,6 +441,7 @@ class _HiredisRespParser(RespParser):
         self._rare = re.compile(rb"\r\n" + rare_class)
         self._numbers = re.compile(rb"\r\n(?:" + numbers + rb")")
         self._special_here = re.compile(rare_class + rb"|" + numbers)
+        self._big_string = re.compile(rb"[%s][0-9]{%d}" % (re.escape(self._strings), length_digits))
         # Fast path for a small chunk ending at a CRLF (typically one reply):
         # if nothing that could need a check occurs anywhere in it, it goes to
         # hiredis whole.  No line in it can be too long.
@@ -503,6 +504,19 @@ class _HiredisRespParser(RespParser):
         (empty when everything was handled).
         """
         size = len(data)
+        if (
+            self._at_crlf_end
+            and data[0] in self._strings
+            and self._big_string.match(data) is not None
+        ):
+            # A big string first (typically right after the previous one):
+            # take it without searching its payload.
+            eol = data.find(b"\r\n", 0, self._max_line + 3)
+            if eol >= 0 and (self._item_start or self._probe()):
+                length = _canonical_int(data[1:eol])
+                if length is not None:
+                    end = self._take_string(data, 0, eol, length)
+                    return data[end:] if end < size else b""
         last = data.rfind(b"\r\n")
         body_end = last + 2 if last >= 0 else 0
         candidates: list[tuple[int, bool]] = []
@@ -542,17 +556,10 @@ class _HiredisRespParser(RespParser):
                 if length is None or (kind not in self._strings and length < BIG_AGGREGATE):
                     continue  # hiredis refuses the first, handles the second
                 if kind in self._strings:
-                    if length > self._max_bulk:
-                        raise ProtocolError(
-                            f"string of {length} bytes exceeds max_bulk_length={self._max_bulk}"
-                        )
-                    end = eol + 4 + length
-                    self._reader.feed(data, fed, min(end, size) - fed)
-                    fed = end
-                    if end >= size:
-                        self._skip = end - size
-                        if not self._skip:
-                            self._at_crlf_end = self._item_start = True
+                    if start > fed:
+                        self._reader.feed(data, fed, start - fed)
+                    fed = self._take_string(data, start, eol, length)
+                    if fed >= size:
                         return b""
                     continue  # the position after the string starts an item
             self._sub = PythonParser(*self._config, nested=True)
@@ -592,6 +599,25 @@ class _HiredisRespParser(RespParser):
         # Inside a string that contains CRLF: not an item start.
         self._feed_run(data, body_end)
         return b""
+
+    def _take_string(self, data: bytes, start: int, eol: int, length: int) -> int:
+        """Feed hiredis the string at ``start`` (header ending at ``eol``) unsearched.
+
+        Returns where it ends in ``data`` (possibly past the end: the rest is
+        fed by ``_skip_string`` as it arrives).  Raises ProtocolError for a
+        string longer than ``max_bulk_length``.
+        """
+        if length > self._max_bulk:
+            raise ProtocolError(
+                f"string of {length} bytes exceeds max_bulk_length={self._max_bulk}"
+            )
+        size = len(data)
+        end = eol + 4 + length
+        self._reader.feed(data, start, min(end, size) - start)
+        self._skip = max(end - size, 0)
+        if not self._skip:
+            self._at_crlf_end = self._item_start = True
+        return end
 
     def _feed_run(self, data: bytes, start: int) -> None:
         """Feed hiredis ``data[start:]``, which does not start an item.
