@@ -419,6 +419,7 @@ class Connection:
             self._keyed_pending[key] = p
         else:
             self._ordered.append(p)
+        # _queue(payload), inlined: this is the hottest path of the library.
         self._wbuf.append(payload)
         if not self._flush_scheduled:
             self._flush_scheduled = True
@@ -445,10 +446,7 @@ class Connection:
         p.results = []
         p.remaining = count
         self._ordered.append(p)
-        self._wbuf.append(payload)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.run_callback(self._flush)
+        self._queue(payload)
         self._wait(p, self.request_timeout if timeout is _DEFAULT else timeout)
         return p.results
 
@@ -460,6 +458,10 @@ class Connection:
         """
         if self._sock is None:
             raise self._not_connected()
+        self._queue(payload)
+
+    def _queue(self, payload: bytes) -> None:
+        # Buffer the bytes; the first request of a hub iteration schedules the flush.
         self._wbuf.append(payload)
         if not self._flush_scheduled:
             self._flush_scheduled = True
