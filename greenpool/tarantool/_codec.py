@@ -1,0 +1,106 @@
+"""The IPROTO codec as the transport layer's :class:`~greenpool.transport.connection.Codec`.
+
+A Tarantool server speaks first: 128 bytes of text greeting (version and
+the salt for authentication), then IPROTO packets.  :class:`IprotoCodec`
+starts in a *greeting* state; once the 128 bytes are in it returns a
+:class:`GreetingMessage` keyed :data:`GREETING_KEY` (so the handshake can
+wait for it like for any reply, and fails like any request if the
+connection breaks first), then hands every later byte to an
+:class:`~greenpool.protocol.iproto.IprotoParser`.  Replies are matched to
+requests by their ``sync``; push messages (``box.session.push``) carry the
+sync of the request they belong to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..protocol.iproto import (
+    DEFAULT_MAX_PACKET_SIZE,
+    GREETING_SIZE,
+    Greeting,
+    IprotoParser,
+    Response,
+    parse_greeting,
+)
+
+__all__ = ["GREETING_KEY", "GreetingMessage", "IprotoCodec"]
+
+_CHUNK = 0x80
+
+#: The key the greeting is delivered under: no sync is negative.
+GREETING_KEY = -1
+
+
+class GreetingMessage:
+    """The server's greeting, delivered like a reply to the key :data:`GREETING_KEY`."""
+
+    __slots__ = ("greeting",)
+    sync = GREETING_KEY
+    type = 0
+
+    def __init__(self, greeting: Greeting) -> None:
+        self.greeting = greeting
+
+
+class IprotoCodec:
+    """Greeting first, then IPROTO replies.  One per socket (it keeps state).
+
+    :meth:`feed` returns :class:`~greenpool.protocol.iproto.Response`
+    objects.  Malformed bytes (a bad greeting included) raise
+    :class:`~greenpool.ProtocolError`, which makes the connection close.
+    """
+
+    __slots__ = ("_buffer", "_parser", "greeting")
+
+    def __init__(self, max_packet_size: int = DEFAULT_MAX_PACKET_SIZE) -> None:
+        self._parser = IprotoParser(max_packet_size)
+        self._buffer: bytes | None = b""
+        #: The server's greeting, once its 128 bytes have arrived.
+        self.greeting: Greeting | None = None
+
+    def feed(self, data: bytes) -> list[Any]:
+        """Take bytes; return every reply now complete.  Raises ProtocolError on bad bytes."""
+        if self._buffer is not None:
+            data = self._take_greeting(data)
+            if self.greeting is None:
+                return []
+            out: list[Any] = [GreetingMessage(self.greeting)]
+            if data:
+                self._parser.feed(data)
+                out.extend(self._parser)
+            return out
+        parser = self._parser
+        parser.feed(data)
+        first = parser.next_response()
+        if first is None:
+            return []
+        second = parser.next_response()
+        if second is None:
+            return [first]
+        out = [first, second]
+        while True:
+            response = parser.next_response()
+            if response is None:
+                return out
+            out.append(response)
+
+    def _take_greeting(self, data: bytes) -> bytes:
+        assert self._buffer is not None
+        buffered = self._buffer + data
+        if len(buffered) < GREETING_SIZE:
+            self._buffer = buffered
+            return b""
+        self._buffer = None
+        self.greeting = parse_greeting(buffered[:GREETING_SIZE])
+        return buffered[GREETING_SIZE:]
+
+    @staticmethod
+    def is_push(message: Response | GreetingMessage) -> bool:
+        """True for a ``box.session.push`` message (it precedes the final reply)."""
+        return message.type == _CHUNK
+
+    @staticmethod
+    def key_of(message: Response | GreetingMessage) -> int:
+        """The sync of the request the message answers."""
+        return message.sync
