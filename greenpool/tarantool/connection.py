@@ -48,6 +48,7 @@ from ..errors import TimeoutError as _TransportTimeout
 from ..protocol import iproto
 from ..protocol.iproto import (
     ER_WRONG_SCHEMA_VERSION,
+    DatabaseError,
     Iterator,
     Schema,
     SchemaError,
@@ -62,6 +63,7 @@ from ..transport.connection import Connection as _Transport
 from ._codec import GREETING_KEY, GreetingMessage, IprotoCodec
 from ._requests import (
     Build,
+    Names,
     build_call,
     build_delete,
     build_eval,
@@ -87,6 +89,7 @@ DEFAULT_DEADLINE = 60.0
 #: The bound on connecting (TCP, TLS, greeting, auth, schema) when none is given.
 DEFAULT_CONNECT_TIMEOUT = 10.0
 _MAX_RECONNECT_DELAY = 1.0
+_SCHEMA_RETRIES = 3
 _U32_MAX = 0xFFFF_FFFF
 
 #: ``on_push(data, on_push_ctx)`` receives each ``box.session.push`` message.
@@ -194,9 +197,7 @@ class Connection(CrudMixin):
         self.fetch_schema = check_bool("fetch_schema", fetch_schema)
         self._max_packet_size = check_int("max_packet_size", max_packet_size, minimum=1) or 1
         self.name = name or f"tarantool {endpoint}"
-        #: The schema (names of spaces and indexes), or None before connecting
-        #: or with ``fetch_schema=False``.
-        self.schema: Schema | None = None
+        self._names = Names(None)
         #: The server's greeting (version, UUID), once connected.
         self.greeting: iproto.Greeting | None = None
         self._codec: IprotoCodec | None = None
@@ -242,9 +243,19 @@ class Connection(CrudMixin):
         return self._transport.pending
 
     @property
+    def schema(self) -> Schema | None:
+        """The schema (names of spaces and indexes), or None before connecting
+        or with ``fetch_schema=False``."""
+        return self._names.schema
+
+    @schema.setter
+    def schema(self, schema: Schema | None) -> None:
+        self._names = Names(schema)
+
+    @property
     def schema_version(self) -> int | None:
         """The version of the loaded schema, or None."""
-        return self.schema.version if self.schema is not None else None
+        return self._names.version
 
     @property
     def version_info(self) -> tuple[int, int, int] | None:
@@ -433,21 +444,28 @@ class Connection(CrudMixin):
         deadline: float,
         on_push: OnPush | None = None,
         on_push_ctx: Any = None,
+        verify: bool = False,
     ) -> Response:
-        """Send one request built by ``build`` and return its Response (see the class)."""
+        """Send one request built by ``build`` and return its Response (see the class).
+
+        ``verify``: the request used names but carries no schema version
+        (a SELECT): check the reply's version instead.
+        """
         transport = self._transport
-        retried = False
+        schema_retries = 0
         while True:
             if transport.state != CONNECTED:
                 self._reconnect(deadline)
+            names = self._names
             sync = next(self._syncs)
             try:
-                payload = build(self.schema, sync)
+                payload = build(names, sync)
             except SchemaError:
-                if self.schema is None:
+                if names.schema is None or schema_retries >= _SCHEMA_RETRIES:
                     raise
+                schema_retries += 1
                 self._reload_schema(deadline)
-                payload = build(self.schema, sync)
+                continue
             remaining = deadline - monotonic()
             timeout = self.socket_timeout
             if timeout is None or timeout > remaining:
@@ -457,8 +475,6 @@ class Connection(CrudMixin):
                     f"{self.name}: the deadline passed before the request was sent",
                     str(self.endpoint), sent=False,
                 )
-            if transport.state != CONNECTED:  # broke while the schema loaded
-                continue
             push = None if on_push is None else functools.partial(_push, on_push, on_push_ctx)
             try:
                 reply = transport.request(payload, key=sync, timeout=timeout, on_push=push)
@@ -468,26 +484,37 @@ class Connection(CrudMixin):
                 ) from None
             except _TransportError as exc:
                 raise NetworkError(str(exc), str(self.endpoint)) from exc
+            version = reply.schema_version
+            if verify and version != names.version and version is not None \
+                    and names.schema is not None:
+                # The names may have pointed elsewhere: drop the reply, select again.
+                if schema_retries >= _SCHEMA_RETRIES:
+                    raise DatabaseError(ER_WRONG_SCHEMA_VERSION,
+                                        "the schema kept changing during the request")
+                schema_retries += 1
+                self._reload_schema(deadline, newer_than=names.version)
+                continue
             error = reply.error
             if error is not None:
-                if error.code == ER_WRONG_SCHEMA_VERSION and not retried and self.fetch_schema:
-                    retried = True
-                    self._reload_schema(deadline)
+                if error.code == ER_WRONG_SCHEMA_VERSION and names.schema is not None \
+                        and schema_retries < _SCHEMA_RETRIES:
+                    schema_retries += 1
+                    self._reload_schema(deadline, newer_than=names.version)
                     continue
                 raise error
-            schema = self.schema
-            version = reply.schema_version
             if (
-                schema is not None
-                and version is not None
-                and schema.version is not None
-                and version > schema.version
+                version is not None
+                and names.version is not None
+                and version > names.version
                 and self._schema_attempt is None
+                and self._names is names
             ):
                 self._start_schema_reload()
             return Response(reply)
 
-    def _reload_schema(self, deadline: float) -> None:
+    def _reload_schema(self, deadline: float, newer_than: int | None = None) -> None:
+        if newer_than is not None and self._names.version != newer_than:
+            return  # someone loaded it meanwhile
         attempt = self._schema_attempt or self._start_schema_reload()
         remaining = max(0.0, deadline - monotonic())
         try:
@@ -508,10 +535,7 @@ class Connection(CrudMixin):
             if self._transport.state != CONNECTED:
                 raise NetworkError(f"{self.name}: not connected", str(self.endpoint),
                                    sent=False)
-            schema = self._load_schema(self._transport)
-            if self.schema is None or schema.version is None or self.schema.version is None \
-                    or schema.version >= self.schema.version:
-                self.schema = schema
+            self.schema = self._load_schema(self._transport)
             attempt.set(True)
         except _TransportTimeout as exc:
             attempt.set_exception(NetworkTimeoutError(str(exc), str(self.endpoint)))
@@ -558,10 +582,8 @@ class Connection(CrudMixin):
         :class:`~greenpool.protocol.iproto.Iterator` values, their names
         (``"GE"``) or operators (``">="``).
         """
-        return self._perform(
-            select_builder(space_name, key, offset, limit, index, iterator),
-            self._deadline(timeout), on_push, on_push_ctx,
-        )
+        build, verify = select_builder(space_name, key, offset, limit, index, iterator)
+        return self._perform(build, self._deadline(timeout), on_push, on_push_ctx, verify)
 
     def insert(
         self,

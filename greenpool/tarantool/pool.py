@@ -148,6 +148,8 @@ class PoolUnit:
         self.addr = {k: ("***" if k == "ssl_password" and v else v) for k, v in addr.items()}
         self.endpoint = endpoint
         self.connections = connections
+        #: The connection when the unit has only one (the requests' fast path).
+        self.only: Connection | None = connections[0] if len(connections) == 1 else None
         self.input_queue: Queue[str] = Queue()
         self.worker: Any = None
         self.state = InstanceState(Status.UNHEALTHY, None)
@@ -453,6 +455,7 @@ class ConnectionPool(CrudMixin):
         self.name = name or f"tarantool-pool {','.join(str(e) for e in endpoints)}"
         self._closed = False
         self._started = False
+        self._ready = False  # started and not closed: the hot path checks one flag
         self.units: list[PoolUnit] = []
         #: tarantool-python's ``pool``: units by ``"host:port"``.
         self.pool: dict[str, PoolUnit] = {}
@@ -472,6 +475,7 @@ class ConnectionPool(CrudMixin):
             self.units.append(unit)
             self.pool[str(endpoint)] = unit
         self.strategy: StrategyInterface = strategy_class(self.units)
+        self._getnext = self.strategy.getnext
         if check_bool("connect_now", connect_now):
             self.connect()
 
@@ -491,6 +495,7 @@ class ConnectionPool(CrudMixin):
         """
         self._closed = False
         self._started = True
+        self._ready = True
         pending = [u for u in self.units if u.worker is None or u.worker.dead]
         gevent.joinall([gevent.spawn(u.refresh) for u in pending])
         for unit in pending:
@@ -505,6 +510,7 @@ class ConnectionPool(CrudMixin):
         """
         self._closed = True
         self._started = False
+        self._ready = False
         for unit in self.units:
             unit.stop()
         self.strategy.update()
@@ -539,12 +545,13 @@ class ConnectionPool(CrudMixin):
         timeout: float | None = None,
         on_push: OnPush | None = None,
         on_push_ctx: Any = None,
+        verify: bool = False,
     ) -> Response:
         if type(mode) is not Mode:
             mode = parse_mode(mode)
-        if self._closed:
-            raise PoolClosed(f"{self.name}: the pool is closed")
-        if not self._started:
+        if not self._ready:
+            if self._closed:
+                raise PoolClosed(f"{self.name}: the pool is closed")
             self.connect()
         if timeout is None:
             deadline = monotonic() + self.deadline
@@ -552,18 +559,19 @@ class ConnectionPool(CrudMixin):
             if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
                 raise ConfigurationError("timeout", timeout, "must be a positive number")
             deadline = monotonic() + timeout
-        strategy = self.strategy
+        getnext = self._getnext
         tries = 0
         last: BaseException | None = None
         while True:
             try:
-                unit: PoolUnit = strategy.getnext(mode)
+                unit: PoolUnit = getnext(mode)
             except PoolTopologyError as exc:
                 if last is not None:
                     raise last
                 raise self._topology_error(mode, exc) from None
             try:
-                return unit.pick()._perform(build, deadline, on_push, on_push_ctx)
+                conn = unit.only or unit.pick()
+                return conn._perform(build, deadline, on_push, on_push_ctx, verify)
             except NetworkTimeoutError:
                 raise
             except NetworkError as exc:
@@ -612,8 +620,8 @@ class ConnectionPool(CrudMixin):
         timeout: float | None = None,
     ) -> Response:
         """SELECT on an instance fitting ``mode`` (default ANY); see Connection.select."""
-        return self._send(mode, select_builder(space_name, key, offset, limit, index, iterator),
-                          _READ, timeout, on_push, on_push_ctx)
+        build, verify = select_builder(space_name, key, offset, limit, index, iterator)
+        return self._send(mode, build, _READ, timeout, on_push, on_push_ctx, verify)
 
     def insert(self, space_name: str | int, values: Sequence[Any], *, mode: Any = Mode.RW,
                on_push: OnPush | None = None, on_push_ctx: Any = None,
