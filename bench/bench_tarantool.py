@@ -49,7 +49,7 @@ import gevent  # noqa: E402
 import gevent.queue  # noqa: E402
 import tarantool  # noqa: E402
 
-from greenpool.tarantool import Connection, ConnectionPool, Mode  # noqa: E402
+from greenpool.tarantool import Connection, ConnectionPool  # noqa: E402
 from greenpool.testing import TarantoolServer  # noqa: E402
 
 KEYS = 10_000
@@ -184,10 +184,7 @@ def measure(op: Op, greenlets: int, seconds: float) -> dict[str, float]:
                 record(t1 - t0)
                 if not stop[0]:
                     in_window[0] += 1
-            if kind:
-                ok = rows == [[key, value]]
-            else:
-                ok = len(rows) == 1 and rows[0][0] == key
+            ok = rows == [[key, value]] if kind else len(rows) == 1 and rows[0][0] == key
             if not ok:
                 wrong[0] += 1
             seq += 1

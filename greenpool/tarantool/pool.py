@@ -270,10 +270,14 @@ class PoolUnit:
         self.state = InstanceState(Status.UNHEALTHY, self.state.read_only)
 
     def _run(self) -> None:
+        # connect() has just refreshed: start with the wait, not another refresh.
+        fresh = self.state.status is Status.HEALTHY
         while True:
             try:
-                healthy = self.refresh()
-                if healthy:
+                if fresh:
+                    fresh = False
+                    wait = self.pool.refresh_delay - (monotonic() - self.last_refresh)
+                elif self.refresh():
                     self._failures = 0
                     wait = self.pool.refresh_delay
                 else:
@@ -281,7 +285,7 @@ class PoolUnit:
                     step = min(self.pool.refresh_delay,
                                _BACKOFF_BASE * 2 ** min(self._failures, 16))
                     wait = step / 2 + random.uniform(0, step / 2)
-                if self._wait(wait):
+                if wait > 0 and self._wait(wait):
                     return
             except GreenletExit:
                 return
@@ -566,9 +570,10 @@ class ConnectionPool(CrudMixin):
             try:
                 unit: PoolUnit = getnext(mode)
             except PoolTopologyError as exc:
+                error = self._topology_error(mode, exc)  # also wakes every unit
                 if last is not None:
                     raise last
-                raise self._topology_error(mode, exc) from None
+                raise error from None
             try:
                 conn = unit.only or unit.pick()
                 return conn._perform(build, deadline, on_push, on_push_ctx, verify)
