@@ -310,13 +310,14 @@ class Connection(CrudMixin):
         else:
             self.schema = None
 
-    def _load_schema(self, transport: _Transport) -> Schema:
+    def _load_schema(self, transport: _Transport, timeout: float | None = None) -> Schema:
         for _ in range(5):
             s1, s2 = next(self._syncs), next(self._syncs)
             # Both selects leave in one write; their replies come back together.
-            second = gevent.spawn(transport.request, encode_vindex_select(s2), key=s2)
+            second = gevent.spawn(transport.request, encode_vindex_select(s2), key=s2,
+                                  timeout=timeout)
             try:
-                vspace = transport.request(encode_vspace_select(s1), key=s1)
+                vspace = transport.request(encode_vspace_select(s1), key=s1, timeout=timeout)
                 vindex = second.get()
             finally:
                 second.kill(block=False)
@@ -535,7 +536,7 @@ class Connection(CrudMixin):
             if self._transport.state != CONNECTED:
                 raise NetworkError(f"{self.name}: not connected", str(self.endpoint),
                                    sent=False)
-            self.schema = self._load_schema(self._transport)
+            self.schema = self._load_schema(self._transport, self.connection_timeout)
             attempt.set(True)
         except _TransportTimeout as exc:
             attempt.set_exception(NetworkTimeoutError(str(exc), str(self.endpoint)))

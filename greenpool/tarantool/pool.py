@@ -65,6 +65,7 @@ from typing import Any
 
 import gevent
 from gevent import GreenletExit
+from gevent.event import AsyncResult
 from gevent.queue import Empty, Queue
 
 from .._util import check_bool, check_float, check_int
@@ -460,6 +461,7 @@ class ConnectionPool(CrudMixin):
         self._closed = False
         self._started = False
         self._ready = False  # started and not closed: the hot path checks one flag
+        self._connecting: AsyncResult | None = None
         self.units: list[PoolUnit] = []
         #: tarantool-python's ``pool``: units by ``"host:port"``.
         self.pool: dict[str, PoolUnit] = {}
@@ -497,15 +499,24 @@ class ConnectionPool(CrudMixin):
         fail are logged and retried in the background; nothing is raised.
         Calling it again (after :meth:`close` too) restarts what is stopped.
         """
-        self._closed = False
-        self._started = True
-        self._ready = True
-        pending = [u for u in self.units if u.worker is None or u.worker.dead]
-        gevent.joinall([gevent.spawn(u.refresh) for u in pending])
-        for unit in pending:
-            if unit.state.status is not Status.HEALTHY:
-                log.warning("%s: %s", self.name, unit.describe())
-            unit.start()
+        attempt = self._connecting
+        if attempt is not None:  # another greenlet is connecting: wait for it
+            attempt.get()
+            return
+        attempt = self._connecting = AsyncResult()
+        try:
+            self._closed = False
+            self._started = True
+            pending = [u for u in self.units if u.worker is None or u.worker.dead]
+            gevent.joinall([gevent.spawn(u.refresh) for u in pending])
+            for unit in pending:
+                if unit.state.status is not Status.HEALTHY:
+                    log.warning("%s: %s", self.name, unit.describe())
+                unit.start()
+            self._ready = not self._closed
+        finally:
+            self._connecting = None
+            attempt.set(None)
 
     def close(self) -> None:
         """Stop the workers and close every connection; pending requests fail.

@@ -471,6 +471,16 @@ def test_close_and_connect_again(rs: TarantoolReplicaSet) -> None:
     assert p.is_closed()
 
 
+def test_concurrent_first_requests_share_the_connect(rs: TarantoolReplicaSet) -> None:
+    p = ConnectionPool(addrs(rs), connect_now=False, refresh_delay=0.2)
+    try:
+        firsts = [gevent.spawn(p.replace, "kv", [900 + i, "first"]) for i in range(10)]
+        gevent.joinall(firsts, raise_error=True)
+        assert all(u.state.status is Status.HEALTHY for u in p.units)
+    finally:
+        p.close()
+
+
 def test_unix_socket_and_user_password(tmp_path: Path) -> None:
     sock = str(tmp_path / "t.sock")
     with TarantoolServer(user="bob", password="pw-bob-123") as server:
