@@ -16,7 +16,11 @@ Contenders:
 * ``tp Connection+lock``: one tarantool-python Connection behind a lock;
 * ``tp ConnectionPool``: tarantool-python's pool over the same instance;
 * ``tp queue of 50``: a reference, 50 tarantool-python connections in a
-  gevent queue, one per request at a time.
+  gevent queue, one per request at a time;
+* ``floor: transport+codec``: a reference, what the layers under the
+  driver cost: pre-resolved ids, packets from the codec's encoders sent
+  straight on greenpool's transport connection, replies unwrapped.  The
+  driver can't beat it; the gap is the driver's own cost.
 
 tarantool-python is blocking code: this process is monkey-patched
 (``gevent.monkey.patch_all()``), as a gunicorn gevent worker is; the run
@@ -38,6 +42,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import itertools  # noqa: E402
 import random  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -49,6 +54,7 @@ import gevent  # noqa: E402
 import gevent.queue  # noqa: E402
 import tarantool  # noqa: E402
 
+from greenpool.protocol.iproto import encode_replace, encode_select  # noqa: E402
 from greenpool.tarantool import Connection, ConnectionPool  # noqa: E402
 from greenpool.testing import TarantoolServer  # noqa: E402
 
@@ -90,6 +96,26 @@ def greenpool_pool(port: int, per_instance: int = 1) -> tuple[Op, Callable[[], N
         return select(SPACE, key).data
 
     return op, pool.close
+
+
+def transport_floor(port: int) -> tuple[Op, Callable[[], None]]:
+    conn = Connection("127.0.0.1", port)
+    transport = conn._transport
+    space = conn.schema.resolve_space(SPACE)  # type: ignore[union-attr]
+    syncs = itertools.count(1)
+
+    def op(kind: int, key: int, value: Any) -> Any:
+        sync = next(syncs)
+        if kind:
+            packet = encode_replace(sync, space, [key, value])
+        else:
+            packet = encode_select(sync, space, 0, key)
+        reply = transport.request(packet, key=sync, timeout=60.0)
+        if reply.error is not None:
+            raise reply.error
+        return reply.data
+
+    return op, conn.close
 
 
 def tp_locked(port: int) -> tuple[Op, Callable[[], None]]:
@@ -144,6 +170,7 @@ CONTENDERS: dict[str, Callable[[int], tuple[Op, Callable[[], None]]]] = {
     "tp Connection+lock": tp_locked,
     "tp ConnectionPool": tp_pool,
     "tp queue of 50": tp_queue,
+    "floor: transport+codec": transport_floor,
 }
 TP_BEST = ("tp Connection+lock", "tp ConnectionPool")
 
