@@ -48,13 +48,14 @@ class WaitTimeout(Exception):
 
 
 class _Waiter:
-    __slots__ = ("deadline", "greenlet", "state", "value")
+    __slots__ = ("deadline", "greenlet", "state", "value", "wake")
 
     def __init__(self, greenlet: Any) -> None:
         self.greenlet = greenlet
         self.state = _WAITING
         self.value: Any = None
         self.deadline: float | None = None  # set for waiters on the shared timer
+        self.wake: Any = None  # the scheduled switch into the waiter, cancelled if it leaves
 
 
 class HandoffQueue:
@@ -99,7 +100,7 @@ class HandoffQueue:
                 hub = self._hub
                 if hub is None:
                     hub = self._hub = get_hub()
-                hub.loop.run_callback(self._wake, waiter)
+                waiter.wake = hub.loop.run_callback(waiter.greenlet.switch)
                 return True
             self._dead -= 1
         return False
@@ -115,7 +116,7 @@ class HandoffQueue:
                 waiter.state = _FAILED
                 waiter.value = error
                 failed += 1
-                hub.loop.run_callback(self._wake, waiter)
+                waiter.wake = hub.loop.run_callback(waiter.greenlet.switch)
         self._live = 0
         self._dead = 0
         timer, self._timer = self._timer, None
@@ -159,6 +160,8 @@ class HandoffQueue:
         except BaseException:
             state = waiter.state
             waiter.state = _ABANDONED
+            if waiter.wake is not None:
+                waiter.wake.stop()  # never switch into this greenlet for this wait again
             if state == _WAITING:
                 self._live -= 1
                 self._left()
@@ -220,11 +223,6 @@ class HandoffQueue:
         if self._dead > 64 and self._dead > self._live:
             self._queue = deque(w for w in self._queue if w.state == _WAITING)
             self._dead = 0
-
-    def _wake(self, waiter: _Waiter) -> None:
-        # Runs in the hub.  A waiter abandoned since the hand-off is left alone.
-        if waiter.state == _HANDED or waiter.state == _FAILED:
-            waiter.greenlet.switch()
 
     def _expire(self, waiter: _Waiter) -> None:
         # Runs in the hub when the waiter's timer fires.

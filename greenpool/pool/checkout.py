@@ -153,7 +153,11 @@ class _Lease(Generic[C]):
         self._entry: _Entry | None = None
 
     def __enter__(self) -> C:
-        entry = self._pool._checkout(self._timeout, _caller())
+        try:
+            frame: FrameType | None = sys._getframe(1)
+        except ValueError:  # called from C (a greenlet's run): no Python caller
+            frame = None
+        entry = self._pool._checkout(self._timeout, frame)
         self._entry = entry
         conn: C = entry.conn
         return conn
@@ -369,7 +373,11 @@ class Pool(Generic[C]):
         """
         if timeout is not None:
             check_timeout("timeout", timeout)
-        conn: C = self._checkout(timeout, _caller()).conn
+        try:
+            frame: FrameType | None = sys._getframe(1)
+        except ValueError:  # called from C (a greenlet's run): no Python caller
+            frame = None
+        conn: C = self._checkout(timeout, frame).conn
         return conn
 
     def put(self, conn: C) -> None:
