@@ -1,0 +1,184 @@
+"""GreenQueuePool: a real SQLAlchemy engine on greenpool's checkout, against PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from time import monotonic
+from typing import Any
+
+import gevent
+import psycopg2.extensions as ext
+import pytest
+import sqlalchemy
+from helpers import wait_until
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+
+from greenpool.integrations.sqlalchemy import GreenQueuePool
+from greenpool.testing import PostgresServer
+
+_apps = itertools.count(1)
+
+
+def backends(server: PostgresServer, app: str) -> list[tuple[Any, ...]]:
+    return server.query(
+        "SELECT pid, state, query FROM pg_stat_activity "
+        "WHERE backend_type = 'client backend' AND application_name = %s",
+        (app,),
+    )
+
+
+@pytest.fixture
+def make_engine() -> Iterator[Callable[..., tuple[Engine, str]]]:
+    engines: list[Engine] = []
+
+    def make(server: PostgresServer, **kwargs: Any) -> tuple[Engine, str]:
+        app = f"gp-sqla-{next(_apps)}"
+        kwargs.setdefault("poolclass", GreenQueuePool)
+        engine = create_engine(
+            f"postgresql+psycopg2://postgres@{server.address}/postgres",
+            connect_args={"application_name": app},
+            **kwargs,
+        )
+        engines.append(engine)
+        return engine, app
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
+def test_engine_uses_the_pool_and_makes_psycopg2_green(
+    postgres_server: PostgresServer, make_engine: Any
+) -> None:
+    engine, _ = make_engine(postgres_server, pool_size=3, max_overflow=2, pool_timeout=5)
+    pool = engine.pool
+    assert isinstance(pool, GreenQueuePool)
+    assert pool.size() == 3 and pool.timeout() == 5
+    assert hasattr(ext.get_wait_callback(), "greenpool_inner")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+        assert pool.checkedout() == 1
+    assert pool.checkedin() == 1 and pool.checkedout() == 0
+    assert "Checked out connections: 0" in pool.status()
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE x (a int)"))
+
+
+@pytest.mark.timeout(60)
+def test_many_greenlets_share_the_limit_and_nobody_starves(
+    postgres_server: PostgresServer, make_engine: Any
+) -> None:
+    engine, app = make_engine(postgres_server, pool_size=5, max_overflow=5, pool_timeout=30)
+    peak = [0]
+    latencies: list[float] = []
+
+    def work() -> None:
+        for _ in range(5):
+            started = monotonic()
+            with engine.connect() as conn:
+                latencies.append(monotonic() - started)
+                peak[0] = max(peak[0], engine.pool.checkedout())
+                conn.execute(text("SELECT pg_sleep(0.001)"))
+
+    gevent.joinall([gevent.spawn(work) for _ in range(200)], raise_error=True)
+    assert len(latencies) == 1000
+    assert peak[0] <= 10
+    assert len(backends(postgres_server, app)) <= 10
+    # First in, first out: no caller waits much longer than the queue's length in turns.
+    assert max(latencies) < 10 * (sum(latencies) / len(latencies)) + 0.5
+
+
+def test_waiters_are_served_in_arrival_order(
+    postgres_server: PostgresServer, make_engine: Any
+) -> None:
+    engine, _ = make_engine(postgres_server, pool_size=2, max_overflow=0)
+    held = [engine.connect(), engine.connect()]
+    order: list[int] = []
+
+    def waiter(i: int) -> None:
+        with engine.connect() as conn:
+            order.append(i)
+            conn.execute(text("SELECT 1"))
+
+    glets = []
+    for i in range(12):
+        glets.append(gevent.spawn(waiter, i))
+        gevent.sleep(0.001)
+    for conn in held:
+        conn.close()
+    gevent.joinall(glets, raise_error=True)
+    assert order == list(range(12))
+
+
+def test_full_pool_raises_sqlalchemy_timeout_error(
+    postgres_server: PostgresServer, make_engine: Any
+) -> None:
+    engine, _ = make_engine(postgres_server, pool_size=1, max_overflow=0, pool_timeout=0.1)
+    with engine.connect():
+        started = monotonic()
+        result = gevent.spawn(engine.connect)
+        result.join(5)
+        assert isinstance(result.exception, sqlalchemy.exc.TimeoutError)
+        assert "GreenQueuePool limit of size 1" in str(result.exception)
+        assert 0.05 < monotonic() - started < 2
+
+
+@pytest.mark.timeout(30)
+def test_kill_and_timeout_cancel_the_query_and_lose_no_slot(
+    postgres_server: PostgresServer, make_engine: Any
+) -> None:
+    engine, app = make_engine(postgres_server, pool_size=1, max_overflow=0, pool_timeout=5)
+
+    def sleep_long() -> None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_sleep(30)"))
+
+    glet = gevent.spawn(sleep_long)
+    wait_until(lambda: any("pg_sleep" in r[2] for r in backends(postgres_server, app)))
+    glet.kill()
+    with pytest.raises(gevent.Timeout), gevent.Timeout(0.2):
+        sleep_long()
+    wait_until(lambda: not [r for r in backends(postgres_server, app) if r[1] != "idle"])
+    with engine.connect() as conn:  # the only slot came back, twice
+        assert conn.execute(text("SELECT 2")).scalar() == 2
+    assert engine.pool.checkedout() == 0
+
+
+@pytest.mark.timeout(30)
+def test_connection_of_a_dead_greenlet_is_reclaimed(
+    postgres_server: PostgresServer, make_engine: Any
+) -> None:
+    engine, _ = make_engine(postgres_server, pool_size=1, max_overflow=0, pool_timeout=5)
+    keep: list[Any] = []
+
+    def leak() -> None:
+        keep.append(engine.raw_connection())  # never closed, and kept alive
+
+    gevent.spawn(leak).join()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 3")).scalar() == 3
+    keep[0].close()  # returning it late is harmless
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 4")).scalar() == 4
+
+
+@pytest.mark.timeout(60)
+def test_pre_ping_after_restart_and_dispose_recreate(
+    fresh_postgres: PostgresServer, make_engine: Any
+) -> None:
+    engine, _ = make_engine(fresh_postgres, pool_size=3, pool_pre_ping=True)
+    conns = [engine.connect() for _ in range(3)]
+    for conn in conns:
+        conn.close()
+    fresh_postgres.restart()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+    checkouts: list[int] = []
+    event.listen(engine, "checkout", lambda *a: checkouts.append(1))
+    engine.dispose()
+    assert isinstance(engine.pool, GreenQueuePool)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+    assert checkouts == [1]  # events survive recreate()
