@@ -1,0 +1,249 @@
+"""PostgreSQL pools side by side: greenpool vs SQLAlchemy QueuePool vs psycopg_pool vs a bare queue.
+
+One run, one PostgreSQL (started here through greenpool.testing), the same
+workload for each: G greenlets each run Q times "check out a connection,
+SELECT 1, fetch, give it back" (one checkout per query, autocommit
+everywhere).  Latency is per query, checkout wait included.
+
+* greenpool: PostgresPool(pool_size=10, max_overflow=10, autocommit=True)
+* sqlalchemy: sqlalchemy.pool.QueuePool(pool_size=10, max_overflow=10) of
+  psycopg2 connections made green by psycogreen
+* psycopg_pool: psycopg_pool.ConnectionPool(min_size=10, max_size=20)
+  (psycopg 3, gevent-aware under monkey patching)
+* bare queue: a gevent Queue of 20 green psycopg2 connections (the ceiling:
+  no pool logic at all)
+
+The process is monkey patched (QueuePool and psycopg_pool rely on patched
+threading).  Each contender runs ``--repeat`` times, in rotating order, and
+the medians are printed with the ratios the issue sets as targets.
+
+    python bench/bench_postgres.py [--greenlets 1000] [--queries 20] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import _common  # noqa: E402
+import gevent  # noqa: E402
+import gevent.queue  # noqa: E402
+import psycopg2  # noqa: E402
+import psycopg2.extensions as ext  # noqa: E402
+from psycogreen.gevent import gevent_wait_callback  # noqa: E402
+
+from greenpool.postgres import PostgresPool, ensure_green  # noqa: E402
+from greenpool.testing import PostgresServer  # noqa: E402
+
+SIZE, OVERFLOW = 10, 10
+
+
+class Contender:
+    """Set up once; ``query()`` is one checkout + SELECT 1; ``close()`` at the end."""
+
+    name = ""
+
+    def query(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class Greenpool(Contender):
+    name = "greenpool"
+
+    def __init__(self, dsn: str) -> None:
+        ensure_green()
+        self.pool = PostgresPool(
+            dsn, pool_size=SIZE, max_overflow=OVERFLOW, autocommit=True, pool_timeout=None,
+        )
+
+    def prepare(self) -> None:
+        ensure_green()
+
+    def query(self) -> None:
+        with self.pool.connection() as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT 1")
+            cur.fetchone()
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def _psycogreen_only() -> None:
+    ext.set_wait_callback(gevent_wait_callback)
+
+
+def _green_psycopg2(dsn: str) -> Any:
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    return conn
+
+
+class SQLAlchemyQueuePool(Contender):
+    name = "sqlalchemy QueuePool"
+
+    def __init__(self, dsn: str) -> None:
+        from sqlalchemy.pool import QueuePool
+
+        _psycogreen_only()
+        self.pool = QueuePool(
+            lambda: _green_psycopg2(dsn), pool_size=SIZE, max_overflow=OVERFLOW, timeout=600
+        )
+
+    def prepare(self) -> None:
+        _psycogreen_only()
+
+    def query(self) -> None:
+        conn = self.pool.connect()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT 1")
+            cur.fetchone()
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.pool.dispose()
+
+
+class PsycopgPool(Contender):
+    name = "psycopg_pool"
+
+    def __init__(self, dsn: str) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.pool = ConnectionPool(
+            dsn, min_size=SIZE, max_size=SIZE + OVERFLOW, kwargs={"autocommit": True},
+            timeout=600, open=True,
+        )
+        self.pool.wait()
+
+    def prepare(self) -> None:
+        pass
+
+    def query(self) -> None:
+        with self.pool.connection() as conn:
+            conn.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+class BareQueue(Contender):
+    name = "bare queue (ceiling)"
+
+    def __init__(self, dsn: str) -> None:
+        _psycogreen_only()
+        self.queue: gevent.queue.Queue[Any] = gevent.queue.Queue()
+        for _ in range(SIZE + OVERFLOW):
+            self.queue.put(_green_psycopg2(dsn))
+
+    def prepare(self) -> None:
+        _psycogreen_only()
+
+    def query(self) -> None:
+        conn = self.queue.get()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT 1")
+            cur.fetchone()
+        finally:
+            self.queue.put(conn)
+
+    def close(self) -> None:
+        while not self.queue.empty():
+            self.queue.get().close()
+
+
+def run_once(contender: Any, greenlets: int, queries: int) -> dict[str, float]:
+    contender.prepare()
+    latencies: list[float] = []
+    errors = [0]
+    clock = time.perf_counter
+
+    def worker() -> None:
+        record = latencies.append
+        for _ in range(queries):
+            started = clock()
+            try:
+                contender.query()
+            except Exception:
+                errors[0] += 1
+                continue
+            record(clock() - started)
+
+    gc.collect()
+    started = clock()
+    gevent.joinall([gevent.spawn(worker) for _ in range(greenlets)])
+    elapsed = clock() - started
+    figures = {"qps": len(latencies) / elapsed, "errors": float(errors[0])}
+    figures.update(_common.latency_summary(latencies))
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--greenlets", type=int, default=1000)
+    parser.add_argument("--queries", type=int, default=20, help="queries per greenlet")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    server = PostgresServer(settings={"max_connections": 200})
+    server.start()
+    try:
+        dsn = server.dsn
+        factories: list[Callable[[str], Any]] = [
+            Greenpool, SQLAlchemyQueuePool, PsycopgPool, BareQueue,
+        ]
+        contenders = [factory(dsn) for factory in factories]
+        for contender in contenders:  # warm up: connections made, code paths hot
+            run_once(contender, min(args.greenlets, 200), 5)
+        runs: dict[str, list[dict[str, float]]] = {c.name: [] for c in contenders}
+        for round_ in range(args.repeat):
+            order = contenders[round_ % len(contenders):] + contenders[:round_ % len(contenders)]
+            for contender in order:
+                runs[contender.name].append(run_once(contender, args.greenlets, args.queries))
+        for contender in contenders:
+            contender.close()
+    finally:
+        server.stop()
+
+    medians = {name: _common.median_of(figures) for name, figures in runs.items()}
+    rows = [{"pool": name, **figures} for name, figures in medians.items()]
+    total = args.greenlets * args.queries
+    _common.print_table(
+        f"PostgreSQL, {args.greenlets} greenlets x {args.queries} SELECT 1 "
+        f"({total} queries), medians of {args.repeat} runs",
+        rows, ["pool", "qps", "p50_ms", "p99_ms", "max_ms", "errors"],
+    )
+    for name, figures in runs.items():
+        print(f"  {name}: qps per run " + ", ".join(f"{f['qps']:,.0f}" for f in figures))
+    gp = medians["greenpool"]
+    sa = medians["sqlalchemy QueuePool"]
+    bare = medians["bare queue (ceiling)"]
+    pp = medians["psycopg_pool"]
+    print("\nTargets")
+    print(_common.verdict(
+        "greenpool >= 2.5x QueuePool's queries/s", gp["qps"] >= 2.5 * sa["qps"],
+        f"{gp['qps'] / sa['qps']:.2f}x"))
+    print(_common.verdict(
+        "greenpool >= 0.7x the bare queue's queries/s", gp["qps"] >= 0.7 * bare["qps"],
+        f"{gp['qps'] / bare['qps']:.2f}x"))
+    print(_common.verdict(
+        "greenpool p99 <= 5x its p50", gp["p99_ms"] <= 5 * gp["p50_ms"],
+        f"p99/p50 = {gp['p99_ms'] / gp['p50_ms']:.2f}"))
+    print(f"  (for reference: greenpool vs psycopg_pool {gp['qps'] / pp['qps']:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
