@@ -343,12 +343,18 @@ class Connection(CrudMixin):
             attempt = self._attempt = AsyncResult()
             self._attempt_glet = gevent.spawn(self._connect_once, attempt)
         wait = self.connection_timeout if timeout is None else timeout
-        try:
-            attempt.get(timeout=wait)
-        except gevent.Timeout:
+        # wait(), not get(timeout): a gevent.Timeout of the caller's own must pass through.
+        attempt.wait(wait)
+        if not attempt.ready():
             raise NetworkTimeoutError(
                 f"{self.name}: not connected within {wait}s", str(self.endpoint), sent=False
-            ) from None
+            )
+        error = attempt.exception
+        if error is not None:
+            # A fresh exception per waiter: concurrent callers share the attempt.
+            if isinstance(error, NetworkError):
+                raise NetworkError(str(error), error.address, sent=False) from error.__cause__
+            raise error
 
     def _connect_once(self, attempt: AsyncResult) -> None:
         try:
@@ -518,13 +524,13 @@ class Connection(CrudMixin):
             return  # someone loaded it meanwhile
         attempt = self._schema_attempt or self._start_schema_reload()
         remaining = max(0.0, deadline - monotonic())
-        try:
-            attempt.get(timeout=remaining)
-        except gevent.Timeout:
+        attempt.wait(remaining)
+        if not attempt.ready():
             raise NetworkTimeoutError(
                 f"{self.name}: the schema did not load within the deadline", str(self.endpoint),
                 sent=False,
-            ) from None
+            )
+        attempt.get(block=False)
 
     def _start_schema_reload(self) -> AsyncResult:
         attempt = self._schema_attempt = AsyncResult()

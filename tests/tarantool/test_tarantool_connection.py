@@ -360,6 +360,14 @@ def test_deadline_bounds_a_black_holed_server(server: TarantoolServer, tcp_proxy
     with pytest.raises(NetworkError, match="timed out|within"):
         Connection(proxy.host, proxy.port, connection_timeout=0.3)
     assert time.monotonic() - start < 1.5
+    # The caller's own gevent.Timeout passes through, whether it strikes while
+    # connecting or while waiting for a reply.
+    lazy = Connection(proxy.host, proxy.port, connect_now=False, connection_timeout=5)
+    mine = gevent.Timeout(0.2)
+    with pytest.raises(gevent.Timeout) as info, mine:
+        lazy.ping()
+    assert info.value is mine
+    lazy.close()
 
 
 def test_malformed_bytes_close_the_connection_and_fail_pending() -> None:
