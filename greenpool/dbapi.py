@@ -463,8 +463,16 @@ def run_with_retries(
                     raise
                 error = exc
             else:
-                pool._finish(entry, None)
-                return result
+                try:
+                    pool._finish(entry, None)  # the commit, then the return
+                except Exception as exc:
+                    # The server went away between fn and its commit: the
+                    # connection is already given back (closed); run fn again.
+                    if nested or not pool._broken(entry.conn, exc):
+                        raise
+                    error = exc
+                else:
+                    return result
         failures += 1
         if max_retries != -1 and failures > max_retries:
             raise MaximumRetryException(

@@ -31,7 +31,14 @@ import psycopg2.extensions as ext
 
 from .._util import check_bool, check_float, check_timeout
 from ..address import Address, parse_server_list
-from ..dbapi import DBAPIPool, TransactionLease, caller_frame, run_with_retries
+from ..dbapi import (
+    DBAPIPool,
+    TransactionLease,
+    TxState,
+    caller_frame,
+    run_with_retries,
+    transaction_state,
+)
 from ..errors import ConfigurationError, InvalidRequestError, PoolClosed
 from ..pool.checkout import _Entry, _Server
 from ..pool.modes import (
@@ -132,7 +139,15 @@ class _HostPool(DBAPIPool[Any]):
             self._server_gone()
 
     def _broken(self, conn: Any, exc: BaseException) -> bool:
-        return bool(conn.closed)
+        # psycopg2 does not always mark a connection closed when the server
+        # hangs up mid-query (the green wait path can raise before it does);
+        # libpq then reports the transaction state as unknown.  SQLSTATE class
+        # 08 (connection exception) and 57P (operator intervention: shutdown,
+        # terminated backend) mean the same.
+        if transaction_state(conn) in (TxState.CLOSED, TxState.UNKNOWN):
+            return True
+        code = getattr(exc, "pgcode", None) or ""
+        return code.startswith(("08", "57P"))
 
     def _server_failed(self, entry: _Entry, exc: BaseException) -> None:
         log.info(

@@ -34,6 +34,9 @@ def pair(
         role_refresh_interval=0.1,
         connect_timeout=2,
         autocommit=True,
+        # Retries bounded by time, not count: a promotion takes as long as it takes.
+        max_retries=-1,
+        retry_timeout=10,
     )
     return pool, primary, postgres_standby
 
