@@ -111,7 +111,12 @@ def test_bad_checkout_timeout_raises(make_pool: Any) -> None:
 # ---------------------------------------------------------------------- checkout basics
 
 
-def test_prefill_opens_pool_size_connections(redis_server: Any) -> None:
+# Tests that count a server's clients use a server of their own: on the shared
+# one, other tests' connections may still be closing.
+
+
+def test_prefill_opens_pool_size_connections(fresh_redis: Any) -> None:
+    redis_server = fresh_redis
     before = client_count(redis_server.address)
     pool = Pool(lambda: LineRedis(redis_server.address), pool_size=3)
     try:
@@ -275,9 +280,13 @@ def test_max_waiting_sheds_load(make_pool: Any) -> None:
             pool.put(w.value)
 
 
-def test_overflow_connections_are_closed_on_return(make_pool: Any, redis_server: Any) -> None:
+def test_overflow_connections_are_closed_on_return(fresh_redis: Any) -> None:
+    redis_server = fresh_redis
     before = client_count(redis_server.address)
-    pool = make_pool(pool_size=2, max_overflow=2)
+    pool: Pool[LineRedis] = Pool(
+        lambda: LineRedis(redis_server.address), pool_size=2, max_overflow=2, prefill=False,
+        use_local=False,
+    )
     conns = [pool.get() for _ in range(4)]
     assert client_count(redis_server.address) == before + 4
     with pytest.raises(NoConnectionAvailable):
@@ -287,6 +296,7 @@ def test_overflow_connections_are_closed_on_return(make_pool: Any, redis_server:
     assert pool.checkedin() == 2
     assert sum(c.closed for c in conns) == 2
     assert client_count(redis_server.address) == before + 2
+    pool.close()
 
 
 def test_unlimited_overflow(make_pool: Any) -> None:
@@ -772,9 +782,12 @@ def test_add_listener_later(make_pool: Any) -> None:
 # ---------------------------------------------------------------------- lifecycle, errors
 
 
-def test_fill_dispose_and_close(make_pool: Any, redis_server: Any) -> None:
+def test_fill_dispose_and_close(make_pool: Any, fresh_redis: Any) -> None:
+    redis_server = fresh_redis
     before = client_count(redis_server.address)
-    pool = make_pool(pool_size=3, use_local=True)
+    pool: Pool[LineRedis] = Pool(
+        lambda: LineRedis(redis_server.address), pool_size=3, prefill=False, use_local=True
+    )
     pool.fill()
     assert pool.checkedin() == 3
     held = pool.get()
@@ -784,6 +797,7 @@ def test_fill_dispose_and_close(make_pool: Any, redis_server: Any) -> None:
     assert pool.get(timeout=1) is held  # use_local: same greenlet, same connection
     pool.put(held)
     pool.put(held)
+    pool.close()
     waiter_pool = make_pool(pool_size=1)
     taken = waiter_pool.get()
     waiter = gevent.spawn(waiter_pool.get)
