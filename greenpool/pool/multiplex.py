@@ -113,10 +113,14 @@ class MultiplexPool:
         Never blocks.  Raises ``IndexError`` when no connection is connected.
         """
         live = self._live
-        if len(live) == 1:
+        count = len(live)
+        if count == 1:
             return live[0]
-        if not live:
+        if not count:
             raise IndexError(f"{self.name}: no connection is connected")
+        if count == 2:  # the common case, without a loop
+            first, second = live
+            return second if second.pending < first.pending else first
         best = live[0]
         least = best.pending
         if least:

@@ -61,6 +61,7 @@ _REFUSED = {
 
 # Routing by command name, cached per spelling: None = shared connection.
 _ROUTE_CACHE: dict[Any, str | None] = {}
+_UNSEEN: Any = object()
 
 
 def _route(name: Any) -> str | None:
@@ -218,7 +219,9 @@ class Redis(CommandsMixin):
         """
         if not args:
             raise ConfigurationError("args", args, "a command name is needed")
-        route = _route(args[0])
+        route = _ROUTE_CACHE.get(args[0], _UNSEEN) if type(args[0]) is str else _UNSEEN
+        if route is _UNSEEN:
+            route = _route(args[0])
         if route is not None:
             if route == "blocking" or (
                 route == "maybe-blocking" and any(_is_block(a) for a in args[1:])
