@@ -157,6 +157,7 @@ def encode_command(*args: CommandArg) -> bytes:
     if _pack_command is not None:
         # hiredis packs plain str/bytes/int arguments in C, about twice as fast;
         # it is slow on big arguments and knows no other type, so those stay here.
+        arg: Any
         for arg in args:
             kind = type(arg)
             if kind is int:
