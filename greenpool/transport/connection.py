@@ -93,7 +93,9 @@ class Codec(Protocol):
 class _Pending:
     """One request waiting for its reply (or, for a batch, its replies)."""
 
-    __slots__ = ("greenlet", "key", "on_push", "remaining", "results", "state", "value")
+    __slots__ = (
+        "deadline", "greenlet", "key", "on_push", "remaining", "results", "state", "value"
+    )
 
     def __init__(self, greenlet: Any) -> None:
         self.greenlet = greenlet
@@ -103,6 +105,7 @@ class _Pending:
         self.remaining = 1
         self.key: Any = None
         self.on_push: Callable[[Any], None] | None = None
+        self.deadline = 0.0
 
 
 def _wake_all(done: list[_Pending]) -> None:
@@ -186,6 +189,10 @@ class Connection:
         self._keyed_pending: dict[Any, _Pending] = {}
         self._wbuf: list[bytes] = []
         self._out: Any = None
+        # Requests waiting with a deadline, in deadline order, watched by one
+        # timer armed for the first (see _wait).
+        self._deadlines: deque[_Pending] = deque()
+        self._deadline_timer: Any = None
         self._flush_scheduled = False
         self._writing = False
         self._hub: Any = None
@@ -349,6 +356,10 @@ class Connection:
         self._out = None
         self._flush_scheduled = False
         self.push_all = False
+        timer, self._deadline_timer = self._deadline_timer, None
+        if timer is not None:
+            timer.close()
+        self._deadlines = deque()
         current = getcurrent()
         for glet in (self._reader, self._writer):
             if glet is not None and glet is not current and not glet.dead:
@@ -474,8 +485,21 @@ class Connection:
             raise RuntimeError("cannot wait for a reply in the gevent hub; use a greenlet")
         timer = None
         if timeout is not None:
-            timer = self._loop.timer(timeout)
-            timer.start(self._expire, p)
+            # Deadlines of requests with the same timeout grow in arrival order,
+            # so one timer watching the earliest serves them all (a libev timer
+            # per request costs about a fifth of a request).  A deadline that
+            # would break the order gets a timer of its own.
+            loop = self._loop
+            deadline = loop.now() + timeout
+            queue = self._deadlines
+            if not queue or deadline >= queue[-1].deadline:
+                p.deadline = deadline
+                queue.append(p)
+                if self._deadline_timer is None:
+                    self._arm_deadlines(loop, timeout)
+            else:
+                timer = loop.timer(timeout)
+                timer.start(self._expire, p)
         try:
             while p.state == _WAITING:
                 hub.switch()
@@ -487,6 +511,12 @@ class Connection:
         finally:
             if timer is not None:
                 timer.close()
+            elif timeout is not None:
+                # Drop finished requests from the front: replies mostly come back
+                # in order, so the queue stays as short as the requests in flight.
+                queue = self._deadlines
+                while queue and queue[0].state != _WAITING:
+                    queue.popleft()
         p.greenlet = None
         state = p.state
         if state == _DONE:
@@ -494,6 +524,37 @@ class Connection:
         if state == _TIMED_OUT:
             raise TimeoutError(f"{self.name}: no reply within {timeout}s")
         raise p.value
+
+    def _arm_deadlines(self, loop: Any, delay: float) -> None:
+        timer = loop.timer(max(delay, 0.0))
+        self._deadline_timer = timer
+        timer.start(self._expire_due)
+
+    def _expire_due(self) -> None:
+        # Runs in the hub when the shared deadline timer fires: time out every
+        # request whose deadline passed, then re-arm for the next one.
+        timer, self._deadline_timer = self._deadline_timer, None
+        if timer is not None:
+            timer.close()
+        loop = self._loop
+        now = loop.now()
+        queue = self._deadlines
+        due = []
+        while queue:
+            p = queue[0]
+            if p.state != _WAITING:
+                queue.popleft()
+            elif p.deadline <= now + 1e-6:
+                queue.popleft()
+                due.append((p, p.greenlet))
+                self._abandon(p)
+                p.state = _TIMED_OUT
+            else:
+                break
+        if queue and loop is not None:
+            self._arm_deadlines(loop, queue[0].deadline - now)
+        for _, greenlet in due:
+            greenlet.switch()
 
     def _abandon(self, p: _Pending) -> None:
         # The caller left.  Ordered: keep the slot so its reply is consumed and
@@ -504,7 +565,7 @@ class Connection:
             del self._keyed_pending[p.key]
 
     def _expire(self, p: _Pending) -> None:
-        # Runs in the hub when a request's timer fires.
+        # Runs in the hub when a request's own timer fires.
         if p.state == _WAITING:
             greenlet = p.greenlet
             self._abandon(p)
@@ -669,6 +730,8 @@ class Connection:
         self._out = None
         self._writing = False
         self._flush_scheduled = False
+        self._deadline_timer = None
+        self._deadlines = deque()
         self.state = DISCONNECTED
         cause = ConnectionError(f"{self.name}: inherited across fork()", str(self.address))
         self.close_cause = cause

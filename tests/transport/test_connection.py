@@ -343,3 +343,32 @@ def test_a_forked_child_forgets_the_socket_without_writing(redis_server: Any) ->
     assert os.waitstatus_to_exitcode(status) == 0
     assert c.request(cmd("CLIENT", "GETNAME")) == b"forked-parent"
     c.close()
+
+
+def test_each_request_times_out_at_its_own_deadline(redis_server: Any, tcp_proxy: Any) -> None:
+    proxy = tcp_proxy(redis_server)
+    c = Connection(proxy.address, codec=RespCodec)
+    c.connect()
+    proxy.blackhole()
+    loop = gevent.get_hub().loop
+    ended: dict[str, float] = {}
+    order: list[str] = []
+
+    def ask(name: str, timeout: float) -> None:
+        started = loop.now()
+        with pytest.raises(TimeoutError):
+            c.request(cmd("PING"), timeout=timeout)
+        ended[name] = loop.now() - started
+        order.append(name)
+
+    # Same timeout (one shared timer), then a shorter one behind a longer one
+    # (out of deadline order: a timer of its own), then a longer one.
+    greenlets = [gevent.spawn(ask, f"same{i}", 0.2) for i in range(20)]
+    greenlets += [gevent.spawn(ask, "short", 0.05), gevent.spawn(ask, "long", 0.4)]
+    gevent.joinall(greenlets, timeout=5, raise_error=True)
+    assert order[0] == "short" and order[-1] == "long"  # each at its own deadline, in order
+    assert ended["short"] >= 0.04 and ended["long"] >= 0.39
+    assert all(ended[f"same{i}"] >= 0.19 for i in range(20))
+    assert c.live() and c.pending == 22  # the replies may still come: slots kept
+    proxy.normal()
+    c.close()
