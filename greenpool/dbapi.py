@@ -32,7 +32,7 @@ import logging
 import random
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from time import monotonic
 from types import FrameType
 from typing import Any, TypeVar
@@ -260,20 +260,13 @@ class DBAPIPool(Pool[C]):
             check_timeout("timeout", timeout)
         return TransactionLease(self, timeout)
 
-    @contextmanager
-    def cursor(self, timeout: float | None = None, **cursor_kwargs: Any) -> Iterator[Any]:
+    def cursor(
+        self, timeout: float | None = None, **cursor_kwargs: Any
+    ) -> AbstractContextManager[Any]:
         """``with pool.cursor() as cur:``: a connection's cursor, with the transaction rules
         of :meth:`connection`.  The cursor is closed on exit.  Keywords go to ``conn.cursor()``.
         """
-        with self.connection(timeout) as conn:
-            cur = conn.cursor(**cursor_kwargs)
-            try:
-                yield cur
-            finally:
-                try:
-                    cur.close()
-                except Exception:
-                    pass
+        return cursor_on(self.connection(timeout), cursor_kwargs)
 
     def execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn(conn, *args, **kwargs)`` in a transaction; commit and return its result.
@@ -421,6 +414,21 @@ class DBAPIPool(Pool[C]):
                 self._checkin_after_error(entry, err)
                 raise
         self._checkin_after_error(entry, exc)
+
+
+@contextmanager
+def cursor_on(lease: TransactionLease, cursor_kwargs: dict[str, Any]) -> Iterator[Any]:
+    """A cursor on the connection ``lease`` checks out; closed on exit, after which
+    the lease's transaction rules apply (commit, roll back, or close)."""
+    with lease as conn:
+        cur = conn.cursor(**cursor_kwargs)
+        try:
+            yield cur
+        finally:
+            try:
+                cur.close()
+            except Exception:
+                pass
 
 
 def _retryable_checkout_error(exc: BaseException) -> bool:

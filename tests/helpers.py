@@ -91,3 +91,4 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float =
     with gevent.Timeout(timeout, AssertionError(f"condition not met in {timeout}s")):
         while not predicate():
             gevent.sleep(step)
+

@@ -10,11 +10,11 @@ it listens.
 from __future__ import annotations
 
 import socket
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
+
+from greenpool.testing import ScriptServer
 
 
 def _serve(port: int, reply: bytes, close_after: bool) -> None:
@@ -41,32 +41,11 @@ def _serve(port: int, reply: bytes, close_after: bool) -> None:
         threading.Thread(target=handle, args=(conn,), daemon=True).start()
 
 
-class ScriptedServer:
+class ScriptedServer(ScriptServer):
     """A handle on the process: ``address``, ``stop()``."""
 
     def __init__(self, reply: bytes, close_after: bool = False) -> None:
-        from greenpool.testing import free_port
-
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        args = [sys.executable, str(Path(__file__)), str(self.port), reply.hex()]
-        if close_after:
-            args.append("close")
-        self.process = subprocess.Popen(args)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("scripted server did not start") from None
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
+        super().__init__(str(Path(__file__)), reply.hex(), *(["close"] if close_after else []))
 
 
 if __name__ == "__main__":

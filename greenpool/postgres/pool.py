@@ -20,8 +20,8 @@ What each server's pool adds to the DB-API rules:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any
 
@@ -36,6 +36,7 @@ from ..dbapi import (
     TransactionLease,
     TxState,
     caller_frame,
+    cursor_on,
     run_with_retries,
     transaction_state,
 )
@@ -499,25 +500,16 @@ class PostgresPool:
             check_timeout("timeout", timeout)
         return TransactionLease(pool, timeout)
 
-    @contextmanager
     def cursor(
         self, mode: Mode | str | None = None, timeout: float | None = None, **cursor_kwargs: Any
-    ) -> Iterator[Any]:
+    ) -> AbstractContextManager[Any]:
         """``with pool.cursor() as cur:``: a cursor on a checked-out connection.
 
         The transaction rules of :meth:`connection`; the cursor is closed on
         exit.  Keywords go to ``conn.cursor()`` (``name=`` for a server-side
         cursor, ``cursor_factory=``).
         """
-        with self.connection(mode, timeout) as conn:
-            cur = conn.cursor(**cursor_kwargs)
-            try:
-                yield cur
-            finally:
-                try:
-                    cur.close()
-                except Exception:
-                    pass
+        return cursor_on(self.connection(mode, timeout), cursor_kwargs)
 
     def get(self, mode: Mode | str | None = None, timeout: float | None = None) -> Any:
         """Check out a connection; give it back with :meth:`put`.  No commit is done for you.

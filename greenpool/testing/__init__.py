@@ -21,6 +21,7 @@ from plain code and from greenlets alike.
 from __future__ import annotations
 
 from .proxy import ProxyError, TcpProxy
+from .script import ScriptServer
 from .servers import (
     HOST,
     MariaDBServer,
@@ -44,6 +45,7 @@ __all__ = [
     "PostgresStandby",
     "ProxyError",
     "RedisServer",
+    "ScriptServer",
     "ServerNotInstalled",
     "ServerProcess",
     "ServerStartError",

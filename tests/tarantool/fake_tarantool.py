@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import base64
 import socket
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
+
+from greenpool.testing import ScriptServer
 
 GREETING = (
     b"Tarantool 2.6.0 (Binary) 00000000-0000-0000-0000-000000000000".ljust(63) + b"\n"
@@ -51,33 +51,11 @@ def _serve(port: int, mode: str) -> None:
         threading.Thread(target=handle, args=(conn,), daemon=True).start()
 
 
-class FakeTarantool:
+class FakeTarantool(ScriptServer):
     """A handle on the process: ``address``, ``port``, ``stop()``."""
 
     def __init__(self, mode: str) -> None:
-        from greenpool.testing import free_port
-
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__)), str(self.port), mode],
-            stdin=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("the fake server did not start") from None
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        super().__init__(str(Path(__file__)), mode)
 
 
 if __name__ == "__main__":

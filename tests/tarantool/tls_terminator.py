@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import socket
 import ssl
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
+
+from greenpool.testing import ScriptServer
 
 
 def _pipe(src: socket.socket, dst: socket.socket) -> None:
@@ -56,32 +56,11 @@ def _serve(port: int, cert: str, key: str, target: int) -> None:
         threading.Thread(target=start, daemon=True).start()
 
 
-class TlsTerminator:
+class TlsTerminator(ScriptServer):
     """A handle on the process: ``port``, ``stop()``."""
 
     def __init__(self, cert: str, key: str, target_port: int) -> None:
-        from greenpool.testing import free_port
-
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__)), str(self.port), cert, key, str(target_port)],
-            stdin=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("the TLS terminator did not start") from None
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        super().__init__(str(Path(__file__)), cert, key, str(target_port))
 
 
 if __name__ == "__main__":
