@@ -1049,15 +1049,7 @@ def encode_call(
     The reply's data is the list of values the function returned.  Raises
     :class:`~greenpool.errors.ConfigurationError` for bad arguments.
     """
-    body = b"".join(
-        (
-            b"\x82\x22",
-            _pack("name", _text("name", name)),
-            b"\x21",
-            _pack("args", _sequence("args", args, allow_none=True)),
-        )
-    )
-    return _frame(RequestType.CALL, sync, body, schema_version)
+    return _encode_code(RequestType.CALL, b"\x22", "name", name, args, sync, schema_version)
 
 
 def encode_eval(
@@ -1068,15 +1060,23 @@ def encode_eval(
     The reply's data is the list of values the chunk returned.  Raises
     :class:`~greenpool.errors.ConfigurationError` for bad arguments.
     """
+    return _encode_code(RequestType.EVAL, b"\x27", "expr", expr, args, sync, schema_version)
+
+
+def _encode_code(
+    kind: RequestType, key: bytes, label: str, text: str, args: Sequence[Any] | None,
+    sync: int, schema_version: int | None,
+) -> bytes:
+    # CALL and EVAL: {key: text, TUPLE: args}.
     body = b"".join(
         (
-            b"\x82\x27",
-            _pack("expr", _text("expr", expr)),
+            b"\x82" + key,
+            _pack(label, _text(label, text)),
             b"\x21",
             _pack("args", _sequence("args", args, allow_none=True)),
         )
     )
-    return _frame(RequestType.EVAL, sync, body, schema_version)
+    return _frame(kind, sync, body, schema_version)
 
 
 def _sql_params(params: object) -> object:
