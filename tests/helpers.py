@@ -92,3 +92,49 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float =
         while not predicate():
             gevent.sleep(step)
 
+
+
+def echo_storm(
+    echo: Callable[[str], Any],
+    *,
+    greenlets: int = 1000,
+    calls: int = 10,
+    cancel_share: float = 0.1,
+    kills: int = 100,
+) -> tuple[list[tuple[str, Any]], int]:
+    """Many greenlets each send unique values through ``echo`` and check every reply.
+
+    About ``cancel_share`` of the calls run under a tiny ``gevent.Timeout``
+    (0 to 2 ms), and ``kills`` random greenlets are killed while it all
+    runs.  Returns (the replies that were not the caller's own value, the
+    number of calls cancelled); asserts every greenlet ended.
+    """
+    import random
+
+    mismatches: list[tuple[str, Any]] = []
+    cancelled = [0]
+
+    def worker(i: int) -> None:
+        rnd = random.Random(i)
+        for j in range(calls):
+            value = f"{i}:{j}:{rnd.random()}"
+            try:
+                if rnd.random() < cancel_share:
+                    with gevent.Timeout(rnd.choice([0, 0.0001, 0.0005, 0.002])):
+                        reply = echo(value)
+                else:
+                    reply = echo(value)
+            except gevent.Timeout:
+                cancelled[0] += 1
+                continue
+            if reply != value.encode():
+                mismatches.append((value, reply))
+
+    spawned = [gevent.spawn(worker, i) for i in range(greenlets)]
+    killer = random.Random(7)
+    for _ in range(kills):
+        gevent.sleep(0)
+        killer.choice(spawned).kill(block=False)
+    gevent.joinall(spawned, timeout=60)
+    assert all(g.dead for g in spawned), "a greenlet hung"
+    return mismatches, cancelled[0]

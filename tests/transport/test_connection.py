@@ -9,7 +9,7 @@ from typing import Any
 import gevent
 import pytest
 import trustme
-from helpers import wait_until
+from helpers import echo_storm, wait_until
 from scripted_server import ScriptedServer
 
 from greenpool import ConfigurationError, ConnectionError, ProtocolError, TimeoutError
@@ -234,35 +234,10 @@ def test_request_many_returns_replies_together(conn: Connection) -> None:
 
 
 def test_a_thousand_greenlets_with_cancels_get_only_their_own_replies(conn: Connection) -> None:
-    mismatches: list[tuple[str, Any]] = []
-    cancelled = [0]
     sock_before = conn._sock
-
-    def worker(i: int) -> None:
-        rnd = random.Random(i)
-        for j in range(20):
-            value = f"{i}:{j}"
-            try:
-                if rnd.random() < 0.1:
-                    with gevent.Timeout(rnd.choice([0, 0.0001, 0.001])):
-                        reply = conn.request(cmd("ECHO", value))
-                else:
-                    reply = conn.request(cmd("ECHO", value))
-            except gevent.Timeout:
-                cancelled[0] += 1
-                continue
-            if reply != value.encode():
-                mismatches.append((value, reply))
-
-    greenlets = [gevent.spawn(worker, i) for i in range(1000)]
-    killer_rnd = random.Random(7)
-    for _ in range(100):
-        gevent.sleep(0)
-        killer_rnd.choice(greenlets).kill(block=False)
-    gevent.joinall(greenlets, timeout=60)
-    assert all(g.dead for g in greenlets)
+    mismatches, cancelled = echo_storm(lambda v: conn.request(cmd("ECHO", v)), calls=20)
     assert mismatches == []
-    assert cancelled[0] > 0
+    assert cancelled > 0
     assert conn.live() and conn._sock is sock_before  # no reconnect caused by a cancel
     wait_until(lambda: conn.pending == 0)
 
