@@ -891,7 +891,8 @@ def encode_select(
     if type(limit) is not int or not 0 <= limit <= _U32_MAX:
         limit = _check_uint("limit", limit, _U32_MAX)
     if type(iterator) is not int or not 0 <= iterator <= 11:
-        iterator = int(iterator_from(iterator))
+        # An Iterator member is the usual value: take its number without a lookup.
+        iterator = int(iterator) if type(iterator) is Iterator else int(iterator_from(iterator))
     packed_key = _pack("key", key if type(key) is list or type(key) is tuple else _key(key))
     if schema_version is not None:
         body = _SELECT_BODY.pack(
