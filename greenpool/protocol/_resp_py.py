@@ -143,16 +143,7 @@ def parse_integer(raw: bytes) -> int:
     Like hiredis: canonical decimal only (no '+', no leading zeros, no "-0"),
     within the signed 64-bit range.
     """
-    if raw.isdigit():
-        valid = raw[0] != 48
-    elif raw[:1] == b"-":
-        digits = raw[1:]
-        valid = digits.isdigit() and digits[0] != 48
-    else:
-        valid = False
-    if not valid:
-        raise ProtocolError(f"bad integer: {raw[:40]!r}")
-    value = int(raw)
+    value = parse_length(raw, "integer")
     if value < _INT64_MIN or value > _INT64_MAX:
         raise ProtocolError(f"integer out of range: {raw[:40]!r}")
     return value
