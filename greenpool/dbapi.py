@@ -180,7 +180,11 @@ class TransactionLease:
         self._entry: _Entry | None = None
 
     def __enter__(self) -> Any:
-        entry = self._pool._checkout(self._timeout, caller_frame())
+        try:
+            frame: FrameType | None = sys._getframe(1)
+        except ValueError:  # called from C: no Python caller
+            frame = None
+        entry = self._pool._checkout(self._timeout, frame)
         self._entry = entry
         return entry.conn
 
@@ -394,8 +398,14 @@ class DBAPIPool(Pool[C]):
                 self._checkin_after_error(entry, exc)
             return
         if exc is None:
+            state = transaction_state(conn)
+            if state is TxState.IDLE:
+                # Seen clean just now (autocommit, or nothing done): the reset
+                # would find nothing to roll back, so only a user hook runs.
+                self._checkin(entry, reset=self._user_reset is not None)
+                return
             try:
-                if transaction_state(conn) not in (TxState.IDLE, TxState.CLOSED):
+                if state is not TxState.CLOSED:
                     conn.commit()
             except BaseException as err:
                 self._checkin_after_error(entry, err)

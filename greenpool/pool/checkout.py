@@ -806,8 +806,10 @@ class Pool(Generic[C]):
     # ------------------------------------------------------------------
     # Return
 
-    def _checkin(self, entry: _Entry) -> None:
+    def _checkin(self, entry: _Entry, reset: bool = True) -> None:
         # The hot path: keep it short.  Everything unusual goes to _checkin_slow.
+        # ``reset=False``: the caller has just seen the connection clean (a
+        # subclass that knows its driver), so the ``reset`` hook is skipped.
         if entry.depth > 1:
             entry.depth -= 1
             return
@@ -823,11 +825,11 @@ class Pool(Generic[C]):
         if (
             entry.doomed
             or self._closed
-            or self._reset is not None
+            or (reset and self._reset is not None)
             or entry.uses >= self._recycle_at
             or entry.expires <= now
         ):
-            self._checkin_slow(entry, now)
+            self._checkin_slow(entry, now, reset)
             return
         if self._waiters._live:
             self._waiters.hand(entry)
@@ -841,11 +843,11 @@ class Pool(Generic[C]):
         if self._listeners.connection_checked_in:
             self._listeners.fire("connection_checked_in", "debug", connection=entry.conn)
 
-    def _checkin_slow(self, entry: _Entry, now: float) -> None:
+    def _checkin_slow(self, entry: _Entry, now: float, reset: bool = True) -> None:
         if entry.doomed or self._closed:
             self._discard(entry, "closed pool" if self._closed else "marked bad")
             return
-        if self._reset is not None:
+        if reset and self._reset is not None:
             try:
                 self._reset(entry.conn)
             except Exception as exc:

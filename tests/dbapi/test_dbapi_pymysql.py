@@ -339,3 +339,28 @@ def test_transaction_state_on_sqlite3_and_an_unknown_driver() -> None:
         assert pool.stats()["connections"] == 0
     finally:
         pool.close()
+
+
+def test_the_reset_hook_runs_on_every_return_even_when_nothing_needed_rolling_back() -> None:
+    # A clean exit from an idle connection skips the built-in rollback check,
+    # but never the application's own reset hook.
+    resets: list[bool] = []
+    pool: DBAPIPool[sqlite3.Connection] = DBAPIPool(
+        lambda: sqlite3.connect(":memory:", isolation_level=None),  # autocommit
+        reset=lambda conn: resets.append(conn.in_transaction),
+        pool_size=1,
+    )
+    try:
+        with pool.connection() as conn:
+            conn.execute("SELECT 1")
+        assert resets == [False]
+        with pool.connection() as conn:
+            conn.execute("BEGIN")
+            conn.execute("CREATE TABLE t (x)")
+        assert resets == [False, False]  # committed, then reset
+        with pool.connection() as conn:
+            assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
+        assert resets == [False, False, False]
+        assert pool.stats()["connections_num"] == 1
+    finally:
+        pool.close()
