@@ -155,7 +155,10 @@ def transaction_state(conn: Any) -> TxState:
     ``closed`` or false ``open`` attribute).  Never raises, never blocks.
     """
     try:
-        return _inspector(conn)(conn)
+        inspect = _by_type.get(type(conn))  # the hot path: a type seen before
+        if inspect is None:
+            inspect = _inspector(conn)
+        return inspect(conn)
     except Exception:
         return TxState.UNKNOWN
 

@@ -357,6 +357,7 @@ class PostgresPool:
             factories["cursor_factory"] = cursor_factory
 
         self._units: list[_Unit] = []
+        self._only: _HostPool | None = None  # set when routing has nothing to decide
         self._strategy: StrategyInterface = strategy(self._units)
         self._monitor = RoleMonitor(
             self._units,
@@ -411,6 +412,8 @@ class PostgresPool:
             self.close()
             raise
         self._strategy.update()
+        if len(self._units) == 1 and self._mode is Mode.ANY:
+            self._only = self._units[0].pool
         self._max_retries = self._units[0].pool._max_retries
         self._retry_timeout = self._units[0].pool._retry_timeout
         if prefill:
@@ -495,7 +498,8 @@ class PostgresPool:
         Raises, on entering the block: :class:`~greenpool.pool.PoolTopologyError`
         (no healthy server fits ``mode``), or what :meth:`get` raises.
         """
-        pool = self._pick(mode)
+        only = self._only  # one server and mode ANY: nothing to choose
+        pool = only if mode is None and only is not None else self._pick(mode)
         if timeout is not None:
             check_timeout("timeout", timeout)
         return TransactionLease(pool, timeout)
