@@ -467,6 +467,8 @@ def test_close_stops_checkouts(postgres_server: PostgresServer, make_pool: Any) 
     assert pool.closed
     with pytest.raises(PoolClosed):
         pool.get()
+    with pytest.raises(PoolClosed), pool.connection():
+        pass
     wait_until(lambda: not backends(postgres_server, app))
 
 
