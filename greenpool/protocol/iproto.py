@@ -53,7 +53,7 @@ from collections.abc import Iterator as _IteratorABC
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import IntEnum
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
 import msgpack
 
@@ -1378,8 +1378,8 @@ def _decode_response(header: object, body: object) -> Response:
     return response
 
 
-# Frames at most this large share the parser's long-lived unpacker; a larger
-# one gets its own, so the big buffer it needs is freed right after.
+# Packets at most this large are decoded by the parser's long-lived unpacker; a
+# larger one gets its own, so the big buffer it needs is freed right after.
 _SHARED_UNPACKER_LIMIT: Final = 1024 * 1024
 
 # Length prefix byte -> (prefix size, struct to read the length, or None for fixint).
@@ -1389,6 +1389,30 @@ _PREFIXES: Final[Mapping[int, tuple[int, struct.Struct]]] = {
     0xCE: (5, struct.Struct(">I")),
     0xCF: (9, struct.Struct(">Q")),
 }
+
+
+def _new_unpacker(limit: int) -> msgpack.Unpacker:
+    """An unpacker for packets of at most ``limit`` bytes (no object in them is larger)."""
+    limit = max(limit, 1024)
+    return msgpack.Unpacker(
+        raw=False,
+        strict_map_key=False,
+        unicode_errors="surrogateescape",
+        ext_hook=_ext_hook,
+        # The buffer holds whatever complete packets feed() framed: no limit
+        # there.  Lengths claimed inside a packet are bounded by its size, so
+        # a bad array header never makes the unpacker allocate a huge list.
+        max_buffer_size=0,
+        max_str_len=limit,
+        max_bin_len=limit,
+        max_array_len=limit,
+        max_map_len=limit,
+        max_ext_len=limit,
+    )
+
+
+def _malformed(exc: Exception) -> ProtocolError:
+    return ProtocolError(f"malformed reply packet: {type(exc).__name__}: {exc}")
 
 
 class IprotoParser:
@@ -1411,29 +1435,33 @@ class IprotoParser:
     :attr:`Response.error`.  Raises
     :class:`~greenpool.errors.ConfigurationError` for a bad
     ``max_packet_size``.
+
+    How it decodes: :meth:`feed` finds where each packet ends (reading only
+    the length prefixes) and hands every run of complete packets to one
+    long-lived streaming unpacker at once; :meth:`next_response` then
+    unpacks the next packet's header and body from that stream and checks
+    that they end exactly where the length prefix said.  A packet larger
+    than 1 MiB is kept apart and decoded by an unpacker of its own.
     """
 
-    __slots__ = ("_error", "_frames", "_raised", "_tail", "_unpacker", "max_packet_size")
+    __slots__ = (
+        "_error", "_fed", "_oversized", "_queue", "_raised", "_tail", "_unpacker",
+        "max_packet_size",
+    )  # fmt: skip
 
     def __init__(self, max_packet_size: int = DEFAULT_MAX_PACKET_SIZE) -> None:
         limit = check_int("max_packet_size", max_packet_size, minimum=1)
         assert limit is not None
         self.max_packet_size = limit
         self._tail = bytearray()
-        self._frames: deque[bytes | memoryview] = deque()
+        # For each complete packet, in order: the stream offset (of the
+        # shared unpacker) where it ends, or the payload of a big packet.
+        self._queue: deque[int | bytes] = deque()
+        self._unpacker = _new_unpacker(min(limit, _SHARED_UNPACKER_LIMIT))
+        self._fed = 0  # bytes fed to the shared unpacker so far
+        self._oversized = False  # its buffer grew past the limit: replace it once drained
         self._error: ProtocolError | None = None
         self._raised = False
-        self._unpacker = self._new_unpacker(min(limit, _SHARED_UNPACKER_LIMIT))
-
-    @staticmethod
-    def _new_unpacker(limit: int) -> msgpack.Unpacker:
-        return msgpack.Unpacker(
-            raw=False,
-            strict_map_key=False,
-            unicode_errors="surrogateescape",
-            ext_hook=_ext_hook,
-            max_buffer_size=max(limit, 1024),
-        )
 
     @property
     def buffered(self) -> int:
@@ -1443,7 +1471,7 @@ class IprotoParser:
     @property
     def pending(self) -> int:
         """How many complete packets wait for :meth:`next_response`."""
-        return len(self._frames)
+        return len(self._queue)
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Add bytes received from the server.
@@ -1463,31 +1491,42 @@ class IprotoParser:
             # Fast path: a chunk that is exactly one packet with the uint32
             # length prefix Tarantool always uses.
             size = _U32.unpack_from(data, 1)[0]
-            if size + 5 == len(data) and size <= self.max_packet_size:
-                self._frames.append(data[5:] if size <= 65536 else memoryview(data)[5:])
+            if size + 5 == len(data) and size <= _SHARED_UNPACKER_LIMIT \
+                    and size <= self.max_packet_size:
+                self._unpacker.feed(data)
+                self._fed += size + 5
+                self._queue.append(self._fed)
                 return
         if tail:
             tail += data
             with memoryview(tail) as view:
-                used = self._split(view, copy=True)
+                used = self._take(view)
             del tail[:used]
         else:
             chunk = data if type(data) is bytes else bytes(data)
-            used = self._split(memoryview(chunk), copy=False)
+            with memoryview(chunk) as view:
+                used = self._take(view)
             if used < len(chunk):
                 self._tail = bytearray(chunk[used:])
         if self._error is not None:
             self._tail = bytearray()
 
-    def _split(self, buf: memoryview, copy: bool) -> int:
+    def _take(self, buf: memoryview) -> int:
         """Queue the complete packets at the start of ``buf``; return the bytes used."""
-        frames = self._frames
+        queue = self._queue
         limit = self.max_packet_size
         end = len(buf)
         pos = 0
+        run = 0  # where the packets not yet fed to the shared unpacker start
+        base = self._fed  # the stream offset of buf[run]
         while pos < end:
             first = buf[pos]
-            if first <= 0x7F:
+            if first == 0xCE:  # what Tarantool sends
+                start = pos + 5
+                if start > end:
+                    break
+                (size,) = _U32.unpack_from(buf, pos + 1)
+            elif first <= 0x7F:
                 start = pos + 1
                 size = first
             else:
@@ -1496,22 +1535,43 @@ class IprotoParser:
                     self._error = ProtocolError(
                         f"bad packet length prefix byte {first:#04x}: not a MessagePack uint"
                     )
-                    return pos
+                    break
                 start = pos + prefix[0]
                 if start > end:
                     break
                 (size,) = prefix[1].unpack_from(buf, pos + 1)
-                if size > limit:
-                    self._error = ProtocolError(
-                        f"reply packet of {size} bytes exceeds max_packet_size={limit}"
-                    )
-                    return pos
+            if size > limit:
+                self._error = ProtocolError(
+                    f"reply packet of {size} bytes exceeds max_packet_size={limit}"
+                )
+                break
             stop = start + size
             if stop > end:
                 break
-            frames.append(bytes(buf[start:stop]) if copy else buf[start:stop])
+            if size > _SHARED_UNPACKER_LIMIT:
+                if pos > run:
+                    self._feed_shared(buf[run:pos])
+                queue.append(bytes(buf[start:stop]))
+                run = stop
+                base = self._fed
+            else:
+                queue.append(base + stop - run)
             pos = stop
+        if pos > run:
+            self._feed_shared(buf[run:pos])
         return pos
+
+    def _feed_shared(self, packets: memoryview) -> None:
+        unpacker = self._unpacker
+        unpacker.feed(packets)
+        self._fed += len(packets)
+        if self._fed - unpacker.tell() > _SHARED_UNPACKER_LIMIT:
+            self._oversized = True
+
+    @property
+    def failed(self) -> bool:
+        """True once bad bytes were found: the next call raises ProtocolError."""
+        return self._error is not None
 
     def next_response(self) -> Response | None:
         """Return the next complete reply, or None if more bytes are needed.
@@ -1519,19 +1579,83 @@ class IprotoParser:
         Raises :class:`~greenpool.errors.ProtocolError` if the stream breaks
         the protocol (and on every call after that).
         """
-        if self._frames:
+        replies = self._decode(1)
+        return replies[0] if replies else None
+
+    def drain(self) -> list[Response]:
+        """Return every complete reply now available, in order (maybe none).
+
+        The same as calling :meth:`next_response` until it returns None,
+        but cheaper per reply.  Bad bytes end the list: the replies before
+        them are returned, and the next call raises (see :attr:`failed`).
+        """
+        return self._decode(len(self._queue))
+
+    def _decode(self, limit: int) -> list[Response]:
+        """Decode up to ``limit`` queued packets (see :meth:`drain`)."""
+        out: list[Response] = []
+        queue = self._queue
+        if queue:
+            unpacker = self._unpacker
+            skip, unpack, tell = unpacker.skip, unpacker.unpack, unpacker.tell
+            append = out.append
             try:
-                return self._decode(self._frames.popleft())
+                for _ in range(limit):
+                    end = queue.popleft()
+                    if type(end) is int:
+                        try:
+                            skip()  # the length prefix: feed() read it already
+                            header = unpack()
+                            at = tell()
+                            if at < end:
+                                body = unpack()
+                                at = tell()
+                            else:
+                                body = {}
+                        except Exception as exc:  # any failure to decode untrusted bytes
+                            raise _malformed(exc) from exc
+                        if at != end:
+                            raise _misfit(at, end)
+                    else:
+                        header, body = _decode_alone(cast(bytes, end))
+                    # The usual reply, {TYPE: OK, SYNC: n, SCHEMA_VERSION: n}
+                    # {DATA: [...]}, is checked and built inline; anything
+                    # else goes through _decode_response.
+                    if type(header) is dict and type(body) is dict and len(body) == 1:
+                        kind = header.get(_TYPE)
+                        sync = header.get(_SYNC)
+                        version = header.get(_SCHEMA_VERSION)
+                        data = body.get(_DATA)
+                        if (
+                            kind == 0
+                            and type(kind) is int
+                            and type(sync) is int
+                            and sync >= 0
+                            and (type(version) is int or version is None)
+                            and type(data) is list
+                        ):
+                            response = _new_object(Response)
+                            response.type = kind
+                            response.sync = sync
+                            response.schema_version = version
+                            response.body = body
+                            response.data = data
+                            response.error = response.metadata = response.sql_info = None
+                            append(response)
+                            continue
+                    append(_decode_response(header, body))
             except ProtocolError as exc:
                 self._error = exc
-                self._frames.clear()
+                queue.clear()
                 self._tail = bytearray()
-                self._raised = True
-                raise
-        if self._error is not None:
+            if not queue and self._oversized:
+                self._unpacker = _new_unpacker(min(self.max_packet_size, _SHARED_UNPACKER_LIMIT))
+                self._fed = 0
+                self._oversized = False
+        if not out and self._error is not None:
             self._raised = True
             raise self._error
-        return None
+        return out
 
     def __iter__(self) -> _IteratorABC[Response]:
         """Yield the replies available now (see :meth:`next_response`)."""
@@ -1541,26 +1665,32 @@ class IprotoParser:
                 return
             yield response
 
-    def _decode(self, frame: bytes | memoryview) -> Response:
-        size = len(frame)
-        # A big frame gets its own unpacker, so the big buffer is freed after it.
-        big = size > _SHARED_UNPACKER_LIMIT
-        unpacker = self._new_unpacker(size) if big else self._unpacker
-        try:
-            start = unpacker.tell()
-            unpacker.feed(frame)
-            header = unpacker.unpack()
-            if unpacker.tell() - start < size:
-                body = unpacker.unpack()
-                used = unpacker.tell() - start
-            else:
-                body = {}
-                used = size
-        except Exception as exc:  # any failure to decode untrusted bytes
-            raise ProtocolError(f"malformed reply packet: {type(exc).__name__}: {exc}") from exc
-        if used != size:
-            raise ProtocolError(f"reply packet has {size - used} bytes after its body")
-        return _decode_response(header, body)
+
+def _misfit(at: int, end: int) -> ProtocolError:
+    if at > end:
+        return ProtocolError(
+            "malformed reply packet: its header or body runs past the length its prefix gives"
+        )
+    return ProtocolError(f"reply packet has {end - at} bytes after its body")
+
+
+_new_object = object.__new__
+
+
+def _decode_alone(payload: bytes) -> tuple[Any, Any]:
+    """Decode a big packet's header and body with an unpacker of its own."""
+    size = len(payload)
+    unpacker = _new_unpacker(size)
+    try:
+        unpacker.feed(payload)
+        header = unpacker.unpack()
+        body = unpacker.unpack() if unpacker.tell() < size else {}
+        used = unpacker.tell()
+    except Exception as exc:  # any failure to decode untrusted bytes
+        raise _malformed(exc) from exc
+    if used != size:
+        raise ProtocolError(f"reply packet has {size - used} bytes after its body")
+    return header, body
 
 
 # --------------------------------------------------------------------------

@@ -67,23 +67,14 @@ class IprotoCodec:
                 return []
             out: list[Any] = [GreetingMessage(self.greeting)]
             if data:
-                self._parser.feed(data)
-                out.extend(self._parser)
+                out.extend(self.feed(data))
             return out
         parser = self._parser
         parser.feed(data)
-        first = parser.next_response()
-        if first is None:
-            return []
-        second = parser.next_response()
-        if second is None:
-            return [first]
-        out = [first, second]
-        while True:
-            response = parser.next_response()
-            if response is None:
-                return out
-            out.append(response)
+        replies: list[Any] = parser.drain()
+        if parser.failed:
+            parser.drain()  # raises: the connection must close
+        return replies
 
     def _take_greeting(self, data: bytes) -> bytes:
         assert self._buffer is not None

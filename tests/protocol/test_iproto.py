@@ -814,6 +814,93 @@ def test_big_reply_uses_a_private_unpacker() -> None:
     assert parse_one(packet).data == rows
 
 
+def test_a_body_running_into_the_next_packet_is_malformed() -> None:
+    # The shared unpacker holds the packets after this one too: an array
+    # claiming more items than its packet holds must not borrow theirs.
+    good = REPLIES["select"]
+    overrun = _packet({0: 0, 1: 2}, raw_body=b"\x81\x30\x93\x01")
+    parser = IprotoParser()
+    parser.feed(good + overrun + good + good)
+    assert parser.next_response() == parse_one(good)
+    with pytest.raises(ProtocolError, match="malformed.*runs past"):
+        parser.next_response()
+    with pytest.raises(ProtocolError, match="malformed"):
+        parser.next_response()
+
+
+@pytest.mark.parametrize(
+    "raw_body",
+    [
+        b"\x81\x30\xdd\xff\xff\xff\xff",  # a 4-billion-item array
+        b"\x81\x30\xdf\xff\xff\xff\xff",  # a 4-billion-entry map
+        b"\x81\x30\xdb\xff\xff\xff\xff",  # a 4 GB string
+    ],
+)
+def test_a_huge_claimed_length_is_refused_without_allocating_it(raw_body: bytes) -> None:
+    parser = IprotoParser()
+    parser.feed(_packet({0: 0, 1: 2}, raw_body=raw_body) + REPLIES["select"])
+    with pytest.raises(ProtocolError, match="malformed"):
+        parser.next_response()
+
+
+def test_drain_returns_the_replies_before_bad_bytes_then_raises() -> None:
+    good = REPLIES["select"]
+    parser = IprotoParser()
+    parser.feed(good + good + _packet({0: 0, 1: 1}, {0x30: 5}) + good)
+    assert not parser.failed
+    assert parser.drain() == [parse_one(good), parse_one(good)]
+    assert parser.failed
+    with pytest.raises(ProtocolError, match="data is not an array"):
+        parser.drain()
+    with pytest.raises(ProtocolError, match="data is not an array"):
+        parser.next_response()
+    # a bad length prefix: the same
+    parser = IprotoParser()
+    parser.feed(good + b"\xc0")
+    assert parser.drain() == [parse_one(good)]
+    with pytest.raises(ProtocolError, match="length prefix"):
+        parser.drain()
+
+
+def test_drain_and_next_response_agree_on_every_golden_reply() -> None:
+    stream = b"".join(v for k, v in REPLIES.items() if not k.startswith("greeting"))
+    parser = IprotoParser()
+    parser.feed(stream)
+    assert parser.drain() == parse_all(stream)
+    assert parser.drain() == [] and parser.pending == 0
+
+
+def test_big_packets_between_small_ones_keep_their_order() -> None:
+    rows = [[i, "x" * 100] for i in range(12_000)]  # about 1.3 MB: decoded on its own
+    big = _packet({0: 0, 1: 2}, {0x30: rows})
+    small = REPLIES["select"]
+    stream = small + big + small + big + small
+    for chunk in (len(stream), 65536, 7):
+        parser = IprotoParser()
+        got = []
+        for i in range(0, len(stream), chunk):
+            parser.feed(stream[i : i + chunk])
+            got += parser.drain()
+        assert [r.sync for r in got] == [4, 2, 4, 2, 4]
+        assert got[1].data == rows and got[3].data == rows
+
+
+def test_many_small_packets_fed_at_once_are_all_decoded() -> None:
+    # More than 1 MiB of small packets before any is taken: the shared
+    # unpacker holds them all, then is replaced once drained.
+    packets = [_packet({0: 0, 1: n, 5: 1}, {0x30: [[n, "v" * 50]]}) for n in range(20_000)]
+    stream = b"".join(packets)
+    assert len(stream) > 1024 * 1024
+    parser = IprotoParser()
+    parser.feed(stream)
+    assert parser.pending == 20_000
+    replies = parser.drain()
+    assert [r.sync for r in replies] == list(range(20_000))
+    assert replies[-1].data == [[19_999, "v" * 50]]
+    parser.feed(REPLIES["select"])
+    assert parser.drain() == [parse_one(REPLIES["select"])]
+
+
 def test_all_length_prefix_forms() -> None:
     payload = msgpack.packb({0: 0, 1: 3}) + msgpack.packb({})
     n = len(payload)
@@ -1067,8 +1154,9 @@ def test_random_replies_split_anywhere_parse_back(
         parser.feed(stream[start:cut])
         start = cut
         if data.draw(st.booleans()):
-            got += [_summary(r) for r in parser]
-    got += [_summary(r) for r in parser]
+            taken = parser.drain() if data.draw(st.booleans()) else list(parser)
+            got += [_summary(r) for r in taken]
+    got += [_summary(r) for r in parser.drain()]
     assert got == [expected for _, expected in replies]
     assert parser.buffered == 0 and parser.pending == 0
 
@@ -1111,8 +1199,10 @@ def test_garbage_gives_only_protocol_errors_or_replies(data: bytes, sizes: list[
         # at most one incomplete packet (plus its prefix) is ever held
         assert parser.buffered <= _LIMIT + 9
         try:
-            for reply in parser:
+            for reply in parser.drain() if size % 2 else parser:
                 assert isinstance(reply, Response)
+            if parser.failed:
+                parser.drain()
         except ProtocolError:
             failed = True
     if failed:
