@@ -732,6 +732,19 @@ def _check_uint(name: str, value: object, maximum: int) -> int:
 
 def _frame(request_type: int, sync: object, body: bytes, schema_version: object | None) -> bytes:
     """Prefix ``body`` with the length and the header."""
+    if type(sync) is int and (schema_version is None or type(schema_version) is int):
+        # The usual case: struct checks the ranges; on struct.error the
+        # checks below name the bad argument.
+        try:
+            if schema_version is None:
+                head = _HEAD.pack(0xCE, len(body) + 13, 0x82, _TYPE, request_type, _SYNC, 0xCF,
+                                  sync)
+            else:
+                head = _HEAD_SCHEMA.pack(0xCE, len(body) + 23, 0x83, _TYPE, request_type, _SYNC,
+                                         0xCF, sync, _SCHEMA_VERSION, 0xCF, schema_version)
+            return head + body
+        except struct.error:
+            pass
     if type(sync) is not int or not 0 <= sync <= _U64_MAX:
         sync = _check_uint("sync", sync, _U64_MAX)
     if schema_version is None:
@@ -857,6 +870,13 @@ def encode_auth(
 _SELECT_BODY = struct.Struct(">BBBIBBIBBIBBIBBB")
 _SELECT = struct.Struct(_HEAD.format + _SELECT_BODY.format[1:])
 _SELECT_TYPE: Final = 0x01
+# ... and a key of one unsigned integer, packed as MessagePack packs it (the
+# narrowest width): a whole packet in one struct.pack.  The last two fields
+# are the array's and the int's marker bytes as one number, then the int.
+_SELECT_FIXINT = struct.Struct(_SELECT.format + "BB")  # 0x91, n
+_SELECT_UINT8 = struct.Struct(_SELECT.format + "HB")  # 0x91CC, n
+_SELECT_UINT16 = struct.Struct(_SELECT.format + "HH")  # 0x91CD, n
+_SELECT_UINT32 = struct.Struct(_SELECT.format + "HI")  # 0x91CE, n
 
 
 def encode_select(
@@ -878,48 +898,75 @@ def encode_select(
     :attr:`Response.data` is the list of tuples.  Raises
     :class:`~greenpool.errors.ConfigurationError` for bad arguments.
     """
-    # The hot path: validate inline, then one struct.pack for the length
-    # prefix, the header and every fixed-size body field (ints as uint32).
+    if (
+        schema_version is None
+        and type(sync) is int
+        and type(space_id) is int
+        and type(index_id) is int
+        and type(offset) is int
+        and type(limit) is int
+        and (type(iterator) is Iterator or (type(iterator) is int and 0 <= iterator <= 11))
+    ):
+        # The hot path: struct checks the ranges of the ints (on struct.error
+        # the checks below name the bad argument), and one struct.pack makes
+        # the length prefix, the header and every fixed-size body field.
+        part = key
+        if (type(key) is list or type(key) is tuple) and len(key) == 1:
+            part = key[0]
+        try:
+            if type(part) is int and 0 <= part <= _U32_MAX:
+                if part < 0x80:
+                    packer, marker = _SELECT_FIXINT, 0x91
+                elif part < 0x100:
+                    packer, marker = _SELECT_UINT8, 0x91CC
+                elif part < 0x10000:
+                    packer, marker = _SELECT_UINT16, 0x91CD
+                else:
+                    packer, marker = _SELECT_UINT32, 0x91CE
+                return packer.pack(
+                    0xCE, packer.size - 5, 0x82, _TYPE, _SELECT_TYPE, _SYNC, 0xCF, sync,
+                    0x86, 0x10, 0xCE, space_id, 0x11, 0xCE, index_id, 0x12, 0xCE, limit,
+                    0x13, 0xCE, offset, 0x14, iterator, 0x20, marker, part,
+                )  # fmt: skip
+            packed_key = _pack("key", key if type(key) is list or type(key) is tuple
+                               else _key(key))
+            return _SELECT.pack(
+                0xCE, _SELECT.size - 5 + len(packed_key), 0x82, _TYPE, _SELECT_TYPE, _SYNC, 0xCF,
+                sync, 0x86, 0x10, 0xCE, space_id, 0x11, 0xCE, index_id, 0x12, 0xCE, limit,
+                0x13, 0xCE, offset, 0x14, iterator, 0x20,
+            ) + packed_key  # fmt: skip
+        except (struct.error, ConfigurationError):
+            pass  # the checks below raise for the first bad argument
     if type(sync) is not int or not 0 <= sync <= _U64_MAX:
         sync = _check_uint("sync", sync, _U64_MAX)
-    if type(space_id) is not int or not 0 <= space_id <= _U32_MAX:
-        space_id = _check_uint("space_id", space_id, _U32_MAX)
-    if type(index_id) is not int or not 0 <= index_id <= _U32_MAX:
-        index_id = _check_uint("index_id", index_id, _U32_MAX)
-    if type(offset) is not int or not 0 <= offset <= _U32_MAX:
-        offset = _check_uint("offset", offset, _U32_MAX)
-    if type(limit) is not int or not 0 <= limit <= _U32_MAX:
-        limit = _check_uint("limit", limit, _U32_MAX)
+    space_id = _check_uint("space_id", space_id, _U32_MAX)
+    index_id = _check_uint("index_id", index_id, _U32_MAX)
+    offset = _check_uint("offset", offset, _U32_MAX)
+    limit = _check_uint("limit", limit, _U32_MAX)
     if type(iterator) is not int or not 0 <= iterator <= 11:
-        # An Iterator member is the usual value: take its number without a lookup.
-        iterator = int(iterator) if type(iterator) is Iterator else int(iterator_from(iterator))
-    packed_key = _pack("key", key if type(key) is list or type(key) is tuple else _key(key))
-    if schema_version is not None:
-        body = _SELECT_BODY.pack(
-            0x86, 0x10, 0xCE, space_id, 0x11, 0xCE, index_id, 0x12, 0xCE, limit,
-            0x13, 0xCE, offset, 0x14, iterator, 0x20,
-        )  # fmt: skip
-        return _frame(RequestType.SELECT, sync, body + packed_key, schema_version)
-    head = _SELECT.pack(
-        0xCE, _SELECT.size - 5 + len(packed_key), 0x82, _TYPE, _SELECT_TYPE, _SYNC, 0xCF, sync,
+        iterator = int(iterator_from(iterator))
+    packed_key = _pack("key", _key(key))
+    body = _SELECT_BODY.pack(
         0x86, 0x10, 0xCE, space_id, 0x11, 0xCE, index_id, 0x12, 0xCE, limit,
         0x13, 0xCE, offset, 0x14, iterator, 0x20,
     )  # fmt: skip
-    return head + packed_key
+    return _frame(RequestType.SELECT, sync, body + packed_key, schema_version)
 
 
 def _encode_store(
     request_type: int, sync: int, space_id: int, tuple_: Any, schema_version: int | None
 ) -> bytes:
-    body = b"".join(
-        (
-            b"\x82\x10",
-            _uint(_check_uint("space_id", space_id, _U32_MAX)),
-            b"\x21",
-            _pack("tuple", _sequence("tuple", tuple_)),
-        )
-    )
+    if type(space_id) is not int or not 0 <= space_id <= _U32_MAX:
+        space_id = _check_uint("space_id", space_id, _U32_MAX)
+    if type(tuple_) is not list and type(tuple_) is not tuple:
+        tuple_ = _sequence("tuple", tuple_)
+    space = _FIXINT[space_id] if space_id < 0x80 else b"\xce" + _U32.pack(space_id)  # _uint()
+    body = b"".join((b"\x82\x10", space, b"\x21", _pack("tuple", tuple_)))
     return _frame(request_type, sync, body, schema_version)
+
+
+_INSERT_TYPE: Final = 0x02
+_REPLACE_TYPE: Final = 0x03
 
 
 def encode_insert(
@@ -931,7 +978,7 @@ def encode_insert(
     fails with :data:`ER_TUPLE_FOUND`.  Raises
     :class:`~greenpool.errors.ConfigurationError` for bad arguments.
     """
-    return _encode_store(RequestType.INSERT, sync, space_id, tuple, schema_version)
+    return _encode_store(_INSERT_TYPE, sync, space_id, tuple, schema_version)
 
 
 def encode_replace(
@@ -942,7 +989,7 @@ def encode_replace(
     The reply's data holds the new tuple.  Raises
     :class:`~greenpool.errors.ConfigurationError` for bad arguments.
     """
-    return _encode_store(RequestType.REPLACE, sync, space_id, tuple, schema_version)
+    return _encode_store(_REPLACE_TYPE, sync, space_id, tuple, schema_version)
 
 
 def encode_delete(

@@ -541,6 +541,40 @@ def test_encoders_agree_with_tarantool_python(
 # --------------------------------------------------------------------------- encoder arguments
 
 
+@pytest.mark.parametrize(
+    "key",
+    [0, 1, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**64 - 1, -1, -2**63,
+     [7], (300,), [70_000], [1, 2], ["a"], "a", b"b", None, [], (), True, [True], 1.5,
+     Decimal("1.5"), [None]],
+)
+def test_select_keys_are_packed_as_messagepack_packs_them(key: Any) -> None:
+    # One-integer keys take a faster path; the bytes must be the same.
+    packet = encode_select(1, 512, 3, key, 5, 100, Iterator.GE)
+    _, header, body = _split(packet)
+    assert header == {0: 1, 1: 1}
+    assert (body[0x10], body[0x11], body[0x13], body[0x12], body[0x14]) == (512, 3, 5, 100, 5)
+    parts = key if isinstance(key, (list, tuple)) else [] if key is None else [key]
+    tail = msgpack.packb(list(parts), use_bin_type=True, default=iproto._default)
+    assert packet.endswith(b"\x20" + tail)
+
+
+def test_select_fast_path_names_the_bad_argument() -> None:
+    for kwargs, argument in (
+        ({"sync": -1}, "sync"),
+        ({"sync": 2**64}, "sync"),
+        ({"space_id": 2**32}, "space_id"),
+        ({"index_id": -1}, "index_id"),
+        ({"offset": 2**32}, "offset"),
+        ({"limit": -1}, "limit"),
+        ({"iterator": 12}, "iterator"),
+        ({"sync": True}, "sync"),
+        ({"sync": -1, "key": [object()]}, "sync"),
+    ):
+        args = {"sync": 1, "space_id": 512, "index_id": 0, "key": 5, **kwargs}
+        with pytest.raises(ConfigurationError, match=argument):
+            encode_select(**args)
+
+
 def test_schema_version_in_the_header() -> None:
     (request,) = parse_all(encode_select(9, 512, 0, schema_version=83))
     assert (request.sync, request.type, request.schema_version) == (9, 1, 83)
