@@ -1,9 +1,11 @@
-"""Request builders: ``build(names, sync) -> packet`` for each request type.
+"""Request builders: ``build(names, sync, args) -> packet`` for each request type.
 
-The connection and the pool make one builder per request (a
-``functools.partial`` of a function here with the request's arguments);
-the connection calls it with its :class:`Names` (the schema, plus a cache
-of resolved names) and a fresh sync id.  No I/O here.
+The connection and the pool call a request's builder with their
+:class:`Names` (the schema, plus a cache of resolved names), a fresh sync
+id and the request's arguments as one tuple: a plain tuple costs less
+than a ``functools.partial`` per request, and the GC can untrack it.  A
+request sent again (after a reconnect or a schema reload) is built again
+with a new sync.  No I/O here.
 
 Names and schema changes: a data-changing packet built from names carries
 the schema version, so the server refuses it (error 109) if the names moved
@@ -17,9 +19,8 @@ the wrong space once and throwing the rows away is harmless.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from ..errors import ConfigurationError
 from ..protocol.iproto import (
@@ -48,7 +49,7 @@ __all__ = [
     "build_update",
     "build_upsert",
     "call_args",
-    "select_builder",
+    "default_iterator",
 ]
 
 
@@ -105,9 +106,9 @@ class Names:
         return found
 
 
-#: Builds one request packet: ``build(names, sync) -> bytes``.  Raises
+#: Builds one request packet: ``build(names, sync, args) -> bytes``.  Raises
 #: SchemaError for a name the schema does not know.
-Build = Callable[[Names, int], bytes]
+Build = Callable[[Names, int, Any], bytes]
 
 
 def call_args(args: tuple[Any, ...]) -> Sequence[Any]:
@@ -123,88 +124,78 @@ def _version(names: Names, space: Any, index: Any = 0) -> int | None:
     return names.version
 
 
-def select_builder(
-    space: str | int,
-    key: Any,
-    offset: int,
-    limit: int,
-    index: str | int,
-    iterator: Iterator | int | str | None,
-) -> tuple[Build, bool]:
-    """The builder of a SELECT, and whether its reply's schema version must be checked."""
-    if iterator is None:
-        iterator = Iterator.ALL if key is None or key == [] or key == () else Iterator.EQ
+# Plain ints, not Iterator members: a request's args tuple holding only
+# ints and strings is one the GC can stop tracking (an enum member is an
+# object it tracks).
+_EQ: Final = int(Iterator.EQ)
+_ALL: Final = int(Iterator.ALL)
+
+
+def default_iterator(key: Any) -> int:
+    """A SELECT's iterator when none is given: ALL for an empty key, else EQ (as an int)."""
+    return _ALL if key is None or key == [] or key == () else _EQ
+
+
+def build_select(names: Names, sync: int, args: tuple[Any, ...]) -> bytes:
+    """SELECT: args ``(space, key, offset, limit, index, iterator)``.
+
+    Names go without the schema version (see the module docstring): the
+    caller checks the reply's version when ``space`` or ``index`` is a name.
+    """
+    space, key, offset, limit, index, iterator = args
     if type(space) is int and type(index) is int:
-        return functools.partial(_build_select_ids, space, index, key, offset, limit,
-                                 iterator), False
-    return functools.partial(build_select, space, key, offset, limit, index, iterator), True
-
-
-def _build_select_ids(
-    space: int, index: int, key: Any, offset: int, limit: int, iterator: Any,
-    names: Names, sync: int,
-) -> bytes:
-    return encode_select(sync, space, index, key, offset, limit, iterator)
-
-
-def build_select(
-    space: str | int, key: Any, offset: int, limit: int, index: str | int, iterator: Any,
-    names: Names, sync: int,
-) -> bytes:
-    """SELECT by names, sent without the schema version (see the module docstring)."""
+        return encode_select(sync, space, index, key, offset, limit, iterator)
     ids = names.pairs.get((space, index)) or names.pair(space, index)
     return encode_select(sync, ids[0], ids[1], key, offset, limit, iterator)
 
 
-def build_store(
-    encoder: Callable[..., bytes], space: str | int, values: Any, names: Names, sync: int
-) -> bytes:
-    """INSERT or REPLACE (``encoder``)."""
+def build_store(names: Names, sync: int, args: tuple[Any, ...]) -> bytes:
+    """INSERT or REPLACE: args ``(encoder, space, values)``."""
+    encoder: Callable[..., bytes] = args[0]
+    space, values = args[1], args[2]
     if type(space) is int:
         return encoder(sync, space, values)
     return encoder(sync, names.space(space), values, schema_version=names.version)
 
 
-def build_update(
-    space: str | int, key: Any, ops: Any, index: str | int, names: Names, sync: int
-) -> bytes:
-    """UPDATE."""
+def build_update(names: Names, sync: int, args: tuple[Any, ...]) -> bytes:
+    """UPDATE: args ``(space, key, ops, index)``."""
+    space, key, ops, index = args
     ids = names.pair(space, index)
     return encode_update(sync, ids[0], ids[1], key, ops,
                          schema_version=_version(names, space, index))
 
 
-def build_upsert(
-    space: str | int, values: Any, ops: Any, index: str | int, names: Names, sync: int
-) -> bytes:
-    """UPSERT (``index`` is only checked: the server always uses the primary key)."""
+def build_upsert(names: Names, sync: int, args: tuple[Any, ...]) -> bytes:
+    """UPSERT: args ``(space, values, ops, index)`` (``index`` is only checked: the
+    server always uses the primary key)."""
+    space, values, ops, index = args
     ids = names.pair(space, index)
     return encode_upsert(sync, ids[0], values, ops, schema_version=_version(names, space, index))
 
 
-def build_delete(
-    space: str | int, key: Any, index: str | int, names: Names, sync: int
-) -> bytes:
-    """DELETE."""
+def build_delete(names: Names, sync: int, args: tuple[Any, ...]) -> bytes:
+    """DELETE: args ``(space, key, index)``."""
+    space, key, index = args
     ids = names.pair(space, index)
     return encode_delete(sync, ids[0], ids[1], key, schema_version=_version(names, space, index))
 
 
-def build_call(name: str, args: Sequence[Any], names: Names, sync: int) -> bytes:
-    """CALL."""
-    return encode_call(sync, name, args)
+def build_call(names: Names, sync: int, args: tuple[Any, ...]) -> bytes:
+    """CALL: args ``(function name, arguments)``."""
+    return encode_call(sync, args[0], args[1])
 
 
-def build_eval(expr: str, args: Sequence[Any], names: Names, sync: int) -> bytes:
-    """EVAL."""
-    return encode_eval(sync, expr, args)
+def build_eval(names: Names, sync: int, args: tuple[Any, ...]) -> bytes:
+    """EVAL: args ``(expression, arguments)``."""
+    return encode_eval(sync, args[0], args[1])
 
 
-def build_execute(query: str, params: Any, names: Names, sync: int) -> bytes:
-    """EXECUTE (SQL)."""
-    return encode_execute(sync, query, params)
+def build_execute(names: Names, sync: int, args: tuple[Any, ...]) -> bytes:
+    """EXECUTE (SQL): args ``(query, params)``."""
+    return encode_execute(sync, args[0], args[1])
 
 
-def build_ping(names: Names, sync: int) -> bytes:
-    """PING."""
+def build_ping(names: Names, sync: int, args: tuple[Any, ...]) -> bytes:
+    """PING: no args."""
     return encode_ping(sync)

@@ -69,11 +69,12 @@ from ._requests import (
     build_eval,
     build_execute,
     build_ping,
+    build_select,
     build_store,
     build_update,
     build_upsert,
     call_args,
-    select_builder,
+    default_iterator,
 )
 from .crud import CrudMixin
 from .errors import NetworkError, NetworkTimeoutError
@@ -438,56 +439,67 @@ class Connection(CrudMixin):
     # ------------------------------------------------------------------
     # Sending
 
-    def _deadline(self, timeout: float | None) -> float:
-        if timeout is None:
-            return monotonic() + self.deadline
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise ConfigurationError("timeout", timeout, "must be a positive number of seconds")
-        return monotonic() + timeout
-
     def _perform(
         self,
         build: Build,
-        deadline: float,
+        args: tuple[Any, ...],
+        timeout: float | None = None,
         on_push: OnPush | None = None,
         on_push_ctx: Any = None,
         verify: bool = False,
+        deadline: float | None = None,
     ) -> Response:
-        """Send one request built by ``build`` and return its Response (see the class).
+        """Send one request built by ``build(names, sync, args)`` and return its Response.
 
-        ``verify``: the request used names but carries no schema version
-        (a SELECT): check the reply's version instead.
+        ``timeout`` bounds the whole call (None: the ``deadline`` setting).
+        The pool gives the call's absolute ``deadline`` (``monotonic()``)
+        instead, with ``timeout`` set only on its first try.  ``verify``: the
+        request used names but carries no schema version (a SELECT): check
+        the reply's version instead.  Raises as the class docstring says.
         """
+        if deadline is None:
+            if timeout is None:
+                timeout = self.deadline
+            elif type(timeout) is not float or not timeout > 0:
+                timeout = _check_timeout(timeout)
+            deadline = monotonic() + timeout
+        # The first try waits the whole ``timeout``, the same for every caller
+        # (the transport's one deadline timer serves requests whose deadlines
+        # come in order); a try after a reconnect or a reload waits what is left.
+        wait = timeout
         transport = self._transport
         schema_retries = 0
         while True:
             if transport.state != CONNECTED:
                 self._reconnect(deadline)
+                wait = None
             names = self._names
             sync = next(self._syncs)
             try:
-                payload = build(names, sync)
+                payload = build(names, sync, args)
             except SchemaError:
                 if names.schema is None or schema_retries >= _SCHEMA_RETRIES:
                     raise
                 schema_retries += 1
                 self._reload_schema(deadline)
+                wait = None
                 continue
-            remaining = deadline - monotonic()
-            timeout = self.socket_timeout
-            if timeout is None or timeout > remaining:
-                timeout = remaining
-            if timeout <= 0:
-                raise NetworkTimeoutError(
-                    f"{self.name}: the deadline passed before the request was sent",
-                    str(self.endpoint), sent=False,
-                )
+            if wait is None:
+                wait = deadline - monotonic()
+                if wait <= 0:
+                    raise NetworkTimeoutError(
+                        f"{self.name}: the deadline passed before the request was sent",
+                        str(self.endpoint), sent=False,
+                    )
+            socket_timeout = self.socket_timeout
+            if socket_timeout is not None and socket_timeout < wait:
+                wait = socket_timeout
             push = None if on_push is None else functools.partial(_push, on_push, on_push_ctx)
             try:
-                reply = transport.request(payload, key=sync, timeout=timeout, on_push=push)
+                reply = transport.request(payload, key=sync, timeout=wait, on_push=push)
             except _TransportTimeout:
                 raise NetworkTimeoutError(
-                    f"{self.name}: no reply within {timeout:.3g}s", str(self.endpoint)
+                    f"{self.name}: no reply within {wait:.3g}s", str(self.endpoint)
                 ) from None
             except _TransportError as exc:
                 raise NetworkError(str(exc), str(self.endpoint)) from exc
@@ -500,6 +512,7 @@ class Connection(CrudMixin):
                                         "the schema kept changing during the request")
                 schema_retries += 1
                 self._reload_schema(deadline, newer_than=names.version)
+                wait = None
                 continue
             error = reply.error
             if error is not None:
@@ -507,6 +520,7 @@ class Connection(CrudMixin):
                         and schema_retries < _SCHEMA_RETRIES:
                     schema_retries += 1
                     self._reload_schema(deadline, newer_than=names.version)
+                    wait = None
                     continue
                 raise error
             if (
@@ -566,7 +580,7 @@ class Connection(CrudMixin):
     def ping(self, notime: bool = False, *, timeout: float | None = None) -> float | str:
         """Send a PING; return the round trip in seconds, or ``"Success"`` with ``notime``."""
         start = monotonic()
-        self._perform(build_ping, self._deadline(timeout))
+        self._perform(build_ping, (), timeout)
         return "Success" if notime else monotonic() - start
 
     def select(
@@ -589,8 +603,12 @@ class Connection(CrudMixin):
         :class:`~greenpool.protocol.iproto.Iterator` values, their names
         (``"GE"``) or operators (``">="``).
         """
-        build, verify = select_builder(space_name, key, offset, limit, index, iterator)
-        return self._perform(build, self._deadline(timeout), on_push, on_push_ctx, verify)
+        if iterator is None:
+            iterator = default_iterator(key)
+        return self._perform(
+            build_select, (space_name, key, offset, limit, index, iterator), timeout,
+            on_push, on_push_ctx, type(space_name) is not int or type(index) is not int,
+        )
 
     def insert(
         self,
@@ -606,8 +624,8 @@ class Connection(CrudMixin):
         A duplicate key raises DatabaseError ``ER_TUPLE_FOUND``.
         """
         return self._perform(
-            functools.partial(build_store, encode_insert, space_name, values),
-            self._deadline(timeout), on_push, on_push_ctx,
+            build_store, (encode_insert, space_name, values),
+            timeout, on_push, on_push_ctx,
         )
 
     def replace(
@@ -621,8 +639,8 @@ class Connection(CrudMixin):
     ) -> Response:
         """Insert the tuple ``values`` or replace the one with its primary key."""
         return self._perform(
-            functools.partial(build_store, encode_replace, space_name, values),
-            self._deadline(timeout), on_push, on_push_ctx,
+            build_store, (encode_replace, space_name, values),
+            timeout, on_push, on_push_ctx,
         )
 
     def update(
@@ -642,8 +660,8 @@ class Connection(CrudMixin):
         tuple, or is empty when no tuple matched.
         """
         return self._perform(
-            functools.partial(build_update, space_name, key, op_list, index),
-            self._deadline(timeout), on_push, on_push_ctx,
+            build_update, (space_name, key, op_list, index),
+            timeout, on_push, on_push_ctx,
         )
 
     def upsert(
@@ -663,8 +681,8 @@ class Connection(CrudMixin):
         server always uses the primary key).  The Response is empty.
         """
         return self._perform(
-            functools.partial(build_upsert, space_name, tuple_value, op_list, index),
-            self._deadline(timeout), on_push, on_push_ctx,
+            build_upsert, (space_name, tuple_value, op_list, index),
+            timeout, on_push, on_push_ctx,
         )
 
     def delete(
@@ -679,8 +697,8 @@ class Connection(CrudMixin):
     ) -> Response:
         """Delete the tuple with ``key``; the Response holds it (or is empty)."""
         return self._perform(
-            functools.partial(build_delete, space_name, key, index),
-            self._deadline(timeout), on_push, on_push_ctx,
+            build_delete, (space_name, key, index),
+            timeout, on_push, on_push_ctx,
         )
 
     def call(
@@ -697,8 +715,8 @@ class Connection(CrudMixin):
         argument list.
         """
         return self._perform(
-            functools.partial(build_call, func_name, call_args(args)),
-            self._deadline(timeout), on_push, on_push_ctx,
+            build_call, (func_name, call_args(args)),
+            timeout, on_push, on_push_ctx,
         )
 
     def eval(
@@ -711,8 +729,8 @@ class Connection(CrudMixin):
     ) -> Response:
         """Run the Lua chunk ``expr`` (``...`` are ``args``); the Response holds its results."""
         return self._perform(
-            functools.partial(build_eval, expr, call_args(args)),
-            self._deadline(timeout), on_push, on_push_ctx,
+            build_eval, (expr, call_args(args)),
+            timeout, on_push, on_push_ctx,
         )
 
     def execute(
@@ -729,12 +747,18 @@ class Connection(CrudMixin):
         :attr:`Response.autoincrement_ids`.
         """
         return self._perform(
-            functools.partial(build_execute, query, params),
-            self._deadline(timeout),
+            build_execute, (query, params),
+            timeout,
         )
 
     def _crud_call(self, name: str, args: list[Any], mode: Any = None) -> Response:
-        return self._perform(functools.partial(build_call, name, args), self._deadline(None))
+        return self._perform(build_call, (name, args))
+
+
+def _check_timeout(timeout: object) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ConfigurationError("timeout", timeout, "must be a positive number of seconds")
+    return float(timeout)
 
 
 class _HandshakeFailed(ProtocolError):

@@ -56,7 +56,6 @@ next refresh.  Retries happen only where they are safe:
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 from collections.abc import Mapping, Sequence
@@ -94,11 +93,12 @@ from ._requests import (
     build_eval,
     build_execute,
     build_ping,
+    build_select,
     build_store,
     build_update,
     build_upsert,
     call_args,
-    select_builder,
+    default_iterator,
 )
 from .connection import DEFAULT_DEADLINE, Connection, OnPush
 from .crud import CrudMixin
@@ -123,8 +123,7 @@ _WRITE = 2  # box data changes: resent after ER_READONLY / ER_LOADING
 _OTHER = 3  # call, eval, execute, crud: resent only if never sent
 
 
-def _box_info(schema: Any, sync: int) -> bytes:
-    return build_call("box.info", (), schema, sync)
+_BOX_INFO: tuple[str, tuple[()]] = ("box.info", ())
 
 
 class PoolUnit:
@@ -348,7 +347,7 @@ class PoolUnit:
             self._mark_unhealthy(error or NetworkError("not connected", str(self.endpoint)))
             return False
         try:
-            reply = live[0]._perform(_box_info, monotonic() + pool.health_timeout)
+            reply = live[0]._perform(build_call, _BOX_INFO, pool.health_timeout)
             info = reply.data[0] if reply.data else None
             if not isinstance(info, Mapping) or not isinstance(info.get("ro"), bool):
                 raise ProtocolError(f"box.info gave no 'ro' flag: {reply!r}")
@@ -556,6 +555,7 @@ class ConnectionPool(CrudMixin):
         self,
         mode: Any,
         build: Build,
+        args: tuple[Any, ...],
         kind: int,
         timeout: float | None = None,
         on_push: OnPush | None = None,
@@ -569,11 +569,13 @@ class ConnectionPool(CrudMixin):
                 raise PoolClosed(f"{self.name}: the pool is closed")
             self.connect()
         if timeout is None:
-            deadline = monotonic() + self.deadline
-        else:
-            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            timeout = self.deadline
+        elif type(timeout) is not float or not timeout > 0:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+                    or not timeout > 0:
                 raise ConfigurationError("timeout", timeout, "must be a positive number")
-            deadline = monotonic() + timeout
+            timeout = float(timeout)
+        deadline = monotonic() + timeout
         getnext = self._getnext
         tries = 0
         last: BaseException | None = None
@@ -587,7 +589,9 @@ class ConnectionPool(CrudMixin):
                 raise error from None
             try:
                 conn = unit.only or unit.pick()
-                return conn._perform(build, deadline, on_push, on_push_ctx, verify)
+                # The first try may wait the whole timeout (see Connection._perform).
+                return conn._perform(build, args, None if tries else timeout, on_push,
+                                     on_push_ctx, verify, deadline)
             except NetworkTimeoutError:
                 raise
             except NetworkError as exc:
@@ -607,8 +611,7 @@ class ConnectionPool(CrudMixin):
                 last = exc
 
     def _crud_call(self, name: str, args: list[Any], mode: Any = None) -> Response:
-        return self._send(Mode.ANY if mode is None else mode,
-                          functools.partial(build_call, name, args), _OTHER)
+        return self._send(Mode.ANY if mode is None else mode, build_call, (name, args), _OTHER)
 
     # ------------------------------------------------------------------
     # tarantool-python's request methods
@@ -618,7 +621,7 @@ class ConnectionPool(CrudMixin):
         """PING an instance fitting ``mode`` (required); the round trip in s, or ``"Success"``."""
         _need_mode("ping", mode)
         start = monotonic()
-        self._send(mode, build_ping, _READ, timeout)
+        self._send(mode, build_ping, (), _READ, timeout)
         return "Success" if notime else monotonic() - start
 
     def select(
@@ -636,28 +639,31 @@ class ConnectionPool(CrudMixin):
         timeout: float | None = None,
     ) -> Response:
         """SELECT on an instance fitting ``mode`` (default ANY); see Connection.select."""
-        build, verify = select_builder(space_name, key, offset, limit, index, iterator)
-        return self._send(mode, build, _READ, timeout, on_push, on_push_ctx, verify)
+        if iterator is None:
+            iterator = default_iterator(key)
+        return self._send(mode, build_select, (space_name, key, offset, limit, index, iterator),
+                          _READ, timeout, on_push, on_push_ctx,
+                          type(space_name) is not int or type(index) is not int)
 
     def insert(self, space_name: str | int, values: Sequence[Any], *, mode: Any = Mode.RW,
                on_push: OnPush | None = None, on_push_ctx: Any = None,
                timeout: float | None = None) -> Response:
         """INSERT on an instance fitting ``mode`` (default RW)."""
-        return self._send(mode, functools.partial(build_store, encode_insert, space_name, values),
+        return self._send(mode, build_store, (encode_insert, space_name, values),
                           _WRITE, timeout, on_push, on_push_ctx)
 
     def replace(self, space_name: str | int, values: Sequence[Any], *, mode: Any = Mode.RW,
                 on_push: OnPush | None = None, on_push_ctx: Any = None,
                 timeout: float | None = None) -> Response:
         """REPLACE on an instance fitting ``mode`` (default RW)."""
-        return self._send(mode, functools.partial(build_store, encode_replace, space_name, values),
+        return self._send(mode, build_store, (encode_replace, space_name, values),
                           _WRITE, timeout, on_push, on_push_ctx)
 
     def update(self, space_name: str | int, key: Any, op_list: Sequence[Sequence[Any]], *,
                index: str | int = 0, mode: Any = Mode.RW, on_push: OnPush | None = None,
                on_push_ctx: Any = None, timeout: float | None = None) -> Response:
         """UPDATE on an instance fitting ``mode`` (default RW)."""
-        return self._send(mode, functools.partial(build_update, space_name, key, op_list, index),
+        return self._send(mode, build_update, (space_name, key, op_list, index),
                           _WRITE, timeout, on_push, on_push_ctx)
 
     def upsert(self, space_name: str | int, tuple_value: Sequence[Any],
@@ -666,7 +672,7 @@ class ConnectionPool(CrudMixin):
                timeout: float | None = None) -> Response:
         """UPSERT on an instance fitting ``mode`` (default RW)."""
         return self._send(
-            mode, functools.partial(build_upsert, space_name, tuple_value, op_list, index),
+            mode, build_upsert, (space_name, tuple_value, op_list, index),
             _WRITE, timeout, on_push, on_push_ctx,
         )
 
@@ -674,28 +680,28 @@ class ConnectionPool(CrudMixin):
                mode: Any = Mode.RW, on_push: OnPush | None = None, on_push_ctx: Any = None,
                timeout: float | None = None) -> Response:
         """DELETE on an instance fitting ``mode`` (default RW)."""
-        return self._send(mode, functools.partial(build_delete, space_name, key, index),
+        return self._send(mode, build_delete, (space_name, key, index),
                           _WRITE, timeout, on_push, on_push_ctx)
 
     def call(self, func_name: str, *args: Any, mode: Any = None, on_push: OnPush | None = None,
              on_push_ctx: Any = None, timeout: float | None = None) -> Response:
         """CALL a Lua function on an instance fitting ``mode`` (required: ValueError without)."""
         _need_mode("call", mode)
-        return self._send(mode, functools.partial(build_call, func_name, call_args(args)),
+        return self._send(mode, build_call, (func_name, call_args(args)),
                           _OTHER, timeout, on_push, on_push_ctx)
 
     def eval(self, expr: str, *args: Any, mode: Any = None, on_push: OnPush | None = None,
              on_push_ctx: Any = None, timeout: float | None = None) -> Response:
         """EVAL Lua on an instance fitting ``mode`` (required: ValueError without)."""
         _need_mode("eval", mode)
-        return self._send(mode, functools.partial(build_eval, expr, call_args(args)),
+        return self._send(mode, build_eval, (expr, call_args(args)),
                           _OTHER, timeout, on_push, on_push_ctx)
 
     def execute(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
                 mode: Any = None, timeout: float | None = None) -> Response:
         """Run SQL on an instance fitting ``mode`` (required: ValueError without)."""
         _need_mode("execute", mode)
-        return self._send(mode, functools.partial(build_execute, query, params), _OTHER, timeout)
+        return self._send(mode, build_execute, (query, params), _OTHER, timeout)
 
 
 def _need_mode(method: str, mode: Any) -> None:

@@ -163,6 +163,18 @@ def test_timeout_abandons_only_that_request(conn: Connection) -> None:
     assert conn.connected
 
 
+@pytest.mark.parametrize("timeout", [None, 5.0])
+def test_concurrent_requests_share_one_deadline_timer(conn: Connection,
+                                                      timeout: float | None) -> None:
+    # Every first try waits the same timeout, so the transport's deadlines
+    # come in order and its one timer serves them all: no timer per request.
+    transport = conn._transport
+    glets = [gevent.spawn(conn.call, "slow", 0.2, i, timeout=timeout) for i in range(50)]
+    gevent.sleep(0.05)
+    assert len(transport._deadlines) == 50
+    assert [g.get().data for g in glets] == [[i] for i in range(50)]
+
+
 def test_socket_timeout_applies_to_every_request(server: TarantoolServer) -> None:
     c = Connection("127.0.0.1", server.port, socket_timeout=0.1)
     try:
