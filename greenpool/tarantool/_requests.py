@@ -155,7 +155,10 @@ def build_store(names: Names, sync: int, args: tuple[Any, ...]) -> bytes:
     space, values = args[1], args[2]
     if type(space) is int:
         return encoder(sync, space, values)
-    return encoder(sync, names.space(space), values, schema_version=names.version)
+    space_id = names.spaces.get(space)
+    if space_id is None:
+        space_id = names.space(space)
+    return encoder(sync, space_id, values, schema_version=names.version)
 
 
 def build_update(names: Names, sync: int, args: tuple[Any, ...]) -> bytes:
