@@ -711,6 +711,13 @@ _FIXINT: Final = tuple(bytes((n,)) for n in range(128))
 _HEAD = struct.Struct(">BIBBBBBQ")
 # ... + SCHEMA_VERSION: uint64
 _HEAD_SCHEMA = struct.Struct(">BIBBBBBQBBQ")
+# The same with the constant bytes as "Ns" fields (struct packs one of them
+# faster than a field per byte): the header map up to the sync's value, for
+# each request type, without and with the schema version.
+_FAST_HEAD = struct.Struct(">BI5sQ")
+_FAST_HEAD_SCHEMA = struct.Struct(">BI5sQ2sQ")
+_HEADERS: Final = tuple(bytes((0x82, _TYPE, kind, _SYNC, 0xCF)) for kind in range(0x80))
+_HEADERS_SCHEMA: Final = tuple(bytes((0x83, _TYPE, kind, _SYNC, 0xCF)) for kind in range(0x80))
 
 
 def _uint(n: int) -> bytes:
@@ -737,13 +744,13 @@ def _frame(request_type: int, sync: object, body: bytes, schema_version: object 
         # checks below name the bad argument.
         try:
             if schema_version is None:
-                head = _HEAD.pack(0xCE, len(body) + 13, 0x82, _TYPE, request_type, _SYNC, 0xCF,
-                                  sync)
+                head = _FAST_HEAD.pack(0xCE, len(body) + 13, _HEADERS[request_type], sync)
             else:
-                head = _HEAD_SCHEMA.pack(0xCE, len(body) + 23, 0x83, _TYPE, request_type, _SYNC,
-                                         0xCF, sync, _SCHEMA_VERSION, 0xCF, schema_version)
+                head = _FAST_HEAD_SCHEMA.pack(0xCE, len(body) + 23,
+                                              _HEADERS_SCHEMA[request_type], sync,
+                                              b"\x05\xcf", schema_version)
             return head + body
-        except struct.error:
+        except (struct.error, IndexError):
             pass
     if type(sync) is not int or not 0 <= sync <= _U64_MAX:
         sync = _check_uint("sync", sync, _U64_MAX)
@@ -866,17 +873,30 @@ def encode_auth(
 
 
 # SELECT body up to the key: SPACE_ID, INDEX_ID, LIMIT, OFFSET (uint32 each),
-# ITERATOR (fixint), then the KEY key; _SELECT adds the prefix and header.
+# ITERATOR (fixint), then the KEY key.
 _SELECT_BODY = struct.Struct(">BBBIBBIBBIBBIBBB")
-_SELECT = struct.Struct(_HEAD.format + _SELECT_BODY.format[1:])
 _SELECT_TYPE: Final = 0x01
-# ... and a key of one unsigned integer, packed as MessagePack packs it (the
-# narrowest width): a whole packet in one struct.pack.  The last two fields
-# are the array's and the int's marker bytes as one number, then the int.
-_SELECT_FIXINT = struct.Struct(_SELECT.format + "BB")  # 0x91, n
-_SELECT_UINT8 = struct.Struct(_SELECT.format + "HB")  # 0x91CC, n
-_SELECT_UINT16 = struct.Struct(_SELECT.format + "HH")  # 0x91CD, n
-_SELECT_UINT32 = struct.Struct(_SELECT.format + "HI")  # 0x91CE, n
+# The fast path makes the whole packet in one struct.pack, with the constant
+# runs of bytes as "Ns" fields: the prefix, the header and the body up to
+# the key ...
+_SELECT_FAST = struct.Struct(">BI5sQ3sI2sI2sI2sIBBB")
+
+
+def _select_by_uint(key_format: str, markers: bytes) -> tuple[struct.Struct, bytes, bytes]:
+    """A SELECT packet whose key is one unsigned int: its struct, its first ten
+    bytes (prefix and header, constant) and the bytes between ITERATOR's value
+    and the int (the KEY key, then the array's and the int's markers)."""
+    packer = struct.Struct(f">10sQ3sI2sI2sI2sIBB{1 + len(markers)}s{key_format}")
+    head = struct.pack(">BI5s", 0xCE, packer.size - 5, _HEADERS[_SELECT_TYPE])
+    return packer, head, b"\x20" + markers
+
+
+# ... and with a key of one unsigned integer, packed as MessagePack packs it
+# (the narrowest width).
+_SELECT_BY_FIXINT = _select_by_uint("B", b"\x91")
+_SELECT_BY_UINT8 = _select_by_uint("B", b"\x91\xcc")
+_SELECT_BY_UINT16 = _select_by_uint("H", b"\x91\xcd")
+_SELECT_BY_UINT32 = _select_by_uint("I", b"\x91\xce")
 
 
 def encode_select(
@@ -916,24 +936,23 @@ def encode_select(
         try:
             if type(part) is int and 0 <= part <= _U32_MAX:
                 if part < 0x80:
-                    packer, marker = _SELECT_FIXINT, 0x91
+                    packer, head, markers = _SELECT_BY_FIXINT
                 elif part < 0x100:
-                    packer, marker = _SELECT_UINT8, 0x91CC
+                    packer, head, markers = _SELECT_BY_UINT8
                 elif part < 0x10000:
-                    packer, marker = _SELECT_UINT16, 0x91CD
+                    packer, head, markers = _SELECT_BY_UINT16
                 else:
-                    packer, marker = _SELECT_UINT32, 0x91CE
+                    packer, head, markers = _SELECT_BY_UINT32
                 return packer.pack(
-                    0xCE, packer.size - 5, 0x82, _TYPE, _SELECT_TYPE, _SYNC, 0xCF, sync,
-                    0x86, 0x10, 0xCE, space_id, 0x11, 0xCE, index_id, 0x12, 0xCE, limit,
-                    0x13, 0xCE, offset, 0x14, iterator, 0x20, marker, part,
+                    head, sync, b"\x86\x10\xce", space_id, b"\x11\xce", index_id,
+                    b"\x12\xce", limit, b"\x13\xce", offset, 0x14, iterator, markers, part,
                 )  # fmt: skip
             packed_key = _pack("key", key if type(key) is list or type(key) is tuple
                                else _key(key))
-            return _SELECT.pack(
-                0xCE, _SELECT.size - 5 + len(packed_key), 0x82, _TYPE, _SELECT_TYPE, _SYNC, 0xCF,
-                sync, 0x86, 0x10, 0xCE, space_id, 0x11, 0xCE, index_id, 0x12, 0xCE, limit,
-                0x13, 0xCE, offset, 0x14, iterator, 0x20,
+            return _SELECT_FAST.pack(
+                0xCE, _SELECT_FAST.size - 5 + len(packed_key), _HEADERS[_SELECT_TYPE], sync,
+                b"\x86\x10\xce", space_id, b"\x11\xce", index_id, b"\x12\xce", limit,
+                b"\x13\xce", offset, 0x14, iterator, 0x20,
             ) + packed_key  # fmt: skip
         except (struct.error, ConfigurationError):
             pass  # the checks below raise for the first bad argument
