@@ -423,11 +423,10 @@ class Connection:
             raise self._not_connected()
         p = _Pending(getcurrent())
         if self._keyed:
-            if key in self._keyed_pending:
+            if self._keyed_pending.setdefault(key, p) is not p:
                 raise ConfigurationError("key", key, "a request with this key is in flight")
             p.key = key
             p.on_push = on_push
-            self._keyed_pending[key] = p
         else:
             self._ordered.append(p)
         # _queue(payload), inlined: this is the hottest path of the library.
@@ -685,20 +684,20 @@ class Connection:
 
     def _dispatch_keyed(self, codec: Codec, messages: list[Any]) -> None:
         pending = self._keyed_pending
+        key_of, is_push = codec.key_of, codec.is_push
         done: list[_Pending] = []
         try:
             for message in messages:
-                key = codec.key_of(message)
-                p = pending.get(key)
-                if codec.is_push(message):
+                if is_push(message):
+                    p = pending.get(key_of(message))
                     if p is not None and p.on_push is not None:
                         _call_listener(p.on_push, message)
                     else:
                         self._push(message)
                     continue
+                p = pending.pop(key_of(message), None)
                 if p is None:
                     continue  # a late reply to an abandoned request
-                del pending[key]
                 if p.state == _WAITING:
                     p.value = message
                     p.state = _DONE

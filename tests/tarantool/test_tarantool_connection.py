@@ -15,7 +15,7 @@ from helpers import wait_until
 from tls_terminator import TlsTerminator
 
 from greenpool import ConfigurationError
-from greenpool.protocol.iproto import ER_TUPLE_FOUND
+from greenpool.protocol.iproto import ER_TUPLE_FOUND, encode_eval, encode_ping
 from greenpool.protocol.iproto import Iterator as It
 from greenpool.tarantool import (
     Connection,
@@ -173,6 +173,19 @@ def test_concurrent_requests_share_one_deadline_timer(conn: Connection,
     gevent.sleep(0.05)
     assert len(transport._deadlines) == 50
     assert [g.get().data for g in glets] == [[i] for i in range(50)]
+
+
+def test_a_sync_in_flight_is_refused_and_keeps_its_caller(conn: Connection) -> None:
+    transport = conn._transport
+    sync = 10**12  # far from the connection's own syncs
+    first = gevent.spawn(transport.request,
+                         encode_eval(sync, "require('fiber').sleep(0.1) return 1", []),
+                         key=sync, timeout=5.0)
+    gevent.sleep(0.02)
+    with pytest.raises(ConfigurationError, match="in flight"):
+        transport.request(encode_ping(sync), key=sync, timeout=5.0)
+    assert first.get().data == [1]
+    assert transport.pending == 0
 
 
 def test_socket_timeout_applies_to_every_request(server: TarantoolServer) -> None:
