@@ -1309,6 +1309,18 @@ def _sql_info(value: object) -> SqlInfo:
     return SqlInfo(count, ids)
 
 
+class _PlainBody:
+    """Response._body of a reply whose body is just {DATA: data}: one object."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "_PLAIN_BODY"  # pickles as a reference to the one instance
+
+
+_PLAIN_BODY: Final = _PlainBody()
+
+
 class Response:
     """One decoded reply packet.
 
@@ -1328,7 +1340,7 @@ class Response:
       None.
     """
 
-    __slots__ = ("body", "data", "error", "metadata", "schema_version", "sql_info", "sync", "type")
+    __slots__ = ("_body", "data", "error", "metadata", "schema_version", "sql_info", "sync", "type")
 
     def __init__(
         self,
@@ -1344,11 +1356,25 @@ class Response:
         self.type = type
         self.sync = sync
         self.schema_version = schema_version
-        self.body = body
+        self._body: dict[int, Any] | object = body
         self.data = data
         self.error = error
         self.metadata = metadata
         self.sql_info = sql_info
+
+    @property
+    def body(self) -> dict[int, Any]:
+        """The raw body map (keys are :class:`Key` values)."""
+        body = self._body
+        if body is _PLAIN_BODY:
+            # The parser drops the body of a plain {DATA: [...]} reply: a dict
+            # fewer for the GC to track while the reply waits for its caller.
+            body = self._body = {_DATA: self.data}
+        return body  # type: ignore[return-value]
+
+    @body.setter
+    def body(self, body: dict[int, Any]) -> None:
+        self._body = body
 
     @property
     def code(self) -> int:
@@ -1704,7 +1730,7 @@ class IprotoParser:
                             response.type = kind
                             response.sync = sync
                             response.schema_version = version
-                            response.body = body
+                            response._body = _PLAIN_BODY  # {DATA: data}, made when read
                             response.data = data
                             response.error = response.metadata = response.sql_info = None
                             append(response)

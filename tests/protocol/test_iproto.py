@@ -948,6 +948,20 @@ def test_all_length_prefix_forms() -> None:
         assert parse_one(prefix + payload).sync == 3
 
 
+def test_a_plain_reply_body_is_made_when_read() -> None:
+    # The parser drops a {DATA: [...]} body and makes it again on demand.
+    packet = _packet({0: 0, 1: 7, 5: 3}, {0x30: [[1, "a"]]})
+    reply = parse_one(packet)
+    assert reply.body == {0x30: [[1, "a"]]} and reply.body is reply.body
+    assert reply.body[0x30] is reply.data
+    assert reply == Response(0, 7, 3, {0x30: [[1, "a"]]}, [[1, "a"]])
+    for copy in (pickle.loads(pickle.dumps(parse_one(packet))), pickle.loads(pickle.dumps(reply))):
+        assert copy == reply and copy.body == {0x30: [[1, "a"]]} and copy.data == [[1, "a"]]
+    reply.body = {0x30: [], 0x99: 1}
+    assert reply.body == {0x30: [], 0x99: 1}
+    assert Response(0, 1, None, {}).body == {}
+
+
 def test_header_only_packet_has_empty_body() -> None:
     reply = parse_one(_packet({0: 0, 1: 4}))
     assert (reply.sync, reply.body, reply.data) == (4, {}, None)
