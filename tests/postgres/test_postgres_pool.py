@@ -16,7 +16,8 @@ from pg_helpers import app_name, backends, busy
 from psycogreen.gevent import gevent_wait_callback, patch_psycopg
 
 from greenpool import ConfigurationError, InvalidRequestError, NoConnectionAvailable, PoolClosed
-from greenpool.postgres import PostgresPool, ensure_green, is_green
+from greenpool.postgres import PostgresPool, _green, ensure_green, is_green
+from greenpool.postgres._green import greenpool_wait_callback
 from greenpool.testing import PostgresServer
 
 
@@ -81,7 +82,7 @@ def test_checkout_mode_is_validated(postgres_server: PostgresServer, make_pool: 
 # ---------------------------------------------------------------------- green
 
 
-def test_wait_callback_installed_once_and_wraps_psycogreen(
+def test_wait_callback_installed_once_replacing_psycogreen_and_wrapping_any_other(
     postgres_server: PostgresServer, make_pool: Any
 ) -> None:
     ext.set_wait_callback(None)
@@ -89,16 +90,74 @@ def test_wait_callback_installed_once_and_wraps_psycogreen(
     make_pool(postgres_server.dsn, pool_size=1)
     callback = ext.get_wait_callback()
     assert is_green()
-    assert callback.greenpool_inner is gevent_wait_callback
+    assert callback is greenpool_wait_callback  # does psycogreen's job, and cancels
     make_pool(postgres_server.dsn, pool_size=1)
     ensure_green()
     assert ext.get_wait_callback() is callback
     ext.set_wait_callback(None)
     pool = make_pool(postgres_server.dsn, pool_size=1)  # installs it again, by itself
-    assert is_green()
+    assert ext.get_wait_callback() is greenpool_wait_callback
     with pool.cursor() as cur:
         cur.execute("SELECT 1")
         assert cur.fetchone() == (1,)
+
+    calls: list[Any] = []
+
+    def own_callback(conn: Any, timeout: Any = None) -> None:
+        calls.append(conn)
+        gevent_wait_callback(conn, timeout)
+
+    ext.set_wait_callback(own_callback)  # an application's own: kept, wrapped
+    try:
+        ensure_green()
+        assert is_green()
+        assert ext.get_wait_callback().greenpool_inner is own_callback
+        with pool.cursor() as cur:
+            cur.execute("SELECT 2")
+            assert cur.fetchone() == (2,)
+        assert calls
+    finally:
+        ext.set_wait_callback(None)
+        ensure_green()
+
+
+@pytest.mark.timeout(30)
+def test_a_new_connection_on_a_recycled_fd_number_gets_fresh_watchers(
+    postgres_server: PostgresServer,
+) -> None:
+    # The wait callback keeps each connection's socket watchers.  A socket
+    # closed and another opened on the same fd number is a new file to
+    # libev: reusing the old watcher would leave the new connection's waits
+    # unwatched, and the query would hang.
+    ensure_green()
+    old = psycopg2.connect(postgres_server.dsn)
+    old.autocommit = True
+    old.cursor().execute("SELECT 1")
+    fd = old.fileno()
+    old_watcher = _green._watchers[fd][2]
+    old.cursor().execute("SELECT 1")
+    assert _green._watchers[fd][2] is old_watcher  # kept between one connection's waits
+    old.close()
+    conn = None
+    for _ in range(20):
+        conn = psycopg2.connect(postgres_server.dsn)
+        if conn.fileno() == fd:
+            break
+        conn.close()
+    assert conn is not None and conn.fileno() == fd, "could not get the fd number back"
+    try:
+        conn.autocommit = True
+        with gevent.Timeout(5):
+            for i in range(20):
+                cur = conn.cursor()
+                cur.execute("SELECT %s", (i,))
+                assert cur.fetchone() == (i,)
+        entry = _green._watchers[fd]
+        assert entry[0]() is conn
+        assert entry[2] is not old_watcher
+        assert not old_watcher.active
+    finally:
+        conn.close()
 
 
 @pytest.mark.timeout(30)
