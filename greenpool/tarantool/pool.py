@@ -100,7 +100,7 @@ from ._requests import (
     call_args,
     default_iterator,
 )
-from .connection import DEFAULT_DEADLINE, Connection, OnPush
+from .connection import DEFAULT_DEADLINE, Connection, OnPush, _check_timeout
 from .crud import CrudMixin
 from .errors import NetworkError, NetworkTimeoutError
 from .response import Response
@@ -571,10 +571,7 @@ class ConnectionPool(CrudMixin):
         if timeout is None:
             timeout = self.deadline
         elif type(timeout) is not float or not timeout > 0:
-            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
-                    or not timeout > 0:
-                raise ConfigurationError("timeout", timeout, "must be a positive number")
-            timeout = float(timeout)
+            timeout = _check_timeout(timeout)
         deadline = monotonic() + timeout
         getnext = self._getnext
         tries = 0

@@ -141,6 +141,13 @@ def test_default_modes_match_tarantool_python(pool: ConnectionPool,
         pool.select("kv", 1, mode="sideways")
 
 
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan"), True, "5"])
+def test_a_bad_per_call_timeout_names_the_argument(pool: ConnectionPool, timeout: Any) -> None:
+    with pytest.raises(ConfigurationError, match="timeout.*must be a positive number of seconds"):
+        pool.select("kv", 1, timeout=timeout)
+    assert pool.ping(mode=Mode.ANY, timeout=2) is not None  # nothing was left half-done
+
+
 def test_write_to_a_replica_is_refused(pool: ConnectionPool) -> None:
     with pytest.raises(DatabaseError, match="read-only|ER_READONLY"):
         pool.replace("kv", [1, "x"], mode=Mode.RO)
