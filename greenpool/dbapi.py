@@ -183,11 +183,7 @@ class TransactionLease:
         self._entry: _Entry | None = None
 
     def __enter__(self) -> Any:
-        try:
-            frame: FrameType | None = sys._getframe(1)
-        except ValueError:  # called from C: no Python caller
-            frame = None
-        entry = self._pool._checkout(self._timeout, frame)
+        entry = self._pool._checkout(self._timeout, caller_frame())
         self._entry = entry
         return entry.conn
 
