@@ -610,14 +610,14 @@ class Pool(Generic[C]):
         if idle and not self._waiters._live and not fresh:
             entry = idle.pop()
             now = monotonic()
+            entry.out_at = now
             if entry.stale_at <= now or self._check is not None:
                 entry = self._validated(entry, now, timeout)
         else:
             entry = self._acquire(timeout, fresh)
-            now = monotonic()
+        # entry.out_at is set: the moment this caller got the connection.
         self._requests_num += 1
         entry.owner = current
-        entry.out_at = now
         entry.depth = 1
         entry.frame = frame
         self._out[entry.key] = entry
@@ -633,12 +633,16 @@ class Pool(Generic[C]):
         return entry
 
     def _validated(self, entry: _Entry, now: float, timeout: Any) -> _Entry:
-        """Validate an idle entry just popped; replace it if stale or failing ``check``."""
+        """Validate an idle entry just popped; replace it if stale or failing ``check``.
+
+        The entry returned has ``out_at`` set, like every entry :meth:`_acquire` returns.
+        """
         while True:
             if entry.stale_at <= now:
                 reason = "max_lifetime reached" if entry.expires <= now else "max_idle reached"
                 self._discard(entry, reason)
             elif self._check is None:
+                entry.out_at = now
                 return entry
             else:
                 try:
@@ -650,6 +654,7 @@ class Pool(Generic[C]):
                     self._discard(entry, "interrupted during check")
                     raise
                 if ok:
+                    entry.out_at = now
                     return entry
                 self._connections_lost += 1
                 self._discard(entry, "check failed")
@@ -660,7 +665,10 @@ class Pool(Generic[C]):
                 return self._acquire(timeout, False)
 
     def _acquire(self, timeout: Any, fresh: bool) -> _Entry:
-        """The slow path: reserve a slot and connect, or wait in line."""
+        """The slow path: reserve a slot and connect, or wait in line.
+
+        Returns an entry whose ``out_at`` is the moment it was got.
+        """
         if self._closed:
             self._requests_errors += 1
             raise PoolClosed(f"pool {self.name!r} is closed")
@@ -685,12 +693,12 @@ class Pool(Generic[C]):
             if self._total < self._max:
                 self._total += 1
                 return self._open_in_slot(count_error=True)
-            now = monotonic()
-            if now - self._last_reclaim >= 0.05 and self._reclaim_dead_holders(now):
+            started = monotonic()
+            if started - self._last_reclaim >= 0.05 and self._reclaim_dead_holders(started):
                 continue
-            return self._wait(timeout, now)
-
-    def _wait(self, timeout: Any, started: float) -> _Entry:
+            break
+        # Every connection is in use: wait in line.  (Inline, not a method of
+        # its own: with more callers than connections, every checkout comes here.)
         wait_for = self._pool_timeout if timeout is None else check_timeout("timeout", timeout)
         if wait_for == 0:
             self._requests_errors += 1
@@ -720,11 +728,13 @@ class Pool(Generic[C]):
             self._requests_wait += monotonic() - started
             self._requests_errors += 1
             raise
-        self._requests_wait += monotonic() - started
+        now = monotonic()
+        self._requests_wait += now - started
         if value is _PERMIT:
             return self._open_in_slot(count_error=True)
-        entry: _Entry = value
-        return entry
+        handed: _Entry = value
+        handed.out_at = now
+        return handed
 
     def _timeout_message(self, waited: float) -> str:
         now = monotonic()
@@ -758,6 +768,7 @@ class Pool(Generic[C]):
         if self._max_lifetime is not None:
             expires = now + self._max_lifetime * (1.0 - random.random() * 0.05)
         entry = _Entry(conn, server, now, expires)
+        entry.out_at = now
         if self._listeners.connection_created:
             try:
                 self._listeners.fire(

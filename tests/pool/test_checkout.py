@@ -8,6 +8,7 @@ import socket as stdsocket
 from typing import Any
 
 import gevent
+import gevent.event
 import pytest
 from gevent import GreenletExit
 from helpers import LineRedis, client_count, wait_until
@@ -470,6 +471,41 @@ def test_a_live_holder_past_leak_timeout_is_reported_not_robbed(
     assert "leak_timeout" in caplog.text and "slow_holder_function" in caplog.text
     assert caplog.text.count("has been checked out") == 1
     assert pool.stats()["connections_lost"] == 0
+
+
+@pytest.mark.parametrize("handed", ["connection", "permit"])
+def test_the_held_clock_starts_when_a_waiter_gets_its_connection(
+    make_pool: Any, caplog: pytest.LogCaptureFixture, handed: str
+) -> None:
+    # leak_timeout=0.3: the holder keeps the only connection 0.2 s, the
+    # waiter waits about that long and then holds it 0.2 s.  Neither has
+    # held a connection past 0.3 s, so nothing may be reported, whether the
+    # waiter is handed the connection itself or, after the holder is
+    # killed (its connection closed), a slot to connect in.
+    pool = make_pool(pool_size=1, leak_timeout=0.3, housekeeping_interval=0.02)
+    taken = gevent.event.Event()
+
+    def holder_function() -> None:
+        with pool.connection():
+            taken.set()
+            gevent.sleep(0.2 if handed == "connection" else 10)
+
+    def waiter_function() -> None:
+        with pool.connection():
+            gevent.sleep(0.2)
+
+    with caplog.at_level(logging.WARNING, logger="greenpool.pool"):
+        g = gevent.spawn(holder_function)
+        assert taken.wait(2)
+        w = gevent.spawn(waiter_function)
+        if handed == "permit":
+            gevent.sleep(0.2)
+            g.kill()
+        g.join(2)
+        w.join(2)
+    assert w.successful()
+    assert pool.stats()["requests_queued"] == 1
+    assert "has been checked out" not in caplog.text
 
 
 # ---------------------------------------------------------------------- ageing
