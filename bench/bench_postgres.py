@@ -292,11 +292,13 @@ def main(argv: list[str] | None = None) -> None:
     eng = medians["sqlalchemy Engine + QueuePool"]
     green_eng = medians["sqlalchemy Engine + GreenQueuePool"]
     print("\nTargets")
+    # The issue's QueuePool figure (13.8k q/s, p99 1.1 s, 0.28x the bare
+    # queue) is what QueuePool gives behind an Engine, the way SQLAlchemy
+    # applications query; the raw pool API gives about 0.45x the bare queue,
+    # and 2.5x that would be more than the ceiling itself.  See
+    # docs/benchmarks.md.
     print(_common.verdict(
-        "greenpool >= 2.5x QueuePool's queries/s (raw pool API: conn = pool.connect())",
-        gp["qps"] >= 2.5 * sa["qps"], f"{gp['qps'] / sa['qps']:.2f}x"))
-    print(_common.verdict(
-        "greenpool >= 2.5x QueuePool's queries/s (through an Engine)",
+        "greenpool >= 2.5x QueuePool's queries/s (QueuePool behind an Engine, the issue's set-up)",
         gp["qps"] >= 2.5 * eng["qps"], f"{gp['qps'] / eng['qps']:.2f}x"))
     print(_common.verdict(
         "greenpool >= 0.7x the bare queue's queries/s", gp["qps"] >= 0.7 * bare["qps"],
@@ -304,11 +306,16 @@ def main(argv: list[str] | None = None) -> None:
     print(_common.verdict(
         "greenpool p99 <= 5x its p50", gp["p99_ms"] <= 5 * gp["p50_ms"],
         f"p99/p50 = {gp['p99_ms'] / gp['p50_ms']:.2f}"))
-    print(f"  (for reference: greenpool vs psycopg_pool {gp['qps'] / pp['qps']:.2f}x; "
-          f"the bare queue vs raw QueuePool {bare['qps'] / sa['qps']:.2f}x; "
-          f"Engine + GreenQueuePool vs Engine + QueuePool {green_eng['qps'] / eng['qps']:.2f}x, "
-          f"p99 {green_eng['p99_ms']:.1f} vs {eng['p99_ms']:.1f} ms)")
-
+    print("For reference:")
+    print(f"  greenpool vs QueuePool's raw pool API (conn = pool.connect()): "
+          f"{gp['qps'] / sa['qps']:.2f}x; the bare queue (the ceiling) vs the same: "
+          f"{bare['qps'] / sa['qps']:.2f}x")
+    print(f"  QueuePool behind an Engine vs the bare queue: {eng['qps'] / bare['qps']:.2f}x "
+          f"(the issue: 0.28x); the raw pool API: {sa['qps'] / bare['qps']:.2f}x")
+    print(f"  greenpool vs psycopg_pool: {gp['qps'] / pp['qps']:.2f}x")
+    print(f"  Engine + GreenQueuePool vs Engine + QueuePool: "
+          f"{green_eng['qps'] / eng['qps']:.2f}x, "
+          f"p99 {green_eng['p99_ms']:.1f} vs {eng['p99_ms']:.1f} ms")
 
 if __name__ == "__main__":
     main()
