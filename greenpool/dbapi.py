@@ -183,34 +183,14 @@ class TransactionLease:
         self._entry: _Entry | None = None
 
     def __enter__(self) -> Any:
-        # caller_frame(), inlined: this runs once per query.
-        try:
-            frame: FrameType | None = sys._getframe(1)
-        except ValueError:  # entered from C (a greenlet's run): no Python caller
-            frame = None
-        entry = self._pool._checkout(self._timeout, frame)
+        entry = self._pool._checkout(self._timeout, caller_frame())
         self._entry = entry
         return entry.conn
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         entry, self._entry = self._entry, None
-        if entry is None:
-            return
-        pool = self._pool
-        if exc is None and entry.depth == 1:
-            # The common case inline (once per query): a clean exit that left
-            # no transaction open (autocommit, or nothing done) has nothing to
-            # commit, and the reset would find nothing to roll back, so only
-            # an application's own reset hook runs.  Everything else: _finish.
-            conn = entry.conn
-            try:
-                state = (_by_type.get(type(conn)) or _inspector(conn))(conn)
-            except Exception:
-                state = TxState.UNKNOWN
-            if state is TxState.IDLE:
-                pool._checkin(entry, reset=pool._user_reset is not None)
-                return
-        pool._finish(entry, exc)
+        if entry is not None:
+            self._pool._finish(entry, exc)
 
 
 class DBAPIPool(Pool[C]):
@@ -417,12 +397,7 @@ class DBAPIPool(Pool[C]):
                 self._checkin_after_error(entry, exc)
             return
         if exc is None:
-            # transaction_state(conn), inlined: this runs once per query.
-            try:
-                inspect = _by_type.get(type(conn)) or _inspector(conn)
-                state = inspect(conn)
-            except Exception:
-                state = TxState.UNKNOWN
+            state = transaction_state(conn)
             if state is TxState.IDLE:
                 # Seen clean just now (autocommit, or nothing done): the reset
                 # would find nothing to roll back, so only a user hook runs.
