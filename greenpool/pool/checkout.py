@@ -23,7 +23,6 @@ the books balanced.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import sys
 import traceback
@@ -36,6 +35,7 @@ from typing import Any, Generic, TypeVar
 import gevent
 from greenlet import getcurrent
 
+from .._fork import fd_of, register, sever
 from .._util import check_bool, check_float, check_int, check_timeout
 from ..address import Address, parse_server_list
 from ..errors import (
@@ -47,6 +47,7 @@ from ..errors import (
     PoolClosed,
     TooManyRequests,
 )
+from ..errors import ConnectionError as _GreenConnectionError
 from ._handoff import HandoffQueue, WaitTimeout
 from .listeners import ListenerSet
 
@@ -89,7 +90,6 @@ _PERMIT = _Permit()
 # child process: dropping them could run finalisers that write to a socket
 # the parent still uses.
 _ABANDONED: list[Any] = []
-_POOLS: weakref.WeakSet[Pool[Any]] = weakref.WeakSet()
 
 
 class _Server:
@@ -116,6 +116,7 @@ class _Entry:
         "doomed",
         "expires",
         "frame",
+        "generation",
         "key",
         "out_at",
         "owner",
@@ -140,6 +141,7 @@ class _Entry:
         self.doomed = False
         self.closed = False
         self.reported = False
+        self.generation = 0  # the pool's generation it was made in (see _forget_inherited)
 
 
 class _Lease(Generic[C]):
@@ -314,6 +316,9 @@ class Pool(Generic[C]):
         self._closed = False
         self._generation = 0
         self._forgotten: set[int] = set()
+        # Every open connection's entry, wherever it is (idle, out, being
+        # handed over, being reset): what a fork() must sever.
+        self._entries: dict[int, _Entry] = {}
         self._housekeeper: Any = None
         self._last_reclaim = 0.0
 
@@ -337,7 +342,7 @@ class Pool(Generic[C]):
         if servers is not None:
             self.set_server_list(servers)
 
-        _POOLS.add(self)
+        register(self)
         self._start_housekeeping()
         if prefill:
             self.fill()
@@ -715,6 +720,7 @@ class Pool(Generic[C]):
         if self._listeners.pool_at_max:
             self._listeners.fire("pool_at_max", "info", pool_max=self._max)
         self._requests_queued += 1
+        generation = self._generation
         try:
             # Waiters on the pool's own timeout share one timer (see HandoffQueue.wait).
             value = self._waiters.wait(wait_for, shared=timeout is None)
@@ -728,6 +734,8 @@ class Pool(Generic[C]):
             self._requests_wait += monotonic() - started
             self._requests_errors += 1
             raise
+        if generation != self._generation:
+            raise _forked(self, "waiting")  # handed over in the parent's books
         now = monotonic()
         self._requests_wait += now - started
         if value is _PERMIT:
@@ -752,15 +760,24 @@ class Pool(Generic[C]):
 
     def _open_in_slot(self, count_error: bool = False) -> _Entry:
         """Make a connection in a slot already reserved; release the slot on failure."""
+        generation = self._generation
         try:
             if self._closed:
                 raise PoolClosed(f"pool {self.name!r} is closed")
             conn, server, started = self._open()
         except BaseException:
+            if generation != self._generation:
+                raise  # the slot was the parent's, before a fork()
             if count_error:
                 self._requests_errors += 1
             self._release_slot()
             raise
+        if generation != self._generation:
+            # A fork() came while connecting: the socket may be the parent's,
+            # and the slot was counted in the parent's books.
+            if sever([fd_of(conn)]) == 0:
+                _ABANDONED.append(conn)
+            raise _forked(self, "connecting")
         now = monotonic()
         self._connections_num += 1
         self._connections_time += now - started
@@ -769,6 +786,8 @@ class Pool(Generic[C]):
             expires = now + self._max_lifetime * (1.0 - random.random() * 0.05)
         entry = _Entry(conn, server, now, expires)
         entry.out_at = now
+        entry.generation = generation
+        self._entries[entry.key] = entry
         if self._listeners.connection_created:
             try:
                 self._listeners.fire(
@@ -903,6 +922,8 @@ class Pool(Generic[C]):
 
     def _give_back(self, entry: _Entry, now: float) -> None:
         """Hand a usable connection to the longest waiter, or keep it idle, or close it."""
+        if entry.generation != self._generation:
+            return  # inherited across fork(): severed, and not in this process's books
         if self._waiters.hand(entry):
             return
         if self._closed or len(self._idle) >= self._pool_size:
@@ -940,7 +961,9 @@ class Pool(Generic[C]):
             log.warning("pool %s: opening a replacement connection failed: %r", self.name, exc)
             return
         if generation != self._generation:
-            _ABANDONED.append(entry.conn)  # made before a fork: not ours any more
+            # Begun before a fork(): its socket may be the parent's.
+            if sever([fd_of(entry.conn)]) == 0:
+                _ABANDONED.append(entry.conn)
             return
         self._listeners.fire("connection_recycled", "info", old_conn=old_conn, new_conn=entry.conn)
         self._give_back(entry, monotonic())
@@ -953,6 +976,7 @@ class Pool(Generic[C]):
         if entry.closed:
             return
         entry.closed = True
+        self._entries.pop(entry.key, None)
         try:
             if self._close_fn is not None:
                 self._close_fn(entry.conn)
@@ -1045,10 +1069,22 @@ class Pool(Generic[C]):
     # fork()
 
     def _forget_inherited(self) -> None:
-        """In a child process after fork(): let go of every connection without touching it."""
-        entries = [*self._idle, *self._out.values()]
-        _ABANDONED.extend(e.conn for e in entries)
+        """In a child process after fork(): let go of every connection without touching it.
+
+        Runs in the at-fork hook, before any greenlet of the child.  Each
+        connection's socket is severed (:func:`greenpool._fork.sever`): the
+        child's copies of greenlets that were using one, or a finaliser,
+        can no longer read from or write to the parent's socket.  A
+        connection whose socket can't be found (:func:`~greenpool._fork.fd_of`)
+        is parked for the child's lifetime instead, so at least no
+        finaliser of ours runs on it.  The pool then connects anew on first use.
+        """
+        entries = list(self._entries.values())
+        fds = [fd_of(e.conn) for e in entries]
+        sever(fds)
+        _ABANDONED.extend(e.conn for e, fd in zip(entries, fds, strict=True) if fd is None)
         self._forgotten.update(e.key for e in entries)
+        self._entries = {}
         self._idle = []
         self._out = {}
         self._local = {}
@@ -1056,6 +1092,10 @@ class Pool(Generic[C]):
         self._waiters = HandoffQueue(self._pass_on)
         self._housekeeper = None
         self._generation += 1
+
+
+def _forked(pool: Pool[Any], doing: str) -> _GreenConnectionError:
+    return _GreenConnectionError(f"pool {pool.name!r}: fork() while {doing}; try again")
 
 
 def _housekeeping(ref: weakref.ref[Pool[Any]]) -> None:
@@ -1073,10 +1113,4 @@ def _housekeeping(ref: weakref.ref[Pool[Any]]) -> None:
         gevent.sleep(interval)
 
 
-def _after_fork_in_child() -> None:
-    for pool in list(_POOLS):
-        pool._forget_inherited()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 

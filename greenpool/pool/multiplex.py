@@ -22,6 +22,7 @@ from typing import Any
 import gevent
 from gevent.event import AsyncResult
 
+from .._fork import register
 from .._util import check_bool, check_float, check_int
 from ..errors import ConfigurationError
 from ..transport.connection import DISCONNECTED, Connection
@@ -70,6 +71,7 @@ class MultiplexPool:
         self._reconnectors: dict[int, Any] = {}
         self._attempt: AsyncResult | None = None
         self._closed = False
+        register(self)
         new = [self._new_connection() for _ in range(self._pool_size)]
         self._connections.extend(new)
         if check_bool("connect_now", connect_now):
@@ -322,10 +324,11 @@ class MultiplexPool:
 
     def _reconnect_loop(self, conn: Connection) -> None:
         attempt = 0
+        me = gevent.getcurrent()
         try:
             while not self._closed and any(c is conn for c in self._connections):
-                if conn.live():
-                    return
+                if conn.live() or self._reconnectors.get(id(conn)) is not me:
+                    return  # connected, or a copy of the parent's greenlet after fork()
                 delay = random.uniform(0, min(self._backoff_cap, self._backoff_base * 2**attempt))
                 gevent.sleep(delay)
                 if self._closed or conn.live():
@@ -338,7 +341,7 @@ class MultiplexPool:
                     attempt += 1
                     log.debug("%s: reconnecting %s failed: %r", self.name, conn, exc)
         finally:
-            if self._reconnectors.get(id(conn)) is gevent.getcurrent():
+            if self._reconnectors.get(id(conn)) is me:
                 del self._reconnectors[id(conn)]
 
     def _connect_all(self, conns: list[Connection]) -> None:
@@ -361,3 +364,19 @@ class MultiplexPool:
         if glet is not None:
             glet.kill(block=False)
         conn.close(reason)
+
+    # ------------------------------------------------------------------
+    # fork()
+
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): nothing is connected; connect on first use.
+
+        The connections have severed their inherited sockets themselves
+        (:meth:`Connection._forget_inherited`).  The copies of the parent's
+        reconnect greenlets see they are no longer the pool's and stop, so
+        the child opens nothing until a caller asks (:meth:`wait_for_connection`).
+        """
+        self._live = []
+        self._reconnectors = {}
+        self._attempt = None
+

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import gevent
 from gevent.event import Event
 
+from .._fork import fd_of, register, sever
 from ..pool.modes import InstanceState, Status
 
 __all__ = ["MonitoredUnit", "RoleMonitor"]
@@ -63,6 +64,7 @@ class RoleMonitor:
         self._glet: Any = None
         self._stopped = False
         self._last = -float("inf")
+        register(self)
 
     def start(self) -> None:
         """Learn every role now (blocks up to ``timeout``), then refresh in the background."""
@@ -118,6 +120,17 @@ class RoleMonitor:
             except Exception:
                 pass
 
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): sever the monitor connections (see :mod:`greenpool._fork`).
+
+        The child's first checkout starts a monitor of its own; the copy of
+        the parent's monitor greenlet stops (it is no longer the monitor's).
+        """
+        sever([fd_of(u.monitor_conn) for u in self.units if u.monitor_conn is not None])
+        for unit in self.units:
+            unit.monitor_conn = None
+        self._glet = None
+
     def stop(self) -> None:
         """Stop refreshing and close the monitor connections.  Does not block."""
         self._stopped = True
@@ -131,16 +144,17 @@ class RoleMonitor:
 
 def _run(ref: Callable[[], RoleMonitor | None]) -> None:
     # Holds the monitor only while refreshing, never while waiting.
+    me = gevent.getcurrent()
     while True:
         monitor = ref()
-        if monitor is None or monitor._stopped:
-            return
+        if monitor is None or monitor._stopped or monitor._glet is not me:
+            return  # stopped, collected, or this is the parent's copy after fork()
         event, interval = monitor._wake, monitor.interval
         del monitor
         woken = event.wait(interval)
         event.clear()
         monitor = ref()
-        if monitor is None or monitor._stopped:
+        if monitor is None or monitor._stopped or monitor._glet is not me:
             return
         if woken:
             gap = MIN_GAP - (monotonic() - monitor._last)

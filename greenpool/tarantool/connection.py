@@ -41,6 +41,7 @@ from typing import Any
 import gevent
 from gevent.event import AsyncResult
 
+from .._fork import register
 from .._util import check_bool, check_float, check_int
 from ..errors import ConfigurationError, ProtocolError
 from ..errors import ConnectionError as _TransportError
@@ -207,6 +208,7 @@ class Connection(CrudMixin):
         self._attempt_glet: Any = None
         self._schema_attempt: AsyncResult | None = None
         self._close_listeners: list[Callable[[Connection, BaseException | None], Any]] = []
+        register(self)
         self._transport = _Transport(
             endpoint.address,
             codec=self._new_codec,
@@ -402,6 +404,17 @@ class Connection(CrudMixin):
         if glet is not None and not glet.dead:
             glet.kill(block=False)
         self._transport.close("closed by the application")
+
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): forget the attempts under way (see :mod:`greenpool._fork`).
+
+        The transport severed its socket itself.  The connect and schema
+        attempts belong to the parent's copies of their greenlets: the
+        child starts its own on first use.
+        """
+        self._attempt = None
+        self._attempt_glet = None
+        self._schema_attempt = None
 
     def __enter__(self) -> Connection:
         return self
@@ -767,5 +780,4 @@ class _HandshakeFailed(ProtocolError):
 
 def _push(on_push: OnPush, ctx: Any, message: iproto.Response) -> None:
     on_push(message.data, ctx)
-
 

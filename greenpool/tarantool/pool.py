@@ -64,9 +64,9 @@ from typing import Any
 
 import gevent
 from gevent import GreenletExit
-from gevent.event import AsyncResult
 from gevent.queue import Empty, Queue
 
+from .._fork import register
 from .._util import check_bool, check_float, check_int
 from ..errors import ConfigurationError, PoolClosed, ProtocolError
 from ..pool.modes import (
@@ -272,7 +272,8 @@ class PoolUnit:
     def _run(self) -> None:
         # connect() has just refreshed: start with the wait, not another refresh.
         fresh = self.state.status is Status.HEALTHY
-        while True:
+        me = gevent.getcurrent()
+        while self.worker is me:  # not after fork(): the child starts a worker of its own
             try:
                 if fresh:
                     fresh = False
@@ -460,7 +461,8 @@ class ConnectionPool(CrudMixin):
         self._closed = False
         self._started = False
         self._ready = False  # started and not closed: the hot path checks one flag
-        self._connecting: AsyncResult | None = None
+        self._connecting: Any = None  # the greenlet running connect()'s work
+        register(self)
         self.units: list[PoolUnit] = []
         #: tarantool-python's ``pool``: units by ``"host:port"``.
         self.pool: dict[str, PoolUnit] = {}
@@ -497,12 +499,18 @@ class ConnectionPool(CrudMixin):
         Blocks while the first refreshes run (concurrently).  Instances that
         fail are logged and retried in the background; nothing is raised.
         Calling it again (after :meth:`close` too) restarts what is stopped.
+
+        The work runs in a greenlet of its own that concurrent callers
+        share: a caller interrupted while it waits (``gevent.Timeout``,
+        ``kill()``) leaves the connecting to finish for the others.
         """
         attempt = self._connecting
-        if attempt is not None:  # another greenlet is connecting: wait for it
-            attempt.get()
-            return
-        attempt = self._connecting = AsyncResult()
+        if attempt is None:
+            attempt = self._connecting = gevent.spawn(self._connect_units)
+            attempt.name = f"greenpool-connect-{self.name}"
+        attempt.join()
+
+    def _connect_units(self) -> None:
         try:
             self._closed = False
             self._started = True
@@ -514,8 +522,8 @@ class ConnectionPool(CrudMixin):
                 unit.start()
             self._ready = not self._closed
         finally:
-            self._connecting = None
-            attempt.set(None)
+            if self._connecting is gevent.getcurrent():
+                self._connecting = None
 
     def close(self) -> None:
         """Stop the workers and close every connection; pending requests fail.
@@ -527,6 +535,26 @@ class ConnectionPool(CrudMixin):
         self._ready = False
         for unit in self.units:
             unit.stop()
+        self.strategy.update()
+
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): nothing checked, nothing started (see :mod:`greenpool._fork`).
+
+        The connections severed their sockets themselves.  The copies of the
+        parent's unit workers stop at their next wake-up (they are no longer
+        their unit's worker); the child's first request connects and starts
+        workers of its own.
+        """
+        self._ready = False
+        self._started = False
+        self._connecting = None
+        for unit in self.units:
+            unit.worker = None
+            unit.input_queue = Queue()
+            unit._wake_queued = False
+            unit._failures = 0
+            unit.state = InstanceState(Status.UNHEALTHY, None)
+            unit.last_error = None
         self.strategy.update()
 
     def is_closed(self) -> bool:

@@ -34,7 +34,6 @@ import logging
 import os
 import socket as stdsocket
 import ssl
-import weakref
 from collections import deque
 from collections.abc import Callable
 from time import monotonic
@@ -45,6 +44,7 @@ from gevent import GreenletExit, get_hub
 from gevent import socket as gsocket
 from greenlet import getcurrent
 
+from .._fork import fd_of, register, sever
 from .._util import check_float
 from ..address import Address, AddressLike, parse_address
 from ..errors import ConfigurationError, ConnectionError, ProtocolError, TimeoutError
@@ -67,8 +67,6 @@ CONNECTING = "connecting"
 CONNECTED = "connected"
 
 _DEFAULT: Any = object()
-_ALL: weakref.WeakSet[Connection] = weakref.WeakSet()
-_ABANDONED_SOCKETS: list[Any] = []
 
 
 class Codec(Protocol):
@@ -203,7 +201,7 @@ class Connection:
         self.close_cause: BaseException | None = None
         self._open_listeners: list[Callable[[Connection], Any]] = []
         self._close_listeners: list[Callable[[Connection, BaseException | None], Any]] = []
-        _ALL.add(self)
+        register(self)
 
     # ------------------------------------------------------------------
     # Introspection
@@ -260,9 +258,10 @@ class Connection:
             timeout = self.connect_timeout
         self.state = CONNECTING
         self.close_cause = None
+        pid = os.getpid()
         try:
             with gevent.Timeout(timeout, _ConnectTimeout(timeout)):
-                sock = self._open_socket()
+                sock = self._open_socket(pid)
                 self._start(sock)
                 if self._handshake is not None:
                     self._handshake(self)
@@ -290,7 +289,10 @@ class Connection:
         for listener in list(self._open_listeners):
             _call_listener(listener, self)
 
-    def _open_socket(self) -> Any:
+    def _open_socket(self, pid: int) -> Any:
+        # ``pid``: the process that began connecting.  A fork() while the TCP
+        # connect or the TLS handshake was under way leaves the child's copy of
+        # this greenlet with the parent's socket: it must not write a byte.
         address = self.address
         if address.path is not None:
             sock = gsocket.socket(stdsocket.AF_UNIX, stdsocket.SOCK_STREAM)
@@ -307,12 +309,14 @@ class Connection:
                 sock.setsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_KEEPALIVE, 1)
             except OSError:  # pragma: no cover - unusual socket types
                 pass
+        _same_process(pid, sock, self)
         if self._ssl_context is not None:
             try:
                 sock = wrap_green(sock, self._ssl_context, self._server_hostname)
             except BaseException:
                 sock.close()
                 raise
+            _same_process(pid, sock, self)
         return sock
 
     def _start(self, sock: Any) -> None:
@@ -716,15 +720,26 @@ class Connection:
     # fork()
 
     def _forget_inherited(self) -> None:
-        """In a child after fork(): drop the socket without writing to it."""
-        if self._sock is not None:
-            _ABANDONED_SOCKETS.append(self._sock)
-            self._sock = None
+        """In a child after fork(): sever the socket, forget the state, fail the callers.
+
+        Runs in the at-fork hook, before any greenlet of the child: the
+        socket's descriptor becomes ``/dev/null`` (see :mod:`greenpool._fork`),
+        so neither the copies of the reader and writer greenlets nor a
+        wake-up pending at the fork can touch the parent's socket.  The
+        callers waiting in the child (copies of the parent's) fail with
+        ConnectionError; the next :meth:`connect` opens a socket of the
+        child's own.  Close listeners are not called: the pools above have
+        fork hooks of their own, and reconnect lazily.
+        """
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sever([fd_of(sock)])
         for glet in (self._reader, self._writer):
             if glet is not None and not glet.dead:
                 glet.kill(block=False)
         self._reader = self._writer = None
         self._raw_send = None
+        self._codec = None
         self._wbuf = []
         self._out = None
         self._writing = False
@@ -735,6 +750,13 @@ class Connection:
         cause = ConnectionError(f"{self.name}: inherited across fork()", str(self.address))
         self.close_cause = cause
         self._fail_pending(cause)
+
+
+def _same_process(pid: int, sock: Any, conn: Connection) -> None:
+    """Raise ConnectionError (the socket severed) when a fork() came since ``pid`` began."""
+    if os.getpid() != pid:
+        sever([fd_of(sock)])
+        raise ConnectionError(f"{conn.name}: fork() while connecting", str(conn.address))
 
 
 class _ConnectTimeout(Exception):
@@ -748,9 +770,4 @@ def _call_listener(listener: Callable[..., Any], *args: Any) -> None:
         log.exception("listener %r raised", listener)
 
 
-def _after_fork_in_child() -> None:
-    for conn in list(_ALL):
-        conn._forget_inherited()
 
-
-os.register_at_fork(after_in_child=_after_fork_in_child)

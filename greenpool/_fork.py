@@ -1,0 +1,122 @@
+"""fork(): a child must never read from or write to a socket it inherited.
+
+After ``fork()`` the child holds a copy of every socket the parent had
+open: the same kernel socket, shared.  A byte the child writes lands in the
+middle of the parent's stream, and a reply the child reads is gone for the
+parent, whose caller then waits forever.  Killing the child's copies of the
+reader greenlets is not enough: a greenlet whose wake-up was already
+pending at the moment of the fork runs before the kill does.
+
+So every object that holds sockets or background greenlets
+(:func:`register`) has its ``_forget_inherited()`` called from one
+``os.register_at_fork(after_in_child=...)`` hook, before any greenlet of the
+child runs, and calls :func:`sever` on every socket it inherited.
+:func:`sever` puts ``/dev/null`` in place of the socket's file descriptor
+with ``dup2``: the child's reference to the socket is gone at
+once (the parent's is untouched), and the descriptor number stays taken
+until its Python object is closed or collected, so no other file can take
+that number while stale objects still point at it.  Whatever the child
+then does with the old object (a ``recv``, a ``send``, a driver's
+finaliser sending its goodbye) fails or goes nowhere.
+
+Nothing here imports gevent or a higher layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import weakref
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+__all__ = ["Inheritor", "fd_of", "register", "sever"]
+
+log = logging.getLogger("greenpool.fork")
+
+#: Attributes where connection objects of common drivers keep their socket
+#: (PyMySQL's ``_sock``, small clients' ``sock``), tried after ``fileno()``.
+_SOCKET_ATTRIBUTES = ("_sock", "sock", "socket", "_socket")
+
+
+def fd_of(conn: Any) -> int | None:
+    """The file descriptor of a connection object's socket, or None if it can't be found.
+
+    Tries ``conn.fileno()`` (sockets, psycopg2, psycopg 3), then a socket
+    kept in one of the attributes ``_sock``, ``sock``, ``socket``,
+    ``_socket``.  Never raises.
+    """
+    for candidate in (conn, *(getattr(conn, name, None) for name in _SOCKET_ATTRIBUTES)):
+        fileno = getattr(candidate, "fileno", None)
+        if not callable(fileno):
+            continue
+        try:
+            fd = fileno()
+        except Exception:  # closed, or not a socket after all
+            continue
+        if isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0:
+            return fd
+    return None
+
+
+def sever(fds: Iterable[int | None]) -> int:
+    """Replace each file descriptor with ``/dev/null``; return how many were replaced.
+
+    For a child process after ``fork()``: the inherited sockets are closed
+    in this process without a byte read or written.  ``None`` entries and
+    descriptors already closed are skipped.  Never raises.
+    """
+    wanted = [fd for fd in fds if fd is not None]
+    if not wanted:
+        return 0
+    try:
+        null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    except OSError as exc:  # pragma: no cover - no /dev/null
+        log.error("fork: cannot open %s to sever inherited sockets: %r", os.devnull, exc)
+        return 0
+    count = 0
+    try:
+        for fd in wanted:
+            if fd == null:
+                continue
+            try:
+                os.dup2(null, fd, inheritable=False)
+                count += 1
+            except OSError:
+                pass  # already closed: nothing inherited there
+    finally:
+        os.close(null)
+    return count
+
+
+class Inheritor(Protocol):
+    """An object that must let go of what it inherited in a child after ``fork()``."""
+
+    def _forget_inherited(self) -> None:
+        """Sever inherited sockets, forget state, so that the child starts afresh.
+
+        Called in the child, inside ``fork()``, before any greenlet runs: it
+        must not block or switch greenlets.
+        """
+
+
+_INHERITORS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def register(obj: Inheritor) -> None:
+    """Call ``obj._forget_inherited()`` in every child process forked while ``obj`` lives.
+
+    Held weakly: registering keeps nothing alive.
+    """
+    _INHERITORS.add(obj)
+
+
+def _after_fork_in_child() -> None:
+    for obj in list(_INHERITORS):
+        try:
+            obj._forget_inherited()
+        except Exception:  # pragma: no cover - a bug; the rest must still run
+            log.exception("fork: %r could not forget what it inherited", obj)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
