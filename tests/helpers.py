@@ -32,14 +32,23 @@ class LineRedis:
         self.sock = socket.create_connection(address.sockaddr, timeout=timeout)  # type: ignore[arg-type]
         self.file = self.sock.makefile("rb")
         self.closed = False
+        self.busy = False  # a call was interrupted before its reply was read
 
     def call(self, *args: Any) -> Any:
         out = [b"*%d\r\n" % len(args)]
         for arg in args:
             data = arg if isinstance(arg, bytes) else str(arg).encode()
             out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        self.busy = True
         self.sock.sendall(b"".join(out))
-        return self._read()
+        reply = self._read()
+        self.busy = False
+        return reply
+
+    def assert_clean(self) -> None:
+        """A pool's ``reset``: refuse a connection whose last call did not finish."""
+        if self.busy:
+            raise ConnectionError("a call was interrupted: the next reply is not ours")
 
     def _read(self) -> Any:
         line = self.file.readline()

@@ -184,10 +184,14 @@ class ConnectionManager:
             conn.connect()
         except BaseException as exc:
             self._pending.pop(addr, None)
-            result.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
+            if isinstance(exc, Exception):
+                result.set_exception(exc)
+                return
+            # This greenlet was killed: the callers waiting on it were not.
+            result.set_exception(
+                ConnectionError(f"connecting to {addr} was interrupted ({exc!r})", str(addr))
+            )
+            raise
         self._pending.pop(addr, None)
         old = self.connections.get(addr)
         self.connections[addr] = conn
@@ -215,14 +219,24 @@ class ConnectionManager:
     def connect_to_any(self, timeout: float | None = None) -> Connection:
         """Connect to the first address from the provider that accepts; return it.
 
-        Raises :class:`~greenpool.ConnectionError` naming every address tried.
+        ``timeout`` bounds the wait for each address (None: each connect's
+        own timeout); an address that does not connect in time is skipped
+        (its connect goes on in the background).  Raises
+        :class:`~greenpool.ConnectionError` naming every address tried.  A
+        ``gevent.Timeout`` or ``kill()`` of the caller's own passes through.
         """
         if self.address_provider is None:
             raise ConfigurationError("address_provider", None, "is needed for connect_to_any")
         errors = []
         for addr in self.address_provider.load_addresses():
+            result = self.get_or_connect(addr)
+            # wait(), not get(timeout=): the caller's own gevent.Timeout passes through.
+            result.wait(timeout)
+            if not result.ready():
+                errors.append(f"{addr}: not connected within {timeout}s")
+                continue
             try:
-                conn: Connection = self.get_or_connect(addr).get(timeout=timeout)
+                conn: Connection = result.get(block=False)
                 return conn
             except Exception as exc:
                 errors.append(f"{addr}: {exc!r}")

@@ -142,7 +142,9 @@ class MultiplexPool:
         back-off of the background reconnection).  Blocks until one
         connects, every attempt failed, or ``timeout`` passes.  Raises the
         last connect error (a :class:`~greenpool.ConnectionError`), or
-        ``IndexError`` when the pool is empty, closed or timed out.
+        ``IndexError`` when the pool is empty, closed or timed out.  A
+        ``gevent.Timeout`` or ``kill()`` of the caller's own passes through
+        unchanged; the attempt goes on for the other callers.
         """
         if self._live:
             return self.get_least_loaded_connection()
@@ -152,10 +154,12 @@ class MultiplexPool:
         if attempt is None:
             attempt = self._attempt = AsyncResult()
             gevent.spawn(self._attempt_now, attempt)
-        try:
-            attempt.get(timeout=timeout)
-        except gevent.Timeout:
-            raise IndexError(f"{self.name}: no connection connected within {timeout}s") from None
+        # wait(), not get(timeout=): a gevent.Timeout of the caller's own must
+        # reach the caller, not be taken for this wait's.
+        attempt.wait(timeout)
+        if not attempt.ready():
+            raise IndexError(f"{self.name}: no connection connected within {timeout}s")
+        attempt.get(block=False)  # raises the attempt's error, if it failed
         return self.get_least_loaded_connection()
 
     def _attempt_now(self, attempt: AsyncResult) -> None:
