@@ -60,9 +60,11 @@ class PoolError(GreenpoolError):
 class NoConnectionAvailable(PoolError, builtins.TimeoutError):
     """No connection could be checked out before the checkout timeout ran out.
 
-    The message names the pool, its size, how many connections are in use,
-    how many callers are waiting, how long this caller waited and how long
-    the oldest holder has held its connection.
+    The message names the pool, how long this caller waited, the pool's
+    size and overflow, how many connections were in use and idle and how
+    many callers were waiting when the wait ran out (this one included),
+    and the longest holders: each greenlet's name, how long it has held
+    its connection and the function that checked it out.
     """
 
 
