@@ -1,14 +1,16 @@
-"""Private helpers shared by every layer: argument checks and secret masking.
+"""Private helpers shared by every layer: argument checks (and :func:`mask_secret`).
 
-Nothing here does I/O or imports from a higher layer.
+``mask_secret`` lives in :mod:`greenpool._secrets` with the rest of the
+masking rules; it is re-exported here.  Nothing here does I/O or imports
+from a higher layer.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
+from ._secrets import mask_secret
 from .errors import ConfigurationError
 
 __all__ = [
@@ -98,25 +100,3 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ConfigurationError(name, value, "must be True or False")
     return value
-
-
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]*)(?=@)")
-_KV_PASSWORD = re.compile(
-    r"(?P<head>\b(?:password|passwd|pwd|token|secret)\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'|\S+)",
-    re.IGNORECASE,
-)
-_QUERY_PASSWORD = re.compile(
-    r"(?P<head>[?&](?:password|passwd|pwd|token|secret)=)(?P<secret>[^&\s]*)", re.IGNORECASE
-)
-
-
-def mask_secret(text: str) -> str:
-    """Return ``text`` with passwords and tokens replaced by ``***``.
-
-    Handles URLs (``scheme://user:secret@host``), query parameters
-    (``?password=secret``) and libpq-style ``key=value`` strings
-    (``password=secret``, ``password='se cret'``).
-    """
-    text = _URL_PASSWORD.sub(r"\g<head>***", text)
-    text = _QUERY_PASSWORD.sub(r"\g<head>***", text)
-    return _KV_PASSWORD.sub(r"\g<head>***", text)

@@ -69,6 +69,12 @@ def _port(argument: str, original: Any, text: Any) -> int:
     return port
 
 
+def _host_ok(host: str) -> bool:
+    # "@" would be a URI's user info (a password, shown wherever the address is);
+    # "/" and spaces are never part of a host name.
+    return bool(host) and not any(c.isspace() or c in "@/" for c in host)
+
+
 def parse_address(
     value: Any, *, default_port: int | None = None, argument: str = "address"
 ) -> Address:
@@ -83,6 +89,8 @@ def parse_address(
         if len(value) != 2 or not isinstance(value[0], str) or not value[0]:
             raise ConfigurationError(argument, value, "a tuple must be (host, port)")
         host = value[0].strip("[]")
+        if not _host_ok(host):
+            raise ConfigurationError(argument, value, "bad host name")
         return Address(host=host, port=_port(argument, value, value[1]))
     if not isinstance(value, str):
         raise ConfigurationError(
@@ -118,7 +126,7 @@ def parse_address(
             raise ConfigurationError(argument, value, "write an IPv6 address as '[addr]:port'")
         return Address(host=text, port=default_port)
     host, sep, port_text = text.partition(":")
-    if not host or any(c.isspace() for c in host) or "/" in host:
+    if not _host_ok(host):
         raise ConfigurationError(argument, value, "bad host name")
     if not sep:
         if default_port is None:

@@ -16,9 +16,11 @@ The tree::
     +-- ProtocolError                malformed bytes from a server
     +-- ReplyError                   the server answered with an error
 
-This module imports nothing from the rest of greenpool, so every layer can
-use it.  Messages never contain secrets: code that builds one from user
-input passes it through :func:`greenpool.address.mask_secret` first.
+This module imports nothing from the rest of greenpool but
+:mod:`greenpool._secrets`, so every layer can use it.  Messages never
+contain secrets: :class:`ConfigurationError` masks the values it is given,
+and code that builds another message from user input passes it through
+``greenpool._util.mask_secret`` first.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 from typing import Any
+
+from ._secrets import MASK, is_secret_name, mask_secret, mask_value
 
 __all__ = [
     "AllServersUnavailable",
@@ -56,9 +60,11 @@ class PoolError(GreenpoolError):
 class NoConnectionAvailable(PoolError, builtins.TimeoutError):
     """No connection could be checked out before the checkout timeout ran out.
 
-    The message names the pool, its size, how many connections are in use,
-    how many callers are waiting, how long this caller waited and how long
-    the oldest holder has held its connection.
+    The message names the pool, how long this caller waited, the pool's
+    size and overflow, how many connections were in use and idle and how
+    many callers were waiting when the wait ran out (this one included),
+    and the longest holders: each greenlet's name, how long it has held
+    its connection and the function that checked it out.
     """
 
 
@@ -104,12 +110,20 @@ class InvalidRequestError(PoolError):
 
 
 class ConfigurationError(PoolError, ValueError):
-    """An argument has a bad value.  The message names the argument and the value."""
+    """An argument has a bad value.  The message names the argument and the value.
+
+    Secrets are masked, in the message and in :attr:`value`: the whole value
+    when ``argument`` names a secret (``password``, ``ssl_password``,
+    ``token`` ...), and otherwise every secret inside it (a dict's
+    ``password`` key, the password of a URL or DSN; see
+    :mod:`greenpool._secrets`).
+    """
 
     def __init__(self, argument: str, value: Any, reason: str) -> None:
+        value = MASK if value is not None and is_secret_name(argument) else mask_value(value)
         self.argument = argument
         self.value = value
-        super().__init__(f"{argument}={value!r}: {reason}")
+        super().__init__(f"{argument}={mask_secret(repr(value))}: {mask_secret(reason)}")
 
 
 class ConnectionError(GreenpoolError, builtins.ConnectionError):

@@ -13,7 +13,10 @@ other callers.
 Every way a wait can end is accounted for:
 
 * woken with a value: ``wait`` returns it;
-* its deadline passed first: ``wait`` raises :class:`WaitTimeout`;
+* its deadline passed first: ``wait`` raises :class:`WaitTimeout`, which
+  says how many were waiting at that moment (the shared timer removes a
+  whole batch of expired waiters before any of them runs, so ``len()`` is
+  already smaller when they look);
 * ``fail_all`` was called (pool closed): ``wait`` raises the given error;
 * any BaseException thrown into the waiting greenlet (``kill()``, an
   enclosing ``gevent.Timeout``, KeyboardInterrupt): if a value had already
@@ -44,7 +47,15 @@ _ABANDONED = 4
 
 
 class WaitTimeout(Exception):
-    """Raised by :meth:`HandoffQueue.wait` when its timeout passes first."""
+    """Raised by :meth:`HandoffQueue.wait` when its timeout passes first.
+
+    :attr:`waiting` is how many greenlets were waiting when the time ran
+    out, this one included.
+    """
+
+    def __init__(self, waiting: int) -> None:
+        super().__init__(waiting)
+        self.waiting = waiting
 
 
 class _Waiter:
@@ -53,6 +64,7 @@ class _Waiter:
     def __init__(self, greenlet: Any) -> None:
         self.greenlet = greenlet
         self.state = _WAITING
+        # Handed: the value; failed: the error; timed out: how many were waiting.
         self.value: Any = None
         self.deadline: float | None = None  # set for waiters on the shared timer
         self.wake: Any = None  # the scheduled switch into the waiter, cancelled if it leaves
@@ -177,7 +189,7 @@ class HandoffQueue:
         if state == _HANDED:
             return value
         if state == _TIMED_OUT:
-            raise WaitTimeout()
+            raise WaitTimeout(value)
         assert state == _FAILED
         raise value
 
@@ -206,8 +218,10 @@ class HandoffQueue:
                 break
         if following is not None:
             self._arm(loop, following - now)
+        waiting = self._live  # before any of them leaves
         for waiter in due:
             waiter.state = _TIMED_OUT
+            waiter.value = waiting
             self._live -= 1
             self._dead += 1
         if due:
@@ -228,6 +242,7 @@ class HandoffQueue:
         # Runs in the hub when the waiter's timer fires.
         if waiter.state == _WAITING:
             waiter.state = _TIMED_OUT
+            waiter.value = self._live
             self._live -= 1
             self._left()
             waiter.greenlet.switch()

@@ -22,12 +22,14 @@ the books balanced.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import random
 import sys
 import traceback
 import weakref
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 from time import monotonic
 from types import FrameType
 from typing import Any, Generic, TypeVar
@@ -724,12 +726,12 @@ class Pool(Generic[C]):
         try:
             # Waiters on the pool's own timeout share one timer (see HandoffQueue.wait).
             value = self._waiters.wait(wait_for, shared=timeout is None)
-        except WaitTimeout:
+        except WaitTimeout as exc:
             waited = monotonic() - started
             self._requests_wait += waited
             self._requests_errors += 1
             self._requests_timeouts += 1
-            raise NoConnectionAvailable(self._timeout_message(waited)) from None
+            raise NoConnectionAvailable(self._timeout_message(waited, exc.waiting)) from None
         except BaseException:
             self._requests_wait += monotonic() - started
             self._requests_errors += 1
@@ -744,16 +746,57 @@ class Pool(Generic[C]):
         handed.out_at = now
         return handed
 
-    def _timeout_message(self, waited: float) -> str:
+    #: How many holders a PoolTimeout message names, longest first.
+    _holders_shown = 3
+
+    def _timeout_message(self, waited: float, waiting: int | None = None) -> str:
+        # Built only when a checkout times out: the hot path records nothing for
+        # it beyond what leak reports already keep (owner, out_at, frame).
+        # ``waiting`` is the count when the time ran out (the shared timer has
+        # already taken this caller's whole batch out of the queue).
+        if waiting is None:
+            waiting = len(self._waiters)
         now = monotonic()
-        oldest = max((now - e.out_at for e in self._out.values()), default=0.0)
         overflow = "unlimited" if self._max == _UNLIMITED else self._max_overflow
+        out = self._out
+        longest = heapq.nsmallest(self._holders_shown, out.values(), key=attrgetter("out_at"))
+        holders = "; ".join(self._holder_text(e, now) for e in longest)
+        if len(out) > len(longest):
+            holders += f"; and {len(out) - len(longest)} more"
         return (
             f"pool {self.name!r}: no connection available after waiting {waited:.3f}s "
-            f"(pool_size={self._pool_size}, max_overflow={overflow}, in use={len(self._out)}, "
-            f"idle={len(self._idle)}, waiting={len(self._waiters)}, "
-            f"oldest holder has held its connection for {oldest:.3f}s)"
+            f"(pool_size={self._pool_size}, max_overflow={overflow}, in use={len(out)}, "
+            f"idle={len(self._idle)}, waiting={waiting}); "
+            f"longest holders: {holders or 'none'}"
         )
+
+    @classmethod
+    def _holder_text(cls, entry: _Entry, now: float) -> str:
+        """``Greenlet-7 0x7f.. for 2.500s, checked out in handler() at app.py:42``.
+
+        The frame is the one leak reports keep, so the line is where that
+        function is now (or where it ended).
+        """
+        frame = entry.frame
+        if frame is None:
+            place = "(not Python code)"
+        else:
+            place = f"{frame.f_code.co_name}() at {frame.f_code.co_filename}:{frame.f_lineno}"
+        held = now - entry.out_at
+        return f"{cls._owner_name(entry.owner)} for {held:.3f}s, checked out in {place}"
+
+    @staticmethod
+    def _owner_name(glet: Any) -> str:
+        """``Greenlet-7 0x7f..``: a greenlet's name, never its repr.
+
+        gevent's repr shows the arguments it was spawned with, which may
+        hold secrets.
+        """
+        name = getattr(glet, "name", None)
+        if not isinstance(name, str):
+            name = type(glet).__name__
+        dead = " (dead)" if getattr(glet, "dead", False) else ""
+        return f"{name} 0x{id(glet):x}{dead}"
 
     # ------------------------------------------------------------------
     # Connecting
@@ -1031,9 +1074,10 @@ class Pool(Generic[C]):
                 if not entry.reported and now - entry.out_at >= self._leak_timeout:
                     entry.reported = True
                     log.warning(
-                        "pool %s: a connection has been checked out for %.1fs by %r "
+                        "pool %s: a connection has been checked out for %.1fs by %s "
                         "(leak_timeout=%ss); it was checked out at:\n%s",
-                        self.name, now - entry.out_at, entry.owner, self._leak_timeout,
+                        self.name, now - entry.out_at, self._owner_name(entry.owner),
+                        self._leak_timeout,
                         self._checkout_stack(entry),
                     )
         expired = [e for e in self._idle if e.stale_at <= now]
@@ -1050,9 +1094,9 @@ class Pool(Generic[C]):
         dead = [e for e in self._out.values() if e.owner is not None and e.owner.dead]
         for entry in dead:
             log.warning(
-                "pool %s: reclaiming a connection whose greenlet %r died without returning "
+                "pool %s: reclaiming a connection whose greenlet %s died without returning "
                 "it; it was checked out at:\n%s",
-                self.name, entry.owner, self._checkout_stack(entry),
+                self.name, self._owner_name(entry.owner), self._checkout_stack(entry),
             )
             self._connections_lost += 1
             self._unregister(entry)

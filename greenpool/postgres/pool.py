@@ -29,6 +29,7 @@ import gevent
 import psycopg2
 import psycopg2.extensions as ext
 
+from .._secrets import MASK, is_secret_name
 from .._util import check_bool, check_float, check_timeout
 from ..address import Address, parse_server_list
 from ..dbapi import (
@@ -220,30 +221,42 @@ class _Unit:
         return f"<server {self.label} {self.state.status.name.lower()} {role}>"
 
 
+_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
 def _parse_params(dsn: Any, connect_kwargs: dict[str, Any]) -> dict[str, str]:
     if dsn is not None and not isinstance(dsn, str):
         raise ConfigurationError("dsn", type(dsn).__name__, "must be a string (or None)")
-    try:
-        params: dict[str, str] = ext.parse_dsn(dsn) if dsn else {}
-    except psycopg2.ProgrammingError:
-        raise ConfigurationError(
-            "dsn", _HIDDEN, "is not a valid libpq connection string or URL"
-        ) from None
+    # libpq's complaint quotes the DSN, password included: it is neither shown
+    # nor chained (_parsed returns None outside the except block).
+    params = _parsed(dsn) if dsn else {}
+    if params is None:
+        raise ConfigurationError("dsn", _HIDDEN, "is not a valid libpq connection string or URL")
     if connect_kwargs:
         extra = {k: v for k, v in connect_kwargs.items() if v is not None}
-        try:
-            merged = ext.parse_dsn(ext.make_dsn(dsn or "", **extra))
-        except psycopg2.ProgrammingError:
+        params = _parsed(dsn or "", extra)
+        if params is None:
             raise ConfigurationError(
                 "connect_kwargs", sorted(connect_kwargs),
                 "are not all valid libpq connection parameters",
-            ) from None
-        params = merged
+            )
+    sslmode = connect_kwargs.get("sslmode", params.get("sslmode"))
+    if sslmode is not None and sslmode not in _SSLMODES:
+        # libpq would refuse it too, but only at the first connect.
+        raise ConfigurationError("sslmode", sslmode, f"use one of {', '.join(_SSLMODES)}")
+    return params
+
+
+def _parsed(dsn: str, extra: dict[str, Any] | None = None) -> dict[str, str] | None:
+    try:
+        params: dict[str, str] = ext.parse_dsn(ext.make_dsn(dsn, **extra) if extra else dsn)
+    except psycopg2.ProgrammingError:
+        return None
     return params
 
 
 def _masked(params: dict[str, str]) -> str:
-    shown = {k: ("***" if k == "password" else v) for k, v in params.items()}
+    shown = {k: (MASK if is_secret_name(k) else v) for k, v in params.items()}
     return str(ext.make_dsn(**shown)) if shown else ""
 
 

@@ -5,6 +5,16 @@ TLS context, and makes the green :class:`~greenpool.transport.Connection`
 objects (with the handshake: ``HELLO 3``, ``AUTH``, ``CLIENT SETNAME``,
 ``SELECT``).  :func:`parse_url` reads ``redis://``, ``rediss://`` and
 ``unix://`` URLs.  Passwords never appear in a repr or an error message.
+
+The TLS switches take only what says so plainly: ``ssl`` and
+``ssl_check_hostname`` a bool, ``ssl_cert_reqs`` ``"required"``,
+``"optional"``, ``"none"`` or an ``ssl.CERT_*`` constant; a TLS file option
+(``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``, ``ssl_password``)
+needs ``ssl=True`` and no ``ssl_context``.  Anything else is a
+:class:`~greenpool.ConfigurationError`.  In a URL's query string,
+``ssl_check_hostname`` and ``decode_responses`` are read from text
+(``true``/``false``, ``yes``/``no``, ``on``/``off``, ``1``/``0``): the one
+place text becomes a bool.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ from ..address import Address, parse_address
 from ..errors import ConfigurationError, ReplyError
 from ..protocol.resp import encode_command
 from ..transport.connection import Connection
-from ..transport.tls import make_ssl_context
+from ..transport.tls import cert_reqs_mode, make_ssl_context
 from ._codec import RespCodec
 from .exceptions import AuthenticationError, ResponseError
 
@@ -90,7 +100,7 @@ class RedisSettings:
             if value is not None and not isinstance(value, str):
                 raise ConfigurationError(name, value, "must be a string")
         if password is not None and not isinstance(password, str):
-            raise ConfigurationError("password", "***", "must be a string")
+            raise ConfigurationError("password", password, "must be a string")
         if username is not None and password is None:
             raise ConfigurationError("username", username, "needs a password")
         check_float("socket_timeout", socket_timeout, allow_none=True, strict=True)
@@ -101,6 +111,18 @@ class RedisSettings:
         except (LookupError, TypeError):
             raise ConfigurationError("encoding", encoding, "unknown encoding") from None
         check_bool("ssl", ssl)
+        # The TLS switches are checked even without TLS: a wrong value is a
+        # mistake whether or not it would be used today.
+        check_bool("ssl_check_hostname", ssl_check_hostname)
+        cert_reqs_mode(ssl_cert_reqs)
+        files = {"ssl_ca_certs": ssl_ca_certs, "ssl_certfile": ssl_certfile,
+                 "ssl_keyfile": ssl_keyfile, "ssl_password": ssl_password}
+        for name, value in files.items():
+            if value is not None and ssl_context is not None:
+                raise ConfigurationError(name, value, "give ssl_context or this, not both")
+            if value is not None and not ssl:
+                # Ignoring it would leave the connection in clear text, unnoticed.
+                raise ConfigurationError(name, value, "needs ssl=True (or a rediss:// URL)")
         context = ssl_context
         if context is None and ssl:
             context = make_ssl_context(
@@ -251,7 +273,6 @@ def parse_url(url: str) -> dict[str, Any]:
             else:
                 value = kind(raw)
         except (KeyError, ValueError):
-            raise ConfigurationError(key, raw if key != "password" else "***",
-                                     "bad value in the URL") from None
+            raise ConfigurationError(key, raw, "bad value in the URL") from None
         kwargs[key] = value
     return kwargs

@@ -67,6 +67,7 @@ from gevent import GreenletExit
 from gevent.queue import Empty, Queue
 
 from .._fork import register
+from .._secrets import mask_value
 from .._util import check_bool, check_float, check_int
 from ..errors import ConfigurationError, PoolClosed, ProtocolError
 from ..pool.modes import (
@@ -145,7 +146,7 @@ class PoolUnit:
         connections: list[Connection],
     ) -> None:
         self.pool = pool
-        self.addr = {k: ("***" if k == "ssl_password" and v else v) for k, v in addr.items()}
+        self.addr = mask_value(addr)
         self.endpoint = endpoint
         self.connections = connections
         #: The connection when the unit has only one (the requests' fast path).

@@ -15,8 +15,9 @@ against the system's CAs (tarantool-python verifies only when
 Host names are not checked unless ``ssl_check_hostname=True``: Tarantool
 does not check them either.  TLS 1.2 is the minimum.
 
-Passwords (``ssl_password``, the user's) never appear in a repr or an
-error message.
+Secrets (``ssl_password``, the user's password, any secret-named key, even
+an unknown one such as ``password``) never appear in a repr or an error
+message.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .._secrets import mask_value
 from ..address import Address, parse_address
 from ..errors import ConfigurationError
 
@@ -73,7 +75,7 @@ def endpoint_from_addr(addr: Any, *, argument: str = "addrs") -> Endpoint:
     """
     if not isinstance(addr, Mapping):
         raise ConfigurationError(argument, addr, "each address must be a dict with host and port")
-    shown = _masked(addr)
+    shown = mask_value(addr)
     unknown = sorted(str(k) for k in addr if k not in _KNOWN_KEYS)
     if unknown:
         raise ConfigurationError(argument, shown, f"unknown key(s) {', '.join(unknown)}")
@@ -125,8 +127,9 @@ def endpoint_from_addr(addr: Any, *, argument: str = "addrs") -> Endpoint:
             ciphers=addr.get("ssl_ciphers"),
             password=addr.get("ssl_password"),
             password_file=addr.get("ssl_password_file"),
-            verify=addr.get("ssl_verify", True),
-            check_hostname=addr.get("ssl_check_hostname", False),
+            # None means "not given", as for Connection's keywords.
+            verify=_given(addr, "ssl_verify", True),
+            check_hostname=_given(addr, "ssl_check_hostname", False),
         )
     return Endpoint(address, context, address.host)
 
@@ -233,5 +236,6 @@ def _no_prompt() -> str:
     raise _PromptRefused("the key is encrypted")
 
 
-def _masked(addr: Mapping[Any, Any]) -> dict[Any, Any]:
-    return {k: ("***" if k == "ssl_password" and v is not None else v) for k, v in addr.items()}
+def _given(addr: Mapping[str, Any], key: str, default: bool) -> Any:
+    value = addr.get(key)
+    return default if value is None else value

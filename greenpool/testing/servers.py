@@ -1298,6 +1298,36 @@ class PostgresServer(ServerProcess):
         """``SELECT pg_is_in_recovery()``: True on a standby."""
         return bool(self.query("SELECT pg_is_in_recovery()")[0][0])
 
+    def add_password_user(self, user: str, password: str, timeout: float = 10.0) -> None:
+        """Create login role ``user`` that must give ``password`` (SCRAM) over TCP.
+
+        Every other role keeps trust authentication.  Returns once a wrong
+        password is refused for ``user``.
+        """
+        import psycopg2
+
+        if not re.fullmatch(r"\w+", user):
+            raise ValueError(f"user={user!r}: letters, digits and _ only")
+        self.query(f"CREATE ROLE {user} LOGIN SUPERUSER PASSWORD %s", (password,))
+        hba = os.path.join(self.data_dir, "pg_hba.conf")
+        with open(hba, "r+", encoding="utf-8") as f:
+            rules = f.read()
+            f.seek(0)
+            f.write(f"host all {user} {HOST}/32 scram-sha-256\n{rules}")
+        self.query("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg2.connect(
+                    host=HOST, port=self.port, user=user, password=password + "!",
+                    dbname="postgres", connect_timeout=2,
+                ).close()
+            except psycopg2.OperationalError:
+                return
+            if time.monotonic() > deadline:
+                raise ServerStartError(f"pg_hba.conf reload not seen within {timeout}s")
+            time.sleep(0.05)
+
 
 class PostgresStandby(PostgresServer):
     """A hot standby of ``primary``, streaming WAL from it.

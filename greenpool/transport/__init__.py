@@ -11,6 +11,6 @@ This layer knows no protocol (codecs are passed in) and imports no pool.
 from __future__ import annotations
 
 from .connection import Codec, Connection
-from .tls import make_ssl_context, wrap_green
+from .tls import cert_reqs_mode, make_ssl_context, wrap_green
 
-__all__ = ["Codec", "Connection", "make_ssl_context", "wrap_green"]
+__all__ = ["Codec", "Connection", "cert_reqs_mode", "make_ssl_context", "wrap_green"]

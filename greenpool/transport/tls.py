@@ -4,6 +4,13 @@
 with certificate and host-name verification **on** by default.
 :func:`wrap_green` wraps a connected gevent socket with any context (a
 stdlib one included) so that the TLS socket stays cooperative.
+
+A switch that weakens verification takes only what says so plainly:
+``check_hostname`` only a bool (``""`` or ``"no"`` is a
+:class:`~greenpool.ConfigurationError`, never a silent off or on), and
+``cert_reqs`` only ``"required"``, ``"optional"``, ``"none"`` or an
+``ssl.CERT_*`` constant (not ``True``/``False``, which equal
+``CERT_OPTIONAL``/``CERT_NONE``).
 """
 
 from __future__ import annotations
@@ -14,15 +21,32 @@ from typing import Any
 
 from gevent import ssl as gssl
 
+from .._util import check_bool
 from ..errors import ConfigurationError
 
-__all__ = ["make_ssl_context", "wrap_green"]
+__all__ = ["cert_reqs_mode", "make_ssl_context", "wrap_green"]
 
 _CERT_REQS = {
     "required": ssl.CERT_REQUIRED,
     "optional": ssl.CERT_OPTIONAL,
     "none": ssl.CERT_NONE,
 }
+
+
+def cert_reqs_mode(cert_reqs: Any, argument: str = "ssl_cert_reqs") -> ssl.VerifyMode:
+    """Return the ``ssl.VerifyMode`` that ``cert_reqs`` names.
+
+    Takes ``"required"``, ``"optional"``, ``"none"`` (any case) or one of the
+    ``ssl.CERT_*`` constants; raises :class:`~greenpool.ConfigurationError`
+    naming ``argument`` for anything else, ``True`` and ``False`` included.
+    """
+    if isinstance(cert_reqs, str) and cert_reqs.lower() in _CERT_REQS:
+        return _CERT_REQS[cert_reqs.lower()]
+    if isinstance(cert_reqs, int) and not isinstance(cert_reqs, bool) and cert_reqs in (
+        ssl.CERT_NONE, ssl.CERT_OPTIONAL, ssl.CERT_REQUIRED
+    ):
+        return ssl.VerifyMode(cert_reqs)
+    raise ConfigurationError(argument, cert_reqs, "use required, optional or none")
 
 
 def make_ssl_context(
@@ -41,18 +65,13 @@ def make_ssl_context(
     ``ca_certs`` is a CA bundle to trust (default: the system's);
     ``certfile``/``keyfile`` (with ``password`` for an encrypted key) present
     a client certificate.  ``cert_reqs`` is ``"required"`` (default),
-    ``"optional"`` or ``"none"``; ``check_hostname`` defaults to True and is
-    turned off only with ``cert_reqs="none"``.  Raises
-    :class:`~greenpool.ConfigurationError` for bad values or unreadable files.
+    ``"optional"`` or ``"none"`` (see :func:`cert_reqs_mode`);
+    ``check_hostname`` (a bool) defaults to True and is turned off only
+    with ``cert_reqs="none"``.  Raises :class:`~greenpool.ConfigurationError`
+    for bad values or unreadable files.
     """
-    if isinstance(cert_reqs, str):
-        if cert_reqs.lower() not in _CERT_REQS:
-            raise ConfigurationError("ssl_cert_reqs", cert_reqs, "use required, optional or none")
-        reqs = _CERT_REQS[cert_reqs.lower()]
-    elif cert_reqs in (ssl.CERT_NONE, ssl.CERT_OPTIONAL, ssl.CERT_REQUIRED):
-        reqs = ssl.VerifyMode(cert_reqs)
-    else:
-        raise ConfigurationError("ssl_cert_reqs", cert_reqs, "use required, optional or none")
+    reqs = cert_reqs_mode(cert_reqs)
+    check_bool("ssl_check_hostname", check_hostname)
     if keyfile is not None and certfile is None:
         raise ConfigurationError("ssl_keyfile", keyfile, "needs ssl_certfile too")
     try:
@@ -67,7 +86,7 @@ def make_ssl_context(
     if reqs == ssl.CERT_NONE:
         ctx.check_hostname = False
     else:
-        ctx.check_hostname = bool(check_hostname)
+        ctx.check_hostname = check_hostname
     ctx.verify_mode = reqs
     if ciphers is not None:
         try:

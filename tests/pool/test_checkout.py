@@ -155,8 +155,11 @@ def test_full_pool_with_zero_timeout_fails_at_once_with_a_useful_message(make_po
     assert "pool_size=1" in text and "max_overflow=1" in text
     assert "in use=2" in text and "waiting=0" in text
     assert "waiting 0.000s" in text
-    held = float(text.split("held its connection for ")[1].rstrip("s)"))
+    # The longest holder first: this greenlet, for how long, and where.
+    holder = text.split("longest holders: ")[1]
+    held = float(holder.split(" for ")[1].split("s,")[0])
     assert held >= 0.05
+    assert "checked out in test_full_pool_with_zero_timeout" in holder
     assert isinstance(info.value, TimeoutError)
     assert greenpool.PoolTimeout is NoConnectionAvailable
     pool.put(a)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import gevent
 import pytest
-import trustme
 from helpers import echo_storm, wait_until
 from scripted_server import ScriptedServer
 
@@ -17,7 +15,6 @@ from greenpool.protocol import encode_command
 from greenpool.redis._codec import RespCodec
 from greenpool.testing import RedisServer
 from greenpool.transport.connection import Connection
-from greenpool.transport.tls import make_ssl_context
 
 
 def cmd(*args: Any) -> bytes:
@@ -98,72 +95,6 @@ def test_ipv6_and_unix_socket() -> None:
         assert unix.address.is_unix
         assert unix.request(cmd("PING")) == b"PONG"
         unix.close()
-
-
-@pytest.fixture(scope="module")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    other_ca = trustme.CA()
-    base = tmp_path_factory.mktemp("tls")
-    files = {
-        "ca": base / "ca.pem",
-        "cert": base / "cert.pem",
-        "key": base / "key.pem",
-        "other_ca": base / "other.pem",
-    }
-    ca.cert_pem.write_to_path(str(files["ca"]))
-    cert.cert_chain_pems[0].write_to_path(str(files["cert"]))
-    cert.private_key_pem.write_to_path(str(files["key"]))
-    other_ca.cert_pem.write_to_path(str(files["other_ca"]))
-    return {k: str(v) for k, v in files.items()}
-
-
-def test_tls_verifies_the_certificate_and_host_name(tls_files: dict[str, str]) -> None:
-    with RedisServer(
-        tls=True, tls_cert=tls_files["cert"], tls_key=tls_files["key"], tls_ca=tls_files["ca"],
-        tls_auth_clients="yes",
-    ) as server:
-        good = make_ssl_context(
-            ca_certs=tls_files["ca"], certfile=tls_files["cert"], keyfile=tls_files["key"]
-        )
-        c = Connection(server.address, codec=RespCodec, ssl_context=good)
-        c.connect()
-        assert c.request(cmd("PING")) == b"PONG"
-        # Through the writer greenlet too: TLS never writes from the hub.
-        big = b"x" * 3_000_000
-        assert c.request(cmd("SET", "t:tls", big)) == b"OK"
-        assert c.request(cmd("GET", "t:tls")) == big
-        c.close()
-
-        untrusted = make_ssl_context(
-            ca_certs=tls_files["other_ca"], certfile=tls_files["cert"], keyfile=tls_files["key"]
-        )
-        bad = Connection(server.address, codec=RespCodec, ssl_context=untrusted)
-        with pytest.raises(ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
-            bad.connect()
-
-        wrong_name = Connection(
-            server.address, codec=RespCodec, ssl_context=good, server_hostname="db.example"
-        )
-        with pytest.raises(ConnectionError, match="mismatch|doesn't match|not valid"):
-            wrong_name.connect()
-
-        no_client_cert = Connection(
-            server.address, codec=RespCodec, ssl_context=make_ssl_context(ca_certs=tls_files["ca"])
-        )
-        with pytest.raises(ConnectionError):
-            no_client_cert.connect()
-            no_client_cert.request(cmd("PING"))
-
-
-def test_bad_tls_settings_raise_configuration_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="ssl_cert_reqs"):
-        make_ssl_context(cert_reqs="maybe")
-    with pytest.raises(ConfigurationError, match="ssl_ca_certs"):
-        make_ssl_context(ca_certs=str(tmp_path / "missing.pem"))
-    with pytest.raises(ConfigurationError, match="ssl_keyfile"):
-        make_ssl_context(keyfile="k.pem")
 
 
 def test_requests_queued_in_one_hub_iteration_go_out_in_one_send(conn: Connection) -> None:
