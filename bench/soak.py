@@ -80,6 +80,7 @@ def soak(name: str, calls: int, greenlets: int, kills: float) -> dict[str, Any]:
         seconds = time.monotonic() - started
         made = load.ok + load.cancelled - done_before
         stuck = load.stop()
+        fds_grown, rss_grown = open_fds() - fds, rss_mb() - rss
         close()
         return {
             "driver": name,
@@ -90,8 +91,8 @@ def soak(name: str, calls: int, greenlets: int, kills: float) -> dict[str, Any]:
             "crossed": len(load.crossed),
             "stuck": stuck,
             "errors": sum(load.errors.values()),
-            "fds +": open_fds() - fds,
-            "RSS + MB": rss_mb() - rss,
+            "fds +": fds_grown,
+            "RSS + MB": rss_grown,
         }
     finally:
         server.stop()
