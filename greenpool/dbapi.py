@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import random
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -37,15 +36,13 @@ from time import monotonic
 from types import FrameType
 from typing import Any, TypeVar
 
-import gevent
-
 from ._util import check_timeout
 from .errors import (
     AllServersUnavailable,
     ConfigurationError,
-    MaximumRetryException,
     PoolError,
 )
+from .pool._retry import retry_backoff, wait_or_give_up
 from .pool.checkout import Pool, _Entry
 from .pool.modes import PoolTopologyError
 
@@ -458,8 +455,7 @@ def run_with_retries(
     frame: Any,
 ) -> Any:
     """The loop behind :meth:`DBAPIPool.execute`; ``pick()`` chooses the pool for each try."""
-    failures = 0
-    started = monotonic()
+    backoff = retry_backoff(max_retries, retry_timeout, monotonic())
     while True:
         error: BaseException
         try:
@@ -490,15 +486,4 @@ def run_with_retries(
                     error = exc
                 else:
                     return result
-        failures += 1
-        if max_retries != -1 and failures > max_retries:
-            raise MaximumRetryException(
-                f"pool {name!r}: gave up after {failures} attempt(s): {error!r}", error
-            ) from error
-        backoff = random.uniform(0, min(1.0, 0.01 * 2 ** (failures - 1)))
-        if retry_timeout is not None and retry_timeout - (monotonic() - started) <= backoff:
-            raise MaximumRetryException(
-                f"pool {name!r}: retry_timeout={retry_timeout}s ran out after "
-                f"{failures} attempt(s): {error!r}", error
-            ) from error
-        gevent.sleep(backoff)
+        backoff = wait_or_give_up(backoff, error, name=name, retry_timeout=retry_timeout)

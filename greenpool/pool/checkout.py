@@ -44,13 +44,13 @@ from ..errors import (
     AllServersUnavailable,
     ConfigurationError,
     InvalidRequestError,
-    MaximumRetryException,
     NoConnectionAvailable,
     PoolClosed,
     TooManyRequests,
 )
 from ..errors import ConnectionError as _GreenConnectionError
 from ._handoff import HandoffQueue, WaitTimeout
+from ._retry import retry_backoff, wait_or_give_up
 from .listeners import ListenerSet
 
 __all__ = ["DEFAULT_RETRY_EXCEPTIONS", "Pool"]
@@ -419,9 +419,8 @@ class Pool(Generic[C]):
         (the connection goes back after ``reset``).  Only pass functions that
         are safe to run twice.
         """
-        failures = 0
+        backoff = retry_backoff(self._max_retries, self._retry_timeout, monotonic())
         fresh = False
-        started = monotonic()
         frame = _caller()
         while True:
             entry = self._checkout(None, frame, fresh)
@@ -439,20 +438,9 @@ class Pool(Generic[C]):
                 )
                 if nested:
                     raise  # an outer block holds this connection: can't swap it here
-                failures += 1
-                if self._max_retries != -1 and failures > self._max_retries:
-                    raise MaximumRetryException(
-                        f"pool {self.name!r}: gave up after {failures} attempt(s): {exc!r}", exc
-                    ) from exc
-                backoff = random.uniform(0, min(1.0, 0.01 * 2 ** (failures - 1)))
-                if self._retry_timeout is not None:
-                    left = self._retry_timeout - (monotonic() - started)
-                    if left <= backoff:
-                        raise MaximumRetryException(
-                            f"pool {self.name!r}: retry_timeout={self._retry_timeout}s ran out "
-                            f"after {failures} attempt(s): {exc!r}", exc
-                        ) from exc
-                gevent.sleep(backoff)
+                backoff = wait_or_give_up(
+                    backoff, exc, name=self.name, retry_timeout=self._retry_timeout
+                )
                 fresh = True
                 continue
             except BaseException as exc:

@@ -15,13 +15,13 @@ above turn that into a clear :class:`~greenpool.ConnectionError`.
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import gevent
 from gevent.event import AsyncResult
 
+from .._backoff import Backoff
 from .._fork import register
 from .._util import check_bool, check_float, check_int
 from ..errors import ConfigurationError
@@ -327,22 +327,22 @@ class MultiplexPool:
             self._reconnectors[id(conn)] = glet
 
     def _reconnect_loop(self, conn: Connection) -> None:
-        attempt = 0
+        backoff = Backoff(base=self._backoff_base, cap=self._backoff_cap).increment()
         me = gevent.getcurrent()
         try:
             while not self._closed and any(c is conn for c in self._connections):
                 if conn.live() or self._reconnectors.get(id(conn)) is not me:
                     return  # connected, or a copy of the parent's greenlet after fork()
-                delay = random.uniform(0, min(self._backoff_cap, self._backoff_base * 2**attempt))
-                gevent.sleep(delay)
+                gevent.sleep(backoff.delay())
                 if self._closed or conn.live():
                     return
                 try:
                     conn.connect()
-                    log.info("%s: %s reconnected after %d attempt(s)", self.name, conn, attempt + 1)
+                    log.info("%s: %s reconnected after %d attempt(s)", self.name, conn,
+                             backoff.attempts)
                     return
                 except Exception as exc:
-                    attempt += 1
+                    backoff = backoff.increment()
                     log.debug("%s: reconnecting %s failed: %r", self.name, conn, exc)
         finally:
             if self._reconnectors.get(id(conn)) is me:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
-import random
 from collections.abc import Callable, Mapping, Sequence
 from time import monotonic
 from typing import Any
@@ -41,6 +40,7 @@ from typing import Any
 import gevent
 from gevent.event import AsyncResult
 
+from .._backoff import Backoff
 from .._fork import register
 from .._util import check_bool, check_float, check_int
 from ..errors import ConfigurationError, ProtocolError
@@ -425,15 +425,17 @@ class Connection(CrudMixin):
     def _reconnect(self, deadline: float) -> None:
         """Make the connection usable for a request, per the reconnect settings."""
         last: NetworkError | None = None
-        delay = self.reconnect_delay
+        # reconnect_delay growing by reconnect_backoff up to 1 s (or reconnect_delay,
+        # if longer); a little jitter spreads concurrent clients' retries.
+        backoff = Backoff(base=self.reconnect_delay, factor=self.reconnect_backoff,
+                          cap=max(_MAX_RECONNECT_DELAY, self.reconnect_delay), jitter=0.2)
         for attempt in range(self.reconnect_max_attempts + 1):
             remaining = deadline - monotonic()
             if attempt:
-                if remaining <= delay:
+                backoff = backoff.increment()
+                if remaining <= backoff.ceiling():
                     break
-                # Spread concurrent clients' retries a little.
-                gevent.sleep(delay * random.uniform(0.8, 1.0))
-                delay = min(delay * self.reconnect_backoff, max(_MAX_RECONNECT_DELAY, delay))
+                gevent.sleep(backoff.delay())
                 remaining = deadline - monotonic()
             if remaining <= 0:
                 break

@@ -57,8 +57,8 @@ next refresh.  Retries happen only where they are safe:
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from time import monotonic
 from typing import Any
 
@@ -66,6 +66,7 @@ import gevent
 from gevent import GreenletExit
 from gevent.queue import Empty, Queue
 
+from .._backoff import Backoff
 from .._fork import register
 from .._secrets import mask_value
 from .._util import check_bool, check_float, check_int
@@ -116,7 +117,9 @@ _REFRESH = "refresh"
 _STOP = "stop"
 #: A unit refreshes at most this often, however many wake-ups it gets.
 _MIN_REFRESH_INTERVAL = 0.05
-_BACKOFF_BASE = 0.05
+#: The wait between failed refreshes: 0.1 s doubling up to ``refresh_delay``,
+#: at least half of each step (equal jitter).
+_REFRESH_BACKOFF = Backoff(base=0.1, jitter=0.5)
 
 # Request kinds, for the retry rules.
 _READ = 1  # select, ping: resent after a broken connection
@@ -284,9 +287,8 @@ class PoolUnit:
                     wait = self.pool.refresh_delay
                 else:
                     self._failures += 1
-                    step = min(self.pool.refresh_delay,
-                               _BACKOFF_BASE * 2 ** min(self._failures, 16))
-                    wait = step / 2 + random.uniform(0, step / 2)
+                    wait = replace(_REFRESH_BACKOFF, cap=self.pool.refresh_delay,
+                                   attempts=self._failures).delay()
                 if wait > 0 and self._wait(wait):
                     return
             except GreenletExit:
