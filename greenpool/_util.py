@@ -1,4 +1,5 @@
-"""Private helpers shared by every layer: argument checks (and :func:`mask_secret`).
+"""Private helpers shared by every layer: argument checks, the caller's frame, listener calls
+(and :func:`mask_secret`).
 
 ``mask_secret`` lives in :mod:`greenpool._secrets` with the rest of the
 masking rules; it is re-exported here.  Nothing here does I/O or imports
@@ -7,13 +8,19 @@ from a higher layer.
 
 from __future__ import annotations
 
+import logging
 import math
+import sys
+from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 from ._secrets import mask_secret
 from .errors import ConfigurationError
 
 __all__ = [
+    "call_listener",
+    "caller_frame",
     "check_bool",
     "check_float",
     "check_int",
@@ -100,3 +107,27 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ConfigurationError(name, value, "must be True or False")
     return value
+
+
+def caller_frame(depth: int = 1) -> FrameType | None:
+    """The frame ``depth`` levels above the function calling this, or None.
+
+    None when there is no such Python frame (a greenlet's ``run``, C code,
+    called the function).  Used to remember where a connection was checked
+    out, for leak reports; ``sys._getframe`` keeps it cheap.
+    """
+    try:
+        return sys._getframe(depth + 1)
+    except ValueError:
+        return None
+
+
+def call_listener(logger: logging.Logger, listener: Callable[..., Any], *args: Any) -> None:
+    """Call an application's ``listener(*args)``; log an Exception it raises, and go on.
+
+    A BaseException (``gevent.Timeout``, ``kill()``) passes through.
+    """
+    try:
+        listener(*args)
+    except Exception:
+        logger.exception("listener %r raised", listener)

@@ -29,14 +29,12 @@ from __future__ import annotations
 
 import enum
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from time import monotonic
-from types import FrameType
 from typing import Any, TypeVar
 
-from ._util import check_timeout
+from ._util import caller_frame, check_timeout
 from .errors import (
     AllServersUnavailable,
     ConfigurationError,
@@ -105,14 +103,6 @@ def _sqlite3_state(conn: Any) -> TxState:
         return TxState.IN_TRANSACTION if conn.in_transaction else TxState.IDLE
     except Exception:
         return TxState.CLOSED
-
-
-def caller_frame(depth: int = 1) -> FrameType | None:
-    """The frame ``depth`` levels above the caller, or None (a greenlet's C run calls it)."""
-    try:
-        return sys._getframe(depth + 1)
-    except ValueError:
-        return None
 
 
 def _generic_state(conn: Any) -> TxState:

@@ -38,7 +38,7 @@ import gevent
 from greenlet import getcurrent
 
 from .._fork import fd_of, register, sever
-from .._util import check_bool, check_float, check_int, check_timeout
+from .._util import caller_frame, check_bool, check_float, check_int, check_timeout
 from ..address import Address, parse_server_list
 from ..errors import (
     AllServersUnavailable,
@@ -67,14 +67,6 @@ DEFAULT_RETRY_EXCEPTIONS: tuple[type[BaseException], ...] = (ConnectionError, EO
 _INF = float("inf")
 _UNLIMITED = sys.maxsize
 _NOT_GIVEN: Any = object()
-
-
-def _caller() -> FrameType | None:
-    """The frame that called our caller (None when that is C code, like a greenlet's run)."""
-    try:
-        return sys._getframe(2)
-    except ValueError:
-        return None
 
 
 class _Permit:
@@ -157,11 +149,7 @@ class _Lease(Generic[C]):
         self._entry: _Entry | None = None
 
     def __enter__(self) -> C:
-        try:
-            frame: FrameType | None = sys._getframe(1)
-        except ValueError:  # called from C (a greenlet's run): no Python caller
-            frame = None
-        entry = self._pool._checkout(self._timeout, frame)
+        entry = self._pool._checkout(self._timeout, caller_frame())
         self._entry = entry
         conn: C = entry.conn
         return conn
@@ -380,11 +368,7 @@ class Pool(Generic[C]):
         """
         if timeout is not None:
             check_timeout("timeout", timeout)
-        try:
-            frame: FrameType | None = sys._getframe(1)
-        except ValueError:  # called from C (a greenlet's run): no Python caller
-            frame = None
-        conn: C = self._checkout(timeout, frame).conn
+        conn: C = self._checkout(timeout, caller_frame()).conn
         return conn
 
     def put(self, conn: C) -> None:
@@ -421,7 +405,7 @@ class Pool(Generic[C]):
         """
         backoff = retry_backoff(self._max_retries, self._retry_timeout, monotonic())
         fresh = False
-        frame = _caller()
+        frame = caller_frame()
         while True:
             entry = self._checkout(None, frame, fresh)
             try:

@@ -26,7 +26,7 @@ from typing import Any
 
 import gevent
 
-from .._util import check_float
+from .._util import call_listener, check_float
 from ..errors import ConfigurationError
 from ..transport.connection import Connection
 
@@ -112,14 +112,14 @@ class Heartbeat:
                 if key not in self._stopped:
                     self._stopped.add(key)
                     for listener in list(self._stopped_listeners):
-                        _safe(listener, conn)
+                        call_listener(log, listener, conn)
                 log.warning("heartbeat: %s silent for %.1fs; closing it", conn, silent)
                 conn.close(f"heartbeat: nothing read for {silent:.1f}s (timeout {self.timeout}s)")
                 continue
             if key in self._stopped and conn.last_read > conn.connected_at:
                 self._stopped.discard(key)
                 for listener in list(self._restored):
-                    _safe(listener, conn)
+                    call_listener(log, listener, conn)
             if now - conn.last_write > self.interval and key not in self._pinging:
                 self._pinging.add(key)
                 gevent.spawn(self._send_ping, conn)
@@ -135,8 +135,3 @@ class Heartbeat:
             self._pinging.discard(key)
 
 
-def _safe(listener: Callable[..., Any], *args: Any) -> None:
-    try:
-        listener(*args)
-    except Exception:
-        log.exception("heartbeat listener %r raised", listener)

@@ -19,6 +19,7 @@ from typing import Any
 import gevent
 from gevent.event import AsyncResult
 
+from .._util import call_listener
 from ..address import Address, parse_address, parse_server_list
 from ..errors import ConfigurationError, ConnectionError
 from ..transport.connection import Connection
@@ -199,14 +200,14 @@ class ConnectionManager:
             old.close("replaced")
         conn.add_listener(on_close=lambda c, cause: self._on_close(addr, c, cause))
         for listener in list(self._opened):
-            _safe(listener, conn)
+            call_listener(log, listener, conn)
         result.set(conn)
 
     def _on_close(self, addr: Address, conn: Connection, cause: BaseException | None) -> None:
         if self.connections.get(addr) is conn:
             del self.connections[addr]
             for listener in list(self._closed_listeners):
-                _safe(listener, conn, cause)
+                call_listener(log, listener, conn, cause)
 
     def close_connection(self, address: Any, cause: BaseException | str | None = None) -> bool:
         """Close the connection to ``address``; True if there was one."""
@@ -254,8 +255,3 @@ class ConnectionManager:
         return [c for c in self.connections.values() if c.live()]
 
 
-def _safe(listener: Callable[..., Any], *args: Any) -> None:
-    try:
-        listener(*args)
-    except Exception:
-        log.exception("connection manager listener %r raised", listener)

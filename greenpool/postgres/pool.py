@@ -30,13 +30,12 @@ import psycopg2
 import psycopg2.extensions as ext
 
 from .._secrets import MASK, is_secret_name
-from .._util import check_bool, check_float, check_timeout
+from .._util import caller_frame, check_bool, check_float, check_timeout
 from ..address import Address, parse_server_list
 from ..dbapi import (
     DBAPIPool,
     TransactionLease,
     TxState,
-    caller_frame,
     cursor_on,
     run_with_retries,
     transaction_state,

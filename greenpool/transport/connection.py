@@ -45,7 +45,7 @@ from gevent import socket as gsocket
 from greenlet import getcurrent
 
 from .._fork import fd_of, register, sever
-from .._util import check_float
+from .._util import call_listener, check_float
 from ..address import Address, AddressLike, parse_address
 from ..errors import ConfigurationError, ConnectionError, ProtocolError, TimeoutError
 from .tls import wrap_green
@@ -287,7 +287,7 @@ class Connection:
         self.state = CONNECTED
         self.connected_at = monotonic()
         for listener in list(self._open_listeners):
-            _call_listener(listener, self)
+            call_listener(log, listener, self)
 
     def _open_socket(self, pid: int) -> Any:
         # ``pid``: the process that began connecting.  A fork() while the TCP
@@ -377,7 +377,7 @@ class Connection:
         self._fail_pending(cause)
         if was_connected:
             for listener in list(self._close_listeners):
-                _call_listener(listener, self, cause)
+                call_listener(log, listener, self, cause)
 
     def _fail_pending(self, cause: BaseException | None) -> None:
         pending: list[_Pending] = list(self._ordered)
@@ -695,7 +695,7 @@ class Connection:
                 if is_push(message):
                     p = pending.get(key_of(message))
                     if p is not None and p.on_push is not None:
-                        _call_listener(p.on_push, message)
+                        call_listener(log, p.on_push, message)
                     else:
                         self._push(message)
                     continue
@@ -712,7 +712,7 @@ class Connection:
 
     def _push(self, message: Any) -> None:
         if self.on_push is not None:
-            _call_listener(self.on_push, message)
+            call_listener(log, self.on_push, message)
         else:
             log.debug("%s: unsolicited message dropped: %r", self.name, message)
 
@@ -763,11 +763,6 @@ class _ConnectTimeout(Exception):
     """Internal: the connect deadline passed."""
 
 
-def _call_listener(listener: Callable[..., Any], *args: Any) -> None:
-    try:
-        listener(*args)
-    except Exception:
-        log.exception("listener %r raised", listener)
 
 
 
