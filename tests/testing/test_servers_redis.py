@@ -10,7 +10,7 @@ import redis
 import trustme
 from servers_helpers import pid_alive, redis_client, refused
 
-from greenpool.testing import RedisServer
+from greenpool.testing import RedisReplyError, RedisServer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -106,3 +106,26 @@ def test_redis_session_fixture(redis_server: RedisServer) -> None:
     client = redis_client(redis_server)
     client.set("greenpool:fixture", "1")
     assert client.get("greenpool:fixture") == b"1"
+
+
+def test_redis_execute_speaks_resp_and_paused_reads_the_kernel(fresh_redis: RedisServer) -> None:
+    assert fresh_redis.execute("SET", "k", 1.5) == "OK"
+    assert fresh_redis.execute("GET", "k") == b"1.5"
+    assert fresh_redis.execute("INCR", "n") == 1
+    assert fresh_redis.execute("GET", "missing") is None
+    assert fresh_redis.execute("MGET", "k", "missing") == [b"1.5", None]
+    with pytest.raises(RedisReplyError) as info:
+        fresh_redis.execute("NOSUCHCOMMAND")
+    assert info.value.code == "ERR"
+    with fresh_redis.client() as conn:
+        replies = conn.pipeline([("INCR", "n"), ("LPUSH", "k", "x"), ("INCR", "n")])
+    assert replies[0] == 2 and replies[2] == 3
+    assert isinstance(replies[1], RedisReplyError) and replies[1].code == "WRONGTYPE"
+    assert not fresh_redis.paused
+    fresh_redis.pause()
+    try:
+        assert fresh_redis.paused and fresh_redis.running
+    finally:
+        fresh_redis.resume()
+    assert not fresh_redis.paused
+    assert fresh_redis.execute("PING") == "PONG"

@@ -26,37 +26,65 @@ by the helpers that need them.
 
 The machinery every server shares (the PID registry, :func:`free_port`,
 :class:`ServerProcess`) is in ``_process``; each server program has its own
-module (``redis``, ``tarantool``, ``postgres``, ``mariadb``), and every
-public name is re-exported here.
+module (``redis``, ``tarantool``, ``postgres``, ``mariadb``; Redis Cluster in
+``redis_cluster`` and Sentinel in ``redis_sentinel``, both driven through the
+small RESP client in ``_resp``), and every public name is re-exported here.
 """
 
 from __future__ import annotations
 
 from ._process import (
     HOST,
+    ServerGroup,
     ServerNotInstalled,
     ServerProcess,
     ServerStartError,
     find_program,
     free_port,
+    poll_until,
+    stop_all,
 )
+from ._resp import RedisReplyError, RespClient
 from .mariadb import MariaDBServer
 from .postgres import PostgresServer, PostgresStandby, postgres_bin_dir
 from .redis import RedisServer
+from .redis_cluster import (
+    ClusterFailover,
+    ClusterNodeInfo,
+    RedisClusterNode,
+    RedisClusterServer,
+    SlotMigration,
+    parse_cluster_nodes,
+)
+from .redis_sentinel import RedisSentinel, RedisSentinelSet, SentinelFailover
 from .tarantool import TarantoolReplicaSet, TarantoolServer
 
 __all__ = [
     "HOST",
+    "ClusterFailover",
+    "ClusterNodeInfo",
     "MariaDBServer",
     "PostgresServer",
     "PostgresStandby",
+    "RedisClusterNode",
+    "RedisClusterServer",
+    "RedisReplyError",
+    "RedisSentinel",
+    "RedisSentinelSet",
     "RedisServer",
+    "RespClient",
+    "SentinelFailover",
+    "ServerGroup",
     "ServerNotInstalled",
     "ServerProcess",
     "ServerStartError",
+    "SlotMigration",
     "TarantoolReplicaSet",
     "TarantoolServer",
     "find_program",
     "free_port",
+    "parse_cluster_nodes",
+    "poll_until",
     "postgres_bin_dir",
+    "stop_all",
 ]

@@ -102,6 +102,33 @@ def find_program(name: str, package: str, extra_dirs: Iterable[str] = ()) -> str
     raise ServerNotInstalled(name, package)
 
 
+def poll_until(
+    predicate: Callable[[], bool],
+    timeout: float,
+    what: str,
+    *,
+    interval: float = 0.01,
+    ignore: tuple[type[BaseException], ...] = (),
+) -> float:
+    """Call ``predicate`` every ``interval`` seconds until it returns true.
+
+    Returns ``time.monotonic()`` taken just before the call that returned
+    true.  Exceptions of the ``ignore`` types count as false.  Raises
+    :class:`TimeoutError` ("``what`` within N s") after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        now = time.monotonic()
+        try:
+            if predicate():
+                return now
+        except ignore:
+            pass
+        if now >= deadline:
+            raise TimeoutError(f"{what} within {timeout:g}s")
+        time.sleep(interval)
+
+
 def _read_tail(paths: Iterable[Path], lines: int = _LOG_TAIL_LINES) -> str:
     chunks: list[str] = []
     for path in paths:
@@ -327,6 +354,23 @@ class ServerProcess:
         return self.pid is not None
 
     @property
+    def paused(self) -> bool:
+        """True while the server process is stopped by a signal (after :meth:`pause`).
+
+        Read from the kernel (``/proc/<pid>/stat``), so a SIGSTOP sent by
+        other means counts too.
+        """
+        pid = self.pid
+        if pid is None:
+            return False
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            return False
+        return stat[stat.rfind(b")") + 2 :].split()[:1] == [b"T"]
+
+    @property
     def address(self) -> str:
         """``"127.0.0.1:<port>"``."""
         return f"{self.host}:{self.port}"
@@ -509,8 +553,14 @@ class ServerProcess:
         self._terminate(hard=True)
 
     def pause(self) -> None:
-        """SIGSTOP the server's process group: connections stay open, nothing answers."""
+        """SIGSTOP the server's process group: connections stay open, nothing answers.
+
+        Returns once the kernel reports the process stopped (:attr:`paused`),
+        or after a second.
+        """
         self._signal_group(signal.SIGSTOP)
+        with contextlib.suppress(TimeoutError):
+            poll_until(lambda: self.paused, 1.0, "SIGSTOP", interval=0.001)
 
     def resume(self) -> None:
         """SIGCONT the server's process group after :meth:`pause`."""
@@ -553,3 +603,55 @@ class ServerProcess:
                 self.tmpdir = None
         except Exception:
             pass
+
+
+_G = TypeVar("_G", bound="ServerGroup")
+
+
+class ServerGroup:
+    """Several server processes started and stopped as one (a cluster, a replica set).
+
+    Subclasses define :meth:`start` (returning ``self``) and :meth:`stop`;
+    the group is then a context manager.
+    """
+
+    def start(self: _G, timeout: float = 30.0) -> _G:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _G) -> _G:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def stop_all(servers: Iterable[ServerProcess]) -> None:
+    """Stop several servers at once: signal them all, then :meth:`~ServerProcess.stop` each.
+
+    A server notices its stop signal on its next timer tick (Redis: up to
+    100 ms), so signalling first makes N servers take one tick, not N.
+    Every server is stopped even if one fails; the first error is raised.
+    """
+    servers = list(servers)
+    for server in servers:
+        pid = server.pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, server.stop_signal)
+            _killpg(pid, signal.SIGCONT)  # a paused server must run to exit
+    errors: list[Exception] = []
+    for server in servers:
+        try:
+            server.stop()
+        except Exception as exc:  # stop the others anyway
+            errors.append(exc)
+    if errors:
+        raise errors[0]

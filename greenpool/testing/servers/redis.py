@@ -7,26 +7,10 @@ import socket
 import ssl
 import urllib.parse
 from collections.abc import Sequence
+from typing import Any
 
 from ._process import HOST, ServerProcess, find_program
-
-
-def _resp(*args: str | bytes) -> bytes:
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg.encode() if isinstance(arg, str) else arg
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
-
-
-def _read_line(sock: socket.socket) -> bytes:
-    buf = b""
-    while not buf.endswith(b"\r\n"):
-        chunk = sock.recv(1)
-        if not chunk:
-            raise ConnectionError("connection closed")
-        buf += chunk
-    return buf[:-2]
+from ._resp import Arg, RespClient
 
 
 class RedisServer(ServerProcess):
@@ -149,12 +133,31 @@ class RedisServer(ServerProcess):
                 raise
         return sock
 
-    def _probe(self) -> bool:
-        with self.connect_raw(timeout=1.0) as sock:
+    def client(self, timeout: float = 2.0) -> RespClient:
+        """A new raw RESP connection to the server (TLS and ``AUTH`` as configured).
+
+        The caller closes it.  Raises ``OSError`` when the server does not
+        accept, :class:`~greenpool.testing.RedisReplyError` when ``AUTH`` fails.
+        """
+        conn = RespClient(self.connect_raw(timeout=timeout))
+        try:
             if self.password is not None:
                 auth = (self.username, self.password) if self.username else (self.password,)
-                sock.sendall(_resp("AUTH", *auth))
-                if _read_line(sock) != b"+OK":
-                    return False
-            sock.sendall(_resp("PING"))
-            return _read_line(sock) == b"+PONG"
+                conn.execute("AUTH", *auth)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def execute(self, *args: Arg, timeout: float = 2.0) -> Any:
+        """Run one command on a new connection and return its reply.
+
+        Replies are RESP2 values (``bytes`` for bulk strings); an error reply
+        raises :class:`~greenpool.testing.RedisReplyError`.  Blocks at most
+        about ``timeout`` seconds per read.
+        """
+        with self.client(timeout=timeout) as conn:
+            return conn.execute(*args)
+
+    def _probe(self) -> bool:
+        return bool(self.execute("PING", timeout=1.0) == "PONG")

@@ -8,10 +8,9 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from ._process import HOST, ServerProcess, find_program, free_port
+from ._process import HOST, ServerGroup, ServerProcess, find_program, free_port
 
 
 def _lua_str(value: str) -> str:
@@ -202,7 +201,7 @@ class TarantoolServer(ServerProcess):
         return {int(k): int(v) for k, v in raw.items()}
 
 
-class TarantoolReplicaSet:
+class TarantoolReplicaSet(ServerGroup):
     """``n`` Tarantool instances in one full-mesh replica set.
 
     Member 0 starts read-write (the master); the others start read-only.
@@ -329,14 +328,3 @@ class TarantoolReplicaSet:
         """Stop every member and remove their directories."""
         for member in self.members:
             member.stop()
-
-    def __enter__(self) -> TarantoolReplicaSet:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
