@@ -29,6 +29,7 @@ range for an ephemeral port).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import re
@@ -314,6 +315,7 @@ class RedisClusterServer(ServerGroup):
             for i in range(count)
         ]
         self._idle: dict[int, list[RespClient]] = {}
+        self._open: collections.Counter[int] = collections.Counter()
         self._fault: dict[str, tuple[float, list[ClusterNodeInfo]]] = {}
         #: Seconds the last :meth:`start` took, from launch to ready.
         self.startup_seconds: float | None = None
@@ -453,10 +455,7 @@ class RedisClusterServer(ServerGroup):
 
         Paused nodes are resumed to let them exit.  Safe to call twice.
         """
-        for conns in self._idle.values():
-            for conn in conns:
-                conn.close()
-        self._idle.clear()
+        self.close_connections()
         stop_all(self.nodes)
 
     def __repr__(self) -> str:
@@ -501,7 +500,11 @@ class RedisClusterServer(ServerGroup):
     @contextlib.contextmanager
     def _client(self, node: RedisClusterNode) -> Iterator[RespClient]:
         idle = self._idle.setdefault(node.port, [])
-        conn = idle.pop() if idle else node.client()
+        if idle:
+            conn = idle.pop()
+        else:
+            conn = node.client()
+            self._open[node.port] += 1
         try:
             yield conn
         except RedisReplyError:
@@ -509,8 +512,24 @@ class RedisClusterServer(ServerGroup):
             raise
         except BaseException:
             conn.close()
+            self._open[node.port] -= 1
             raise
-        idle.append(conn)
+        self._idle.setdefault(node.port, []).append(conn)
+
+    def close_connections(self, node: RedisClusterNode | None = None) -> None:
+        """Close the idle connections the helpers keep to ``node`` (default: every node)."""
+        ports = [node.port] if node is not None else list(self._idle)
+        for port in ports:
+            for conn in self._idle.pop(port, []):
+                conn.close()
+                self._open[port] -= 1
+
+    def own_connections(self, node: RedisClusterNode) -> int:
+        """How many connections the helpers hold open to ``node`` now (idle or in use).
+
+        For tests and benchmarks that count the clients a server has.
+        """
+        return self._open[node.port]
 
     def execute(self, node: RedisClusterNode, *args: Arg) -> Any:
         """Run one command on ``node`` over a kept connection and return the reply.
@@ -660,7 +679,7 @@ class RedisClusterServer(ServerGroup):
         self._note_fault(node)
         at = self._fault[node.node_id][0]
         node.kill()
-        self._idle.pop(node.port, None)
+        self.close_connections(node)
         return at
 
     def pause(self, node: RedisClusterNode) -> float:
@@ -680,8 +699,7 @@ class RedisClusterServer(ServerGroup):
         A primary whose slots were failed over comes back as a replica.
         With ``wait`` (default), blocks until :meth:`wait_ok`.
         """
-        for conn in self._idle.pop(node.port, []):
-            conn.close()
+        self.close_connections(node)
         if node.running:
             node.resume()
         node.restart(hard=True)
@@ -720,6 +738,8 @@ class RedisClusterServer(ServerGroup):
 
         ok_at = poll_until(done, timeout, f"no replica of {failed!r} took over", ignore=_TRANSIENT)
         new_primary, promoted_at = promoted[0]
+        # Both may be seen in one poll, the promotion last.
+        ok_at = max(ok_at, promoted_at)
         return ClusterFailover(failed, new_primary, promoted_at, ok_at, fault_at)
 
     def _is_primary(self, node: RedisClusterNode) -> bool:
