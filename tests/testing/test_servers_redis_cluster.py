@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
+from typing import Any
 
 import pytest
 import redis
@@ -298,3 +300,35 @@ def test_no_orphans_when_the_test_process_dies(ending: str) -> None:
     assert not any(map(pid_alive, pids))  # atexit, or the kernel's parent-death signal
     if ending == "return normally":
         assert not any(os.path.exists(d) for d in dir_line.split())
+
+
+def test_a_taken_port_is_replaced_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from greenpool.testing.servers import redis_cluster, redis_sentinel
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        for module in (redis_cluster, redis_sentinel):
+            handed = []
+
+            def first_taken(real: Any = module.free_port, handed: list[int] = handed) -> int:
+                handed.append(taken if not handed else real())
+                return handed[-1]
+
+            monkeypatch.setattr(module, "free_port", first_taken)
+            group: Any = (
+                redis_cluster.RedisClusterServer()
+                if module is redis_cluster
+                else redis_sentinel.RedisSentinelSet()
+            )
+            def ports(group: Any) -> set[int]:
+                if isinstance(group, redis_cluster.RedisClusterServer):
+                    return {p for n in group.nodes for p in (n.port, n.bus_port)}
+                return {p.port for p in [*group.servers, *group.sentinels]}
+
+            assert taken in ports(group)
+            with group:
+                assert taken not in ports(group)
+                processes = group.nodes if module is redis_cluster else group.servers
+                assert all(p.execute("PING") == "PONG" for p in processes)

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -631,6 +631,32 @@ class ServerGroup:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def _launch_waves(
+        self,
+        waves: Callable[[], Sequence[Sequence[ServerProcess]]],
+        rebuild: Callable[[], None],
+        timeout: float,
+    ) -> None:
+        """Start each wave of processes at once and wait for it, then the next wave.
+
+        A process whose free port was taken meanwhile fails to start; then
+        everything is stopped, ``rebuild()`` makes new processes on new
+        ports, and the launch starts over (three attempts in all).
+        """
+        for attempt in range(3):
+            try:
+                for wave in waves():
+                    for process in wave:
+                        process.start(wait=False)
+                    for process in wave:
+                        process.wait_ready(timeout)
+                return
+            except ServerStartError as exc:
+                if attempt == 2 or "already in use" not in exc.log_tail.lower():
+                    raise
+                self.stop()
+                rebuild()
 
 
 def stop_all(servers: Iterable[ServerProcess]) -> None:

@@ -300,20 +300,9 @@ class RedisClusterServer(ServerGroup):
         self.stdbuf = find_program("stdbuf", "coreutils")
         self.replicas_per_primary = replicas_per_primary
         self.node_timeout_ms = node_timeout_ms
-        count = primaries * (1 + replicas_per_primary)
-        ports: set[int] = set()
-        while len(ports) < 2 * count:
-            ports.add(free_port())
-        plist = sorted(ports)
-        self.nodes: list[RedisClusterNode] = [
-            RedisClusterNode(
-                plist[2 * i],
-                bus_port=plist[2 * i + 1],
-                node_timeout_ms=node_timeout_ms,
-                extra_args=extra_args,
-            )
-            for i in range(count)
-        ]
+        self._count = primaries * (1 + replicas_per_primary)
+        self._extra_args = list(extra_args)
+        self.nodes: list[RedisClusterNode] = self._new_nodes()
         self._idle: dict[int, list[RespClient]] = {}
         self._open: collections.Counter[int] = collections.Counter()
         self._fault: dict[str, tuple[float, list[ClusterNodeInfo]]] = {}
@@ -334,10 +323,7 @@ class RedisClusterServer(ServerGroup):
         """
         began = time.monotonic()
         try:
-            for node in self.nodes:
-                node.start(wait=False)
-            for node in self.nodes:
-                node.wait_ready(timeout)
+            self._launch_waves(lambda: [self.nodes], self._renew_nodes, timeout)
             self._create(timeout)
             self.wait_ok(max(1.0, timeout - (time.monotonic() - began)))
         except BaseException:
@@ -345,6 +331,24 @@ class RedisClusterServer(ServerGroup):
             raise
         self.startup_seconds = time.monotonic() - began
         return self
+
+    def _renew_nodes(self) -> None:
+        self.nodes = self._new_nodes()
+
+    def _new_nodes(self) -> list[RedisClusterNode]:
+        ports: set[int] = set()
+        while len(ports) < 2 * self._count:
+            ports.add(free_port())
+        plist = sorted(ports)
+        return [
+            RedisClusterNode(
+                plist[2 * i],
+                bus_port=plist[2 * i + 1],
+                node_timeout_ms=self.node_timeout_ms,
+                extra_args=self._extra_args,
+            )
+            for i in range(self._count)
+        ]
 
     def _create(self, timeout: float) -> None:
         """Run ``redis-cli --cluster create``; its output goes to ``redis-cli-create.log``.

@@ -31,7 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._process import HOST, ServerGroup, find_program, free_port, poll_until, stop_all
+from ._process import (
+    HOST,
+    ServerGroup,
+    find_program,
+    free_port,
+    poll_until,
+    stop_all,
+)
 from ._resp import RedisReplyError
 from .redis import RedisServer
 
@@ -223,6 +230,23 @@ class RedisSentinelSet(ServerGroup):
         if replicas < 0 or sentinels < 1:
             raise ValueError(f"replicas={replicas!r}, sentinels={sentinels!r}")
         self.service_name = service_name
+        self._sizes = (replicas, sentinels)
+        self._sentinel_options: dict[str, Any] = {
+            "service_name": service_name,
+            "quorum": quorum if quorum is not None else sentinels // 2 + 1,
+            "down_after_ms": down_after_ms,
+            "failover_timeout_ms": failover_timeout_ms,
+        }
+        self.servers: list[RedisServer] = []
+        self.sentinels: list[RedisSentinel] = []
+        self._build()
+        #: Seconds the last :meth:`start` took, from launch to ready.
+        self.startup_seconds: float | None = None
+        self._fault_at: float | None = None
+
+    def _build(self) -> None:
+        """Make the processes' objects on fresh ports (nothing is started)."""
+        replicas, sentinels = self._sizes
         ports: list[int] = []
         while len(ports) < 1 + replicas + sentinels:
             port = free_port()
@@ -230,28 +254,25 @@ class RedisSentinelSet(ServerGroup):
                 ports.append(port)
         server_ports, sentinel_ports = ports[: 1 + replicas], ports[1 + replicas :]
         primary = (HOST, server_ports[0])
-        self.servers: list[RedisServer] = [
+        self.servers = [
             RedisServer(port, extra_args=self._server_args(None if i == 0 else primary))
             for i, port in enumerate(server_ports)
         ]
         ids = [os.urandom(20).hex() for _ in sentinel_ports]
-        self.sentinels: list[RedisSentinel] = [
+        self.sentinels = [
             RedisSentinel(
                 port,
-                service_name=service_name,
                 primary=primary,
-                quorum=quorum if quorum is not None else sentinels // 2 + 1,
-                down_after_ms=down_after_ms,
-                failover_timeout_ms=failover_timeout_ms,
                 myid=ids[i],
                 known_replicas=[(HOST, p) for p in server_ports[1:]],
                 known_sentinels=[(HOST, p, ids[j]) for j, p in enumerate(sentinel_ports) if j != i],
+                **self._sentinel_options,
             )
             for i, port in enumerate(sentinel_ports)
         ]
-        #: Seconds the last :meth:`start` took, from launch to ready.
-        self.startup_seconds: float | None = None
-        self._fault_at: float | None = None
+
+    def _waves(self) -> list[list[RedisServer]]:
+        return [self.servers, list(self.sentinels)]  # the servers first
 
     @staticmethod
     def _server_args(replica_of: tuple[str, int] | None) -> list[str]:
@@ -273,14 +294,7 @@ class RedisSentinelSet(ServerGroup):
         """
         began = time.monotonic()
         try:
-            for server in self.servers:
-                server.start(wait=False)
-            for server in self.servers:
-                server.wait_ready(timeout)
-            for sentinel in self.sentinels:
-                sentinel.start(wait=False)
-            for sentinel in self.sentinels:
-                sentinel.wait_ready(timeout)
+            self._launch_waves(self._waves, self._build, timeout)
             # At start, also wait until each sentinel has seen each replica's own
             # INFO report a working link (it polls every second until it does).
             poll_until(
