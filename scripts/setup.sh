@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the demo and the tests need, from a fresh clone:
-#   1. the server programs the tests start (redis-server, tarantool, PostgreSQL,
-#      MariaDB), from Debian's packages when running as root;
+#   1. the server programs the tests start (redis-server, redis-sentinel,
+#      tarantool, PostgreSQL, MariaDB), from Debian's packages when running as root;
 #   2. a virtual environment in .venv with greenpool and all its extras.
 # Safe to run again: each step is skipped when already done.
 # Only Debian packages and PyPI are used.
@@ -14,6 +14,7 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 missing=()
 have redis-server || missing+=(redis-server)
 have redis-benchmark || missing+=(redis-tools)
+have redis-sentinel || missing+=(redis-sentinel)
 have tarantool || missing+=(tarantool)
 { [ -n "$(pg_bin)" ] || have initdb; } || missing+=(postgresql)
 { have mariadbd || have mysqld || [ -x /usr/sbin/mariadbd ]; } || missing+=(mariadb-server)

@@ -1,9 +1,10 @@
 """Fixtures that start real servers for the tests.
 
-Session-scoped servers (``redis_server``, ``tarantool_server``,
-``postgres_server``, ``mariadb_server``) are shared: a test must never kill,
-pause or restart them.  A test that does uses the function-scoped
-``fresh_*`` fixtures, which give it a server of its own.
+Session-scoped servers (``redis_server``, ``redis_cluster``,
+``redis_sentinel``, ``tarantool_server``, ``postgres_server``,
+``mariadb_server``) are shared: a test must never kill, pause or restart
+them, fail them over or move their slots.  A test that does uses the
+function-scoped ``fresh_*`` fixtures, which give it servers of its own.
 
 Every fixture stops its processes by PID at teardown, whether the test
 passed or not.  A missing server program makes the fixture raise
@@ -22,7 +23,10 @@ from greenpool.testing import (
     MariaDBServer,
     PostgresServer,
     PostgresStandby,
+    RedisClusterServer,
+    RedisSentinelSet,
     RedisServer,
+    ServerGroup,
     ServerProcess,
     TarantoolReplicaSet,
     TarantoolServer,
@@ -30,7 +34,7 @@ from greenpool.testing import (
 )
 
 
-def _serve(server: ServerProcess) -> Iterator[Any]:
+def _serve(server: ServerProcess | ServerGroup) -> Iterator[Any]:
     try:
         server.start()
         yield server
@@ -51,6 +55,40 @@ def redis_server() -> Iterator[RedisServer]:
 def fresh_redis() -> Iterator[RedisServer]:
     """A Redis server of the test's own: it may be stopped, killed, paused, restarted."""
     yield from _serve(RedisServer())
+
+
+# --------------------------------------------------------------------------- Cluster, Sentinel
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterServer]:
+    """A Redis Cluster (3 primaries, 3 replicas) shared by the session.
+
+    Never kill, pause, fail over or reshard it; write keys of your own and
+    leave the slot map alone.  Started on first use (about 2 s).
+    """
+    yield from _serve(RedisClusterServer())
+
+
+@pytest.fixture
+def fresh_redis_cluster() -> Iterator[RedisClusterServer]:
+    """A Redis Cluster of the test's own (3 primaries, 3 replicas): break it at will."""
+    yield from _serve(RedisClusterServer())
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel() -> Iterator[RedisSentinelSet]:
+    """A primary, 2 replicas and 3 sentinels (service ``mymaster``) shared by the session.
+
+    Never kill a server or fail it over.
+    """
+    yield from _serve(RedisSentinelSet())
+
+
+@pytest.fixture
+def fresh_redis_sentinel() -> Iterator[RedisSentinelSet]:
+    """A primary, 2 replicas and 3 sentinels of the test's own."""
+    yield from _serve(RedisSentinelSet())
 
 
 # --------------------------------------------------------------------------- Tarantool

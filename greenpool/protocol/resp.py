@@ -80,6 +80,7 @@ __all__ = [
     "CommandArg",
     "Push",
     "RespParser",
+    "encode_arg",
     "encode_command",
     "encode_commands",
 ]
@@ -143,6 +144,22 @@ def _append_command(parts: list[Any], args: Sequence[Any]) -> None:
         append(_BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size)
         append(arg)
         append(_CRLF)
+
+
+def encode_arg(arg: CommandArg) -> bytes:
+    """Return the bytes :func:`encode_command` sends for one argument.
+
+    What a server sees of a key, so what Redis Cluster hashes into a slot.
+    ``str`` as UTF-8, ``int`` in decimal, ``float`` with ``repr``; raises
+    TypeError for other types and UnicodeEncodeError as
+    :func:`encode_command` does.
+    """
+    if type(arg) is bytes:
+        return arg
+    if type(arg) is str:
+        return arg.encode()
+    data = _coerce(arg, 0)
+    return data if type(data) is bytes else bytes(data)
 
 
 def encode_command(*args: CommandArg) -> bytes:

@@ -3,10 +3,12 @@
 Everything here starts real programs as child processes on free loopback
 ports, each in its own temporary directory, and stops them by PID:
 
-* :class:`RedisServer`, :class:`TarantoolServer` and
+* :class:`RedisServer`, :class:`RedisClusterServer` (a Redis Cluster:
+  3 primaries, 3 replicas), :class:`RedisSentinelSet` (a primary, its
+  replicas and sentinels), :class:`TarantoolServer` and
   :class:`TarantoolReplicaSet`, :class:`PostgresServer` and
   :class:`PostgresStandby`, :class:`MariaDBServer`: start, stop, kill,
-  pause, resume and restart mid-test;
+  pause, resume and restart mid-test (failovers and slot migrations too);
 * :class:`TcpProxy`: a separate process between client and server that
   delays, black-holes, cuts or refuses connections on command.
 
@@ -24,13 +26,24 @@ from .proxy import ProxyError, TcpProxy
 from .script import ScriptServer
 from .servers import (
     HOST,
+    ClusterFailover,
+    ClusterNodeInfo,
     MariaDBServer,
     PostgresServer,
     PostgresStandby,
+    RedisClusterNode,
+    RedisClusterServer,
+    RedisReplyError,
+    RedisSentinel,
+    RedisSentinelSet,
     RedisServer,
+    RespClient,
+    SentinelFailover,
+    ServerGroup,
     ServerNotInstalled,
     ServerProcess,
     ServerStartError,
+    SlotMigration,
     TarantoolReplicaSet,
     TarantoolServer,
     find_program,
@@ -40,15 +53,26 @@ from .servers import (
 
 __all__ = [
     "HOST",
+    "ClusterFailover",
+    "ClusterNodeInfo",
     "MariaDBServer",
     "PostgresServer",
     "PostgresStandby",
     "ProxyError",
+    "RedisClusterNode",
+    "RedisClusterServer",
+    "RedisReplyError",
+    "RedisSentinel",
+    "RedisSentinelSet",
     "RedisServer",
+    "RespClient",
     "ScriptServer",
+    "SentinelFailover",
+    "ServerGroup",
     "ServerNotInstalled",
     "ServerProcess",
     "ServerStartError",
+    "SlotMigration",
     "TarantoolReplicaSet",
     "TarantoolServer",
     "TcpProxy",

@@ -19,8 +19,6 @@ caller left waiting for a default timeout (tens of seconds), not speed.
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -159,42 +157,20 @@ def test_a_server_paused_under_load(fresh: tuple[str, ServerProcess]) -> None:
     timeout = 0.5
     driver = _driver(kind, server, socket_timeout=timeout)
     load = _run_load(driver)
-    _signal_tree(server, signal.SIGSTOP)
+    server.pause()
     gevent.sleep(0.1)
     stopped_at = time.monotonic()  # every call under way now waits on a stopped server
     try:
         ended_within = load.calls_in_flight_at(stopped_at, timeout + 2.0)
         gevent.sleep(0.5)
     finally:
-        _signal_tree(server, signal.SIGCONT)
+        server.resume()
     back_at = time.monotonic()
     recovered_within = load.all_working_since(back_at, RECOVERY_BOUND)
     _finish(load, driver)
     assert sum(load.errors.values()) > 0
     print(f"{kind}: calls under way ended within {ended_within:.3f}s of SIGSTOP "
           f"(timeout {timeout}s); all callers worked again {recovered_within:.3f}s after SIGCONT")
-
-
-def _signal_tree(server: ServerProcess, sig: int) -> None:
-    """Signal the server and every process it forked.
-
-    Not the process group: PostgreSQL's backends each run in a session of
-    their own, so stopping the postmaster's group leaves them answering.
-    """
-    assert server.pid is not None
-    pids, parents = [server.pid], {server.pid}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid in parents:
-            pids.append(int(entry))
-    for pid in pids:
-        os.kill(pid, sig)
 
 
 # --------------------------------------------------------------------------- the network

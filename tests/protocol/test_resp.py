@@ -29,6 +29,7 @@ from greenpool.protocol.resp import (
     NEED_DATA,
     Push,
     RespParser,
+    encode_arg,
     encode_command,
     encode_commands,
 )
@@ -119,6 +120,7 @@ def test_encode_every_accepted_type() -> None:
     ]
     for arg, wire in cases:
         assert encode_command("X", arg) == b"*2\r\n$1\r\nX\r\n$%d\r\n%s\r\n" % (len(wire), wire)
+        assert encode_arg(arg) == wire and type(encode_arg(arg)) is bytes
     assert float(encode_command(0.1 + 0.2).split(b"\r\n")[2]) == 0.1 + 0.2
 
 
@@ -144,6 +146,8 @@ def test_encode_refuses_other_types_naming_position(bad: Any) -> None:
     assert type(bad).__name__ in message
     with pytest.raises(TypeError, match="argument 1"):
         encode_commands([("GET", "a"), ("SET", bad)])
+    with pytest.raises(TypeError):
+        encode_arg(bad)
 
 
 def test_encode_refuses_empty_command() -> None:
