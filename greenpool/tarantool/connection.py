@@ -82,6 +82,7 @@ from .crud import CrudMixin
 from .errors import NetworkError, NetworkTimeoutError
 from .response import Response
 from .settings import SSL_TRANSPORT, Endpoint, endpoint_from_addr
+from .url import POOL_ONLY_OPTIONS, parse_url
 
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "DEFAULT_DEADLINE", "Connection", "OnPush"]
 
@@ -230,6 +231,33 @@ class Connection(CrudMixin):
         )
         if check_bool("connect_now", connect_now):
             self.connect()
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> Connection:
+        """A connection from ``tarantool://[user[:password]@]host[:port][?option=value...]``.
+
+        The form and its options are in :mod:`greenpool.tarantool.url`
+        (``TARANTOOL_URL`` by convention); ``kwargs`` override the URL's.
+        Connects as the constructor does.  Raises
+        :class:`~greenpool.ConfigurationError`, the password masked, for a
+        URL it can't read, or one with several hosts or a pool's options
+        (use :meth:`ConnectionPool.from_url
+        <greenpool.tarantool.ConnectionPool.from_url>`).
+        """
+        options = parse_url(url)
+        addrs = options.pop("addrs")
+        if len(addrs) != 1:
+            raise ConfigurationError(
+                "url", url, "names several hosts: use ConnectionPool.from_url"
+            )
+        pool_only = sorted(POOL_ONLY_OPTIONS & options.keys())
+        if pool_only:
+            raise ConfigurationError(
+                "url", url, f"{pool_only[0]} is a pool's option: use ConnectionPool.from_url"
+            )
+        options.update(addrs[0])
+        options.update(kwargs)
+        return cls(**options)
 
     # ------------------------------------------------------------------
     # Introspection

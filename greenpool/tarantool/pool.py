@@ -107,6 +107,7 @@ from .crud import CrudMixin
 from .errors import NetworkError, NetworkTimeoutError
 from .response import Response
 from .settings import Endpoint, endpoint_from_addr
+from .url import parse_url
 
 __all__ = ["ConnectionPool", "PoolUnit"]
 
@@ -495,6 +496,20 @@ class ConnectionPool(CrudMixin):
         self._getnext = self.strategy.getnext
         if check_bool("connect_now", connect_now):
             self.connect()
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> ConnectionPool:
+        """A pool from ``tarantool://[user[:password]@]host[:port][,host[:port]...][?options]``.
+
+        The form and its options are in :mod:`greenpool.tarantool.url`
+        (``TARANTOOL_URL`` by convention); ``kwargs`` override the URL's
+        (``strategy_class=``, ``connect_now=``...).  Raises
+        :class:`~greenpool.ConfigurationError`, the password masked, for a
+        URL it can't read; otherwise as the constructor.
+        """
+        options = parse_url(url)
+        options.update(kwargs)
+        return cls(**options)
 
     def stats(self) -> dict[str, int]:
         """Counters since the pool was made (or the last :meth:`pop_stats`), and gauges.
