@@ -8,5 +8,7 @@ echo "== ruff"
 .venv/bin/ruff check greenpool tests bench examples
 echo "== mypy --strict greenpool"
 .venv/bin/mypy --strict greenpool
+echo "== mkdocs build --strict (the docs site; a broken link or reference fails)"
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet
 echo "== pytest"
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
