@@ -9,6 +9,7 @@ echo "== ruff"
 echo "== mypy --strict greenpool"
 .venv/bin/mypy --strict greenpool
 echo "== mkdocs build --strict (the docs site; a broken link or reference fails)"
-NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet
+# (not --quiet: it hides the warnings, and then --strict has none to fail on)
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict
 echo "== pytest"
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
