@@ -7,9 +7,12 @@ are noisy, single numbers are not.
 
 from __future__ import annotations
 
+import datetime
+import platform
 import statistics
 import sys
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 sys.path.insert(0, __file__.rsplit("/", 2)[0])  # run from a checkout without installing
@@ -66,3 +69,58 @@ def _fmt(value: Any) -> str:
 def verdict(name: str, ok: bool, detail: str) -> str:
     """One line saying whether a target was met."""
     return f"  [{'met' if ok else 'NOT MET'}] {name}: {detail}"
+
+
+def plot_sweep(
+    path: str,
+    title: str,
+    ylabel: str,
+    series: Mapping[str, Mapping[int, float]],
+    *,
+    reference: tuple[str, float] | None = None,
+    note: str = "",
+) -> None:
+    """Write a PNG: one line per contender of a figure against the number of greenlets.
+
+    ``series`` maps a contender to ``{greenlets: value}``; ``reference`` is
+    drawn as a dashed horizontal line.  The x axis is logarithmic.  The
+    footer says when and where it was measured, and ``note``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
+    levels: set[int] = set()
+    for name, points in series.items():
+        xs = sorted(points)
+        levels.update(xs)
+        ax.plot(xs, [points[x] for x in xs], marker="o", linewidth=2, label=name)
+    if reference is not None:
+        ax.axhline(reference[1], linestyle="--", color="grey", label=reference[0])
+    ax.set_xscale("log")
+    ax.set_xticks(sorted(levels))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda _x, _pos: ""))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: f"{y:,.0f}"))
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("greenlets")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    footer = (f"{datetime.date.today()}, {platform.python_implementation()} "
+              f"{platform.python_version()}, {_cores()} cores; medians. {note}")
+    fig.text(0.01, 0.01, textwrap.fill(footer.strip(), 130), fontsize=7, color="grey")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.savefig(path)
+    plt.close(fig)
+    print(f"\nplot written to {path}")
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1

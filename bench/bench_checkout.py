@@ -13,6 +13,10 @@ repeated (``--repeat``) and the median is reported, with the ratios.
 
     .venv/bin/python bench/bench_checkout.py [--cycles 20000] [--repeat 5]
 
+``--plot PATH`` also sweeps the contended case over ``--greenlets``
+(default 1 10 100 1000, over 10 connections) and writes a PNG of
+checkouts per second against greenlets.
+
 Targets (issue #2): greenpool at least 4x cheaper per cycle than QueuePool
 in the same run, and its worst wait at most 5x its median wait at 100
 greenlets over 10 connections.
@@ -131,6 +135,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cycles", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--plot", metavar="PATH", help="write a PNG of checkouts/s against "
+                        "greenlets (a sweep over --greenlets)")
+    parser.add_argument("--greenlets", type=int, nargs="+", default=[1, 10, 100, 1000],
+                        help="the sweep for --plot")
     args = parser.parse_args()
 
     single: dict[str, list[dict[str, float]]] = {}
@@ -172,6 +180,23 @@ def main() -> None:
         rows, ["pool", "us/cycle", "x cheaper", "wait p50 us", "wait p99 us", "wait max us",
                "max/p50"],
     )
+    if args.plot:
+        sweep: dict[tuple[str, int], list[dict[str, float]]] = {}
+        for _ in range(args.repeat):
+            for greenlets in args.greenlets:
+                for name in ("greenpool", "QueuePool"):
+                    sweep.setdefault((name, greenlets), []).append(
+                        contended(name, args.cycles, greenlets=greenlets))
+        _common.plot_sweep(
+            args.plot, "Checkout + check-in over 10 connections, holding across a hub trip",
+            "checkouts per second",
+            {"greenpool.Pool" if name == "greenpool" else "SQLAlchemy QueuePool":
+             {g: 1e6 / _common.median_of(sweep[(name, g)])["us_per_cycle"]
+              for g in args.greenlets}
+             for name in ("greenpool", "QueuePool")},
+            note=f"{args.cycles:,} cycles per point, dummy connections (no I/O), "
+                 "monkey-patched",
+        )
     ratio_one = qp_one / one["greenpool with"]["us_per_cycle"]
     ratio_many = qp_many / many["greenpool"]["us_per_cycle"]
     spread = many["greenpool"]["wait_max_us"] / max(many["greenpool"]["wait_p50_us"], 1e-9)

@@ -13,6 +13,9 @@ It prints ops/s, latency p50 / p99 / max and wrong replies, the medians of
 ``--repeat`` runs, and the ratios the targets (issue #3) are stated in.
 
     .venv/bin/python bench/bench_redis.py [--ops 200000] [--repeat 3]
+
+``--plot PATH`` also writes a PNG of ops/s against greenlets (sweep them
+with ``--greenlets 1 10 100 1000``).
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--greenlets", type=int, nargs="+", default=[1, 50, 1000])
+    parser.add_argument("--plot", metavar="PATH", help="write a PNG of ops/s against greenlets")
     args = parser.parse_args()
 
     contenders = {"greenpool": make_greenpool, "redis-py": make_redis_py}
@@ -130,6 +134,15 @@ def main() -> None:
         rows, ["client", "greenlets", "ops/s", "x redis-py", "p50 ms", "p99 ms", "max ms",
                "max/p50", "wrong"],
     )
+    if args.plot:
+        _common.plot_sweep(
+            args.plot, "Redis: SET/GET alternating, one redis-server", "operations per second",
+            {name: {g: medians[(name, g)]["ops_per_s"] for g in args.greenlets}
+             for name in ("greenpool", "redis-py")},
+            reference=("redis-benchmark -c 50 (no pipelining)", ref),
+            note=f"{args.ops:,} ops per point (1 greenlet: {args.ops // 10:,}); "
+                 "redis-py on BlockingConnectionPool(50), monkey-patched",
+        )
     top = max(args.greenlets)
     gp, rp = medians[("greenpool", top)], medians[("redis-py", top)]
     print("\nTargets:")

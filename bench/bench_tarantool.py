@@ -30,6 +30,8 @@ reported with the ratio to the target.
 
     .venv/bin/python bench/bench_tarantool.py [--seconds 2] [--repeat 3] [--greenlets 50,1000]
 
+``--plot PATH`` also writes a PNG of ops/s against greenlets for each contender.
+
 Target (issue: Tarantool pool): at 1,000 greenlets greenpool does at least
 5x the ops/s of tarantool-python's best (Connection+lock or ConnectionPool)
 in the same run, with 0 wrong replies.
@@ -261,6 +263,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--greenlets", default="50,1000")
     parser.add_argument("--only", default="", help="comma-separated contender names")
+    parser.add_argument("--plot", metavar="PATH", help="write a PNG of ops/s against greenlets")
     args = parser.parse_args()
     levels = [int(x) for x in args.greenlets.split(",")]
     names = [n for n in CONTENDERS if not args.only or n in args.only.split(",")]
@@ -293,6 +296,14 @@ def main() -> None:
             _common.print_table(
                 f"{level} greenlets (medians of {args.repeat})", rows,
                 ["contender", "ops_s", "p50_ms", "p99_ms", "max_ms", "wrong_total", "errors"],
+            )
+        if args.plot:
+            _common.plot_sweep(
+                args.plot, "Tarantool: SELECT/REPLACE alternating, one instance",
+                "operations per second",
+                {name: {lv: _common.median_of(runs[(name, lv)])["ops_s"] for lv in levels}
+                 for name in names},
+                note=f"{args.seconds:g} s per point; tarantool-python 1.3 monkey-patched",
             )
         print("\nTarget: greenpool >= 5x tarantool-python's best at 1,000 greenlets, 0 wrong")
         top = max(levels)

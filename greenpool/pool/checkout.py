@@ -38,6 +38,7 @@ import gevent
 from greenlet import getcurrent
 
 from .._fork import fd_of, register, sever
+from .._stats import zero
 from .._util import caller_frame, check_bool, check_float, check_int, check_timeout
 from ..address import Address, parse_server_list
 from ..errors import (
@@ -63,6 +64,13 @@ C = TypeVar("C")
 #: connection (not the request) failed.  Timeouts are not in the list: a
 #: request that timed out may have run, and running it again is not safe.
 DEFAULT_RETRY_EXCEPTIONS: tuple[type[BaseException], ...] = (ConnectionError, EOFError)
+
+# The attributes behind stats()' counters, reset by pop_stats().
+_COUNTERS = (
+    "_requests_num", "_requests_queued", "_requests_wait", "_requests_timeouts",
+    "_requests_errors", "_usage", "_connections_num", "_connections_time",
+    "_connections_errors", "_connections_lost", "_returns_bad",
+)
 
 _INF = float("inf")
 _UNLIMITED = sys.maxsize
@@ -566,6 +574,16 @@ class Pool(Generic[C]):
             "connections_lost": self._connections_lost,
             "returns_bad": self._returns_bad,
         }
+
+    def pop_stats(self) -> dict[str, Any]:
+        """:meth:`stats`, then the counters start again from zero (the gauges stay).
+
+        For exporters that report increments (psycopg_pool's ``pop_stats``).
+        Call it from the pool's own thread.  Never blocks.
+        """
+        stats = self.stats()
+        zero(self, _COUNTERS)
+        return stats
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"

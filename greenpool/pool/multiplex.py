@@ -23,6 +23,7 @@ from gevent.event import AsyncResult
 
 from .._backoff import Backoff
 from .._fork import register
+from .._stats import ConnectionCounters
 from .._util import check_bool, check_float, check_int
 from ..errors import ConfigurationError
 from ..transport.connection import DISCONNECTED, Connection
@@ -71,6 +72,7 @@ class MultiplexPool:
         self._reconnectors: dict[int, Any] = {}
         self._attempt: AsyncResult | None = None
         self._closed = False
+        self._counters = ConnectionCounters()  # see stats()
         register(self)
         new = [self._new_connection() for _ in range(self._pool_size)]
         self._connections.extend(new)
@@ -169,6 +171,7 @@ class MultiplexPool:
             try:
                 conn.connect()
             except Exception as exc:
+                self._counters.errors += 1
                 errors.append(exc)
 
         try:
@@ -205,6 +208,8 @@ class MultiplexPool:
         """
         targets = self.broken_connections if only_broken_connections else self.connections
         if not only_broken_connections:
+            # Closed on purpose: not counted as lost.
+            self._live = [c for c in self._live if not any(c is t for t in targets)]
             for conn in targets:
                 conn.close("reconnect requested")
         self._connect_all(targets)
@@ -284,6 +289,33 @@ class MultiplexPool:
         """True after :meth:`close`."""
         return self._closed
 
+    def stats(self) -> dict[str, int]:
+        """Counters since the pool was made (or the last :meth:`pop_stats`), and gauges.
+
+        Gauges: ``pool_size`` (connections held, connected or not),
+        ``connections`` (connected now), ``requests_pending`` (requests in
+        flight on them).  Counters: ``connections_num`` (connects that
+        succeeded), ``connections_errors`` (connects that failed),
+        ``connections_lost`` (connected connections that broke; not those
+        the pool closed itself), ``reconnects`` (connects of a connection
+        that had been connected before).  Never blocks; safe from another
+        thread.
+        """
+        return self._stats(reset=False)
+
+    def pop_stats(self) -> dict[str, int]:
+        """:meth:`stats`, then the counters start again from zero (psycopg_pool's semantics)."""
+        return self._stats(reset=True)
+
+    def _stats(self, reset: bool) -> dict[str, int]:
+        conns = list(self._connections)
+        return {
+            "pool_size": len(conns),
+            "connections": len(self._live),
+            "requests_pending": sum(c.pending for c in conns),
+            **self._counters.read(reset),
+        }
+
     def __repr__(self) -> str:
         return (
             f"<MultiplexPool {self.name!r} size={self._pool_size} "
@@ -312,8 +344,11 @@ class MultiplexPool:
             return
         if not any(c is conn for c in self._live):
             self._live.append(conn)
+            self._counters.opened(id(conn))
 
     def _on_close(self, conn: Connection, cause: BaseException | None) -> None:
+        if not self._closed and any(c is conn for c in self._live):
+            self._counters.lost += 1
         self._live = [c for c in self._live if c is not conn]
         if (
             self._reconnect_enabled
@@ -342,6 +377,7 @@ class MultiplexPool:
                              backoff.attempts)
                     return
                 except Exception as exc:
+                    self._counters.errors += 1
                     backoff = backoff.increment()
                     log.debug("%s: reconnecting %s failed: %r", self.name, conn, exc)
         finally:
@@ -353,6 +389,7 @@ class MultiplexPool:
             try:
                 conn.connect()
             except Exception as exc:
+                self._counters.errors += 1
                 log.warning("%s: connecting %s failed: %r", self.name, conn, exc)
                 self._on_close(conn, exc)
 
@@ -364,6 +401,7 @@ class MultiplexPool:
     def _remove(self, conn: Connection, reason: str) -> None:
         self._connections = [c for c in self._connections if c is not conn]
         self._live = [c for c in self._live if c is not conn]
+        self._counters.forget(id(conn))
         glet = self._reconnectors.pop(id(conn), None)
         if glet is not None:
             glet.kill(block=False)

@@ -30,6 +30,7 @@ import psycopg2
 import psycopg2.extensions as ext
 
 from .._secrets import MASK, is_secret_name
+from .._stats import add_up
 from .._util import caller_frame, check_bool, check_float, check_timeout
 from ..address import Address, parse_server_list
 from ..dbapi import (
@@ -431,6 +432,25 @@ class PostgresPool:
         if prefill:
             self._prefill()
 
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> PostgresPool:
+        """A pool from ``postgresql://[user[:password]@][host][:port][/dbname][?param=value]``.
+
+        The URL is libpq's (``postgres://`` works too; several
+        ``host:port`` separated by commas are tried in turn by libpq; the
+        query holds libpq parameters such as ``sslmode``), so the
+        ``DATABASE_URL`` other tools read works here unchanged.  ``kwargs``
+        are the pool's parameters (``pool_size=``, ``servers=``...) and
+        libpq parameters that override the URL's.  Raises
+        :class:`~greenpool.ConfigurationError` (the password masked) for a
+        URL that is not a PostgreSQL one; see the class for the rest.
+        """
+        if not isinstance(url, str) or not url.startswith(("postgresql://", "postgres://")):
+            raise ConfigurationError(
+                "url", url, "must start with postgresql:// or postgres://"
+            )
+        return cls(url, **kwargs)
+
     # ------------------------------------------------------------------ set-up helpers
 
     @staticmethod
@@ -666,15 +686,15 @@ class PostgresPool:
         return sum(unit.pool.waiting() for unit in self._units)
 
     def stats(self) -> dict[str, Any]:
-        """The :meth:`~greenpool.Pool.stats` of every server's pool, added up."""
-        total: dict[str, Any] = {}
-        for unit in self._units:
-            for key, value in unit.pool.stats().items():
-                if key == "pool_max" and (value == -1 or total.get(key) == -1):
-                    total[key] = -1
-                else:
-                    total[key] = total.get(key, 0) + value
-        return total
+        """The :meth:`~greenpool.Pool.stats` of every server's pool, added up.
+
+        :meth:`pools` gives each server's own.  Never blocks.
+        """
+        return add_up(unit.pool.stats() for unit in self._units)
+
+    def pop_stats(self) -> dict[str, Any]:
+        """:meth:`stats`, then every server's counters start again from zero."""
+        return add_up(unit.pool.pop_stats() for unit in self._units)
 
     def __enter__(self) -> PostgresPool:
         return self

@@ -42,6 +42,7 @@ from gevent.event import AsyncResult
 
 from .._backoff import Backoff
 from .._fork import register
+from .._stats import ConnectionCounters, RequestCounters
 from .._util import check_bool, check_float, check_int
 from ..errors import ConfigurationError, ProtocolError
 from ..errors import ConnectionError as _TransportError
@@ -81,6 +82,7 @@ from .crud import CrudMixin
 from .errors import NetworkError, NetworkTimeoutError
 from .response import Response
 from .settings import SSL_TRANSPORT, Endpoint, endpoint_from_addr
+from .url import POOL_ONLY_OPTIONS, parse_url
 
 __all__ = ["DEFAULT_CONNECT_TIMEOUT", "DEFAULT_DEADLINE", "Connection", "OnPush"]
 
@@ -208,6 +210,11 @@ class Connection(CrudMixin):
         self._attempt_glet: Any = None
         self._schema_attempt: AsyncResult | None = None
         self._close_listeners: list[Callable[[Connection, BaseException | None], Any]] = []
+        # Counters (see stats()).
+        self._requests = RequestCounters()
+        self._connects = ConnectionCounters()
+        self._is_open = False  # between the transport's open and close events
+        self._closing = False  # close() is closing the transport: not a loss
         register(self)
         self._transport = _Transport(
             endpoint.address,
@@ -219,9 +226,38 @@ class Connection(CrudMixin):
             handshake=self._handshake,
             name=self.name,
         )
-        self._transport.add_listener(on_close=self._on_transport_close)
+        self._transport.add_listener(
+            on_open=self._on_transport_open, on_close=self._on_transport_close
+        )
         if check_bool("connect_now", connect_now):
             self.connect()
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> Connection:
+        """A connection from ``tarantool://[user[:password]@]host[:port][?option=value...]``.
+
+        The form and its options are in :mod:`greenpool.tarantool.url`
+        (``TARANTOOL_URL`` by convention); ``kwargs`` override the URL's.
+        Connects as the constructor does.  Raises
+        :class:`~greenpool.ConfigurationError`, the password masked, for a
+        URL it can't read, or one with several hosts or a pool's options
+        (use :meth:`ConnectionPool.from_url
+        <greenpool.tarantool.ConnectionPool.from_url>`).
+        """
+        options = parse_url(url)
+        addrs = options.pop("addrs")
+        if len(addrs) != 1:
+            raise ConfigurationError(
+                "url", url, "names several hosts: use ConnectionPool.from_url"
+            )
+        pool_only = sorted(POOL_ONLY_OPTIONS & options.keys())
+        if pool_only:
+            raise ConfigurationError(
+                "url", url, f"{pool_only[0]} is a pool's option: use ConnectionPool.from_url"
+            )
+        options.update(addrs[0])
+        options.update(kwargs)
+        return cls(**options)
 
     # ------------------------------------------------------------------
     # Introspection
@@ -275,7 +311,45 @@ class Connection(CrudMixin):
         """
         self._close_listeners.append(listener)
 
+    def stats(self) -> dict[str, int]:
+        """Counters since the connection was made (or the last :meth:`pop_stats`), and gauges.
+
+        Gauges: ``connections`` (1 while connected, else 0),
+        ``requests_pending`` (in flight, as :attr:`load`).  Counters:
+        ``requests_num`` (requests made, each retry after a schema change
+        counted once), ``requests_errors`` (requests that raised, whatever
+        the reason), ``requests_timeouts`` (of those, the deadline passed or
+        the caller's own ``gevent.Timeout`` fired), ``requests_error_replies``
+        (of those, the server answered with an error),
+        ``connections_num`` (connects that succeeded),
+        ``connections_errors`` (connects that failed),
+        ``connections_lost`` (the open connection broke; :meth:`close` does
+        not count), ``reconnects`` (connects after the first).  Never
+        blocks; safe from another thread.
+        """
+        return self._stats(reset=False)
+
+    def pop_stats(self) -> dict[str, int]:
+        """:meth:`stats`, then the counters start again from zero (psycopg_pool's semantics)."""
+        return self._stats(reset=True)
+
+    def _stats(self, reset: bool) -> dict[str, int]:
+        return {
+            "connections": 1 if self._transport.state == CONNECTED else 0,
+            "requests_pending": self._transport.pending,
+            **self._requests.read(reset),
+            **self._connects.read(reset),
+        }
+
+    def _on_transport_open(self, _transport: _Transport) -> None:
+        self._is_open = True
+        self._connects.opened()
+
     def _on_transport_close(self, _transport: _Transport, cause: BaseException | None) -> None:
+        if self._is_open:
+            self._is_open = False
+            if not self._closing:
+                self._connects.lost += 1
         for listener in list(self._close_listeners):
             try:
                 listener(self, cause)
@@ -363,6 +437,7 @@ class Connection(CrudMixin):
         try:
             self._transport.connect()
         except BaseException as exc:
+            self._connects.errors += 1
             if isinstance(exc, gevent.GreenletExit):
                 error: BaseException = NetworkError(
                     f"{self.name}: connecting was cancelled", str(self.endpoint), sent=False
@@ -403,7 +478,11 @@ class Connection(CrudMixin):
         glet, self._attempt_glet = self._attempt_glet, None
         if glet is not None and not glet.dead:
             glet.kill(block=False)
-        self._transport.close("closed by the application")
+        self._closing = True
+        try:
+            self._transport.close("closed by the application")
+        finally:
+            self._closing = False
 
     def _forget_inherited(self) -> None:
         """In a child after fork(): forget the attempts under way (see :mod:`greenpool._fork`).
@@ -472,81 +551,86 @@ class Connection(CrudMixin):
         request used names but carries no schema version (a SELECT): check
         the reply's version instead.  Raises as the class docstring says.
         """
-        if deadline is None:
-            if timeout is None:
-                timeout = self.deadline
-            elif type(timeout) is not float or not timeout > 0:
-                timeout = _check_timeout(timeout)
-            deadline = monotonic() + timeout
-        # The first try waits the whole ``timeout``, the same for every caller
-        # (the transport's one deadline timer serves requests whose deadlines
-        # come in order); a try after a reconnect or a reload waits what is left.
-        wait = timeout
-        transport = self._transport
-        schema_retries = 0
-        while True:
-            if transport.state != CONNECTED:
-                self._reconnect(deadline)
-                wait = None
-            names = self._names
-            sync = next(self._syncs)
-            try:
-                payload = build(names, sync, args)
-            except SchemaError:
-                if names.schema is None or schema_retries >= _SCHEMA_RETRIES:
-                    raise
-                schema_retries += 1
-                self._reload_schema(deadline)
-                wait = None
-                continue
-            if wait is None:
-                wait = deadline - monotonic()
-                if wait <= 0:
+        self._requests.num += 1
+        try:
+            if deadline is None:
+                if timeout is None:
+                    timeout = self.deadline
+                elif type(timeout) is not float or not timeout > 0:
+                    timeout = _check_timeout(timeout)
+                deadline = monotonic() + timeout
+            # The first try waits the whole ``timeout``, the same for every caller
+            # (the transport's one deadline timer serves requests whose deadlines
+            # come in order); a try after a reconnect or a reload waits what is left.
+            wait = timeout
+            transport = self._transport
+            schema_retries = 0
+            while True:
+                if transport.state != CONNECTED:
+                    self._reconnect(deadline)
+                    wait = None
+                names = self._names
+                sync = next(self._syncs)
+                try:
+                    payload = build(names, sync, args)
+                except SchemaError:
+                    if names.schema is None or schema_retries >= _SCHEMA_RETRIES:
+                        raise
+                    schema_retries += 1
+                    self._reload_schema(deadline)
+                    wait = None
+                    continue
+                if wait is None:
+                    wait = deadline - monotonic()
+                    if wait <= 0:
+                        raise NetworkTimeoutError(
+                            f"{self.name}: the deadline passed before the request was sent",
+                            str(self.endpoint), sent=False,
+                        )
+                socket_timeout = self.socket_timeout
+                if socket_timeout is not None and socket_timeout < wait:
+                    wait = socket_timeout
+                push = None if on_push is None else functools.partial(_push, on_push, on_push_ctx)
+                try:
+                    reply = transport.request(payload, key=sync, timeout=wait, on_push=push)
+                except _TransportTimeout:
                     raise NetworkTimeoutError(
-                        f"{self.name}: the deadline passed before the request was sent",
-                        str(self.endpoint), sent=False,
-                    )
-            socket_timeout = self.socket_timeout
-            if socket_timeout is not None and socket_timeout < wait:
-                wait = socket_timeout
-            push = None if on_push is None else functools.partial(_push, on_push, on_push_ctx)
-            try:
-                reply = transport.request(payload, key=sync, timeout=wait, on_push=push)
-            except _TransportTimeout:
-                raise NetworkTimeoutError(
-                    f"{self.name}: no reply within {wait:.3g}s", str(self.endpoint)
-                ) from None
-            except _TransportError as exc:
-                raise NetworkError(str(exc), str(self.endpoint)) from exc
-            version = reply.schema_version
-            if verify and version != names.version and version is not None \
-                    and names.schema is not None:
-                # The names may have pointed elsewhere: drop the reply, select again.
-                if schema_retries >= _SCHEMA_RETRIES:
-                    raise DatabaseError(ER_WRONG_SCHEMA_VERSION,
-                                        "the schema kept changing during the request")
-                schema_retries += 1
-                self._reload_schema(deadline, newer_than=names.version)
-                wait = None
-                continue
-            error = reply.error
-            if error is not None:
-                if error.code == ER_WRONG_SCHEMA_VERSION and names.schema is not None \
-                        and schema_retries < _SCHEMA_RETRIES:
+                        f"{self.name}: no reply within {wait:.3g}s", str(self.endpoint)
+                    ) from None
+                except _TransportError as exc:
+                    raise NetworkError(str(exc), str(self.endpoint)) from exc
+                version = reply.schema_version
+                if verify and version != names.version and version is not None \
+                        and names.schema is not None:
+                    # The names may have pointed elsewhere: drop the reply, select again.
+                    if schema_retries >= _SCHEMA_RETRIES:
+                        raise DatabaseError(ER_WRONG_SCHEMA_VERSION,
+                                            "the schema kept changing during the request")
                     schema_retries += 1
                     self._reload_schema(deadline, newer_than=names.version)
                     wait = None
                     continue
-                raise error
-            if (
-                version is not None
-                and names.version is not None
-                and version > names.version
-                and self._schema_attempt is None
-                and self._names is names
-            ):
-                self._start_schema_reload()
-            return Response(reply)
+                error = reply.error
+                if error is not None:
+                    if error.code == ER_WRONG_SCHEMA_VERSION and names.schema is not None \
+                            and schema_retries < _SCHEMA_RETRIES:
+                        schema_retries += 1
+                        self._reload_schema(deadline, newer_than=names.version)
+                        wait = None
+                        continue
+                    raise error
+                if (
+                    version is not None
+                    and names.version is not None
+                    and version > names.version
+                    and self._schema_attempt is None
+                    and self._names is names
+                ):
+                    self._start_schema_reload()
+                return Response(reply)
+        except BaseException as exc:
+            self._requests.failed(exc)
+            raise
 
     def _reload_schema(self, deadline: float, newer_than: int | None = None) -> None:
         if newer_than is not None and self._names.version != newer_than:

@@ -69,6 +69,7 @@ from gevent.queue import Empty, Queue
 from .._backoff import Backoff
 from .._fork import register
 from .._secrets import mask_value
+from .._stats import RequestCounters, add_up
 from .._util import check_bool, check_float, check_int
 from ..errors import ConfigurationError, PoolClosed, ProtocolError
 from ..pool.modes import (
@@ -107,6 +108,7 @@ from .crud import CrudMixin
 from .errors import NetworkError, NetworkTimeoutError
 from .response import Response
 from .settings import Endpoint, endpoint_from_addr
+from .url import parse_url
 
 __all__ = ["ConnectionPool", "PoolUnit"]
 
@@ -128,6 +130,11 @@ _OTHER = 3  # call, eval, execute, crud: resent only if never sent
 
 
 _BOX_INFO: tuple[str, tuple[()]] = ("box.info", ())
+# What the pool's stats() take from its connections' (the rest it counts itself).
+_FROM_CONNECTIONS = (
+    "connections", "requests_pending", "connections_num", "connections_errors",
+    "connections_lost", "reconnects",
+)
 
 
 class PoolUnit:
@@ -465,6 +472,9 @@ class ConnectionPool(CrudMixin):
         self._started = False
         self._ready = False  # started and not closed: the hot path checks one flag
         self._connecting: Any = None  # the greenlet running connect()'s work
+        # Counters (see stats()).
+        self._requests = RequestCounters()
+        self._retries = 0
         register(self)
         self.units: list[PoolUnit] = []
         #: tarantool-python's ``pool``: units by ``"host:port"``.
@@ -488,6 +498,56 @@ class ConnectionPool(CrudMixin):
         self._getnext = self.strategy.getnext
         if check_bool("connect_now", connect_now):
             self.connect()
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> ConnectionPool:
+        """A pool from ``tarantool://[user[:password]@]host[:port][,host[:port]...][?options]``.
+
+        The form and its options are in :mod:`greenpool.tarantool.url`
+        (``TARANTOOL_URL`` by convention); ``kwargs`` override the URL's
+        (``strategy_class=``, ``connect_now=``...).  Raises
+        :class:`~greenpool.ConfigurationError`, the password masked, for a
+        URL it can't read; otherwise as the constructor.
+        """
+        options = parse_url(url)
+        options.update(kwargs)
+        return cls(**options)
+
+    def stats(self) -> dict[str, int]:
+        """Counters since the pool was made (or the last :meth:`pop_stats`), and gauges.
+
+        Gauges: ``instances``, ``instances_healthy`` (healthy at the last
+        refresh), ``connections`` (open now, all instances),
+        ``requests_pending`` (in flight).  Counters: ``requests_num``
+        (requests made through the pool; the workers' ``box.info`` checks
+        are not counted), ``requests_errors`` (requests that raised, retries
+        exhausted), ``requests_timeouts`` and ``requests_error_replies`` (of
+        those), ``requests_retries`` (tries sent again to another instance),
+        and from the connections ``connections_num``,
+        ``connections_errors``, ``connections_lost``, ``reconnects`` (see
+        :meth:`Connection.stats <greenpool.tarantool.Connection.stats>`).
+        Never blocks; safe from another thread.
+        """
+        return self._stats(reset=False)
+
+    def pop_stats(self) -> dict[str, int]:
+        """:meth:`stats`, then the counters (the connections' too) start again from zero."""
+        return self._stats(reset=True)
+
+    def _stats(self, reset: bool) -> dict[str, int]:
+        units = list(self.units)
+        conns = [c for u in units for c in u.connections]
+        stats = {
+            "instances": len(units),
+            "instances_healthy": sum(u.state.status is Status.HEALTHY for u in units),
+            **self._requests.read(reset),
+            "requests_retries": self._retries,
+        }
+        if reset:
+            self._retries = 0
+        each = add_up(c.pop_stats() if reset else c.stats() for c in conns)
+        stats.update((key, each.get(key, 0)) for key in _FROM_CONNECTIONS)
+        return stats
 
     def __repr__(self) -> str:
         units = "; ".join(u.describe() for u in self.units)
@@ -593,50 +653,57 @@ class ConnectionPool(CrudMixin):
         on_push_ctx: Any = None,
         verify: bool = False,
     ) -> Response:
-        if type(mode) is not Mode:
-            mode = parse_mode(mode)
-        if not self._ready:
-            if self._closed:
-                raise PoolClosed(f"{self.name}: the pool is closed")
-            self.connect()
-        if timeout is None:
-            timeout = self.deadline
-        elif type(timeout) is not float or not timeout > 0:
-            timeout = _check_timeout(timeout)
-        deadline = monotonic() + timeout
-        getnext = self._getnext
-        tries = 0
-        last: BaseException | None = None
-        while True:
-            try:
-                unit: PoolUnit = getnext(mode)
-            except PoolTopologyError as exc:
-                error = self._topology_error(mode, exc)  # also wakes every unit
-                if last is not None:
-                    raise last
-                raise error from None
-            try:
-                conn = unit.only or unit.pick()
-                # The first try may wait the whole timeout (see Connection._perform).
-                return conn._perform(build, args, None if tries else timeout, on_push,
-                                     on_push_ctx, verify, deadline)
-            except NetworkTimeoutError:
-                raise
-            except NetworkError as exc:
-                if not unit.connected:
-                    unit._mark_unhealthy(exc)
-                    unit.wake()
-                tries += 1
-                if (exc.sent and kind != _READ) or tries >= len(self.units) + 1:
+        self._requests.num += 1
+        try:
+            if type(mode) is not Mode:
+                mode = parse_mode(mode)
+            if not self._ready:
+                if self._closed:
+                    raise PoolClosed(f"{self.name}: the pool is closed")
+                self.connect()
+            if timeout is None:
+                timeout = self.deadline
+            elif type(timeout) is not float or not timeout > 0:
+                timeout = _check_timeout(timeout)
+            deadline = monotonic() + timeout
+            getnext = self._getnext
+            tries = 0
+            last: BaseException | None = None
+            while True:
+                try:
+                    unit: PoolUnit = getnext(mode)
+                except PoolTopologyError as exc:
+                    error = self._topology_error(mode, exc)  # also wakes every unit
+                    if last is not None:
+                        raise last
+                    raise error from None
+                try:
+                    conn = unit.only or unit.pick()
+                    # The first try may wait the whole timeout (see Connection._perform).
+                    return conn._perform(build, args, None if tries else timeout, on_push,
+                                         on_push_ctx, verify, deadline)
+                except NetworkTimeoutError:
                     raise
-                last = exc
-            except DatabaseError as exc:
-                tries += 1
-                if kind != _WRITE or exc.code not in (ER_READONLY, ER_LOADING) \
-                        or tries >= len(self.units) + 1:
-                    raise
-                unit.refused(exc)
-                last = exc
+                except NetworkError as exc:
+                    if not unit.connected:
+                        unit._mark_unhealthy(exc)
+                        unit.wake()
+                    tries += 1
+                    if (exc.sent and kind != _READ) or tries >= len(self.units) + 1:
+                        raise
+                    self._retries += 1
+                    last = exc
+                except DatabaseError as exc:
+                    tries += 1
+                    if kind != _WRITE or exc.code not in (ER_READONLY, ER_LOADING) \
+                            or tries >= len(self.units) + 1:
+                        raise
+                    unit.refused(exc)
+                    self._retries += 1
+                    last = exc
+        except BaseException as exc:
+            self._requests.failed(exc)
+            raise
 
     def _crud_call(self, name: str, args: list[Any], mode: Any = None) -> Response:
         return self._send(Mode.ANY if mode is None else mode, build_call, (name, args), _OTHER)

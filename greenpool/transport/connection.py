@@ -191,6 +191,7 @@ class Connection:
         # timer armed for the first (see _wait).
         self._deadlines: deque[_Pending] = deque()
         self._deadline_timer: Any = None
+        self._deadline_due = 0.0  # when the deadline timer fires (loop time)
         self._flush_scheduled = False
         self._writing = False
         self._hub: Any = None
@@ -500,6 +501,12 @@ class Connection:
                 queue.append(p)
                 if self._deadline_timer is None:
                     self._arm_deadlines(loop, timeout)
+                elif len(queue) == 1 and deadline < self._deadline_due:
+                    # The queue had emptied with the timer still armed for a
+                    # later deadline than this one: watch this one instead.
+                    # (test_a_short_timeout_after_a_long_one_that_finished)
+                    self._deadline_timer.close()
+                    self._arm_deadlines(loop, timeout)
             else:
                 timer = loop.timer(timeout)
                 timer.start(self._expire, p)
@@ -531,6 +538,7 @@ class Connection:
     def _arm_deadlines(self, loop: Any, delay: float) -> None:
         timer = loop.timer(max(delay, 0.0))
         self._deadline_timer = timer
+        self._deadline_due = loop.now() + delay
         timer.start(self._expire_due)
 
     def _expire_due(self) -> None:

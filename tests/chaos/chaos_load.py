@@ -80,6 +80,9 @@ def fork_storm(
             code = 2
             try:
                 gevent.sleep(child_runs_hub_for)
+                # Whatever was pending at the fork has had its chance: stop the
+                # copies of the callers, so the check runs without their load.
+                stop[0] = True
                 with gevent.Timeout(10, False):
                     code = 3
                     code = 0 if in_child() else 1

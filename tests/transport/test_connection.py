@@ -278,3 +278,23 @@ def test_each_request_times_out_at_its_own_deadline(redis_server: Any, tcp_proxy
     assert c.live() and c.pending == 22  # the replies may still come: slots kept
     proxy.normal()
     c.close()
+
+
+def test_a_short_timeout_after_a_long_one_that_finished(redis_server: Any,
+                                                         tcp_proxy: Any) -> None:
+    # The shared deadline timer stayed armed for the finished request's 60 s
+    # deadline, and the next request's 0.1 s timeout waited for it.
+    proxy = tcp_proxy(redis_server)
+    c = Connection(proxy.address, codec=RespCodec)
+    c.connect()
+    try:
+        assert c.request(cmd("PING"), timeout=60) == b"PONG"
+        proxy.blackhole()
+        loop = gevent.get_hub().loop
+        started = loop.now()
+        with pytest.raises(TimeoutError), gevent.Timeout(5, AssertionError("timeout ignored")):
+            c.request(cmd("PING"), timeout=0.1)
+        assert loop.now() - started < 2
+    finally:
+        proxy.normal()
+        c.close()
