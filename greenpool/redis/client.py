@@ -226,7 +226,8 @@ class Redis(CommandsMixin):
             if route == "blocking" or (
                 route == "maybe-blocking" and any(_is_block(a) for a in args[1:])
             ):
-                return self.execute_blocking(*args, **options)
+                block = options.pop("_block_timeout", None)
+                return self.execute_blocking(*args, timeout=block, **options)
             if route == "refused":
                 raise ConfigurationError(
                     "command", args[0], f"can't run on a shared connection: "

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from gevent.queue import Empty, Queue
 
-from ..errors import ConfigurationError, ConnectionError, GreenpoolError, ReplyError
+from ..errors import ConfigurationError, ConnectionError, ReplyError
 from ..protocol.resp import encode_command
 from ..transport.connection import Connection
-from .exceptions import error_from_reply
+from .exceptions import PubSubError, error_from_reply
 
 if TYPE_CHECKING:
     from .client import Redis
@@ -37,10 +37,6 @@ __all__ = ["Monitor", "PubSub", "PubSubError", "PubSubWorker"]
 _BROKEN = object()
 _SUBSCRIBE_TYPES = frozenset(["subscribe", "psubscribe", "unsubscribe", "punsubscribe",
                               "ssubscribe", "sunsubscribe"])
-
-
-class PubSubError(GreenpoolError):
-    """Pub/sub used wrongly (for example a worker with a channel that has no handler)."""
 
 
 def _text(value: Any) -> str:

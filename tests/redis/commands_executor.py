@@ -30,7 +30,7 @@ CONFIGS = [(2, False), (2, True), (3, False), (3, True)]
 
 CONFIG_IDS = ["resp2-bytes", "resp2-str", "resp3-bytes", "resp3-str"]
 
-KNOWN_OPTIONS = {"_parse", "never_decode"}
+KNOWN_OPTIONS = {"_parse", "never_decode", "_block_timeout"}
 
 
 class SocketRedis(CommandsMixin):
@@ -80,12 +80,15 @@ class SocketRedis(CommandsMixin):
     def execute_command(self, *args: Any, **options: Any) -> Any:
         unknown = set(options) - KNOWN_OPTIONS
         assert not unknown, f"unexpected options {unknown}"
+        if "_block_timeout" in options:
+            return self._blocking(args, options)
         reply = self._roundtrip(args, never_decode=bool(options.get("never_decode")))
         parse = options.get("_parse")
         return reply if parse is None else parse(reply)
 
-    def execute_blocking(self, *args: Any, timeout: float | None, **options: Any) -> Any:
-        assert set(options) <= {"_parse"}, f"unexpected options {options}"
+    def _blocking(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
+        timeout = options["_block_timeout"]
+        assert set(options) <= {"_parse", "_block_timeout"}, f"unexpected options {options}"
         assert timeout is None or timeout > 0
         self.blocking.append((args, timeout))
         self.sock.settimeout(self.timeout if timeout is None else timeout + self.timeout)

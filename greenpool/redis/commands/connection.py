@@ -1,0 +1,34 @@
+"""Connection commands: PING, ECHO, CLIENT ...."""
+
+from __future__ import annotations
+
+from ._base import CommandGroup, EncodableT, ReplyT
+from ._replies import integer_reply, ok, pong, string_reply, text_or_none
+
+
+class ConnectionCommands(CommandGroup):
+    """The connection group: redis-py's methods for it."""
+
+    def ping(self) -> bool:
+        """Ping the server; return True."""
+        return self.execute_command("PING", _parse=pong)
+
+    def echo(self, value: EncodableT) -> ReplyT:
+        """Return ``value`` as the server echoes it."""
+        return self.execute_command("ECHO", value, _parse=string_reply)
+
+    def client_setname(self, name: str) -> bool:
+        """Name this connection; True.
+
+        On a client whose connections are shared the name applies to the
+        connection the command happened to go through.
+        """
+        return self.execute_command("CLIENT", "SETNAME", name, _parse=ok)
+
+    def client_getname(self) -> str | None:
+        """Return the connection's name as ``str``, or None if it has none."""
+        return self.execute_command("CLIENT", "GETNAME", _parse=text_or_none)
+
+    def client_id(self) -> int:
+        """Return the connection's id."""
+        return self.execute_command("CLIENT", "ID", _parse=integer_reply)
