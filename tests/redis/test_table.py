@@ -111,8 +111,9 @@ def test_every_server_command_is_in_the_table_with_the_same_facts(
     for name, theirs in server.items():
         ours = TABLE[name]
         for field in SERVER_FIELDS:
-            if getattr(ours, field) != getattr(theirs, field):
-                wrong.append(f"{name}.{field}: {getattr(ours, field)!r} != {getattr(theirs, field)!r}")
+            mine, reference = getattr(ours, field), getattr(theirs, field)
+            if mine != reference:
+                wrong.append(f"{name}.{field}: {mine!r} != {reference!r}")
     assert wrong == []
 
 
