@@ -107,6 +107,18 @@ class SocketRedis(CommandsMixin):
         self.sock.close()
 
 
+def resp3_query(sock: socket.socket, *args: Any) -> Any:
+    """One command over a plain socket that has sent ``HELLO 3``; its reply, strings decoded."""
+    parser = RespParser(3, encoding="utf-8")
+    sock.sendall(encode_command(*args))
+    while (reply := parser.gets()) is NEED_DATA:
+        data = sock.recv(1 << 20)
+        if not data:
+            raise ConnectionError("redis-server closed the connection")
+        parser.feed(data)
+    return reply
+
+
 def open_client(server: RedisServer, config: tuple[int, bool]) -> Iterator[SocketRedis]:
     """A SocketRedis on ``server`` for a ``(protocol, decode_responses)`` config."""
     client = SocketRedis(server.host, server.port, *config)

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
+from commands_executor import resp3_query
 
 from greenpool.errors import ReplyError
-from greenpool.protocol.resp import NEED_DATA, RespParser, encode_command
 from greenpool.redis.commands._spec import (
     ALWAYS,
     EVERY_CONNECTION,
@@ -61,27 +60,17 @@ STATELESS_CONNECTION_COMMANDS = {
 }
 
 
-def _query(sock: socket.socket, *args: Any) -> Any:
-    parser = RespParser(3, encoding="utf-8")
-    sock.sendall(encode_command(*args))
-    while (reply := parser.gets()) is NEED_DATA:
-        data = sock.recv(1 << 20)
-        assert data, "redis-server closed the connection"
-        parser.feed(data)
-    return reply
-
-
 @pytest.fixture(scope="module")
 def conn(redis_server: RedisServer) -> Iterator[socket.socket]:
     with socket.create_connection((redis_server.host, redis_server.port), timeout=10) as sock:
-        _query(sock, "HELLO", 3)
+        resp3_query(sock, "HELLO", 3)
         yield sock
 
 
 @pytest.fixture(scope="module")
 def server(conn: socket.socket) -> dict[str, CommandSpec]:
-    infos = _query(conn, "COMMAND")
-    docs = _query(conn, "COMMAND", "DOCS")
+    infos = resp3_query(conn, "COMMAND")
+    docs = resp3_query(conn, "COMMAND", "DOCS")
     table: dict[str, CommandSpec] = {}
     for info in infos:
         table.update(spec_from_server(info, docs.get(str(info[0]).lower(), {})))
@@ -90,7 +79,7 @@ def server(conn: socket.socket) -> dict[str, CommandSpec]:
 
 @pytest.fixture(scope="module")
 def server_version(conn: socket.socket) -> tuple[int, ...]:
-    text = _query(conn, "INFO", "server")
+    text = resp3_query(conn, "INFO", "server")
     line = next(x for x in text.splitlines() if x.startswith("redis_version:"))
     return _version(line.partition(":")[2])
 
@@ -194,7 +183,7 @@ def test_connection_commands_are_each_decided(server: dict[str, CommandSpec]) ->
 def test_keys_of_agrees_with_command_getkeys(conn: socket.socket, args: tuple[str, ...]) -> None:
     name = command_name(args, TABLE)
     assert name is not None
-    expected = _query(conn, "COMMAND", "GETKEYS", *args)
+    expected = resp3_query(conn, "COMMAND", "GETKEYS", *args)
     assert not isinstance(expected, ReplyError), expected
     assert keys_of(args, TABLE[name]) == expected
 

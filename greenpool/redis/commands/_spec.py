@@ -34,6 +34,7 @@ __all__ = [
     "group_of",
     "keys_of",
     "spec_from_server",
+    "word",
 ]
 
 ALWAYS = "always"
@@ -142,13 +143,13 @@ def command_name(args: Sequence[Any], table: Mapping[str, CommandSpec]) -> str |
     """
     if not args:
         return None
-    name = _word(args[0])
+    name = word(args[0])
     spec = table.get(name)
     if spec is None:
         return None
     if not spec.container or len(args) < 2:
         return name
-    full = f"{name}|{_word(args[1])}"
+    full = f"{name}|{word(args[1])}"
     return full if full in table else None
 
 
@@ -202,12 +203,13 @@ def _after_keyword(args: Sequence[Any], keyword: str, startfrom: int) -> int | N
     forwards = startfrom > 0
     positions = range(startfrom, count - 1) if forwards else range(count + startfrom, 0, -1)
     for i in positions:
-        if 0 < i < count and _word(args[i]) == keyword.lower():
+        if 0 < i < count and word(args[i]) == keyword.lower():
             return i + 1
     return None
 
 
-def _word(arg: Any) -> str:
+def word(arg: Any) -> str:
+    """A command or option word as the table spells it (lower-case text)."""
     if isinstance(arg, (bytes, bytearray, memoryview)):
         return bytes(arg).decode("utf-8", "replace").lower()
     return str(arg).lower()
