@@ -40,7 +40,8 @@ class SocketRedis(CommandsMixin):
     honours ``never_decode``.  Records every command sent (``sent``) and every
     ``execute_blocking`` call with its timeout (``blocking``), so tests can
     check what went where.  Refuses options it does not know, so the mixin
-    cannot start relying on one unnoticed.
+    cannot start relying on one unnoticed (the tests pass none through a
+    method's ``**kwargs``).
     """
 
     def __init__(

@@ -74,7 +74,9 @@ class Executor(Protocol):
     runs: so a method never looks at a reply itself.  ``options`` are
     :class:`CommandOptions`.  The executor decides where the command runs
     (a shared connection, a dedicated one, or nowhere: refused) from the
-    command table, :mod:`greenpool.redis.commands._table`.
+    command table, :mod:`greenpool.redis.commands._table`.  Options it does
+    not know (redis-py's ``target_nodes``, ``keys`` ..., which methods taking
+    ``**kwargs`` pass along as redis-py's do) are ignored.
 
     ``protocol`` (2 or 3) and ``decode_responses`` say what replies look like.
     """

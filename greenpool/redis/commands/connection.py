@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._base import CommandGroup, EncodableT, ReplyT
 from ._replies import integer_reply, ok, pong, string_reply, text_or_none
 
@@ -9,26 +11,26 @@ from ._replies import integer_reply, ok, pong, string_reply, text_or_none
 class ConnectionCommands(CommandGroup):
     """The connection group: redis-py's methods for it."""
 
-    def ping(self) -> bool:
+    def ping(self, **kwargs: Any) -> bool:
         """Ping the server; return True."""
-        return self.execute_command("PING", _parse=pong)
+        return self.execute_command("PING", _parse=pong, **kwargs)
 
-    def echo(self, value: EncodableT) -> ReplyT:
+    def echo(self, value: EncodableT, **kwargs: Any) -> ReplyT:
         """Return ``value`` as the server echoes it."""
-        return self.execute_command("ECHO", value, _parse=string_reply)
+        return self.execute_command("ECHO", value, _parse=string_reply, **kwargs)
 
-    def client_setname(self, name: str) -> bool:
+    def client_setname(self, name: str, **kwargs: Any) -> bool:
         """Name this connection; True.
 
         On a client whose connections are shared the name applies to the
         connection the command happened to go through.
         """
-        return self.execute_command("CLIENT", "SETNAME", name, _parse=ok)
+        return self.execute_command("CLIENT", "SETNAME", name, _parse=ok, **kwargs)
 
-    def client_getname(self) -> str | None:
+    def client_getname(self, **kwargs: Any) -> str | None:
         """Return the connection's name as ``str``, or None if it has none."""
-        return self.execute_command("CLIENT", "GETNAME", _parse=text_or_none)
+        return self.execute_command("CLIENT", "GETNAME", _parse=text_or_none, **kwargs)
 
-    def client_id(self) -> int:
+    def client_id(self, **kwargs: Any) -> int:
         """Return the connection's id."""
-        return self.execute_command("CLIENT", "ID", _parse=integer_reply)
+        return self.execute_command("CLIENT", "ID", _parse=integer_reply, **kwargs)

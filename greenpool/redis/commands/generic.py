@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ._args import absolute, expire_flags, integer, relative, scan_args
 from ._base import AbsExpiryT, CommandGroup, EncodableT, ExpiryT, KeyT, ReplyT
@@ -120,13 +121,13 @@ class GenericCommands(CommandGroup):
         """Return the type of ``name`` (``string``, ``list`` ... or ``none``)."""
         return self.execute_command("TYPE", name, _parse=string_reply)
 
-    def keys(self, pattern: KeyT = "*") -> list[ReplyT]:
+    def keys(self, pattern: KeyT = "*", **kwargs: Any) -> list[ReplyT]:
         """Return the keys matching ``pattern`` (scans the whole database: prefer scan_iter)."""
-        return self.execute_command("KEYS", pattern, _parse=string_list)
+        return self.execute_command("KEYS", pattern, _parse=string_list, **kwargs)
 
-    def randomkey(self) -> ReplyT | None:
+    def randomkey(self, **kwargs: Any) -> ReplyT | None:
         """Return a random key, or None if the database is empty."""
-        return self.execute_command("RANDOMKEY", _parse=optional_string)
+        return self.execute_command("RANDOMKEY", _parse=optional_string, **kwargs)
 
     def copy(
         self,
@@ -175,15 +176,22 @@ class GenericCommands(CommandGroup):
         match: KeyT | None = None,
         count: int | None = None,
         _type: str | None = None,
+        **kwargs: Any,
     ) -> tuple[int, list[ReplyT]]:
         """Return ``(next cursor, keys)`` for one SCAN step; the cursor is 0 at the end."""
         args = scan_args(match, count)
         if _type is not None:
             args += ["TYPE", _type]
-        return self.execute_command("SCAN", integer("cursor", cursor, 0), *args, _parse=scan_reply)
+        return self.execute_command(
+            "SCAN", integer("cursor", cursor, 0), *args, _parse=scan_reply, **kwargs
+        )
 
     def scan_iter(
-        self, match: KeyT | None = None, count: int | None = None, _type: str | None = None
+        self,
+        match: KeyT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
     ) -> Iterator[ReplyT]:
         """Yield every key matching ``match`` (of type ``_type``), SCAN step by step.
 
@@ -191,7 +199,7 @@ class GenericCommands(CommandGroup):
         """
         cursor = 0
         while True:
-            cursor, keys = self.scan(cursor, match, count, _type)
+            cursor, keys = self.scan(cursor, match, count, _type, **kwargs)
             yield from keys
             if cursor == 0:
                 return
