@@ -20,7 +20,17 @@ from ..errors import ConfigurationError
 from .commands._spec import ALWAYS, EVERY_CONNECTION, REFUSED, CommandSpec, word
 from .commands._table import TABLE
 
-__all__ = ["BLOCKING", "EVERY", "REFUSE", "ROUTES", "Route", "resolve"]
+__all__ = [
+    "BLOCKING",
+    "EVERY",
+    "REFUSE",
+    "ROUTES",
+    "UNSEEN",
+    "Route",
+    "refusal",
+    "resolve",
+    "route_or_unseen",
+]
 
 BLOCKING = "blocking"
 """Run it on a dedicated connection (it may block in the server)."""
@@ -71,7 +81,8 @@ for _name, _spec in TABLE.items():
         _route = _route_of(_name, _spec)
         for _spelling in _spellings(_name):
             ROUTES[_spelling] = _route
-_UNSEEN_ROUTE = Route(_UNSEEN, "")
+UNSEEN = Route(_UNSEEN, "")
+"""For :func:`resolve`: a name that is not (yet) in :data:`ROUTES`."""
 _MAX_EXTRA_SPELLINGS = 4096
 _extra_spellings = 0
 
@@ -79,9 +90,9 @@ _extra_spellings = 0
 def route_or_unseen(name: Any) -> Route | None:
     """:data:`ROUTES`' entry for ``name``, or a route telling :func:`resolve` to look it up."""
     try:
-        return ROUTES.get(name, _UNSEEN_ROUTE)
+        return ROUTES.get(name, UNSEEN)
     except TypeError:  # unhashable (a bytearray)
-        return _UNSEEN_ROUTE
+        return UNSEEN
 
 
 def resolve(route: Route | None, args: Sequence[Any]) -> tuple[Route | None, Sequence[Any]]:

@@ -21,9 +21,10 @@ from typing import Any
 from .._util import check_bool
 from ..pool.checkout import Pool
 from ..pool.multiplex import MultiplexPool
+from ..protocol.resp import encode_command
 from ..transport.connection import Connection
 from . import _execute
-from ._route import BLOCKING, EVERY, REFUSE, Route, refusal, resolve, route_or_unseen
+from ._route import BLOCKING, EVERY, REFUSE, ROUTES, UNSEEN, Route, refusal, resolve
 from .commands import Commands
 from .node import Node
 from .pipeline import Pipeline
@@ -146,10 +147,16 @@ class Redis(Commands):
         :class:`~greenpool.TimeoutError` past ``socket_timeout``,
         :class:`~greenpool.ConnectionError` when Redis can't be reached.
         """
-        route = route_or_unseen(args[0]) if args else None
-        if route is not None or not args or options.get("never_decode"):
+        try:
+            route = ROUTES[args[0]]  # the hot path's routing: one dict lookup
+        except (KeyError, TypeError, IndexError):
+            return self._routed(UNSEEN, args, options)
+        if route is not None or options.get("never_decode"):
             return self._routed(route, args, options)
-        payload = _execute.encode(args)
+        try:
+            payload = encode_command(*args)
+        except TypeError:
+            payload = _execute.encode(args)  # raises the DataError
         try:
             conn = self._least_loaded()
         except IndexError:
