@@ -20,10 +20,12 @@ class ConnectionCommands(CommandGroup):
         return self.execute_command("ECHO", value, _parse=string_reply, **kwargs)
 
     def client_setname(self, name: str, **kwargs: Any) -> bool:
-        """Name this connection; True.
+        """Name the connection; True.
 
-        On a client whose connections are shared the name applies to the
-        connection the command happened to go through.
+        The command table marks CLIENT SETNAME as a per-connection setting:
+        :class:`~greenpool.redis.Redis` gives the name to every connection it
+        has and opens later (reconnections too).  An error reply (a name
+        with spaces) raises and changes nothing.
         """
         return self.execute_command("CLIENT", "SETNAME", name, _parse=ok, **kwargs)
 
