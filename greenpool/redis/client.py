@@ -26,6 +26,7 @@ from ..transport.connection import Connection
 from . import _execute
 from ._route import BLOCKING, EVERY, REFUSE, ROUTES, UNSEEN, Route, refusal, resolve
 from .commands import Commands
+from .exceptions import FAILED_REPLIES
 from .node import Node
 from .pipeline import Pipeline
 from .pubsub import Monitor, PubSub
@@ -161,7 +162,10 @@ class Redis(Commands):
             conn = self._least_loaded()
         except IndexError:
             conn = self._node.shared_connection()
-        return _execute.result(conn.request(payload), options)
+        reply = conn.request(payload)
+        if options.get("_parse") is not None or type(reply) in FAILED_REPLIES:
+            return _execute.result(reply, options)
+        return reply  # the reply as it is: _execute.result's common case, inline
 
     def _routed(self, route: Route | None, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
         route, command = resolve(route, args)

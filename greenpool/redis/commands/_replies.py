@@ -12,59 +12,43 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._base import MemberSetT, ReplyT, ScoreCastT
 
-# Shapes that leave the reply as it is: they give a method its return type.
+# Shapes that leave the reply as it is.  They exist for the type checker only,
+# to give a method its return type through ``_parse``; at run time each is None,
+# which every executor takes as "the reply as it is" (no call per reply: GET's
+# shape costs nothing on the hot path).
+if TYPE_CHECKING:
 
+    def integer_reply(reply: Any) -> int:
+        """An integer reply, as it comes."""
 
-def integer_reply(reply: Any) -> int:
-    """An integer reply, as it comes."""
-    value: int = reply
-    return value
+    def string_reply(reply: Any) -> ReplyT:
+        """A string reply (``bytes``, or ``str`` when decoding), as it comes."""
 
+    def optional_string(reply: Any) -> ReplyT | None:
+        """A string reply or nil (None), as it comes."""
 
-def string_reply(reply: Any) -> ReplyT:
-    """A string reply (``bytes``, or ``str`` when decoding), as it comes."""
-    value: ReplyT = reply
-    return value
+    def optional_bytes(reply: Any) -> bytes | None:
+        """A binary reply (sent with ``never_decode``) or nil, as it comes."""
 
+    def string_list(reply: Any) -> list[ReplyT]:
+        """An array of strings, as it comes."""
 
-def optional_string(reply: Any) -> ReplyT | None:
-    """A string reply or nil (None), as it comes."""
-    value: ReplyT | None = reply
-    return value
+    def optional_string_list(reply: Any) -> list[ReplyT | None]:
+        """An array of strings and nils, as it comes."""
 
+    def string_or_list(reply: Any) -> ReplyT | list[ReplyT] | None:
+        """A string, an array of strings (with a count) or nil, as it comes."""
 
-def optional_bytes(reply: Any) -> bytes | None:
-    """A binary reply (sent with ``never_decode``) or nil, as it comes."""
-    value: bytes | None = reply
-    return value
+    def int_or_list(reply: Any) -> int | list[int] | None:
+        """An integer, an array of integers (with a count) or nil, as it comes."""
 
-
-def string_list(reply: Any) -> list[ReplyT]:
-    """An array of strings, as it comes."""
-    value: list[ReplyT] = reply
-    return value
-
-
-def optional_string_list(reply: Any) -> list[ReplyT | None]:
-    """An array of strings and nils, as it comes."""
-    value: list[ReplyT | None] = reply
-    return value
-
-
-def string_or_list(reply: Any) -> ReplyT | list[ReplyT] | None:
-    """A string, an array of strings (with a count) or nil, as it comes."""
-    value: ReplyT | list[ReplyT] | None = reply
-    return value
-
-
-def int_or_list(reply: Any) -> int | list[int] | None:
-    """An integer, an array of integers (with a count) or nil, as it comes."""
-    value: int | list[int] | None = reply
-    return value
+else:
+    integer_reply = string_reply = optional_string = optional_bytes = None
+    string_list = optional_string_list = string_or_list = int_or_list = None
 
 
 def to_text(value: Any) -> str:
