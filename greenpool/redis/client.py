@@ -171,19 +171,22 @@ class Redis(Commands):
         route, command = resolve(route, args)
         if route is None:
             if options.get("never_decode") and self.decode_responses:
-                return self._on_dedicated(command, options)
+                return self._on_dedicated(command, options, blocking=False)
             return _execute.result(self._node.shared_connection().request(
                 _execute.encode(command)), options)
         if route.kind == BLOCKING:
-            return self._on_dedicated(command, options)
+            return self._on_dedicated(command, options, blocking=True)
         if route.kind == EVERY:
             return _execute.result(self._node.set_everywhere(route.name, tuple(command)), options)
         assert route.kind == REFUSE
         raise refusal(route, "a shared connection")
 
-    def _on_dedicated(self, args: Any, options: dict[str, Any]) -> Any:
+    def _on_dedicated(self, args: Any, options: dict[str, Any], blocking: bool) -> Any:
         payload = _execute.encode(args)
-        wait = _execute.reply_wait(options.get("_block_timeout"), self.settings)
+        if blocking:
+            wait = _execute.reply_wait(options.get("_block_timeout"), self.settings)
+        else:
+            wait = self.settings.socket_timeout
         with self._node.dedicated_pool.connection() as conn:
             reply = conn.request(payload, timeout=wait)
         return _execute.result_from_raw(reply, options, self.settings)
@@ -199,7 +202,7 @@ class Redis(Commands):
         one) and closed, never reused, if the caller is killed or times out
         mid-command.
         """
-        return self._on_dedicated(args, {**options, "_block_timeout": timeout})
+        return self._on_dedicated(args, {**options, "_block_timeout": timeout}, blocking=True)
 
     def _shared(self) -> Connection:
         """A connected shared connection (the least loaded), connecting if none is."""

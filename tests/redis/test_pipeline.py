@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import gevent
 import pytest
 
 from greenpool import ConfigurationError
@@ -74,3 +75,26 @@ def test_blocking_commands_in_a_pipeline_wait_for_their_reply(redis_server: Redi
             with pytest.raises(ResponseError, match="Command # 2"):
                 pipe.execute()
         client.delete("t:pipe-str-ok")
+
+
+BUSY_HALF_A_SECOND = """
+local t = redis.call('TIME')
+local start = t[1] * 1000000 + t[2]
+repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 500000
+return 'done'
+"""
+
+
+def test_a_never_decode_command_keeps_socket_timeout(fresh_redis: RedisServer) -> None:
+    # never_decode runs on a dedicated connection (they don't decode):
+    # socket_timeout still bounds it, as it bounds a shared connection's commands.
+    from greenpool import TimeoutError
+
+    with Redis(
+        host=fresh_redis.host, port=fresh_redis.port, decode_responses=True, socket_timeout=0.2
+    ) as client:
+        with pytest.raises(TimeoutError):
+            client.execute_command("EVAL", BUSY_HALF_A_SECOND, 0, never_decode=True)
+        gevent.sleep(0.5)  # the script runs on
+        client.set("t:after-busy", "v")
+        assert client.dump("t:after-busy") is not None
