@@ -10,27 +10,32 @@ follow redis-py, so moving over is mostly a change of import.
 from __future__ import annotations
 
 from .client import Redis
-from .commands import CommandsMixin, DataError, Script
+from .commands import Commands, CommandsMixin, Script
 from .exceptions import (
     AuthenticationError,
     BusyLoadingError,
+    DataError,
     NoScriptError,
+    PubSubError,
     ReadOnlyError,
     RedisError,
     ResponseError,
     WatchError,
 )
+from .node import Node
 from .pipeline import Pipeline
-from .pubsub import Monitor, PubSub, PubSubError, PubSubWorker
+from .pubsub import Monitor, PubSub, PubSubWorker
 from .settings import RedisSettings, parse_url
 
 __all__ = [
     "AuthenticationError",
     "BusyLoadingError",
+    "Commands",
     "CommandsMixin",
     "DataError",
     "Monitor",
     "NoScriptError",
+    "Node",
     "Pipeline",
     "PubSub",
     "PubSubError",

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..protocol.resp import NEED_DATA, Push, RespParser
 
-__all__ = ["RespCodec", "UndecodableReply"]
+__all__ = ["RespCodec", "UndecodableReply", "decode_reply"]
 
 
 class UndecodableReply:
@@ -61,3 +61,25 @@ class RespCodec:
     def key_of(message: Any) -> None:
         """Replies are matched by order: no key."""
         return None
+
+
+def decode_reply(reply: Any, encoding: str, errors: str = "strict") -> Any:
+    """``reply`` as a decoding parser would have given it: every ``bytes`` decoded.
+
+    For replies read on a connection that does not decode (dedicated
+    connections, so that a binary reply such as DUMP's can stay bytes).
+    Lists, sets and maps are decoded all the way down; numbers, booleans,
+    None and error replies (whose message is already text) are left as they
+    are.  Raises ``UnicodeDecodeError`` as the parser would.
+    """
+    kind = type(reply)
+    if kind is bytes:
+        return reply.decode(encoding, errors)
+    if kind is list:
+        return [decode_reply(item, encoding, errors) for item in reply]
+    if kind is dict:
+        return {
+            decode_reply(key, encoding, errors): decode_reply(value, encoding, errors)
+            for key, value in reply.items()
+        }
+    return reply

@@ -16,7 +16,9 @@ __all__ = [
     "FAILED_REPLIES",
     "AuthenticationError",
     "BusyLoadingError",
+    "DataError",
     "NoScriptError",
+    "PubSubError",
     "ReadOnlyError",
     "RedisError",
     "ResponseError",
@@ -45,6 +47,23 @@ class ReadOnlyError(ResponseError):
 
 class WatchError(GreenpoolError):
     """A watched key changed: the transaction was not executed."""
+
+
+class DataError(GreenpoolError, ValueError):
+    """A command was called with a bad argument; nothing was sent.
+
+    The message names the argument and its value.  redis-py has an exception
+    of the same name for the same purpose.
+    """
+
+    def __init__(self, argument: str, value: Any, reason: str) -> None:
+        self.argument = argument
+        self.value = value
+        super().__init__(f"{argument}={value!r}: {reason}")
+
+
+class PubSubError(GreenpoolError):
+    """Pub/sub used wrongly (for example a worker with a channel that has no handler)."""
 
 
 class AuthenticationError(ConnectionError):

@@ -18,37 +18,43 @@ Used like redis-py's::
             except WatchError:
                 continue
 
-A pipeline leases a dedicated connection from the client's checkout pool
-only while it needs one (from :meth:`Pipeline.watch`, or for the duration
-of :meth:`Pipeline.execute`) and gives it back clean (``UNWATCH``); if the
-caller is killed mid-way the connection is closed, never reused.
+A pipeline takes a :class:`~greenpool.redis.node.Node`, not a client: it
+leases a dedicated connection from the node's checkout pool only while it
+needs one (from :meth:`Pipeline.watch`, or for the duration of
+:meth:`Pipeline.execute`) and gives it back clean (``UNWATCH``); if the
+caller is killed mid-way the connection is closed, never reused.  Commands
+the command table refuses on a shared connection (SELECT, SUBSCRIBE,
+CLIENT REPLY ...) are refused here too, when buffered: the connection goes
+back to a pool.  Replies pass through :mod:`greenpool.redis._execute` like
+the client's, so ``_parse`` and ``never_decode`` mean the same here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ReplyError
-from ..protocol.resp import encode_command
-from .commands import CommandsMixin, DataError
-from .exceptions import FAILED_REPLIES, ResponseError, WatchError, error_from_reply
+from . import _execute
+from ._route import BLOCKING, Route, refusal, resolve, route_or_unseen
+from .commands import Commands
+from .exceptions import ResponseError, WatchError, error_from_reply
 
 if TYPE_CHECKING:
     from ..pool.checkout import _Lease
     from ..transport.connection import Connection
-    from .client import Redis
+    from .node import Node
 
 __all__ = ["Pipeline"]
 
 
-class Pipeline(CommandsMixin):
+class Pipeline(Commands):
     """Buffers commands and sends them in one round trip (see the module docs)."""
 
-    def __init__(self, client: Redis, transaction: bool = True) -> None:
-        self.client = client
-        self.protocol = client.protocol
-        self.decode_responses = client.decode_responses
+    def __init__(self, node: Node, transaction: bool = True) -> None:
+        self.node = node
+        self.settings = node.settings
+        self.protocol = node.settings.protocol
+        self.decode_responses = node.settings.decode_responses
         self.transaction = transaction
         self._stack: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         self._scripts: dict[str, Any] = {}
@@ -78,24 +84,37 @@ class Pipeline(CommandsMixin):
     # ------------------------------------------------------------------
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
-        """Buffer a command (returns the pipeline), or run it at once while watching."""
+        """Buffer a command (returns the pipeline), or run it at once while watching.
+
+        Raises :class:`~greenpool.ConfigurationError` for a command the
+        command table refuses, and for a per-connection setting (CLIENT
+        SETNAME: run it on the client).
+        """
+        route = route_or_unseen(args[0]) if args else None
+        if route is not None or not args:
+            args = tuple(self._checked(route, args))
         if self.watching and not self.explicit_transaction:
             return self.immediate_execute_command(*args, **options)
         self._stack.append((args, options))
         return self
 
-    def execute_blocking(self, *args: Any, timeout: float | None = None, **options: Any) -> Any:
-        """Blocking commands are buffered like the others (the server does not block in EXEC)."""
-        return self.execute_command(*args, **options)
+    @staticmethod
+    def _checked(route: Route | None, args: tuple[Any, ...]) -> Any:
+        route, command = resolve(route, args)
+        if route is None or route.kind == BLOCKING:
+            return command
+        raise refusal(route, "a pipeline (its connection goes back to a pool)")
 
     def immediate_execute_command(self, *args: Any, **options: Any) -> Any:
-        """Run one command now on the pipeline's connection; return its reply."""
+        """Run one command now on the pipeline's connection; return its result."""
         conn = self._connection()
-        reply = conn.request(_encode(args))
-        if type(reply) in FAILED_REPLIES:
-            raise error_from_reply(reply)
-        parse: Callable[[Any], Any] | None = options.get("_parse")
-        return reply if parse is None else parse(reply)
+        payload = _execute.encode(args)
+        if "_block_timeout" in options:
+            wait = _execute.reply_wait(options["_block_timeout"], self.settings)
+            reply = conn.request(payload, timeout=wait)
+        else:
+            reply = conn.request(payload)
+        return _execute.result_from_raw(reply, options, self.settings)
 
     def _register_script(self, script: Any) -> None:
         # Called by Script.__call__ on a pipeline: load it before execute().
@@ -103,14 +122,11 @@ class Pipeline(CommandsMixin):
 
     def _load_scripts(self, conn: Connection) -> None:
         shas = list(self._scripts)
-        exists = conn.request(encode_command("SCRIPT", "EXISTS", *shas))
-        if type(exists) in FAILED_REPLIES:
-            raise error_from_reply(exists)
+        exists = _execute.result(conn.request(_execute.encode(("SCRIPT", "EXISTS", *shas))), {})
         for sha, present in zip(shas, exists, strict=True):
             if not present:
-                reply = conn.request(encode_command("SCRIPT", "LOAD", self._scripts[sha].script))
-                if type(reply) in FAILED_REPLIES:
-                    raise error_from_reply(reply)
+                load = ("SCRIPT", "LOAD", self._scripts[sha].script)
+                _execute.result(conn.request(_execute.encode(load)), {})
 
     def watch(self, *names: Any) -> bool:
         """WATCH keys: until :meth:`multi`, commands run at once on this connection."""
@@ -154,14 +170,20 @@ class Pipeline(CommandsMixin):
             commands = [args for args, _ in stack]
             if self.transaction or self.explicit_transaction:
                 payload = b"".join(
-                    [encode_command("MULTI"), *(_encode(c) for c in commands),
-                     encode_command("EXEC")]
+                    [_MULTI, *(_execute.encode(c) for c in commands), _EXEC]
                 )
                 replies = conn.request_many(payload, len(commands) + 2)
                 results = self._transaction_results(replies, commands)
             else:
-                payload = b"".join(_encode(c) for c in commands)
-                results = conn.request_many(payload, len(commands))
+                payload = b"".join(_execute.encode(c) for c in commands)
+                # Blocking commands do block here (not inside MULTI): wait for them.
+                blocks = [o["_block_timeout"] for _, o in stack if "_block_timeout" in o]
+                if blocks:
+                    longest = None if not all(blocks) else max(blocks)
+                    wait = _execute.reply_wait(longest, self.settings)
+                    results = conn.request_many(payload, len(commands), timeout=wait)
+                else:
+                    results = conn.request_many(payload, len(commands))
         except (ResponseError, WatchError):
             self.reset()  # the server said no; the connection is fine
             raise
@@ -174,14 +196,12 @@ class Pipeline(CommandsMixin):
         self.reset()
         out: list[Any] = []
         for (args, options), reply in zip(stack, results, strict=True):
-            if type(reply) in FAILED_REPLIES:
-                error = error_from_reply(reply)
+            try:
+                out.append(_execute.result_from_raw(reply, options, self.settings))
+            except (ReplyError, UnicodeDecodeError) as error:
                 if raise_on_error:
-                    raise _annotate(error, args, len(out) + 1)
+                    raise _annotate(error, args, len(out) + 1) from None
                 out.append(error)
-                continue
-            parse = options.get("_parse")
-            out.append(reply if parse is None else parse(reply))
         return out
 
     def _transaction_results(self, replies: list[Any], commands: list[tuple[Any, ...]]) -> Any:
@@ -216,7 +236,7 @@ class Pipeline(CommandsMixin):
 
     def _connection(self) -> Connection:
         if self._conn is None:
-            lease = self.client.dedicated_pool.connection()
+            lease = self.node.dedicated_pool.connection()
             self._conn = lease.__enter__()
             self._lease = lease
         return self._conn
@@ -230,15 +250,12 @@ class Pipeline(CommandsMixin):
                 lease.__exit__(type(exc), exc, None)
 
 
+_MULTI = _execute.encode(("MULTI",))
+_EXEC = _execute.encode(("EXEC",))
+
+
 def _annotate(error: Exception, args: tuple[Any, ...], number: int) -> Exception:
     if not isinstance(error, ResponseError):
         return error
     name = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
     return type(error)(f"Command # {number} ({name}) of pipeline caused error: {error.message}")
-
-
-def _encode(args: tuple[Any, ...]) -> bytes:
-    try:
-        return encode_command(*args)
-    except TypeError as exc:
-        raise DataError("args", args[0] if args else None, str(exc)) from None

@@ -18,29 +18,27 @@ to everything.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import gevent
 from gevent.queue import Empty, Queue
 
-from ..errors import ConfigurationError, ConnectionError, GreenpoolError, ReplyError
+from ..errors import ConfigurationError, ConnectionError, ReplyError
 from ..protocol.resp import encode_command
 from ..transport.connection import Connection
-from .exceptions import error_from_reply
+from .exceptions import PubSubError, error_from_reply
+from .settings import RedisSettings
 
 if TYPE_CHECKING:
-    from .client import Redis
+    from .node import Node
 
-__all__ = ["Monitor", "PubSub", "PubSubError", "PubSubWorker"]
+__all__ = ["Monitor", "PubSub", "PubSubError", "PubSubWorker"]  # PubSubError: the old home
 
 _BROKEN = object()
 _SUBSCRIBE_TYPES = frozenset(["subscribe", "psubscribe", "unsubscribe", "punsubscribe",
                               "ssubscribe", "sunsubscribe"])
-
-
-class PubSubError(GreenpoolError):
-    """Pub/sub used wrongly (for example a worker with a channel that has no handler)."""
 
 
 def _text(value: Any) -> str:
@@ -48,20 +46,26 @@ def _text(value: Any) -> str:
 
 
 class _Subscriber:
-    """A dedicated connection whose every message goes to a queue."""
+    """A connection of its own whose every message goes to a queue.
 
-    def __init__(self, client: Redis, name: str) -> None:
-        self.client = client
+    Its connection's reader greenlet holds the queue, never the
+    :class:`PubSub` or :class:`Monitor`: so one dropped without ``close()``
+    is collected, and its finaliser closes the connection.
+    """
+
+    def __init__(self, settings: RedisSettings, name: str) -> None:
+        self.settings = settings
         self.name = name
         self.queue: Queue = Queue()
         self.conn: Connection | None = None
 
     def connect(self) -> Connection:
-        conn = self.client.settings.new_connection(name=self.name)
+        conn = self.settings.new_connection(name=self.name)
         conn.connect()
-        conn.on_push = self.queue.put
+        queue = self.queue
+        conn.on_push = queue.put
         conn.push_all = True
-        conn.add_listener(on_close=lambda c, cause: self.queue.put(_BROKEN))
+        conn.add_listener(on_close=lambda c, cause: queue.put(_BROKEN))
         self.conn = conn
         return conn
 
@@ -89,13 +93,30 @@ class _Subscriber:
 class PubSub:
     """Subscriptions and the messages they bring (see the module docs)."""
 
-    def __init__(self, client: Redis, ignore_subscribe_messages: bool = False) -> None:
-        self.client = client
+    def __init__(
+        self,
+        node: Node,
+        shard_hint: Any = None,
+        ignore_subscribe_messages: bool = False,
+        encoder: Any = None,
+        push_handler_func: Callable[[Any], Any] | None = None,
+        event_dispatcher: Any = None,
+    ) -> None:
+        # shard_hint, encoder and event_dispatcher are redis-py's; accepted and
+        # ignored (the node's settings decide decoding).
+        if push_handler_func is not None and not callable(push_handler_func):
+            raise ConfigurationError(
+                "push_handler_func", push_handler_func, "must be callable or None"
+            )
+        self.node = node
+        self.settings = node.settings
         self.ignore_subscribe_messages = ignore_subscribe_messages
+        self.push_handler_func = push_handler_func
         self.channels: dict[Any, Callable[[dict[str, Any]], Any] | None] = {}
         self.patterns: dict[Any, Callable[[dict[str, Any]], Any] | None] = {}
-        self._sub = _Subscriber(client, f"redis pubsub {client.settings.address}")
+        self._sub = _Subscriber(node.settings, f"redis pubsub {node.settings.address}")
         self._closed = False
+        self._finalizer = weakref.finalize(self, self._sub.close)
 
     def __enter__(self) -> PubSub:
         return self
@@ -125,9 +146,9 @@ class PubSub:
 
     def _key(self, name: Any) -> Any:
         # Channel names as the server's messages will spell them.
-        if self.client.decode_responses:
-            return name.decode(self.client.settings.encoding) if isinstance(name, bytes) else name
-        return name.encode(self.client.settings.encoding) if isinstance(name, str) else name
+        if self.settings.decode_responses:
+            return name.decode(self.settings.encoding) if isinstance(name, bytes) else name
+        return name.encode(self.settings.encoding) if isinstance(name, str) else name
 
     def _collect(
         self, args: Iterable[Any], kwargs: dict[str, Any]
@@ -210,6 +231,11 @@ class PubSub:
             return None
         if isinstance(raw, ReplyError):
             raise error_from_reply(raw)
+        if self.push_handler_func is not None and self.settings.protocol == 3:
+            # redis-py's RESP3 hook: the raw message passes through it first.
+            raw = self.push_handler_func(raw)
+            if raw is None:
+                return None
         message = self._message(raw)
         kind = message["type"]
         if kind in _SUBSCRIBE_TYPES:
@@ -270,11 +296,14 @@ class PubSub:
     run_in_thread = run_in_greenlet
 
     def close(self) -> None:
-        """Close the connection; the PubSub can't be used afterwards."""
+        """Close the connection; the PubSub can't be used afterwards.
+
+        A PubSub dropped without ``close()`` is closed when it is collected.
+        """
         self._closed = True
         self.channels.clear()
         self.patterns.clear()
-        self._sub.close()
+        self._finalizer()
 
     reset = close
 
@@ -316,9 +345,10 @@ _MONITOR_LINE = re.compile(r"^(?P<time>[\d.]+) \[(?P<db>\d+) (?P<client>[^\]]*)\
 class Monitor:
     """MONITOR on a connection of its own: ``with r.monitor() as m: m.next_command()``."""
 
-    def __init__(self, client: Redis) -> None:
-        self._sub = _Subscriber(client, f"redis monitor {client.settings.address}")
+    def __init__(self, node: Node) -> None:
+        self._sub = _Subscriber(node.settings, f"redis monitor {node.settings.address}")
         self._started = False
+        weakref.finalize(self, self._sub.close)
 
     def __enter__(self) -> Monitor:
         conn = self._sub.connect()

@@ -53,6 +53,9 @@ class RedisSettings:
     encoding_errors: str = "strict"
     ssl_context: ssl.SSLContext | None = None
     ssl_server_hostname: str | None = None
+    #: Per-connection options set after construction (``CLIENT NO-EVICT ON`` ...),
+    #: by name: sent by the handshake of every new connection.
+    connection_commands: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -173,6 +176,8 @@ class RedisSettings:
                 self._checked(conn, ["AUTH", *auth], auth=True)
             if self.client_name is not None:
                 self._checked(conn, ["CLIENT", "SETNAME", self.client_name])
+        for command in list(self.connection_commands.values()):
+            self._checked(conn, list(command))
         if self.db:
             self._checked(conn, ["SELECT", self.db])
 

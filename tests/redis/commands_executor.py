@@ -1,4 +1,4 @@
-"""A test-side client for :class:`greenpool.redis.commands.CommandsMixin`.
+"""A test-side executor for :class:`greenpool.redis.commands.Commands`.
 
 :class:`SocketRedis` runs the mixin's commands over one plain blocking
 socket, one command at a time, with greenpool's own RESP encoder and parser:
@@ -22,7 +22,9 @@ import redis
 
 from greenpool.errors import ReplyError
 from greenpool.protocol.resp import NEED_DATA, RespParser, encode_command
-from greenpool.redis.commands import CommandsMixin
+from greenpool.redis import _execute
+from greenpool.redis._route import BLOCKING, REFUSE, refusal, resolve, route_or_unseen
+from greenpool.redis.commands import Commands
 from greenpool.testing import RedisServer
 
 CONFIGS = [(2, False), (2, True), (3, False), (3, True)]
@@ -30,17 +32,21 @@ CONFIGS = [(2, False), (2, True), (3, False), (3, True)]
 
 CONFIG_IDS = ["resp2-bytes", "resp2-str", "resp3-bytes", "resp3-str"]
 
-KNOWN_OPTIONS = {"_parse", "never_decode"}
+KNOWN_OPTIONS = {"_parse", "never_decode", "_block_timeout"}
 
 
-class SocketRedis(CommandsMixin):
-    """CommandsMixin over one blocking socket.
+class SocketRedis(Commands):
+    """The command groups over one blocking socket: the reference executor.
 
-    Like the real client, applies the ``_parse`` option to the reply and
-    honours ``never_decode``.  Records every command sent (``sent``) and every
-    ``execute_blocking`` call with its timeout (``blocking``), so tests can
-    check what went where.  Refuses options it does not know, so the mixin
-    cannot start relying on one unnoticed.
+    Like the real client, routes by the command table (a refused command
+    raises the client's error; a blocking one gets its blocking time plus a
+    margin), finishes replies with :mod:`greenpool.redis._execute` (error
+    replies raise the ResponseError family, ``_parse`` applies) and honours
+    ``never_decode``.  Records every command sent (``sent``) and every
+    blocking one with its blocking time (``blocking``), so tests can check
+    what went where.  Refuses options it does not know, so the groups cannot
+    start relying on one unnoticed (the tests pass none through a method's
+    ``**kwargs``).
     """
 
     def __init__(
@@ -61,7 +67,7 @@ class SocketRedis(CommandsMixin):
             hello = self._roundtrip(("HELLO", 3), never_decode=True)
             assert hello[b"proto"] == 3
 
-    def _roundtrip(self, args: tuple[Any, ...], never_decode: bool = False) -> Any:
+    def _roundtrip(self, args: Any, never_decode: bool = False) -> Any:
         encoding = "utf-8" if self.decode_responses and not never_decode else None
         parser = RespParser(self.protocol, encoding=encoding)
         self.sock.sendall(encode_command(*args))
@@ -73,35 +79,52 @@ class SocketRedis(CommandsMixin):
             parser.feed(data)
         # One command in flight, so nothing may follow its reply.
         assert parser.buffered == 0, "bytes after the reply"
-        if isinstance(reply, ReplyError):
-            raise reply
         return reply
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         unknown = set(options) - KNOWN_OPTIONS
         assert not unknown, f"unexpected options {unknown}"
-        reply = self._roundtrip(args, never_decode=bool(options.get("never_decode")))
-        parse = options.get("_parse")
-        return reply if parse is None else parse(reply)
+        route, command = resolve(route_or_unseen(args[0]) if args else None, args)
+        if route is not None and route.kind == REFUSE:
+            raise refusal(route, "a shared connection")
+        if route is not None and route.kind == BLOCKING:
+            return self._blocking(command, options)
+        reply = self._roundtrip(command, never_decode=bool(options.get("never_decode")))
+        return _execute.result(reply, options)
 
-    def execute_blocking(self, *args: Any, timeout: float | None, **options: Any) -> Any:
-        assert set(options) <= {"_parse"}, f"unexpected options {options}"
+    def _blocking(self, args: Any, options: dict[str, Any]) -> Any:
+        timeout = options.get("_block_timeout")
+        assert set(options) <= {"_parse", "_block_timeout"}, f"unexpected options {options}"
         assert timeout is None or timeout > 0
-        self.blocking.append((args, timeout))
+        self.blocking.append((tuple(args), timeout))
         self.sock.settimeout(self.timeout if timeout is None else timeout + self.timeout)
         try:
             reply = self._roundtrip(args)
         finally:
             self.sock.settimeout(self.timeout)
-        parse = options.get("_parse")
-        return reply if parse is None else parse(reply)
+        return _execute.result(reply, options)
 
     def raw(self, *args: Any) -> Any:
-        """Send a command outside the mixin; the raw reply."""
-        return self._roundtrip(args)
+        """Send a command outside the command groups; the raw reply (an error reply raised)."""
+        reply = self._roundtrip(args)
+        if isinstance(reply, ReplyError):
+            raise reply
+        return reply
 
     def close(self) -> None:
         self.sock.close()
+
+
+def resp3_query(sock: socket.socket, *args: Any) -> Any:
+    """One command over a plain socket that has sent ``HELLO 3``; its reply, strings decoded."""
+    parser = RespParser(3, encoding="utf-8")
+    sock.sendall(encode_command(*args))
+    while (reply := parser.gets()) is NEED_DATA:
+        data = sock.recv(1 << 20)
+        if not data:
+            raise ConnectionError("redis-server closed the connection")
+        parser.feed(data)
+    return reply
 
 
 def open_client(server: RedisServer, config: tuple[int, bool]) -> Iterator[SocketRedis]:
@@ -171,7 +194,7 @@ def key_namer(client: SocketRedis, request: pytest.FixtureRequest) -> Iterator[K
         keys.cleanup()
 
 
-def text(value: Any, client: CommandsMixin) -> Any:
+def text(value: Any, client: Commands) -> Any:
     """``value`` (str, or a list/tuple/set/dict of them) as the client returns strings."""
     if isinstance(value, str):
         return value if client.decode_responses else value.encode()
@@ -184,6 +207,21 @@ def text(value: Any, client: CommandsMixin) -> Any:
     if isinstance(value, dict):
         return {text(k, client): text(v, client) for k, v in value.items()}
     return value
+
+
+def t(client: Any, value: Any) -> Any:
+    """:func:`text` with the client first (the tests' short spelling)."""
+    return text(value, client)
+
+
+def server_version(client: Any) -> tuple[int, ...]:
+    """The server's version, as ints."""
+    return tuple(int(part) for part in client.info("server")["redis_version"].split("."))
+
+
+def sort(items: Any) -> list[Any]:
+    """Replies in a fixed order (for commands whose order is random)."""
+    return sorted(items, key=repr)
 
 
 def assert_same(ours: Any, theirs: Any, where: str = "result") -> None:

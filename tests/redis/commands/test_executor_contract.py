@@ -57,9 +57,6 @@ class DeferredRedis(SocketRedis):
         self.buffer.append(pending)
         return pending
 
-    def execute_blocking(self, *args: Any, timeout: float | None, **options: Any) -> Any:
-        return self.execute_command(*args, **options)
-
     def run(self) -> None:
         for pending in self.buffer:
             pending.value = SocketRedis.execute_command(self, *pending.args, **pending.options)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from greenpool.redis import commands
+from greenpool.redis.commands import _replies
 
 
 @pytest.mark.parametrize(
@@ -27,17 +27,17 @@ from greenpool.redis import commands
     ],
 )
 def test_zrank_withscore_reply(reply: Any, decode: bool, cast: Any, expected: Any) -> None:
-    assert commands._ScorePairs(cast, decode).rank(reply) == expected
+    assert _replies.ScorePairs(cast, decode).rank(reply) == expected
 
 
 @pytest.mark.parametrize("fields", [[b"a", b"b"], ["a"], []])
 def test_hscan_novalues_reply(fields: list[Any]) -> None:
-    assert commands._scan([b"0", fields]) == (0, fields)
-    assert commands._scan(["17", fields]) == (17, fields)
+    assert _replies.scan_reply([b"0", fields]) == (0, fields)
+    assert _replies.scan_reply(["17", fields]) == (17, fields)
 
 
 def test_numsub_accepts_a_resp3_map() -> None:
     # Redis 7.0 answers PUBSUB NUMSUB with a flat array on RESP3 too; newer
     # servers may send a map.
-    assert commands._numsub({b"a": 1, b"b": 0}) == [(b"a", 1), (b"b", 0)]
-    assert commands._numsub([b"a", 1, b"b", 0]) == [(b"a", 1), (b"b", 0)]
+    assert _replies.numsub_pairs({b"a": 1, b"b": 0}) == [(b"a", 1), (b"b", 0)]
+    assert _replies.numsub_pairs([b"a", 1, b"b", 0]) == [(b"a", 1), (b"b", 0)]

@@ -1,0 +1,178 @@
+"""Argument checks shared by the command groups.
+
+Each check takes the argument's name and value and returns the value as it
+is sent (an int of seconds for a timedelta, say), or raises
+:class:`~greenpool.redis.exceptions.DataError` naming the argument and the
+value: a bad argument never reaches the server.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..exceptions import DataError
+from ._base import EncodableT
+
+SCALARS = (bytes, bytearray, memoryview, str, int, float)
+"""What one argument may be (bool excluded by the checks that care)."""
+
+
+def integer(argument: str, value: Any, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataError(argument, value, "must be an integer")
+    if minimum is not None and value < minimum:
+        raise DataError(argument, value, f"must be >= {minimum}")
+    return value
+
+
+def numeric(argument: str, value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DataError(argument, value, "must be a number")
+    return value
+
+
+def score_bound(argument: str, value: Any) -> EncodableT:
+    """A score: a number, or a string such as ``"+inf"`` or ``"(1.5"``."""
+    if isinstance(value, bool) or not isinstance(value, SCALARS):
+        raise DataError(argument, value, "must be a number or a string such as '+inf'")
+    return value
+
+
+def block_timeout(argument: str, value: Any) -> int | float:
+    """A blocking command's timeout in seconds: a number >= 0 (None means 0)."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise DataError(argument, value, "must be a number of seconds >= 0 (0 waits forever)")
+    return value
+
+
+def relative(argument: str, value: Any, scale: int, positive: bool) -> int:
+    """An int or timedelta as an int count of 1/scale seconds."""
+    if isinstance(value, datetime.timedelta):
+        amount = int(value.total_seconds() * scale)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        amount = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit():
+        amount = int(value)
+    else:
+        unit = "seconds" if scale == 1 else "milliseconds"
+        raise DataError(argument, value, f"must be an int of {unit} or a datetime.timedelta")
+    if positive and amount <= 0:
+        raise DataError(argument, value, "must be a positive duration")
+    return amount
+
+
+def absolute(argument: str, value: Any, scale: int) -> int:
+    """An int unix time or a datetime as an int count of 1/scale seconds since the epoch."""
+    if isinstance(value, datetime.datetime):
+        amount = int(value.timestamp() * scale)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        amount = value
+    else:
+        unit = "seconds" if scale == 1 else "milliseconds"
+        raise DataError(argument, value, f"must be an int unix time in {unit} or a datetime")
+    if amount <= 0:
+        raise DataError(argument, value, "must be after the epoch")
+    return amount
+
+
+def expire_flags(nx: bool, xx: bool, gt: bool, lt: bool) -> list[str]:
+    if nx and (xx or gt or lt):
+        other = "xx" if xx else "gt" if gt else "lt"
+        raise DataError("nx", nx, f"cannot be combined with {other}=True")
+    if gt and lt:
+        raise DataError("gt", gt, "cannot be combined with lt=True")
+    flags = []
+    if nx:
+        flags.append("NX")
+    if xx:
+        flags.append("XX")
+    if gt:
+        flags.append("GT")
+    if lt:
+        flags.append("LT")
+    return flags
+
+
+def one_of(**values: Any) -> None:
+    """Refuse more than one of ``values`` being set (not None and not False)."""
+    given = [name for name, value in values.items() if value is not None and value is not False]
+    if len(given) > 1:
+        first, second = given[:2]
+        raise DataError(first, values[first], f"cannot be combined with {second}")
+
+
+def expiry_args(
+    ex: Any, px: Any, exat: Any, pxat: Any, other: str | None = None, flag: bool = False
+) -> list[EncodableT]:
+    """EX/PX/EXAT/PXAT arguments; at most one of them (and ``other`` when ``flag``)."""
+    if other is None:
+        one_of(ex=ex, px=px, exat=exat, pxat=pxat)
+    else:
+        one_of(ex=ex, px=px, exat=exat, pxat=pxat, **{other: flag})
+    if ex is not None:
+        return ["EX", relative("ex", ex, 1, True)]
+    if px is not None:
+        return ["PX", relative("px", px, 1000, True)]
+    if exat is not None:
+        return ["EXAT", absolute("exat", exat, 1)]
+    if pxat is not None:
+        return ["PXAT", absolute("pxat", pxat, 1000)]
+    return []
+
+
+def list_or_args(argument: str, keys: Any, args: Sequence[Any]) -> list[Any]:
+    """``keys`` (one key, or an iterable of them) followed by ``args``."""
+    if isinstance(keys, SCALARS):
+        items = [keys]
+    else:
+        try:
+            items = list(keys)
+        except TypeError:
+            raise DataError(argument, keys, "must be a key or an iterable of keys") from None
+    items.extend(args)
+    return items
+
+
+def non_empty_mapping(argument: str, value: Any) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping) or not value:
+        raise DataError(argument, value, "must be a non-empty mapping")
+    return value
+
+
+def direction(argument: str, value: Any) -> str:
+    if isinstance(value, str) and value.upper() in ("LEFT", "RIGHT"):
+        return value.upper()
+    raise DataError(argument, value, "must be 'LEFT' or 'RIGHT'")
+
+
+def scan_args(match: Any, count: Any) -> list[EncodableT]:
+    args: list[EncodableT] = []
+    if match is not None:
+        args += ["MATCH", match]
+    if count is not None:
+        args += ["COUNT", integer("count", count, 1)]
+    return args
+
+
+def trim_args(
+    maxlen: int | None, minid: EncodableT | None, approximate: bool, limit: int | None
+) -> list[Any]:
+    """MAXLEN/MINID trimming arguments of XADD and XTRIM."""
+    if maxlen is not None:
+        args: list[Any] = ["MAXLEN", "~" if approximate else "=", integer("maxlen", maxlen, 0)]
+    elif minid is not None:
+        args = ["MINID", "~" if approximate else "=", minid]
+    elif limit is not None:
+        raise DataError("limit", limit, "needs maxlen or minid")
+    else:
+        return []
+    if limit is not None:
+        if not approximate:
+            raise DataError("limit", limit, "needs approximate=True")
+        args += ["LIMIT", integer("limit", limit, 0)]
+    return args

@@ -1,0 +1,13 @@
+"""Cluster commands that a single node answers: CLUSTER INFO, CLUSTER NODES ....
+
+No method yet: the command table (:mod:`._table`) already knows the group's
+commands, and the redis-py methods come group by group.
+"""
+
+from __future__ import annotations
+
+from ._base import CommandGroup
+
+
+class ClusterCommands(CommandGroup):
+    """The cluster group: redis-py's methods for it."""

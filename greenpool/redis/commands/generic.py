@@ -1,0 +1,205 @@
+"""Generic (key space) commands: DEL, EXPIRE, TTL, RENAME, SCAN ...."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ._args import absolute, expire_flags, integer, relative, scan_args
+from ._base import AbsExpiryT, CommandGroup, EncodableT, ExpiryT, KeyT, ReplyT
+from ._replies import (
+    integer_reply,
+    ok,
+    optional_bytes,
+    optional_string,
+    scan_reply,
+    string_list,
+    string_reply,
+)
+
+
+class GenericCommands(CommandGroup):
+    """The generic group: redis-py's methods for it."""
+
+    def delete(self, *names: KeyT) -> int:
+        """Delete the keys; return how many existed."""
+        return self.execute_command("DEL", *names, _parse=integer_reply)
+
+    def unlink(self, *names: KeyT) -> int:
+        """Delete the keys, freeing memory in the background; return how many existed."""
+        return self.execute_command("UNLINK", *names, _parse=integer_reply)
+
+    def exists(self, *names: KeyT) -> int:
+        """Return how many of the keys exist (a key named twice counts twice)."""
+        return self.execute_command("EXISTS", *names, _parse=integer_reply)
+
+    def touch(self, *args: KeyT) -> int:
+        """Update the keys' last access time; return how many exist."""
+        return self.execute_command("TOUCH", *args, _parse=integer_reply)
+
+    def expire(
+        self,
+        name: KeyT,
+        time: ExpiryT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> bool:
+        """Set a TTL of ``time`` seconds (or a timedelta); return whether it was set.
+
+        ``nx``: only if there is none; ``xx``: only if there is one; ``gt``/``lt``:
+        only if longer/shorter than the current one.
+        """
+        seconds = relative("time", time, 1, False)
+        flags = expire_flags(nx, xx, gt, lt)
+        return self.execute_command("EXPIRE", name, seconds, *flags, _parse=bool)
+
+    def pexpire(
+        self,
+        name: KeyT,
+        time: ExpiryT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> bool:
+        """Set a TTL of ``time`` milliseconds (or a timedelta); return whether it was set."""
+        millis = relative("time", time, 1000, False)
+        flags = expire_flags(nx, xx, gt, lt)
+        return self.execute_command("PEXPIRE", name, millis, *flags, _parse=bool)
+
+    def expireat(
+        self,
+        name: KeyT,
+        when: AbsExpiryT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> bool:
+        """Expire ``name`` at unix time ``when`` (seconds, or a datetime); return whether set."""
+        seconds = absolute("when", when, 1)
+        flags = expire_flags(nx, xx, gt, lt)
+        return self.execute_command("EXPIREAT", name, seconds, *flags, _parse=bool)
+
+    def pexpireat(
+        self,
+        name: KeyT,
+        when: AbsExpiryT,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> bool:
+        """Expire ``name`` at unix time ``when`` (milliseconds, or a datetime); whether set."""
+        millis = absolute("when", when, 1000)
+        flags = expire_flags(nx, xx, gt, lt)
+        return self.execute_command("PEXPIREAT", name, millis, *flags, _parse=bool)
+
+    def ttl(self, name: KeyT) -> int:
+        """Return the seconds ``name`` has left; -1 without a TTL, -2 if missing."""
+        return self.execute_command("TTL", name, _parse=integer_reply)
+
+    def pttl(self, name: KeyT) -> int:
+        """Return the milliseconds ``name`` has left; -1 without a TTL, -2 if missing."""
+        return self.execute_command("PTTL", name, _parse=integer_reply)
+
+    def persist(self, name: KeyT) -> bool:
+        """Remove the TTL of ``name``; return whether it had one."""
+        return self.execute_command("PERSIST", name, _parse=bool)
+
+    def rename(self, src: KeyT, dst: KeyT) -> bool:
+        """Rename ``src`` to ``dst`` (replacing it); True."""
+        return self.execute_command("RENAME", src, dst, _parse=ok)
+
+    def renamenx(self, src: KeyT, dst: KeyT) -> bool:
+        """Rename ``src`` to ``dst`` if ``dst`` does not exist; return whether renamed."""
+        return self.execute_command("RENAMENX", src, dst, _parse=bool)
+
+    def type(self, name: KeyT) -> ReplyT:
+        """Return the type of ``name`` (``string``, ``list`` ... or ``none``)."""
+        return self.execute_command("TYPE", name, _parse=string_reply)
+
+    def keys(self, pattern: KeyT = "*", **kwargs: Any) -> list[ReplyT]:
+        """Return the keys matching ``pattern`` (scans the whole database: prefer scan_iter)."""
+        return self.execute_command("KEYS", pattern, _parse=string_list, **kwargs)
+
+    def randomkey(self, **kwargs: Any) -> ReplyT | None:
+        """Return a random key, or None if the database is empty."""
+        return self.execute_command("RANDOMKEY", _parse=optional_string, **kwargs)
+
+    def copy(
+        self,
+        source: KeyT,
+        destination: KeyT,
+        destination_db: int | str | None = None,
+        replace: bool = False,
+    ) -> bool:
+        """Copy ``source`` to ``destination`` (in ``destination_db``); return whether copied."""
+        args: list[EncodableT] = ["COPY", source, destination]
+        if destination_db is not None:
+            args += ["DB", destination_db]
+        if replace:
+            args.append("REPLACE")
+        return self.execute_command(*args, _parse=bool)
+
+    def dump(self, name: KeyT) -> bytes | None:
+        """Return the serialized value of ``name`` (always bytes), or None if missing."""
+        return self.execute_command("DUMP", name, never_decode=True, _parse=optional_bytes)
+
+    def restore(
+        self,
+        name: KeyT,
+        ttl: int,
+        value: EncodableT,
+        replace: bool = False,
+        absttl: bool = False,
+        idletime: int | None = None,
+        frequency: int | None = None,
+    ) -> ReplyT:
+        """Create ``name`` from a :meth:`dump` value with a TTL in ms (0: none); ``OK``."""
+        args: list[EncodableT] = ["RESTORE", name, integer("ttl", ttl, 0), value]
+        if replace:
+            args.append("REPLACE")
+        if absttl:
+            args.append("ABSTTL")
+        if idletime is not None:
+            args += ["IDLETIME", integer("idletime", idletime, 0)]
+        if frequency is not None:
+            args += ["FREQ", integer("frequency", frequency, 0)]
+        return self.execute_command(*args, _parse=string_reply)
+
+    def scan(
+        self,
+        cursor: int = 0,
+        match: KeyT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
+    ) -> tuple[int, list[ReplyT]]:
+        """Return ``(next cursor, keys)`` for one SCAN step; the cursor is 0 at the end."""
+        args = scan_args(match, count)
+        if _type is not None:
+            args += ["TYPE", _type]
+        return self.execute_command(
+            "SCAN", integer("cursor", cursor, 0), *args, _parse=scan_reply, **kwargs
+        )
+
+    def scan_iter(
+        self,
+        match: KeyT | None = None,
+        count: int | None = None,
+        _type: str | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ReplyT]:
+        """Yield every key matching ``match`` (of type ``_type``), SCAN step by step.
+
+        A key may be yielded twice if the keyspace changes meanwhile.
+        """
+        cursor = 0
+        while True:
+            cursor, keys = self.scan(cursor, match, count, _type, **kwargs)
+            yield from keys
+            if cursor == 0:
+                return

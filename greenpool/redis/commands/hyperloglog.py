@@ -1,0 +1,13 @@
+"""HyperLogLog commands: PFADD, PFCOUNT, PFMERGE.
+
+No method yet: the command table (:mod:`._table`) already knows the group's
+commands, and the redis-py methods come group by group.
+"""
+
+from __future__ import annotations
+
+from ._base import CommandGroup
+
+
+class HyperLogLogCommands(CommandGroup):
+    """The hyperloglog group: redis-py's methods for it."""

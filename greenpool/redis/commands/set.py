@@ -1,0 +1,110 @@
+"""Set commands: SADD, SMEMBERS, SINTER, SSCAN ...."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from ._args import integer, list_or_args, scan_args
+from ._base import CommandGroup, EncodableT, KeyT, MemberSetT, ReplyT
+from ._replies import bools, integer_reply, member_set, scan_reply
+
+
+class SetCommands(CommandGroup):
+    """The set group: redis-py's methods for it."""
+
+    def sadd(self, name: KeyT, *values: EncodableT) -> int:
+        """Add members; return how many were new."""
+        return self.execute_command("SADD", name, *values, _parse=integer_reply)
+
+    def srem(self, name: KeyT, *values: EncodableT) -> int:
+        """Remove members; return how many were there."""
+        return self.execute_command("SREM", name, *values, _parse=integer_reply)
+
+    def smembers(self, name: KeyT) -> MemberSetT:
+        """Return the members as a set."""
+        return self.execute_command("SMEMBERS", name, _parse=member_set)
+
+    def sismember(self, name: KeyT, value: EncodableT) -> bool:
+        """Return whether ``value`` is a member."""
+        return self.execute_command("SISMEMBER", name, value, _parse=bool)
+
+    def smismember(
+        self, name: KeyT, values: EncodableT | Iterable[EncodableT], *args: EncodableT
+    ) -> list[bool]:
+        """Return, for each value, whether it is a member."""
+        return self.execute_command(
+            "SMISMEMBER", name, *list_or_args("values", values, args), _parse=bools
+        )
+
+    def scard(self, name: KeyT) -> int:
+        """Return the number of members."""
+        return self.execute_command("SCARD", name, _parse=integer_reply)
+
+    def spop(self, name: KeyT, count: int | None = None) -> ReplyT | list[ReplyT] | None:
+        """Remove and return a random member (None if empty), or a list of ``count``."""
+        if count is None:
+            reply: ReplyT | list[ReplyT] | None = self.execute_command("SPOP", name)
+        else:
+            reply = self.execute_command("SPOP", name, integer("count", count, 0))
+        return reply
+
+    def srandmember(self, name: KeyT, number: int | None = None) -> ReplyT | list[ReplyT] | None:
+        """Return a random member (None if empty), or a list of ``number`` (< 0: repeats)."""
+        if number is None:
+            reply: ReplyT | list[ReplyT] | None = self.execute_command("SRANDMEMBER", name)
+        else:
+            reply = self.execute_command("SRANDMEMBER", name, integer("number", number))
+        return reply
+
+    def smove(self, src: KeyT, dst: KeyT, value: EncodableT) -> bool:
+        """Move ``value`` from ``src`` to ``dst``; return whether it was in ``src``."""
+        return self.execute_command("SMOVE", src, dst, value, _parse=bool)
+
+    def sinter(self, keys: KeyT | Iterable[KeyT], *args: KeyT) -> MemberSetT:
+        """Return the intersection of the sets."""
+        return self.execute_command("SINTER", *list_or_args("keys", keys, args), _parse=member_set)
+
+    def sunion(self, keys: KeyT | Iterable[KeyT], *args: KeyT) -> MemberSetT:
+        """Return the union of the sets."""
+        return self.execute_command("SUNION", *list_or_args("keys", keys, args), _parse=member_set)
+
+    def sdiff(self, keys: KeyT | Iterable[KeyT], *args: KeyT) -> MemberSetT:
+        """Return the members of the first set that are in none of the others."""
+        return self.execute_command("SDIFF", *list_or_args("keys", keys, args), _parse=member_set)
+
+    def sinterstore(self, dest: KeyT, keys: KeyT | Iterable[KeyT], *args: KeyT) -> int:
+        """Store the intersection in ``dest``; return its size."""
+        return self.execute_command(
+            "SINTERSTORE", dest, *list_or_args("keys", keys, args), _parse=integer_reply
+        )
+
+    def sunionstore(self, dest: KeyT, keys: KeyT | Iterable[KeyT], *args: KeyT) -> int:
+        """Store the union in ``dest``; return its size."""
+        return self.execute_command(
+            "SUNIONSTORE", dest, *list_or_args("keys", keys, args), _parse=integer_reply
+        )
+
+    def sdiffstore(self, dest: KeyT, keys: KeyT | Iterable[KeyT], *args: KeyT) -> int:
+        """Store the difference in ``dest``; return its size."""
+        return self.execute_command(
+            "SDIFFSTORE", dest, *list_or_args("keys", keys, args), _parse=integer_reply
+        )
+
+    def sscan(
+        self, name: KeyT, cursor: int = 0, match: KeyT | None = None, count: int | None = None
+    ) -> tuple[int, list[ReplyT]]:
+        """Return ``(next cursor, members)`` for one SSCAN step."""
+        return self.execute_command(
+            "SSCAN", name, integer("cursor", cursor, 0), *scan_args(match, count), _parse=scan_reply
+        )
+
+    def sscan_iter(
+        self, name: KeyT, match: KeyT | None = None, count: int | None = None
+    ) -> Iterator[ReplyT]:
+        """Yield the members, SSCAN step by step."""
+        cursor = 0
+        while True:
+            cursor, members = self.sscan(name, cursor, match, count)
+            yield from members
+            if cursor == 0:
+                return

@@ -1,0 +1,244 @@
+"""One Redis server's connections: shared, dedicated, the heartbeat, and closing them.
+
+A :class:`Node` owns, for one server:
+
+* the **shared** connections: a :class:`~greenpool.pool.MultiplexPool` of
+  ``pool_size`` auto-pipelined connections that any number of greenlets use
+  at once (replies decoded as the settings say);
+* the **dedicated** connections: a checkout :class:`~greenpool.Pool` of up
+  to ``max_connections`` connections lent to one caller at a time, for
+  blocking commands, pipelines and ``never_decode`` commands.  They never
+  decode: the caller decodes their replies (:mod:`greenpool.redis._execute`),
+  so a binary reply such as DUMP's can stay bytes;
+* the **heartbeat** that pings idle shared connections and closes silent ones.
+
+:class:`~greenpool.redis.Redis` is the command surface over one node;
+:class:`~greenpool.redis.Pipeline`, :class:`~greenpool.redis.PubSub` and
+:class:`~greenpool.redis.Monitor` take a node too, and a cluster client
+holds many.
+
+Who keeps what alive: the node's long-lived greenlets (connection readers,
+reconnectors, the heartbeat, pool housekeeping) hold the pools they serve,
+never the node, and the pools hold nothing above them.  So a node nobody
+references any more is collected even while its greenlets run, and a
+finaliser then closes everything it owned: a client dropped without
+``close()`` leaves no socket or greenlet behind.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+from .._util import check_float, check_int
+from ..errors import ConfigurationError, ConnectionError, TimeoutError
+from ..pool.checkout import Pool
+from ..pool.heartbeat import Heartbeat
+from ..pool.multiplex import MultiplexPool
+from ..transport.connection import Connection
+from . import _execute
+from .settings import RedisSettings
+
+__all__ = ["Node"]
+
+
+class Node:
+    """One server's connections (see the module docs).
+
+    ``settings`` says how to reach the server; ``pool_size`` shared
+    connections; up to ``max_connections`` dedicated ones, waited for up to
+    ``pool_timeout`` seconds; ``health_check_interval`` seconds between
+    heartbeats (0: none).  Nothing connects here: the first request does.
+    Bad arguments raise :class:`~greenpool.ConfigurationError`.
+    """
+
+    def __init__(
+        self,
+        settings: RedisSettings,
+        *,
+        pool_size: int = 2,
+        max_connections: int = 50,
+        pool_timeout: float | None = 20.0,
+        health_check_interval: float = 30.0,
+    ) -> None:
+        check_int("pool_size", pool_size, minimum=1)
+        check_int("max_connections", max_connections, minimum=1)
+        interval = check_float("health_check_interval", health_check_interval) or 0.0
+        self._settings = settings
+        self._stamps = _Stamps()
+        where = settings.describe()
+        self._shared = MultiplexPool(
+            pool_size, settings.new_connection, connect_now=False, name=f"redis-shared {where}"
+        )
+        idle = min(max_connections, 8)
+        self._dedicated: Pool[Connection] = Pool(
+            partial(_open_dedicated, settings, self._stamps),
+            pool_size=idle,
+            max_overflow=max_connections - idle,
+            pool_timeout=pool_timeout,
+            prefill=False,
+            use_local=False,
+            recycle=None,
+            check=self._stamps.current,
+            reset=_reset_dedicated,
+            close=_close_dedicated,
+            retry_exceptions=(ConnectionError, TimeoutError, OSError),
+            name=f"redis-dedicated {where}",
+        )
+        self._heartbeat: Heartbeat | None = None
+        if interval > 0:
+            # The heartbeat's greenlet holds the pool it watches, not the node.
+            self._heartbeat = Heartbeat(
+                interval, interval * 3, connections=partial(_connections_of, self._shared),
+                ping=_ping,
+            )
+            self._heartbeat.start()
+        self._finalizer = weakref.finalize(
+            self, _close_all, self._shared, self._dedicated, self._heartbeat
+        )
+
+    def __repr__(self) -> str:
+        return f"<Node {self._settings.describe()}>"
+
+    @property
+    def settings(self) -> RedisSettings:
+        """How the node's connections reach the server."""
+        return self._settings
+
+    @property
+    def shared_pool(self) -> MultiplexPool:
+        """The shared, auto-pipelined connections."""
+        return self._shared
+
+    @property
+    def dedicated_pool(self) -> Pool[Connection]:
+        """The dedicated connections (they never decode replies)."""
+        return self._dedicated
+
+    def shared_connection(self) -> Connection:
+        """The least loaded connected shared connection, connecting one if none is.
+
+        Blocks only while connecting (up to ``socket_connect_timeout``).
+        Raises :class:`~greenpool.ConnectionError` when the server can't be
+        reached.  A ``gevent.Timeout`` of the caller's own passes unchanged.
+        """
+        shared = self._shared
+        if shared.is_working():
+            return shared.get_least_loaded_connection()
+        try:
+            return shared.wait_for_connection(self._settings.socket_connect_timeout)
+        except (IndexError, OSError) as exc:
+            raise ConnectionError(
+                f"cannot reach redis at {self._settings.address}: {exc}",
+                str(self._settings.address),
+            ) from exc
+
+    def set_everywhere(self, name: str, args: tuple[Any, ...]) -> Any:
+        """Run a per-connection setting (``CLIENT SETNAME x``) on every connection.
+
+        ``name`` is its table name (``"client|setname"``).  It runs first on
+        one shared connection: an error reply is raised and nothing is
+        kept.  Otherwise it is kept in the settings, so that every new
+        connection's handshake sends it, sent to every other connected
+        shared connection, and the idle dedicated connections are replaced
+        before their next use.  Returns the first connection's reply.
+        """
+        first = self.shared_connection()
+        reply = first.request(_execute.encode(args))
+        if _execute.failed(reply):
+            return reply
+        settings = self._settings
+        if name == "client|setname":
+            settings.client_name = _text(args[2])
+        else:
+            key = name if name != "client|setinfo" else f"{name}|{_text(args[2]).lower()}"
+            settings.connection_commands[key] = tuple(args)
+        self._stamps.generation += 1
+        for conn in self._shared.connected_connections:
+            if conn is not first:
+                other = conn.request(_execute.encode(args))
+                if _execute.failed(other):
+                    conn.close(f"{name} failed on it: {other!r}")
+        return reply
+
+    def connections_used(self) -> dict[str, int]:
+        """How many connections exist: ``shared`` (connected) and ``dedicated`` (open)."""
+        return {
+            "shared": len(self._shared.connected_connections),
+            "dedicated": self._dedicated.stats()["connections"],
+        }
+
+    def close(self) -> None:
+        """Close every connection and stop the heartbeat.  Requests in flight fail
+        with ConnectionError.  Calling it again does nothing."""
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close` (or once the node was collected)."""
+        return not self._finalizer.alive
+
+
+class _Stamps:
+    """Which settings generation each dedicated connection was opened with.
+
+    A setting applied to every connection (``CLIENT SETNAME``) bumps the
+    generation; an idle dedicated connection of an older one fails the
+    pool's check and is replaced, so it never serves with the old setting.
+    """
+
+    __slots__ = ("__weakref__", "generation", "opened")
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.opened: weakref.WeakKeyDictionary[Connection, int] = weakref.WeakKeyDictionary()
+
+    def current(self, conn: Connection) -> bool:
+        return conn.live() and self.opened.get(conn) == self.generation
+
+
+def _open_dedicated(settings: RedisSettings, stamps: _Stamps) -> Connection:
+    generation = stamps.generation
+    raw = replace(settings, decode_responses=False)
+    conn = raw.new_connection(name=f"redis dedicated {settings.address}")
+    conn.connect()
+    stamps.opened[conn] = generation
+    return conn
+
+
+def _close_all(shared: MultiplexPool, dedicated: Pool[Connection], heartbeat: Any) -> None:
+    # Runs from close() or when the node is collected: it must not block.
+    if heartbeat is not None:
+        heartbeat.shutdown()
+    shared.close()
+    dedicated.close()
+
+
+def _connections_of(shared: MultiplexPool) -> list[Connection]:
+    return shared.connections
+
+
+def _ping(conn: Connection) -> Any:
+    return conn.request(_PING)
+
+
+_PING = _execute.encode(("PING",))
+
+
+def _reset_dedicated(conn: Connection) -> None:
+    if not conn.live() or conn.pending:
+        raise ConnectionError("dedicated connection is not clean", str(conn.address))
+
+
+def _close_dedicated(conn: Connection) -> None:
+    conn.close("returned to a full pool or broken")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ConfigurationError("value", value, "must be a string")

@@ -1,0 +1,1 @@
+"""Tests of greenpool.redis.commands, one module per command group (as the package)."""
