@@ -116,23 +116,6 @@ def test_bad_checkout_timeout_raises(make_pool: Any) -> None:
 # one, other tests' connections may still be closing.
 
 
-def test_prefill_opens_pool_size_connections(fresh_redis: Any) -> None:
-    redis_server = fresh_redis
-    before = client_count(redis_server.address)
-    pool = Pool(lambda: LineRedis(redis_server.address), pool_size=3)
-    try:
-        assert pool.checkedin() == 3
-        assert client_count(redis_server.address) == before + 3
-        with pool.connection() as conn:
-            assert conn.ping()
-            assert pool.checkedout() == 1
-            assert pool.checkedin() == 2
-        assert pool.checkedin() == 3
-    finally:
-        pool.close()
-    assert client_count(redis_server.address) == before
-
-
 def test_get_put_and_execute(make_pool: Any) -> None:
     pool = make_pool(pool_size=2)
     conn = pool.get()
