@@ -7,17 +7,20 @@ backend there; the first checkout in a process opens that process's
 
 from __future__ import annotations
 
+import os
 import socket as stdsocket
+import time
 from typing import Any
 
 import gevent
 import psycopg2
 import pytest
-from helpers import in_child, wait_until
+from helpers import in_child, wait_child, wait_until
 from pg_helpers import app_name, backends
 
 from greenpool import ConfigurationError
-from greenpool.postgres import PostgresPool
+from greenpool.postgres import PostgresPool, ensure_green
+from greenpool.testing import TcpProxy
 
 
 def test_a_postgres_pool_opens_nothing_until_its_first_checkout(
@@ -72,3 +75,43 @@ def test_a_postgres_pool_made_before_fork_opens_backends_only_in_the_child(
     in_child(check)
     assert pool.stats()["connections"] == 0
     wait_until(lambda: backends(postgres_server, app) == [])
+
+
+def test_a_connect_under_way_at_fork_is_left_to_the_parent(postgres_server: Any) -> None:
+    """A child's copy of a connecting greenlet never reads the parent's handshake.
+
+    A pool used at import in a gunicorn master starts its background fill
+    there; the master then forks with that connect half-way.  The server's
+    replies are slowed by a proxy; the parent blocks (its hub can't run)
+    while the child's hub runs, so only the child could read them.
+    """
+    proxy = TcpProxy("127.0.0.1", postgres_server.port)
+    proxy.start()
+    try:
+        proxy.delay(0.3)
+        ensure_green()
+        dsn = f"host=127.0.0.1 port={proxy.port} user=postgres dbname=postgres"
+        connecting = gevent.spawn(psycopg2.connect, dsn)
+        gevent.sleep(0.05)
+        assert not connecting.ready()  # waiting for the server, slowed by the proxy
+
+        pid = gevent.fork()
+        if pid == 0:
+            code = 2
+            try:
+                connecting.join(3)
+                forked = isinstance(connecting.exception, psycopg2.OperationalError)
+                code = 0 if forked and "fork()" in str(connecting.exception) else 1
+            finally:
+                os._exit(code)
+        time.sleep(1.5)  # not gevent's: the parent's hub stays still meanwhile
+        conn = connecting.get(timeout=10)
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT 41 + 1")
+            assert cur.fetchone() == (42,)
+        finally:
+            conn.close()
+        assert wait_child(pid) == 0
+    finally:
+        proxy.stop()
