@@ -8,6 +8,7 @@ from a higher layer.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 from ._secrets import mask_secret
@@ -100,3 +101,12 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ConfigurationError(name, value, "must be True or False")
     return value
+
+
+def monkey_patched() -> bool:
+    """True when gevent's monkey patching has run in this process (``socket`` is patched).
+
+    Imports nothing: a process that never imported ``gevent.monkey`` is not patched.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey is not None and monkey.is_module_patched("socket"))

@@ -14,6 +14,7 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 missing=()
 have redis-server || missing+=(redis-server)
 have redis-benchmark || missing+=(redis-tools)
+have wrk || missing+=(wrk)  # HTTP load for the gunicorn figures (docs/gunicorn.md)
 have tarantool || missing+=(tarantool)
 { [ -n "$(pg_bin)" ] || have initdb; } || missing+=(postgresql)
 { have mariadbd || have mysqld || [ -x /usr/sbin/mariadbd ]; } || missing+=(mariadb-server)
