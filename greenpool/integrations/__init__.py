@@ -6,5 +6,13 @@
   pool class with greenpool's FIFO, kill-safe checkout
   (``create_engine(url, poolclass=GreenQueuePool)``).
 
-Nothing is imported here, so SQLAlchemy stays optional.
+* :mod:`greenpool.integrations.gunicorn`: hooks for gunicorn's gevent
+  workers, usable as a config module
+  (``gunicorn -c python:greenpool.integrations.gunicorn``).
+* :mod:`greenpool.integrations.celery`: ``install()`` wires Celery's worker
+  signals (gevent, prefork and solo pools).
+* :mod:`greenpool.integrations.shutdown`: ``register()`` and ``close_all()``,
+  closing every pool and client when a worker process ends.
+
+Nothing is imported here, so SQLAlchemy, gunicorn and Celery stay optional.
 """

@@ -51,7 +51,7 @@ def test_the_celery_example_runs_each_task_once(
     fresh_redis: Any, postgres_server: Any
 ) -> None:
     env = base_env(REDIS_URL=fresh_redis.url, DATABASE_URL=postgres_server.url)
-    assert "each run [1] time(s)" in _run("celery_app.py", "200", env=env, timeout=120)
+    assert "each run [1] time(s)" in _run("celery_app.py", "100", env=env, timeout=120)
 
 
 def test_the_gunicorn_example_serves_with_servers_of_its_own(tmp_path: Path) -> None:

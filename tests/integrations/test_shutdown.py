@@ -34,7 +34,20 @@ def test_register_wants_a_close_method() -> None:
         shutdown.register(object())
 
 
-def test_close_all_closes_registered_objects_newest_first_despite_errors(caplog: Any) -> None:
+@pytest.fixture
+def empty_registry() -> Any:
+    """The registry emptied for the test (modules imported by other tests register clients)."""
+    kept = shutdown.registered_objects()
+    for obj in kept:
+        shutdown.unregister(obj)
+    yield
+    for obj in kept:
+        shutdown.register(obj)
+
+
+def test_close_all_closes_registered_objects_newest_first_despite_errors(
+    caplog: Any, empty_registry: None
+) -> None:
     order: list[str] = []
     a = shutdown.register(_Closable(order, "a"))
     shutdown.register(_Closable(order, "b", fail=True))
@@ -93,3 +106,40 @@ def test_worker_exit_does_nothing_in_the_master(fresh_redis: Any) -> None:
     gunicorn.worker_exit(Server(), Worker())
     assert not pool.closed
     pool.close()
+
+
+@pytest.mark.parametrize(
+    ("pool", "level", "text"),
+    [
+        ("threads", logging.ERROR, "'threads' pool is not supported"),
+        ("eventlet", logging.ERROR, "'eventlet' pool is not supported"),
+        ("gevent", logging.WARNING, "not monkey-patched"),  # this process is not patched
+    ],
+)
+def test_celery_worker_init_flags_unsupported_and_unpatched_pools(
+    caplog: Any, pool: str, level: int, text: str
+) -> None:
+    from celery.concurrency import get_implementation
+
+    from greenpool.integrations import celery as greenpool_celery
+
+    class Worker:
+        pool_cls = get_implementation(pool) if pool != "eventlet" else pool
+
+    with caplog.at_level(logging.DEBUG, logger="greenpool.celery"):
+        greenpool_celery._on_worker_init(sender=Worker())
+    assert [r.levelno for r in caplog.records] == [level]
+    assert text in caplog.text
+
+
+def test_celery_worker_init_is_quiet_for_prefork_and_solo(caplog: Any) -> None:
+    from celery.concurrency import get_implementation
+
+    from greenpool.integrations import celery as greenpool_celery
+
+    for pool in ("prefork", "solo"):
+        class Worker:
+            pool_cls = get_implementation(pool)
+
+        greenpool_celery._on_worker_init(sender=Worker())
+    assert caplog.records == []

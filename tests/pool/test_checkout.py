@@ -584,6 +584,7 @@ def test_servers_are_used_round_robin(redis_server: Any, fresh_redis: Any) -> No
 
     servers = [redis_server.address, ("127.0.0.1", fresh_redis.port)]
     pool: Pool[LineRedis] = Pool(connect, servers=servers, pool_size=4)
+    pool.fill()
     try:
         assert sorted(seen) == sorted([redis_server.address, fresh_redis.address] * 2)
         assert seen[0] != seen[1] and seen[:2] == seen[2:]
@@ -599,6 +600,7 @@ def test_a_dead_server_is_skipped(redis_server: Any) -> None:
         LineRedis, servers=[dead, redis_server.address], pool_size=4,
         listeners=[{"connection_failed": failures.append}],
     )
+    pool.fill()
     try:
         assert pool.checkedin() == 4
         assert all(str(e.conn.address) == redis_server.address for e in pool._idle)
@@ -649,6 +651,7 @@ def test_execute_retries_on_a_fresh_connection_to_the_next_server(
     pool: Pool[LineRedis] = Pool(
         LineRedis, servers=[proxy.address, redis_server.address], pool_size=2, use_local=False,
     )
+    pool.fill()
     try:
         via_proxy = next(e.conn for e in pool._idle if str(e.conn.address) == proxy.address)
         direct = next(e.conn for e in pool._idle if str(e.conn.address) != proxy.address)
