@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from _servers import run_ddl
 from celery import Celery
@@ -55,21 +56,22 @@ db = shutdown.register(PostgresPool(DATABASE_URL, pool_size=4, pool_timeout=30,
                                     autocommit=True, name="celery-example-db"))
 
 
-@app.task
-def square(i: int) -> int:
+@app.task(bind=True)
+def square(self: Any, i: int) -> int:
     """``i * i``, stored in Redis; its runs counted in Redis and in PostgreSQL."""
     value = i * i
     redis.hset("example:results", str(i), value)
     redis.hincrby("example:runs", str(i), 1)
     with db.cursor() as cur:
-        cur.execute("INSERT INTO task_runs (i, value, pid) VALUES (%s, %s, %s)",
-                    (i, value, os.getpid()))
+        cur.execute("INSERT INTO task_runs (i, value, pid, task_id) VALUES (%s, %s, %s, %s)",
+                    (i, value, os.getpid(), self.request.id))
     return value
 
 
 def setup_schema(url: str = DATABASE_URL) -> None:
     """The runs table; nothing is left open (see :func:`_servers.run_ddl`)."""
-    run_ddl(url, "CREATE TABLE IF NOT EXISTS task_runs (i int, value bigint, pid int)")
+    run_ddl(url, "CREATE TABLE IF NOT EXISTS task_runs "
+                 "(i int, value bigint, pid int, task_id text)")
 
 
 def worker_command(pool: str = "gevent", concurrency: int = 200) -> list[str]:

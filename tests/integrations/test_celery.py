@@ -68,7 +68,7 @@ def _check_every_task_ran_once(redis: LineRedis, postgres: Any, tasks: int) -> N
     assert sorted(runs) == list(range(tasks))
     twice = [i for i, n in runs.items() if n != 1]
     assert not twice, postgres.query(
-        "SELECT i, pid FROM task_runs WHERE i = ANY(%s) ORDER BY i", (twice,))
+        "SELECT i, pid, task_id FROM task_runs WHERE i = ANY(%s) ORDER BY i", (twice,))
     assert _hash(redis, "example:results") == {i: i * i for i in range(tasks)}
     rows = postgres.query("SELECT count(*), count(DISTINCT i), sum(value) FROM task_runs")[0]
     assert rows == (tasks, tasks, sum(i * i for i in range(tasks)))
