@@ -30,7 +30,7 @@ import weakref
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-__all__ = ["Inheritor", "fd_of", "register", "sever"]
+__all__ = ["Inheritor", "fd_of", "register", "registered", "sever"]
 
 log = logging.getLogger("greenpool.fork")
 
@@ -109,6 +109,15 @@ def register(obj: Inheritor) -> None:
     Held weakly: registering keeps nothing alive.
     """
     _INHERITORS.add(obj)
+
+
+def registered() -> list[Any]:
+    """Every object passed to :func:`register` and still alive in this process, in no set order.
+
+    For closing them all when a worker process ends
+    (:mod:`greenpool.integrations.shutdown`).
+    """
+    return list(_INHERITORS)
 
 
 def _after_fork_in_child() -> None:

@@ -131,3 +131,12 @@ def call_listener(logger: logging.Logger, listener: Callable[..., Any], *args: A
         listener(*args)
     except Exception:
         logger.exception("listener %r raised", listener)
+
+
+def monkey_patched() -> bool:
+    """True when gevent's monkey patching has run in this process (``socket`` is patched).
+
+    Imports nothing: a process that never imported ``gevent.monkey`` is not patched.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey is not None and monkey.is_module_patched("socket"))

@@ -9,6 +9,7 @@ without depending on greenpool's own Redis driver.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -147,3 +148,27 @@ def echo_storm(
     gevent.joinall(spawned, timeout=60)
     assert all(g.dead for g in spawned), "a greenlet hung"
     return mismatches, cancelled[0]
+
+
+def wait_child(pid: int, timeout: float = 20.0) -> int:
+    """The exit code of a child made by ``gevent.fork()``; SIGKILLed (-9) after ``timeout``."""
+    waiter = gevent.spawn(gevent.os.waitpid, pid, 0)
+    waiter.join(timeout)
+    if not waiter.dead:
+        os.kill(pid, 9)
+        waiter.join()
+    _, status = waiter.get()
+    return os.waitstatus_to_exitcode(status)
+
+
+def in_child(check: Callable[[], Any]) -> None:
+    """Run ``check()`` in a child made by ``gevent.fork()``; assert it returned True there."""
+    pid = gevent.fork()
+    if pid == 0:
+        code = 2
+        try:
+            with gevent.Timeout(10, False):
+                code = 0 if check() else 1
+        finally:
+            os._exit(code)
+    assert wait_child(pid) == 0

@@ -10,5 +10,13 @@
 * :mod:`greenpool.integrations.prometheus`: a ``prometheus_client``
   collector of the pools registered with it (the ``metrics`` extra).
 
-Nothing is imported here, so SQLAlchemy and prometheus_client stay optional.
+* :mod:`greenpool.integrations.gunicorn`: hooks for gunicorn's gevent
+  workers, usable as a config module
+  (``gunicorn -c python:greenpool.integrations.gunicorn``).
+* :mod:`greenpool.integrations.celery`: ``install()`` wires Celery's worker
+  signals (gevent, prefork and solo pools).
+* :mod:`greenpool.integrations.shutdown`: ``register()`` and ``close_all()``,
+  closing every pool and client when a worker process ends.
+
+Nothing is imported here, so SQLAlchemy, prometheus_client, gunicorn and Celery stay optional.
 """

@@ -198,7 +198,14 @@ class Pool(Generic[C]):
       or unix socket paths, or a callable returning one.  Shuffled once, then
       used round robin.  A failed connect moves on to the next server;
       :class:`~greenpool.AllServersUnavailable` when none accepts.
-    * ``prefill``: open ``pool_size`` connections now (errors propagate).
+    * ``prefill``: keep ``pool_size`` connections open once the pool is in
+      use.  Nothing is opened here: the first connection a process makes
+      (its first checkout) starts one background greenlet that opens the
+      rest, one at a time, handing each to a waiter or keeping it idle; a
+      failure there is logged and ends the fill.  A pool made before a
+      ``fork()`` (gunicorn ``--preload``, Celery prefork) therefore opens
+      nothing in the parent, and each child fills its own on first use.
+      :meth:`fill` opens them at once, raising connect errors.
     * ``recycle``: replace a connection after that many checkouts (None: never).
     * ``max_lifetime``: replace a connection that old (seconds, minus up to
       5 % jitter so they don't all expire together); checked at checkout, at
@@ -262,7 +269,9 @@ class Pool(Generic[C]):
                     "pool_size", pool_size, "pool_size + max_overflow must be at least 1"
                 )
         self._pool_timeout = check_timeout("pool_timeout", pool_timeout)
-        check_bool("prefill", prefill)
+        self._prefill = check_bool("prefill", prefill)
+        # Armed: the next connection made in this process starts the fill.
+        self._fill_armed = self._prefill
         if recycle == -1:
             recycle = None
         self._recycle = check_int("recycle", recycle, minimum=1, allow_none=True)
@@ -341,9 +350,8 @@ class Pool(Generic[C]):
             self.set_server_list(servers)
 
         register(self)
-        self._start_housekeeping()
-        if prefill:
-            self.fill()
+        # Nothing runs and nothing connects until first use: the housekeeping
+        # greenlet starts at the first checkout (_acquire) or fill().
 
     # ------------------------------------------------------------------
     # Public API
@@ -442,12 +450,19 @@ class Pool(Generic[C]):
             return result
 
     def fill(self) -> None:
-        """Open connections until ``pool_size`` exist (idle or checked out).
+        """Open connections until ``pool_size`` exist (idle or checked out): a warm-up.
 
-        Blocks while connecting.  Raises what ``connect`` raises
-        (:class:`~greenpool.AllServersUnavailable` with ``servers``).
+        Blocks while connecting, in the calling greenlet.  Raises what
+        ``connect`` raises (:class:`~greenpool.AllServersUnavailable` with
+        ``servers``), and :class:`~greenpool.PoolClosed` after :meth:`close`.
+        Replaces ``prefill``'s background fill in this process.  Don't call it
+        in a process that will fork before using the pool (a gunicorn
+        ``--preload`` master): the connections would stay open, unused, there.
         """
         self._ensure_open()
+        self._fill_armed = False
+        if self._housekeeper is None:
+            self._start_housekeeping()
         while self._total < self._pool_size:
             self._total += 1
             entry = self._open_in_slot()
@@ -814,6 +829,9 @@ class Pool(Generic[C]):
         now = monotonic()
         self._connections_num += 1
         self._connections_time += now - started
+        if self._fill_armed:
+            self._fill_armed = False
+            self._start_fill()
         expires = _INF
         if self._max_lifetime is not None:
             expires = now + self._max_lifetime * (1.0 - random.random() * 0.05)
@@ -858,6 +876,11 @@ class Pool(Generic[C]):
         raise AllServersUnavailable(
             f"pool {self.name!r}: no server accepted a connection ({detail})", errors
         ) from last
+
+    def _start_fill(self) -> None:
+        """``prefill``: open the rest of ``pool_size`` in a greenlet of the pool's own."""
+        glet = gevent.spawn(_background_fill, weakref.ref(self), self._generation)
+        glet.name = f"greenpool-fill-{self.name}"
 
     def _connection_failed(self, server: _Server, exc: BaseException) -> None:
         self._connections_errors += 1
@@ -1125,11 +1148,38 @@ class Pool(Generic[C]):
         self._total = 0
         self._waiters = HandoffQueue(self._pass_on)
         self._housekeeper = None
+        self._fill_armed = self._prefill  # the child fills its own, on first use
         self._generation += 1
 
 
 def _forked(pool: Pool[Any], doing: str) -> _GreenConnectionError:
     return _GreenConnectionError(f"pool {pool.name!r}: fork() while {doing}; try again")
+
+
+def _background_fill(ref: weakref.ref[Pool[Any]], generation: int) -> None:
+    """``prefill``'s greenlet: open connections one at a time until ``pool_size`` exist.
+
+    Stops when the pool is full, closed, collected or forked (a copy of this
+    greenlet in a child belongs to the parent's books), and at the first
+    failed connect (already logged by the pool; callers connect on demand).
+    """
+    while True:
+        pool = ref()
+        if (
+            pool is None
+            or pool._closed
+            or pool._generation != generation
+            or pool._total >= pool._pool_size
+        ):
+            return
+        pool._total += 1
+        try:
+            entry = pool._open_in_slot()  # releases the slot if it fails
+        except Exception as exc:
+            log.debug("pool %s: prefill stopped: %r", pool.name, exc)
+            return
+        pool._give_back(entry, monotonic())
+        del pool, entry
 
 
 def _housekeeping(ref: weakref.ref[Pool[Any]]) -> None:

@@ -29,6 +29,7 @@ import ctypes
 import logging
 import weakref
 from collections.abc import Callable
+from os import getpid
 from typing import Any
 
 import gevent
@@ -38,6 +39,8 @@ from gevent import get_hub
 from gevent.socket import wait_read, wait_write
 from greenlet import getcurrent
 from psycogreen.gevent import gevent_wait_callback
+
+from .._fork import sever
 
 __all__ = ["CANCEL_TIMEOUT", "CANCEL_WAIT", "cancel", "ensure_green", "is_green"]
 
@@ -244,7 +247,14 @@ def greenpool_wait_callback(conn: Any, timeout: Any = None) -> None:
     waits, and one thing more: an exception arriving during the wait (a
     ``gevent.Timeout``, ``kill()``, KeyboardInterrupt) first cancels the
     query on the server, see :func:`cancel`.
+    A wait that a ``fork()`` came through is not finished in the child: the
+    socket is the parent's (a connect or query under way when gunicorn's
+    master or a Celery parent forked).  The child's copy of the waiting
+    greenlet severs its descriptor (:func:`greenpool._fork.sever`) and
+    raises ``OperationalError`` before libpq reads or writes a byte, and
+    never cancels the parent's query.
     """
+    pid = getpid()
     try:
         while True:
             state = conn.poll()
@@ -261,6 +271,8 @@ def greenpool_wait_callback(conn: Any, timeout: Any = None) -> None:
                 # While connecting, libpq may swap sockets (another address,
                 # SSL refused): a fresh watcher for each wait.
                 (wait_write if write else wait_read)(fd, timeout)
+                if getpid() != pid:
+                    raise _ForkedWait(fd)
                 continue
             hub = get_hub()
             watcher = _watcher_for(conn, fd, hub.loop, write)
@@ -271,9 +283,24 @@ def greenpool_wait_callback(conn: Any, timeout: Any = None) -> None:
                 hub.switch()
             finally:
                 watcher.stop()
+            if getpid() != pid:
+                raise _ForkedWait(fd)
+    except _ForkedWait as forked:
+        sever([forked.fd])
+        raise psycopg2.OperationalError(
+            "fork() while this connection waited: the socket is the parent's"
+        ) from None
     except BaseException:
         _interrupted(conn)
         raise
+
+
+class _ForkedWait(Exception):
+    """A copy of a waiting greenlet woke in a child process after fork()."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(fd)
+        self.fd = fd
 
 
 def _make_callback(inner: WaitCallback) -> WaitCallback:

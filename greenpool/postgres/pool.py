@@ -280,6 +280,15 @@ class PostgresPool:
     ``gevent.Timeout``, ``kill()`` or KeyboardInterrupt during a query
     cancels the query on the server and closes the connection.
 
+    Nothing connects when the pool is made: a malformed DSN or bad argument
+    raises :class:`~greenpool.ConfigurationError` here, but an unreachable
+    server or a refused login shows at the first checkout (psycopg2's
+    ``OperationalError``).  With ``prefill`` (the default) a server's first
+    checkout in a process starts a background greenlet that opens the rest
+    of its ``pool_size`` connections; so a pool made at import in a gunicorn
+    ``--preload`` master, or before Celery's prefork pool forks, opens
+    nothing there.  :meth:`fill` opens them at once.
+
     ``mode`` (here the default, or per checkout) picks the server when there
     are several: ``Mode.RW`` the primary, ``Mode.RO`` a standby,
     ``Mode.PREFER_RO``, ``Mode.PREFER_RW``, ``Mode.ANY``; names like
@@ -417,7 +426,7 @@ class PostgresPool:
                     unit,
                     connect,
                     name=f"{self.name}/{label}" if label else self.name,
-                    prefill=False,
+                    prefill=prefill,
                     **pool_kwargs,
                 )
                 self._units.append(unit)
@@ -429,8 +438,6 @@ class PostgresPool:
             self._only = self._units[0].pool
         self._max_retries = self._units[0].pool._max_retries
         self._retry_timeout = self._units[0].pool._retry_timeout
-        if prefill:
-            self._prefill()
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> PostgresPool:
@@ -480,11 +487,7 @@ class PostgresPool:
 
     def _prefill(self) -> None:
         if len(self._units) == 1:
-            try:
-                self._units[0].pool.fill()
-            except BaseException:
-                self.close()
-                raise
+            self._units[0].pool.fill()
             return
         for unit in self._units:
             try:
@@ -600,10 +603,11 @@ class PostgresPool:
     # ------------------------------------------------------------------ management
 
     def fill(self) -> None:
-        """Open connections until each server's pool has ``pool_size``.
+        """Open connections until each server's pool has ``pool_size``: a warm-up.
 
         Blocks while connecting.  With one server its connect error
         propagates; with several a failing server is logged and skipped.
+        Don't call it in a process that forks before using the pool.
         """
         if self._closed:
             raise PoolClosed(f"pool {self.name!r} is closed")

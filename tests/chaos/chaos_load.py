@@ -22,6 +22,7 @@ from typing import Any
 
 import gevent
 import gevent.os
+from helpers import wait_child
 
 
 @dataclass
@@ -97,17 +98,6 @@ def fork_storm(
         glet.kill(block=False)
     result.children = [wait_child(pid) for pid in pids]
     return result
-
-
-def wait_child(pid: int, timeout: float = 20.0) -> int:
-    """The exit code of a child made by ``gevent.fork()``; SIGKILLed (-9) after ``timeout``."""
-    waiter = gevent.spawn(gevent.os.waitpid, pid, 0)
-    waiter.join(timeout)
-    if not waiter.dead:
-        os.kill(pid, 9)
-        waiter.join()
-    _, status = waiter.get()
-    return os.waitstatus_to_exitcode(status)
 
 
 @contextmanager

@@ -21,7 +21,8 @@ from typing import Any
 
 import gevent
 import pytest
-from chaos_load import fork_storm, ports_of, redis_monitor, wait_child
+from chaos_load import fork_storm, ports_of, redis_monitor
+from helpers import in_child as _in_child
 
 from greenpool import Pool
 from greenpool.redis import Redis
@@ -42,19 +43,6 @@ def redis() -> Iterator[RedisServer]:
 
 def _local_ports(conns: Any) -> set[int]:
     return {c._sock.getsockname()[1] for c in conns if c._sock is not None}
-
-
-def _in_child(check: Any) -> None:
-    """Run ``check()`` in a forked child; assert it returned True there."""
-    pid = gevent.fork()
-    if pid == 0:
-        code = 2
-        try:
-            with gevent.Timeout(10, False):
-                code = 0 if check() else 1
-        finally:
-            os._exit(code)
-    assert wait_child(pid) == 0
 
 
 # --------------------------------------------------------------------------- Redis
@@ -125,8 +113,7 @@ def test_a_checkout_pool_forked_under_load_never_touches_the_parents_sockets(
         with pool.connection() as conn:
             return conn.call("ECHO", value)
 
-    with pool.connection():
-        pass
+    pool.fill()  # all eight open before the storm: the parent's ports are known
     gevent.joinall([gevent.spawn(echo, "warm") for _ in range(8)])
     parent_ports = {c.sock.getsockname()[1] for c in made}
 

@@ -143,6 +143,7 @@ def test_a_connection_the_application_closed_is_dropped(
     mariadb_server: MariaDBServer, make_pool: Any
 ) -> None:
     pool = make_pool(green_connect(mariadb_server), pool_size=2)
+    pool.fill()  # prefill waits for the first checkout: open them all now
     conn = pool.get()
     conn.close()
     assert transaction_state(conn) is TxState.CLOSED
@@ -233,6 +234,7 @@ def test_restart_with_pre_ping_hands_out_no_stale_connection(
     fresh_mariadb: MariaDBServer, make_pool: Any
 ) -> None:
     pool = make_pool(green_connect(fresh_mariadb, autocommit=True), pool_size=3, pre_ping=True)
+    pool.fill()  # prefill waits for the first checkout: open them all now
     fresh_mariadb.restart()
     with pool.cursor() as cur:
         cur.execute("SELECT 1")
@@ -245,6 +247,7 @@ def test_restart_without_pre_ping_costs_one_error_and_execute_retries(
     fresh_mariadb: MariaDBServer, make_pool: Any
 ) -> None:
     pool = make_pool(green_connect(fresh_mariadb, autocommit=True), pool_size=3)
+    pool.fill()  # prefill waits for the first checkout: open them all now
     fresh_mariadb.restart()
     with pytest.raises(pymysql.err.OperationalError), pool.cursor() as cur:
         cur.execute("SELECT 1")  # one stale connection is found out the hard way ...

@@ -116,23 +116,6 @@ def test_bad_checkout_timeout_raises(make_pool: Any) -> None:
 # one, other tests' connections may still be closing.
 
 
-def test_prefill_opens_pool_size_connections(fresh_redis: Any) -> None:
-    redis_server = fresh_redis
-    before = client_count(redis_server.address)
-    pool = Pool(lambda: LineRedis(redis_server.address), pool_size=3)
-    try:
-        assert pool.checkedin() == 3
-        assert client_count(redis_server.address) == before + 3
-        with pool.connection() as conn:
-            assert conn.ping()
-            assert pool.checkedout() == 1
-            assert pool.checkedin() == 2
-        assert pool.checkedin() == 3
-    finally:
-        pool.close()
-    assert client_count(redis_server.address) == before
-
-
 def test_get_put_and_execute(make_pool: Any) -> None:
     pool = make_pool(pool_size=2)
     conn = pool.get()
@@ -601,6 +584,7 @@ def test_servers_are_used_round_robin(redis_server: Any, fresh_redis: Any) -> No
 
     servers = [redis_server.address, ("127.0.0.1", fresh_redis.port)]
     pool: Pool[LineRedis] = Pool(connect, servers=servers, pool_size=4)
+    pool.fill()
     try:
         assert sorted(seen) == sorted([redis_server.address, fresh_redis.address] * 2)
         assert seen[0] != seen[1] and seen[:2] == seen[2:]
@@ -616,6 +600,7 @@ def test_a_dead_server_is_skipped(redis_server: Any) -> None:
         LineRedis, servers=[dead, redis_server.address], pool_size=4,
         listeners=[{"connection_failed": failures.append}],
     )
+    pool.fill()
     try:
         assert pool.checkedin() == 4
         assert all(str(e.conn.address) == redis_server.address for e in pool._idle)
@@ -666,6 +651,7 @@ def test_execute_retries_on_a_fresh_connection_to_the_next_server(
     pool: Pool[LineRedis] = Pool(
         LineRedis, servers=[proxy.address, redis_server.address], pool_size=2, use_local=False,
     )
+    pool.fill()
     try:
         via_proxy = next(e.conn for e in pool._idle if str(e.conn.address) == proxy.address)
         direct = next(e.conn for e in pool._idle if str(e.conn.address) != proxy.address)

@@ -284,6 +284,7 @@ def test_a_connection_the_application_closed_is_dropped(
     postgres_server: PostgresServer, make_pool: Any
 ) -> None:
     pool = make_pool(postgres_server.dsn, pool_size=2)
+    pool.fill()
     conn = pool.get()
     conn.close()
     pool.put(conn)
@@ -407,6 +408,7 @@ def test_after_a_restart_stale_connections_are_never_handed_out(
 ) -> None:
     caplog.set_level(logging.INFO, logger="greenpool")
     pool = make_pool(fresh_postgres.dsn, pool_size=5, pool_timeout=5)
+    pool.fill()
     assert pool.checkedin() == 5
     fresh_postgres.restart()
     started = monotonic()
@@ -458,6 +460,7 @@ def test_pre_ping_runs_select_1_before_handing_out(
 ) -> None:
     app = app_name()
     pool = make_pool(postgres_server.dsn, application_name=app, pool_size=1, pre_ping=True)
+    pool.fill()  # pre_ping is for idle connections
     conn = pool.get()
     try:
         row = [r for r in backends(postgres_server, app) if r[0] == pid_of(conn)]
