@@ -22,7 +22,7 @@ from psycogreen.gevent import gevent_wait_callback, patch_psycopg
 
 from greenpool import ConfigurationError, InvalidRequestError, NoConnectionAvailable, PoolClosed
 from greenpool.dbapi import TxState, transaction_state
-from greenpool.postgres import PostgresPool, _watchers, ensure_green, is_green
+from greenpool.postgres import PostgresPool, _watchers, cancel, ensure_green, is_green
 from greenpool.postgres._green import greenpool_wait_callback
 from greenpool.testing import PostgresServer
 
@@ -410,6 +410,23 @@ def test_ctrl_c_during_a_query_cancels_it_and_reaches_the_caller(
     assert stats["pool_in_use"] == 0 and stats["connections_lost"] == 1
     with pool.cursor(timeout=1) as cur:
         cur.execute("SELECT 1")
+
+
+@pytest.mark.timeout(30)
+def test_cancel_stops_the_query_running_on_a_connection(
+    postgres_server: PostgresServer, make_pool: Any, driver: PgDriver
+) -> None:
+    pool = make_pool(postgres_server.dsn, pool_size=1, autocommit=True)
+    with pool.connection() as conn:
+        sleeping = gevent.spawn(conn.cursor().execute, "SELECT pg_sleep(30)")
+        gevent.sleep(0.2)
+        started = monotonic()
+        assert cancel(conn) is True
+        sleeping.join(5)
+        assert monotonic() - started < 2
+        assert isinstance(sleeping.exception, driver.errors.QueryCanceled)
+        conn.cursor().execute("SELECT 1")  # the connection is still good
+    assert cancel(conn) in (True, False)  # nothing running: harmless, never raises
 
 
 @pytest.mark.timeout(30)
