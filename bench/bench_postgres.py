@@ -1,4 +1,5 @@
-"""PostgreSQL pools side by side: greenpool vs SQLAlchemy QueuePool vs psycopg_pool vs a bare queue.
+"""PostgreSQL pools side by side: greenpool (psycopg2 and psycopg 3) vs SQLAlchemy QueuePool vs
+psycopg_pool vs bare queues.
 
 One run, one PostgreSQL (started here through greenpool.testing), the same
 workload for each: G greenlets each run Q times "check out a connection,
@@ -16,13 +17,22 @@ everywhere).  Latency is per query, checkout wait included.
 * sqlalchemy Engine + GreenQueuePool: the same Engine with greenpool's
   one-line ``poolclass=GreenQueuePool``
 * psycopg_pool: psycopg_pool.ConnectionPool(min_size=10, max_size=20)
-  (psycopg 3, gevent-aware under monkey patching)
+  (psycopg 3, gevent-aware under monkey patching: psycopg's own wait_poll),
+  each query ``with pool.connection() as conn: conn.execute("SELECT 1")``
+* greenpool + psycopg 3: PostgresPool(driver="psycopg", pool_size=10,
+  max_overflow=10, autocommit=True), the same query code as psycopg_pool's,
+  psycopg made green by greenpool's wait functions
 * bare queue: a gevent Queue of 20 green psycopg2 connections (the ceiling:
   no pool logic at all)
+* bare queue, psycopg 3: the same with 20 psycopg 3 connections on
+  greenpool's wait functions (psycopg 3's ceiling)
 
 The process is monkey patched (QueuePool and psycopg_pool rely on patched
-threading).  Each contender runs ``--repeat`` times, in rotating order, and
-the medians are printed with the ratios the issue sets as targets.
+threading).  psycopg's wait functions are swapped before each contender's
+runs: psycopg_pool runs on psycopg's own (what a monkey-patched process
+gets), the greenpool and bare psycopg 3 contenders on greenpool's.  Each
+contender runs ``--repeat`` times, in rotating order, and the medians are
+printed with the ratios the issues set as targets.
 
     python bench/bench_postgres.py [--greenlets 1000] [--queries 20] [--repeat 5]
 """
@@ -35,6 +45,7 @@ monkey.patch_all()
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
+import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
@@ -42,14 +53,24 @@ from typing import Any  # noqa: E402
 import _common  # noqa: E402
 import gevent  # noqa: E402
 import gevent.queue  # noqa: E402
+import psycopg  # noqa: E402
 import psycopg2  # noqa: E402
 import psycopg2.extensions as ext  # noqa: E402
 from psycogreen.gevent import gevent_wait_callback  # noqa: E402
+from psycopg import waiting  # noqa: E402
 
 from greenpool.postgres import PostgresPool, ensure_green  # noqa: E402
 from greenpool.testing import PostgresServer  # noqa: E402
 
 SIZE, OVERFLOW = 10, 10
+
+# What psycopg picked at import in this patched process (wait_poll), before
+# greenpool replaces it.
+_PSYCOPG_OWN = (waiting.wait, waiting.wait_conn)
+
+
+def _psycopg_own_waits() -> None:
+    waiting.wait, waiting.wait_conn = _PSYCOPG_OWN
 
 
 class Contender:
@@ -185,7 +206,27 @@ class PsycopgPool(Contender):
         self.pool.wait()
 
     def prepare(self) -> None:
-        pass
+        _psycopg_own_waits()
+
+    def query(self) -> None:
+        with self.pool.connection() as conn:
+            conn.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+class GreenpoolPsycopg3(Contender):
+    name = "greenpool + psycopg 3"
+
+    def __init__(self, dsn: str) -> None:
+        self.pool = PostgresPool(
+            dsn, driver="psycopg", pool_size=SIZE, max_overflow=OVERFLOW, autocommit=True,
+            pool_timeout=None,
+        )
+
+    def prepare(self) -> None:
+        ensure_green("psycopg")
 
     def query(self) -> None:
         with self.pool.connection() as conn:
@@ -221,6 +262,30 @@ class BareQueue(Contender):
             self.queue.get().close()
 
 
+class BareQueuePsycopg3(Contender):
+    name = "bare queue, psycopg 3 (ceiling)"
+
+    def __init__(self, dsn: str) -> None:
+        ensure_green("psycopg")
+        self.queue: gevent.queue.Queue[Any] = gevent.queue.Queue()
+        for _ in range(SIZE + OVERFLOW):
+            self.queue.put(psycopg.connect(dsn, autocommit=True))
+
+    def prepare(self) -> None:
+        ensure_green("psycopg")
+
+    def query(self) -> None:
+        conn = self.queue.get()
+        try:
+            conn.execute("SELECT 1").fetchone()
+        finally:
+            self.queue.put(conn)
+
+    def close(self) -> None:
+        while not self.queue.empty():
+            self.queue.get().close()
+
+
 def run_once(contender: Any, greenlets: int, queries: int) -> dict[str, float]:
     contender.prepare()
     latencies: list[float] = []
@@ -239,10 +304,18 @@ def run_once(contender: Any, greenlets: int, queries: int) -> dict[str, float]:
             record(clock() - started)
 
     gc.collect()
+    cpu = time.process_time()
     started = clock()
     gevent.joinall([gevent.spawn(worker) for _ in range(greenlets)])
     elapsed = clock() - started
-    figures = {"qps": len(latencies) / elapsed, "errors": float(errors[0])}
+    cpu = time.process_time() - cpu
+    figures = {
+        "qps": len(latencies) / elapsed,
+        # This process's CPU per query (the server runs apart): steadier than
+        # queries/s on a shared machine.
+        "cpu_us": cpu / max(1, len(latencies)) * 1e6,
+        "errors": float(errors[0]),
+    }
     figures.update(_common.latency_summary(latencies))
     return figures
 
@@ -258,9 +331,11 @@ def main(argv: list[str] | None = None) -> None:
     server.start()
     try:
         dsn = server.dsn
+        # psycopg_pool first among the psycopg 3 contenders: its connections
+        # are made on psycopg's own wait functions, before greenpool's exist.
         factories: list[Callable[[str], Any]] = [
             Greenpool, SQLAlchemyQueuePool, EngineQueuePool, EngineGreenQueuePool, PsycopgPool,
-            BareQueue,
+            BareQueue, GreenpoolPsycopg3, BareQueuePsycopg3,
         ]
         contenders = [factory(dsn) for factory in factories]
         for contender in contenders:  # warm up: connections made, code paths hot
@@ -281,7 +356,7 @@ def main(argv: list[str] | None = None) -> None:
     _common.print_table(
         f"PostgreSQL, {args.greenlets} greenlets x {args.queries} SELECT 1 "
         f"({total} queries), medians of {args.repeat} runs",
-        rows, ["pool", "qps", "p50_ms", "p99_ms", "max_ms", "errors"],
+        rows, ["pool", "qps", "p50_ms", "p99_ms", "max_ms", "cpu_us", "errors"],
     )
     for name, figures in runs.items():
         print(f"  {name}: qps per run " + ", ".join(f"{f['qps']:,.0f}" for f in figures))
@@ -316,6 +391,29 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  Engine + GreenQueuePool vs Engine + QueuePool: "
           f"{green_eng['qps'] / eng['qps']:.2f}x, "
           f"p99 {green_eng['p99_ms']:.1f} vs {eng['p99_ms']:.1f} ms")
+
+    gp3 = medians["greenpool + psycopg 3"]
+    bare3 = medians["bare queue, psycopg 3 (ceiling)"]
+    # Each round runs every contender back to back: the ratio within a round
+    # moves less with the machine's load than the medians' ratio does.
+    paired = statistics.median(
+        a["qps"] / b["qps"]
+        for a, b in zip(runs["greenpool + psycopg 3"], runs["psycopg_pool"], strict=True)
+    )
+    print("\nTargets, psycopg 3 (issue 13)")
+    print(_common.verdict(
+        "greenpool + psycopg 3 >= 2x psycopg_pool's queries/s", gp3["qps"] >= 2 * pp["qps"],
+        f"{gp3['qps'] / pp['qps']:.2f}x (median of the per-round ratios: {paired:.2f}x)"))
+    print(_common.verdict(
+        "greenpool + psycopg 3 p99 < 3x its p50", gp3["p99_ms"] < 3 * gp3["p50_ms"],
+        f"p99/p50 = {gp3['p99_ms'] / gp3['p50_ms']:.2f}"))
+    print("For reference:")
+    print(f"  greenpool + psycopg 3 vs its bare queue (the ceiling): "
+          f"{gp3['qps'] / bare3['qps']:.2f}x; that ceiling vs psycopg_pool: "
+          f"{bare3['qps'] / pp['qps']:.2f}x")
+    print(f"  greenpool + psycopg 3 vs greenpool + psycopg2: {gp3['qps'] / gp['qps']:.2f}x")
+    print(f"  client CPU per query: greenpool + psycopg 3 {gp3['cpu_us']:.1f} us, its bare queue "
+          f"{bare3['cpu_us']:.1f} us, psycopg_pool {pp['cpu_us']:.1f} us")
 
 if __name__ == "__main__":
     main()

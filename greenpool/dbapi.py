@@ -87,9 +87,13 @@ def _psycopg2_state(conn: Any) -> TxState:
 
 
 def _psycopg_state(conn: Any) -> TxState:
-    if conn.closed:
+    # libpq's status straight from the PGconn (an int): ``conn.info`` makes
+    # a ConnectionInfo and an enum each time, ~0.7 µs of a ~35 µs green
+    # query.  A closed or broken connection reports UNKNOWN.
+    status = conn.pgconn.transaction_status
+    if status == 4 and conn.closed:
         return TxState.CLOSED
-    return _PQ_STATES.get(int(conn.info.transaction_status), TxState.UNKNOWN)
+    return _PQ_STATES.get(status, TxState.UNKNOWN)
 
 
 def _pymysql_state(conn: Any) -> TxState:

@@ -272,7 +272,8 @@ def _libpq_quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def postgres_pools(s: Servers, seen: Seen) -> None:
+def postgres_pools(s: Servers, seen: Seen, driver: str = "psycopg2") -> None:
+    pg = functools.partial(PostgresPool, driver=driver)
     where = f"host={s.postgres.host} port={s.postgres.port} dbname=postgres"
     address = s.postgres.address
     good = [
@@ -282,13 +283,12 @@ def postgres_pools(s: Servers, seen: Seen) -> None:
         f"postgresql://spacey:{urllib.parse.quote(SPACEY, safe='')}@{address}/postgres",
     ]
     for dsn in good:
-        pool = seen.keep(PostgresPool(dsn, pool_size=1, connect_timeout=5))
+        pool = seen.keep(pg(dsn, pool_size=1, connect_timeout=5))
         with pool.connection() as conn:
             seen.keep(conn)
             conn.cursor().execute("SELECT 1")
         seen.objects.append(pool.dsn)
-    kw = seen.keep(PostgresPool(where, user="app", password=SECRET, sslpassword=SECRET,
-                                pool_size=1))
+    kw = seen.keep(pg(where, user="app", password=SECRET, sslpassword=SECRET, pool_size=1))
     with kw.connection() as conn:
         conn.cursor().execute("SELECT 1")
     seen.objects.append(kw.dsn)
@@ -296,15 +296,18 @@ def postgres_pools(s: Servers, seen: Seen) -> None:
         f"{where} user=app password={_libpq_quote(WRONG)}",
         f"postgresql://app:{urllib.parse.quote(WRONG, safe='')}@{address}/postgres",
     ):
-        pool = seen.keep(PostgresPool(dsn, prefill=False, connect_timeout=5))
+        pool = seen.keep(pg(dsn, prefill=False, connect_timeout=5))
         seen.error(pool.get)
-        two = seen.keep(PostgresPool(dsn, servers=[address, f"127.0.0.1:{free_port()}"],
-                                     prefill=False, connect_timeout=2, pool_timeout=1))
+        two = seen.keep(pg(dsn, servers=[address, f"127.0.0.1:{free_port()}"],
+                           prefill=False, connect_timeout=2, pool_timeout=1))
         seen.error(two.get)
-    seen.error(lambda: PostgresPool(f"postgresql://app:{SECRET}@{address}/postgres",
-                                    connect_timeout=2))
-    seen.error(lambda: PostgresPool(f"{where} password={_libpq_quote(SECRET)} bogus"))
-    seen.error(lambda: PostgresPool(where, password=SECRET, sslmode="no", prefill=False))
+    seen.error(lambda: pg(f"postgresql://app:{SECRET}@{address}/postgres", connect_timeout=2))
+    seen.error(lambda: pg(f"{where} password={_libpq_quote(SECRET)} bogus"))
+    seen.error(lambda: pg(where, password=SECRET, sslmode="no", prefill=False))
+
+
+def postgres_pools_psycopg3(s: Servers, seen: Seen) -> None:
+    postgres_pools(s, seen, driver="psycopg")
 
 
 # --------------------------------------------------------------------------- PyMySQL
@@ -366,6 +369,7 @@ SCENARIOS: list[Callable[[Servers, Seen], None]] = [
     tarantool_connection,
     tarantool_pool,
     postgres_pools,
+    postgres_pools_psycopg3,
     dbapi_pymysql,
     checkout_pool,
 ]

@@ -11,7 +11,8 @@ and a connection whose greenlet died without returning it is reclaimed.
 What the greenpool pool holds are SQLAlchemy's connection records, so
 SQLAlchemy still manages each DB-API connection (reconnecting an
 invalidated record lazily, recycling, resetting on return).  With the
-psycopg2 dialect, psycopg2 is made green by
+psycopg2 dialect (``postgresql+psycopg2://``) or psycopg 3's
+(``postgresql+psycopg://``, sync engines), the driver is made green by
 :func:`greenpool.postgres.ensure_green`, which also cancels a query on the
 server when its greenlet is killed or times out.
 
@@ -99,11 +100,11 @@ class GreenQueuePool(SAPool):
             close=_close_record,
             name=self._orig_logging_name or f"sqlalchemy-{id(self):x}",
         )
-        dialect = kw.get("dialect")
-        if getattr(dialect, "driver", None) == "psycopg2":
+        driver = getattr(kw.get("dialect"), "driver", None)
+        if driver in ("psycopg2", "psycopg"):
             from ..postgres import ensure_green
 
-            ensure_green()
+            ensure_green(driver)
 
     def _connect_record(self) -> ConnectionPoolEntry:
         if self._first_done:

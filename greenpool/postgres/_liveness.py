@@ -19,8 +19,9 @@ import enum
 import socket as _socket_module
 from typing import Any
 
-import psycopg2.extensions as ext
 from gevent.monkey import get_original
+
+from ..dbapi import TxState, transaction_state
 
 __all__ = ["Liveness", "probe"]
 
@@ -56,7 +57,10 @@ def _peek(fd: int) -> bytes | None:
 
 
 def probe(conn: Any) -> Liveness:
-    """Check an idle psycopg2 connection without talking to the server.  Never blocks."""
+    """Check an idle psycopg2 or psycopg 3 connection without talking to the server.
+
+    Never blocks.
+    """
     if conn.closed:
         return Liveness.DEAD
     try:
@@ -73,6 +77,6 @@ def probe(conn: Any) -> Liveness:
             return Liveness.DEAD
         if data:
             return Liveness.UNFIT
-    if conn.get_transaction_status() != ext.TRANSACTION_STATUS_IDLE:
+    if transaction_state(conn) is not TxState.IDLE:
         return Liveness.UNFIT
     return Liveness.ALIVE

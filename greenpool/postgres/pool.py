@@ -1,12 +1,12 @@
-"""PostgreSQL through psycopg2 on the checkout pool: :class:`PostgresPool`.
+"""PostgreSQL through psycopg2 or psycopg 3 on the checkout pool: :class:`PostgresPool`.
 
 One checkout :class:`~greenpool.Pool` (a :class:`~greenpool.dbapi.DBAPIPool`)
 per server; with several servers, a request's :class:`~greenpool.pool.Mode`
 picks the server from the roles the :class:`~._roles.RoleMonitor` learns.
 What each server's pool adds to the DB-API rules:
 
-* psycopg2 is made green (and interruptible with a server-side cancel) by
-  :func:`~._green.ensure_green` before the first connection;
+* the driver (psycopg2 or psycopg 3, :mod:`._drivers`) is made green, and
+  interruptible with a server-side cancel, before the first connection;
 * an idle connection is probed before it is handed out (:mod:`._liveness`,
   no round trip); a dead one is replaced, and since it shows the server went
   away, every idle connection to that server made before that moment is
@@ -26,8 +26,6 @@ from functools import partial
 from typing import Any
 
 import gevent
-import psycopg2
-import psycopg2.extensions as ext
 
 from .._secrets import MASK, is_secret_name
 from .._stats import add_up
@@ -52,7 +50,7 @@ from ..pool.modes import (
     StrategyInterface,
     parse_mode,
 )
-from ._green import ensure_green
+from ._drivers import Driver, choose
 from ._liveness import Liveness, probe
 from ._roles import RoleMonitor
 
@@ -64,35 +62,29 @@ _HIDDEN = "(not shown: it may hold a password)"
 
 
 def _green_connect(
+    driver: Driver,
     dsn: str,
     where: str,
     timeout: float | None,
     autocommit: bool,
     factories: dict[str, Any],
 ) -> Any:
-    """Make one green psycopg2 connection, bounded by ``timeout`` seconds."""
-    ensure_green()
+    """Make one green connection, bounded by ``timeout`` seconds."""
+    driver.ensure_green()
     timer = gevent.Timeout(timeout) if timeout is not None else None
     if timer is not None:
         timer.start()
     try:
-        conn = psycopg2.connect(dsn, **factories)
+        return driver.connect(dsn, autocommit, factories)
     except gevent.Timeout as exc:
         if exc is not timer:
             raise
-        raise psycopg2.OperationalError(
+        raise driver.operational_error(
             f"connecting to {where} timed out after {timeout:g}s"
         ) from None
     finally:
         if timer is not None:
             timer.close()
-    if autocommit:
-        try:
-            conn.autocommit = True
-        except BaseException:
-            conn.close()
-            raise
-    return conn
 
 
 class _HostPool(DBAPIPool[Any]):
@@ -145,10 +137,11 @@ class _HostPool(DBAPIPool[Any]):
         # hangs up mid-query (the green wait path can raise before it does);
         # libpq then reports the transaction state as unknown.  SQLSTATE class
         # 08 (connection exception) and 57P (operator intervention: shutdown,
-        # terminated backend) mean the same.
+        # terminated backend) mean the same (``pgcode`` in psycopg2,
+        # ``sqlstate`` in psycopg 3).
         if transaction_state(conn) in (TxState.CLOSED, TxState.UNKNOWN):
             return True
-        code = getattr(exc, "pgcode", None) or ""
+        code = getattr(exc, "pgcode", None) or getattr(exc, "sqlstate", None) or ""
         return code.startswith(("08", "57P"))
 
     def _server_failed(self, entry: _Entry, exc: BaseException) -> None:
@@ -181,7 +174,8 @@ class _Unit:
         return self.pool.checkedout() + self.pool.waiting()
 
     def open_monitor_connection(self) -> Any:
-        return _green_connect(self.dsn, self.label, self.owner._connect_timeout, True, {})
+        owner = self.owner
+        return _green_connect(owner._driver, self.dsn, self.label, owner._connect_timeout, True, {})
 
     def set_state(self, state: InstanceState) -> None:
         old = self.state
@@ -224,17 +218,17 @@ class _Unit:
 _SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
-def _parse_params(dsn: Any, connect_kwargs: dict[str, Any]) -> dict[str, str]:
+def _parse_params(driver: Driver, dsn: Any, connect_kwargs: dict[str, Any]) -> dict[str, str]:
     if dsn is not None and not isinstance(dsn, str):
         raise ConfigurationError("dsn", type(dsn).__name__, "must be a string (or None)")
     # libpq's complaint quotes the DSN, password included: it is neither shown
-    # nor chained (_parsed returns None outside the except block).
-    params = _parsed(dsn) if dsn else {}
+    # nor chained (Driver.parse returns None outside its except block).
+    params = driver.parse(dsn) if dsn else {}
     if params is None:
         raise ConfigurationError("dsn", _HIDDEN, "is not a valid libpq connection string or URL")
     if connect_kwargs:
         extra = {k: v for k, v in connect_kwargs.items() if v is not None}
-        params = _parsed(dsn or "", extra)
+        params = driver.parse(dsn or "", extra)
         if params is None:
             raise ConfigurationError(
                 "connect_kwargs", sorted(connect_kwargs),
@@ -247,28 +241,27 @@ def _parse_params(dsn: Any, connect_kwargs: dict[str, Any]) -> dict[str, str]:
     return params
 
 
-def _parsed(dsn: str, extra: dict[str, Any] | None = None) -> dict[str, str] | None:
-    try:
-        params: dict[str, str] = ext.parse_dsn(ext.make_dsn(dsn, **extra) if extra else dsn)
-    except psycopg2.ProgrammingError:
-        return None
-    return params
-
-
-def _masked(params: dict[str, str]) -> str:
+def _masked(driver: Driver, params: dict[str, str]) -> str:
     shown = {k: (MASK if is_secret_name(k) else v) for k, v in params.items()}
-    return str(ext.make_dsn(**shown)) if shown else ""
+    return driver.make_dsn(shown) if shown else ""
 
 
 class PostgresPool:
-    """A pool of green psycopg2 connections to one PostgreSQL server, or a primary and standbys.
+    """A pool of green psycopg2 or psycopg 3 connections to one PostgreSQL server, or a
+    primary and standbys.
 
     ``dsn`` is a libpq connection string or URL; keyword arguments the pool
     doesn't know are libpq parameters added to it (``user=``, ``password=``,
     ``dbname=``, ``sslmode=`` ...).  ``servers`` (a list of ``"host:port"``)
     makes one pool per server, the DSN giving everything but host and port;
-    without it the DSN's host is the one server.  psycopg2 is made green
-    when the pool is made (see :func:`greenpool.postgres.ensure_green`).
+    without it the DSN's host is the one server.
+
+    ``driver`` picks the package: ``"psycopg2"`` or ``"psycopg"`` (psycopg
+    3; ``"psycopg3"`` works too).  Without it, a ``connection_factory``
+    class decides (a ``psycopg.Connection`` subclass means psycopg 3), else
+    psycopg2 when it is installed, else psycopg 3.  The package is made
+    green when the pool is made (see :func:`greenpool.postgres.ensure_green`),
+    with no monkey patching needed.
 
     Checkout: ``with pool.connection() as conn:`` commits on a clean exit
     and rolls back when an exception leaves the block; ``with pool.cursor()
@@ -305,7 +298,9 @@ class PostgresPool:
     connection), ``check(conn)`` and ``reset(conn)`` (extra validation and
     clean-up), ``strategy`` (a :class:`~greenpool.pool.StrategyInterface`
     class), ``connection_factory`` / ``cursor_factory`` (passed to
-    ``psycopg2.connect``).  ``pool_size``, ``max_overflow`` and the rest are
+    ``psycopg2.connect``; with psycopg 3 ``connection_factory`` is the
+    ``psycopg.Connection`` subclass to connect with, ``cursor_factory`` its
+    cursor class).  ``pool_size``, ``max_overflow`` and the rest are
     the :class:`~greenpool.Pool`'s parameters, applied to each server's pool;
     ``use_local`` defaults to False here (two checkouts in one greenlet get
     two connections, as with other database pools); with True, nested
@@ -319,6 +314,7 @@ class PostgresPool:
         self,
         dsn: str | None = None,
         *,
+        driver: str | None = None,
         servers: Any = None,
         mode: Mode | str = Mode.ANY,
         autocommit: bool = False,
@@ -348,8 +344,9 @@ class PostgresPool:
         housekeeping_interval: float = 1.0,
         **connect_kwargs: Any,
     ) -> None:
-        params = _parse_params(dsn, connect_kwargs)
-        self._display_dsn = _masked(params)
+        self._driver = chosen = choose(driver, connection_factory)
+        params = _parse_params(chosen, dsn, connect_kwargs)
+        self._display_dsn = _masked(chosen, params)
         self._mode = self._parse_mode(mode, "mode")
         check_bool("autocommit", autocommit)
         check_bool("pre_ping", pre_ping)
@@ -406,7 +403,7 @@ class PostgresPool:
             check=check,
             reset=reset,
         )
-        ensure_green()
+        chosen.ensure_green()
         try:
             for address in addresses:
                 unit_params = dict(params)
@@ -415,11 +412,11 @@ class PostgresPool:
                 elif address is not None:
                     unit_params["host"] = str(address.host)
                     unit_params["port"] = str(address.port)
-                unit_dsn = str(ext.make_dsn(**unit_params))
+                unit_dsn = chosen.make_dsn(unit_params)
                 unit = _Unit(self, address, unit_dsn)
                 label = unit.label if servers is not None else ""
                 connect = partial(
-                    _green_connect, unit_dsn, label or self._where(params),
+                    _green_connect, chosen, unit_dsn, label or self._where(params),
                     self._connect_timeout, autocommit, factories,
                 )
                 unit.pool = _HostPool(
@@ -557,7 +554,7 @@ class PostgresPool:
         forever; ``0``: don't wait) while the server's pool is at its limit.
         Raises :class:`~greenpool.NoConnectionAvailable` on timeout,
         :class:`~greenpool.TooManyRequests`, :class:`~greenpool.PoolClosed`,
-        :class:`~greenpool.pool.PoolTopologyError`, or psycopg2's
+        :class:`~greenpool.pool.PoolTopologyError`, or the driver's
         ``OperationalError`` when a new connection can't be made.
         """
         return self._pick(mode).get(timeout)
@@ -653,6 +650,11 @@ class PostgresPool:
     def dsn(self) -> str:
         """The connection parameters, with the password shown as ``***``."""
         return self._display_dsn
+
+    @property
+    def driver(self) -> str:
+        """The driver's package: ``"psycopg2"`` or ``"psycopg"`` (psycopg 3)."""
+        return self._driver.name
 
     @property
     def servers(self) -> list[str]:

@@ -219,17 +219,18 @@ def test_a_tarantool_pool_made_before_fork_opens_nothing_in_the_child_until_used
 # --------------------------------------------------------------------------- PostgreSQL
 
 
+@pytest.mark.parametrize("driver", ["psycopg2", "psycopg"])
 def test_postgres_pool_forked_under_load_never_touches_the_parents_sockets(
-    postgres_server: Any,
+    postgres_server: Any, driver: str
 ) -> None:
     from greenpool.postgres import PostgresPool
 
     table = f"forklog_{os.getpid()}"
-    with PostgresPool(postgres_server.dsn, pool_size=1, prefill=False) as setup:
+    with PostgresPool(postgres_server.dsn, pool_size=1, prefill=False, driver=driver) as setup:
         setup.execute(lambda c: c.cursor().execute(
             f"CREATE TABLE IF NOT EXISTS {table} (port int, value text)"))
     pool = PostgresPool(postgres_server.dsn, pool_size=8, max_overflow=0, pool_timeout=10,
-                        autocommit=True)
+                        autocommit=True, driver=driver)
 
     def echo(value: str) -> Any:
         with pool.cursor() as cur:

@@ -279,13 +279,14 @@ def test_checkout_pool_waiting_in_line(redis: RedisServer, rng: random.Random) -
         pool.close()
 
 
+@pytest.mark.parametrize("driver", ["psycopg2", "psycopg"])
 @given(rng=st.randoms(use_true_random=False))
 @EXAMPLES
-def test_postgres_pool(postgres_server: Any, rng: random.Random) -> None:
+def test_postgres_pool(postgres_server: Any, driver: str, rng: random.Random) -> None:
     from greenpool.postgres import PostgresPool
 
     pool = PostgresPool(postgres_server.dsn, pool_size=4, max_overflow=0, pool_timeout=10,
-                        prefill=False)
+                        prefill=False, driver=driver)
 
     def call(i: int) -> Any:
         with pool.cursor() as cur:

@@ -66,6 +66,38 @@ def test_engine_uses_the_pool_and_makes_psycopg2_green(
         conn.execute(text("CREATE TEMP TABLE x (a int)"))
 
 
+@pytest.mark.timeout(30)
+def test_the_psycopg3_dialect_is_made_green_and_cancels_on_timeout(
+    postgres_server: PostgresServer,
+) -> None:
+    from psycopg import waiting
+
+    from greenpool.postgres import is_green
+
+    waiting.wait = waiting.wait_c  # what psycopg picks when select is not patched
+    assert not is_green("psycopg")
+    app = f"gp-sqla-{next(_apps)}"
+    engine = create_engine(
+        f"postgresql+psycopg://postgres@{postgres_server.address}/postgres",
+        connect_args={"application_name": app}, poolclass=GreenQueuePool, pool_size=1,
+    )
+    try:
+        assert is_green("psycopg")
+        ticks: list[float] = []
+        ticker = gevent.spawn(lambda: [ticks.append(monotonic()) or gevent.sleep(0.01)
+                                       for _ in itertools.count()])
+        started = monotonic()
+        with pytest.raises(gevent.Timeout), gevent.Timeout(0.3), engine.connect() as conn:
+            conn.execute(text("SELECT pg_sleep(30)"))
+        ticker.kill()
+        assert len([t for t in ticks if t > started]) >= 10
+        wait_until(lambda: not [r for r in backends(postgres_server, app) if r[1] != "idle"])
+        with engine.connect() as conn:  # the only slot came back
+            assert conn.execute(text("SELECT 2")).scalar() == 2
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.timeout(60)
 def test_many_greenlets_share_the_limit_and_nobody_starves(
     postgres_server: PostgresServer, make_engine: Any

@@ -66,7 +66,8 @@ def test_modes_route_by_role(pair: Any) -> None:
         assert cur.fetchall() == [(42,)]
     # The pool's default mode applies when a checkout names none.
     default_ro = PostgresPool(
-        primary.dsn, servers=[primary.address, standby.address], mode="ro", prefill=False
+        primary.dsn, servers=[primary.address, standby.address], mode="ro", prefill=False,
+        driver=pool.driver,
     )
     try:
         assert role_of(default_ro, None) == (standby.port, True)

@@ -1,22 +1,28 @@
-"""PostgresPool against a real PostgreSQL: green, transactions, return rules, cancel, liveness."""
+"""PostgresPool against a real PostgreSQL: green, transactions, return rules, cancel, liveness.
+
+Every test that makes a pool runs once per driver (psycopg2, psycopg 3: the
+``driver`` fixture); the few about one driver's own mechanism say so.
+"""
 
 from __future__ import annotations
 
 import logging
 import socket as stdsocket
+from itertools import pairwise
 from time import monotonic
 from typing import Any
 
 import gevent
-import psycopg2
 import psycopg2.extensions as ext
 import pytest
+from greenlet import getcurrent
 from helpers import wait_until
-from pg_helpers import app_name, backends, busy
+from pg_helpers import PgDriver, app_name, backends, busy
 from psycogreen.gevent import gevent_wait_callback, patch_psycopg
 
 from greenpool import ConfigurationError, InvalidRequestError, NoConnectionAvailable, PoolClosed
-from greenpool.postgres import PostgresPool, _green, ensure_green, is_green
+from greenpool.dbapi import TxState, transaction_state
+from greenpool.postgres import PostgresPool, _watchers, cancel, ensure_green, is_green
 from greenpool.postgres._green import greenpool_wait_callback
 from greenpool.testing import PostgresServer
 
@@ -25,10 +31,6 @@ def closed_port() -> int:
     with stdsocket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def pid_of(conn: Any) -> int:
-    return int(conn.get_backend_pid())
 
 
 # ---------------------------------------------------------------------- configuration
@@ -52,23 +54,26 @@ def pid_of(conn: Any) -> int:
         ("connect_kwargs", {"no_such_libpq_option": "1"}),
         ("configure", {"configure": 3}),
         ("name", {"name": 3}),
+        ("driver", {"driver": "mysql"}),
+        ("driver", {"driver": 3}),
     ],
 )
 def test_bad_arguments_raise_configuration_error_naming_them(
-    argument: str, kwargs: dict[str, Any]
+    argument: str, kwargs: dict[str, Any], driver: PgDriver
 ) -> None:
     kwargs.setdefault("prefill", False)
+    kwargs.setdefault("driver", driver.name)
     with pytest.raises(ConfigurationError) as info:
         PostgresPool("host=127.0.0.1 port=1 user=postgres", **kwargs)
     assert info.value.argument == argument
     assert argument in str(info.value)
 
 
-def test_dsn_must_be_a_valid_string() -> None:
+def test_dsn_must_be_a_valid_string(driver: PgDriver) -> None:
     with pytest.raises(ConfigurationError, match="dsn"):
-        PostgresPool(42, prefill=False)  # type: ignore[arg-type]
+        PostgresPool(42, prefill=False, driver=driver.name)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="dsn") as info:
-        PostgresPool("host=x password=hunter2 port", prefill=False)
+        PostgresPool("host=x password=hunter2 port", prefill=False, driver=driver.name)
     assert "hunter2" not in str(info.value)
     # libpq quotes the DSN: its error is neither shown nor chained.
     assert info.value.__cause__ is None and info.value.__context__ is None
@@ -83,6 +88,7 @@ def test_checkout_mode_is_validated(postgres_server: PostgresServer, make_pool: 
 # ---------------------------------------------------------------------- green
 
 
+@pytest.mark.parametrize("driver", ["psycopg2"], indirect=True)  # psycopg2's wait callback
 def test_wait_callback_installed_once_replacing_psycogreen_and_wrapping_any_other(
     postgres_server: PostgresServer, make_pool: Any
 ) -> None:
@@ -124,41 +130,69 @@ def test_wait_callback_installed_once_replacing_psycogreen_and_wrapping_any_othe
 
 @pytest.mark.timeout(30)
 def test_a_new_connection_on_a_recycled_fd_number_gets_fresh_watchers(
-    postgres_server: PostgresServer,
+    postgres_server: PostgresServer, driver: PgDriver
 ) -> None:
-    # The wait callback keeps each connection's socket watchers.  A socket
+    # The green wait keeps each connection's socket watchers.  A socket
     # closed and another opened on the same fd number is a new file to
     # libev: reusing the old watcher would leave the new connection's waits
     # unwatched, and the query would hang.
-    ensure_green()
-    old = psycopg2.connect(postgres_server.dsn)
-    old.autocommit = True
+    old = driver.connect(postgres_server.dsn)
     old.cursor().execute("SELECT 1")
     fd = old.fileno()
-    old_watcher = _green._watchers[fd][2]
+    old_watcher = _watchers._by_fd[fd].io[_watchers.READ]
+    assert old_watcher is not None
     old.cursor().execute("SELECT 1")
-    assert _green._watchers[fd][2] is old_watcher  # kept between one connection's waits
+    # Kept between one connection's waits.
+    assert _watchers._by_fd[fd].io[_watchers.READ] is old_watcher
     old.close()
     conn = None
     for _ in range(20):
-        conn = psycopg2.connect(postgres_server.dsn)
+        conn = driver.connect(postgres_server.dsn)
         if conn.fileno() == fd:
             break
         conn.close()
     assert conn is not None and conn.fileno() == fd, "could not get the fd number back"
     try:
-        conn.autocommit = True
         with gevent.Timeout(5):
             for i in range(20):
                 cur = conn.cursor()
                 cur.execute("SELECT %s", (i,))
                 assert cur.fetchone() == (i,)
-        entry = _green._watchers[fd]
-        assert entry[0]() is conn
-        assert entry[2] is not old_watcher
+        entry = _watchers._by_fd[fd]
+        assert entry.conn() is conn
+        assert entry.io[_watchers.READ] is not old_watcher
         assert not old_watcher.active
     finally:
         conn.close()
+
+
+@pytest.mark.timeout(30)
+def test_the_hub_runs_while_a_query_waits(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    # No monkey patching in this process: only greenpool's waiting keeps
+    # the hub running while the server sleeps.
+    pool = make_pool(postgres_server.dsn, pool_size=1)
+    ticks: list[float] = []
+
+    def ticker() -> None:
+        while True:
+            ticks.append(monotonic())
+            gevent.sleep(0.01)
+
+    ticking = gevent.spawn(ticker)
+    try:
+        gevent.sleep(0)
+        started = monotonic()
+        with pool.cursor() as cur:
+            cur.execute("SELECT pg_sleep(0.5)")
+        ended = monotonic()
+    finally:
+        ticking.kill()
+    during = [t for t in ticks if started < t < ended]
+    assert ended - started >= 0.5
+    assert len(during) >= 10, f"{len(during)} ticks in {ended - started:.2f}s"
+    assert max(b - a for a, b in pairwise(during)) < 0.25
 
 
 @pytest.mark.timeout(30)
@@ -205,7 +239,7 @@ def rows(server: PostgresServer, table: str) -> list[int]:
 
 
 def test_connection_commits_on_clean_exit_and_rolls_back_on_error(
-    postgres_server: PostgresServer, make_pool: Any, table: str
+    postgres_server: PostgresServer, make_pool: Any, table: str, driver: PgDriver
 ) -> None:
     pool = make_pool(postgres_server.dsn, pool_size=1)
     with pool.connection() as conn, conn.cursor() as cur:
@@ -216,11 +250,11 @@ def test_connection_commits_on_clean_exit_and_rolls_back_on_error(
             cur.execute(f"INSERT INTO {table} VALUES (2)")
         1 / 0  # noqa: B018
     assert rows(postgres_server, table) == [1]
-    with pytest.raises(psycopg2.errors.UniqueViolation), pool.cursor() as cur:
+    with pytest.raises(driver.errors.UniqueViolation), pool.cursor() as cur:
         cur.execute(f"INSERT INTO {table} VALUES (1)")
     # The failed transaction was rolled back: the same connection is reused, clean.
     with pool.connection() as conn:
-        assert conn.get_transaction_status() == ext.TRANSACTION_STATUS_IDLE
+        assert transaction_state(conn) is TxState.IDLE
     assert pool.stats()["connections_num"] == 1
 
 
@@ -238,13 +272,13 @@ def test_nested_checkout_shares_the_outer_transaction(
 
 
 def test_commit_error_propagates_and_the_connection_stays_usable(
-    postgres_server: PostgresServer, make_pool: Any, table: str
+    postgres_server: PostgresServer, make_pool: Any, table: str, driver: PgDriver
 ) -> None:
     postgres_server.query(
         f"CREATE TABLE {table}_ref (x int REFERENCES {table} (x) DEFERRABLE INITIALLY DEFERRED)"
     )
     pool = make_pool(postgres_server.dsn, pool_size=1)
-    with pytest.raises(psycopg2.errors.ForeignKeyViolation), pool.cursor() as cur:
+    with pytest.raises(driver.errors.ForeignKeyViolation), pool.cursor() as cur:
         cur.execute(f"INSERT INTO {table}_ref VALUES (99)")
     with pool.cursor() as cur:
         cur.execute("SELECT 1")
@@ -252,27 +286,27 @@ def test_commit_error_propagates_and_the_connection_stays_usable(
 
 
 def test_put_rolls_back_an_open_transaction(
-    postgres_server: PostgresServer, make_pool: Any, table: str
+    postgres_server: PostgresServer, make_pool: Any, table: str, driver: PgDriver
 ) -> None:
     pool = make_pool(postgres_server.dsn, pool_size=1)
     conn = pool.get()
-    pid = pid_of(conn)
+    pid = driver.pid(conn)
     conn.cursor().execute(f"INSERT INTO {table} VALUES (3)")
     pool.put(conn)
     assert rows(postgres_server, table) == []
     with pool.connection() as again:
-        assert pid_of(again) == pid
-        assert again.get_transaction_status() == ext.TRANSACTION_STATUS_IDLE
+        assert driver.pid(again) == pid
+        assert transaction_state(again) is TxState.IDLE
 
 
 def test_put_closes_a_connection_in_a_failed_transaction(
-    postgres_server: PostgresServer, make_pool: Any
+    postgres_server: PostgresServer, make_pool: Any, driver: PgDriver
 ) -> None:
     pool = make_pool(postgres_server.dsn, pool_size=1)
     conn = pool.get()
-    with pytest.raises(psycopg2.errors.DivisionByZero):
+    with pytest.raises(driver.errors.DivisionByZero):
         conn.cursor().execute("SELECT 1 / 0")
-    assert conn.get_transaction_status() == ext.TRANSACTION_STATUS_INERROR
+    assert transaction_state(conn) is TxState.FAILED
     pool.put(conn)
     assert conn.closed
     assert pool.stats()["returns_bad"] == 1
@@ -356,6 +390,47 @@ def test_kill_during_a_query_cancels_it_and_frees_the_slot(
 
 
 @pytest.mark.timeout(30)
+def test_ctrl_c_during_a_query_cancels_it_and_reaches_the_caller(
+    postgres_server: PostgresServer, make_pool: Any
+) -> None:
+    # psycopg 3 has a Ctrl-C rule of its own (cancel, then wait for the
+    # query's end): greenpool's cancel comes first, and closes the connection.
+    app = app_name()
+    pool = make_pool(postgres_server.dsn, application_name=app, pool_size=1)
+    timer = gevent.get_hub().loop.timer(0.2)
+    timer.start(getcurrent().throw, KeyboardInterrupt)
+    started = monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt), pool.cursor() as cur:
+            cur.execute("SELECT pg_sleep(30)")
+    finally:
+        timer.close()
+    assert monotonic() - started < 2
+    wait_until(lambda: not busy(postgres_server, app), timeout=2)
+    stats = pool.stats()
+    assert stats["pool_in_use"] == 0 and stats["connections_lost"] == 1
+    with pool.cursor(timeout=1) as cur:
+        cur.execute("SELECT 1")
+
+
+@pytest.mark.timeout(30)
+def test_cancel_stops_the_query_running_on_a_connection(
+    postgres_server: PostgresServer, make_pool: Any, driver: PgDriver
+) -> None:
+    pool = make_pool(postgres_server.dsn, pool_size=1, autocommit=True)
+    with pool.connection() as conn:
+        sleeping = gevent.spawn(conn.cursor().execute, "SELECT pg_sleep(30)")
+        gevent.sleep(0.2)
+        started = monotonic()
+        assert cancel(conn) is True
+        sleeping.join(5)
+        assert monotonic() - started < 2
+        assert isinstance(sleeping.exception, driver.errors.QueryCanceled)
+        conn.cursor().execute("SELECT 1")  # the connection is still good
+    assert cancel(conn) in (True, False)  # nothing running: harmless, never raises
+
+
+@pytest.mark.timeout(30)
 def test_get_holder_killed_mid_query_is_reclaimed(
     postgres_server: PostgresServer, make_pool: Any
 ) -> None:
@@ -423,7 +498,7 @@ def test_after_a_restart_stale_connections_are_never_handed_out(
 
 
 def test_a_terminated_backend_drops_the_idle_connections_made_before_it(
-    postgres_server: PostgresServer, make_pool: Any
+    postgres_server: PostgresServer, make_pool: Any, driver: PgDriver
 ) -> None:
     app = app_name()
     pool = make_pool(postgres_server.dsn, application_name=app, pool_size=3)
@@ -431,7 +506,7 @@ def test_a_terminated_backend_drops_the_idle_connections_made_before_it(
     for conn in conns:
         pool.put(conn)
     newest = conns[-1]  # handed out first (LIFO)
-    postgres_server.query("SELECT pg_terminate_backend(%s)", (pid_of(newest),))
+    postgres_server.query("SELECT pg_terminate_backend(%s)", (driver.pid(newest),))
     wait_until(lambda: len(backends(postgres_server, app)) == 2)
     with pool.connection() as conn:
         assert conn not in conns
@@ -456,23 +531,23 @@ def test_unexpected_data_replaces_only_that_connection(
 
 
 def test_pre_ping_runs_select_1_before_handing_out(
-    postgres_server: PostgresServer, make_pool: Any
+    postgres_server: PostgresServer, make_pool: Any, driver: PgDriver
 ) -> None:
     app = app_name()
     pool = make_pool(postgres_server.dsn, application_name=app, pool_size=1, pre_ping=True)
     pool.fill()  # pre_ping is for idle connections
     conn = pool.get()
     try:
-        row = [r for r in backends(postgres_server, app) if r[0] == pid_of(conn)]
+        row = [r for r in backends(postgres_server, app) if r[0] == driver.pid(conn)]
         assert row and row[0][2] == "SELECT 1"
-        assert conn.get_transaction_status() == ext.TRANSACTION_STATUS_IDLE
+        assert transaction_state(conn) is TxState.IDLE
     finally:
         pool.put(conn)
 
 
 @pytest.mark.timeout(30)
 def test_connect_timeout_bounds_a_connect_to_a_silent_server(
-    postgres_server: PostgresServer, make_pool: Any, tcp_proxy: Any
+    postgres_server: PostgresServer, make_pool: Any, tcp_proxy: Any, driver: PgDriver
 ) -> None:
     proxy = tcp_proxy(postgres_server)
     proxy.blackhole()
@@ -481,7 +556,7 @@ def test_connect_timeout_bounds_a_connect_to_a_silent_server(
         prefill=False, connect_timeout=0.3,
     )
     started = monotonic()
-    with pytest.raises(psycopg2.OperationalError, match="timed out"):
+    with pytest.raises(driver.OperationalError, match="timed out"):
         pool.get()
     assert monotonic() - started < 2
     assert pool.stats()["connections"] == 0
@@ -536,7 +611,7 @@ def test_close_stops_checkouts(postgres_server: PostgresServer, make_pool: Any) 
 
 
 def test_execute_commits_and_returns(
-    postgres_server: PostgresServer, make_pool: Any, table: str
+    postgres_server: PostgresServer, make_pool: Any, table: str, driver: PgDriver
 ) -> None:
     pool = make_pool(postgres_server.dsn, pool_size=1)
 
@@ -546,7 +621,7 @@ def test_execute_commits_and_returns(
 
     assert pool.execute(insert, 7) == "done"
     assert rows(postgres_server, table) == [7]
-    with pytest.raises(psycopg2.errors.UniqueViolation):
+    with pytest.raises(driver.errors.UniqueViolation):
         pool.execute(insert, 7)  # not a connection failure: not retried
     assert pool.stats()["requests_num"] == 2
 
@@ -555,7 +630,7 @@ def test_execute_commits_and_returns(
 
 
 def test_passwords_never_shown(
-    postgres_server: PostgresServer, make_pool: Any, caplog: Any
+    postgres_server: PostgresServer, make_pool: Any, caplog: Any, driver: PgDriver
 ) -> None:
     caplog.set_level(logging.DEBUG)
     secret = "pa55-w0rd-XYZ"
@@ -568,7 +643,7 @@ def test_passwords_never_shown(
     for dsn in dsns:
         pool = make_pool(dsn, prefill=False, connect_timeout=2)
         texts += [repr(pool), str(pool), pool.dsn]
-        with pytest.raises(psycopg2.OperationalError) as info:
+        with pytest.raises(driver.OperationalError) as info:
             pool.get()
         texts += [str(info.value), repr(info.value)]
         two = make_pool(

@@ -13,10 +13,9 @@ import time
 from typing import Any
 
 import gevent
-import psycopg2
 import pytest
 from helpers import in_child, wait_child, wait_until
-from pg_helpers import app_name, backends
+from pg_helpers import PgDriver, app_name, backends
 
 from greenpool import ConfigurationError
 from greenpool.postgres import PostgresPool, ensure_green
@@ -36,14 +35,16 @@ def test_a_postgres_pool_opens_nothing_until_its_first_checkout(
     assert len(backends(postgres_server, app)) == 3
 
 
-def test_an_unreachable_server_shows_at_the_first_checkout(make_pool: Any) -> None:
+def test_an_unreachable_server_shows_at_the_first_checkout(
+    make_pool: Any, driver: PgDriver
+) -> None:
     with stdsocket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     pool = make_pool(f"host=127.0.0.1 port={port} dbname=x user=x", pool_size=3)
-    with pytest.raises(psycopg2.OperationalError), pool.cursor():
+    with pytest.raises(driver.OperationalError), pool.cursor():
         pass
-    with pytest.raises(psycopg2.OperationalError):
+    with pytest.raises(driver.OperationalError):
         pool.fill()
     assert not pool.closed  # a failed warm-up leaves the pool usable
 
@@ -77,7 +78,9 @@ def test_a_postgres_pool_made_before_fork_opens_backends_only_in_the_child(
     wait_until(lambda: backends(postgres_server, app) == [])
 
 
-def test_a_connect_under_way_at_fork_is_left_to_the_parent(postgres_server: Any) -> None:
+def test_a_connect_under_way_at_fork_is_left_to_the_parent(
+    postgres_server: Any, driver: PgDriver
+) -> None:
     """A child's copy of a connecting greenlet never reads the parent's handshake.
 
     A pool used at import in a gunicorn master starts its background fill
@@ -89,9 +92,9 @@ def test_a_connect_under_way_at_fork_is_left_to_the_parent(postgres_server: Any)
     proxy.start()
     try:
         proxy.delay(0.3)
-        ensure_green()
+        ensure_green(driver.name)
         dsn = f"host=127.0.0.1 port={proxy.port} user=postgres dbname=postgres"
-        connecting = gevent.spawn(psycopg2.connect, dsn)
+        connecting = gevent.spawn(driver.module.connect, dsn)
         gevent.sleep(0.05)
         assert not connecting.ready()  # waiting for the server, slowed by the proxy
 
@@ -100,7 +103,7 @@ def test_a_connect_under_way_at_fork_is_left_to_the_parent(postgres_server: Any)
             code = 2
             try:
                 connecting.join(3)
-                forked = isinstance(connecting.exception, psycopg2.OperationalError)
+                forked = isinstance(connecting.exception, driver.OperationalError)
                 code = 0 if forked and "fork()" in str(connecting.exception) else 1
             finally:
                 os._exit(code)

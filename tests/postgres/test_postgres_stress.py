@@ -13,13 +13,12 @@ from time import monotonic
 from typing import Any
 
 import gevent
-import psycopg2
 import pytest
 from gevent.event import Event
 from helpers import wait_until
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pg_helpers import app_name, backends, busy
+from pg_helpers import PgDriver, app_name, backends, busy
 
 from greenpool import NoConnectionAvailable
 from greenpool.postgres import PostgresPool
@@ -59,7 +58,7 @@ def assert_healthy(pool: PostgresPool, server: PostgresServer, app: str) -> None
     assert pool.stats()["pool_in_use"] == 0
 
 
-def work(pool: PostgresPool, rng: random.Random, table: str) -> None:
+def work(pool: PostgresPool, rng: random.Random, table: str, errors: Any) -> None:
     """One caller's random plan: reads, sleeps, writes, errors, some under a timeout."""
     for _ in range(3):
         kind = rng.random()
@@ -75,13 +74,13 @@ def work(pool: PostgresPool, rng: random.Random, table: str) -> None:
             else:
                 try:
                     cur.execute("SELECT 1 / 0")
-                except psycopg2.errors.DivisionByZero:
+                except errors.DivisionByZero:
                     pass
 
 
 @pytest.mark.timeout(120)
 def test_1000_greenlets_with_random_kills_and_timeouts(
-    postgres_server: PostgresServer, make_pool: Any
+    postgres_server: PostgresServer, make_pool: Any, driver: PgDriver
 ) -> None:
     app = app_name()
     table = app.replace("-", "_")
@@ -91,7 +90,10 @@ def test_1000_greenlets_with_random_kills_and_timeouts(
         pool_timeout=None, housekeeping_interval=0.1,
     )
     rng = random.Random(20240601)
-    glets = [gevent.spawn(work, pool, random.Random(rng.random()), table) for _ in range(1000)]
+    glets = [
+        gevent.spawn(work, pool, random.Random(rng.random()), table, driver.errors)
+        for _ in range(1000)
+    ]
     killed = 0
     started = monotonic()
     while not all(g.ready() for g in glets) and monotonic() - started < 60:
@@ -130,13 +132,13 @@ def test_1000_greenlets_with_random_kills_and_timeouts(
     overflow=st.integers(min_value=0, max_value=2),
 )
 def test_property_no_permit_lost_nothing_left_running(
-    postgres_server: PostgresServer, plans: list[tuple[str, str, float]], size: int,
-    overflow: int,
+    postgres_server: PostgresServer, driver: PgDriver, plans: list[tuple[str, str, float]],
+    size: int, overflow: int,
 ) -> None:
     app = app_name()
     pool = PostgresPool(
         postgres_server.dsn, application_name=app, pool_size=size, max_overflow=overflow,
-        pool_timeout=None, prefill=False, housekeeping_interval=0.05,
+        pool_timeout=None, prefill=False, housekeeping_interval=0.05, driver=driver.name,
     )
     try:
 
@@ -168,7 +170,7 @@ def test_property_no_permit_lost_nothing_left_running(
         for glet, _, _ in glets:
             assert glet.ready()
             exc = glet.exception
-            assert exc is None or isinstance(exc, psycopg2.errors.DivisionByZero), exc
+            assert exc is None or isinstance(exc, driver.errors.DivisionByZero), exc
         assert_healthy(pool, postgres_server, app)
     finally:
         pool.close()
@@ -181,7 +183,9 @@ def _with_timeout(seconds: float, fn: Any, *args: Any) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_server_restart_under_load(fresh_postgres: PostgresServer, make_pool: Any) -> None:
+def test_server_restart_under_load(
+    fresh_postgres: PostgresServer, make_pool: Any, driver: PgDriver
+) -> None:
     """Callers see at most one error each; execute() sees none; healthy within 1 s of return."""
     pool = make_pool(
         fresh_postgres.dsn, pool_size=10, pool_timeout=10, connect_timeout=2,
@@ -198,7 +202,7 @@ def test_server_restart_under_load(fresh_postgres: PostgresServer, make_pool: An
             try:
                 with pool.cursor() as cur:
                     cur.execute("SELECT pg_sleep(0.01)")
-            except psycopg2.Error as exc:
+            except driver.Error as exc:
                 errors[i].append(exc)
                 back.wait()  # a sensible caller: try again once the server is back
                 continue
