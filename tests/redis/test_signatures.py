@@ -79,17 +79,6 @@ _NOT_YET: dict[str, list[str]] = {
         "sentinel_monitor", "sentinel_remove", "sentinel_reset", "sentinel_sentinels",
         "sentinel_set", "sentinel_slaves",
     ],
-    "server": [
-        "bgrewriteaof", "bgsave", "command", "command_count", "command_docs",
-        "command_getkeys", "command_getkeysandflags", "command_info", "command_list",
-        "config_resetstat", "config_rewrite", "debug_object", "debug_segfault", "failover",
-        "hotkeys_get", "hotkeys_reset", "hotkeys_start", "hotkeys_stop", "latency_doctor",
-        "latency_graph", "latency_histogram", "latency_history", "latency_latest",
-        "latency_reset", "lolwut", "memory_doctor", "memory_help", "memory_malloc_stats",
-        "memory_purge", "memory_stats", "memory_usage", "module_list", "module_load",
-        "module_loadex", "module_unload", "psync", "replicaof", "role", "save", "shutdown",
-        "slaveof", "slowlog_get", "slowlog_len", "slowlog_reset", "swapdb", "sync",
-    ],
     "set": ["sdiffcard", "sintercard", "sunioncard"],
     "sorted_set": [
         "bzmpop", "zdiff", "zdiffstore", "zinter", "zintercard", "zinterstore", "zlexcount",

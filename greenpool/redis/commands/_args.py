@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from ..exceptions import DataError
 from ._base import EncodableT
@@ -176,3 +176,12 @@ def trim_args(
             raise DataError("limit", limit, "needs approximate=True")
         args += ["LIMIT", integer("limit", limit, 0)]
     return args
+
+
+def not_implemented(command: str) -> NoReturn:
+    """Raise NotImplementedError for a method redis-py leaves unimplemented on purpose."""
+    words = ", ".join(repr(word) for word in command.split())
+    raise NotImplementedError(
+        f"{command} is not implemented as a method, as in redis-py; "
+        f"execute_command({words}) sends it as it is"
+    )

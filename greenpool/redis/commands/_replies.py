@@ -269,3 +269,141 @@ def parse_info(text: bytes | str) -> dict[str, Any]:
         else:
             info[key] = info_value(value)
     return info
+
+
+# ---------------------------------------------------------------------------
+# Shapes of the server, acl, sentinel and cluster groups
+
+
+def decoded(value: Any) -> Any:
+    """``bytes`` as ``str`` (UTF-8, undecodable bytes replaced); anything else as it is."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def always_true(reply: Any) -> bool:
+    """BGSAVE, BGREWRITEAOF: True for any reply that is not an error (their text varies)."""
+    return True
+
+
+def text_list(reply: Any) -> list[str]:
+    """An array of strings as ``str``, whatever ``decode_responses`` says."""
+    return [to_text(item) for item in reply]
+
+
+def pair_dicts(reply: Any) -> list[dict[Any, Any]]:
+    """MODULE LIST, HOTKEYS GET: each RESP2 flat list (or RESP3 map) as a dict."""
+    return [pairs_to_dict(entry) for entry in reply]
+
+
+def command_table(reply: Any) -> dict[str, dict[str, Any]]:
+    """COMMAND: ``{name: {"name", "arity", "flags", "first_key_pos", ...}}``.
+
+    Names, flags and ACL categories become ``str``; tips, key specifications
+    and subcommands stay as the server sent them (so, like redis-py's, they
+    differ between RESP2 and RESP3: key specifications are maps on RESP3).
+    """
+    table: dict[str, dict[str, Any]] = {}
+    for entry in reply:
+        name = to_text(entry[0])
+        fields: dict[str, Any] = {
+            "name": name,
+            "arity": int(entry[1]),
+            "flags": text_list(entry[2]),
+            "first_key_pos": entry[3],
+            "last_key_pos": entry[4],
+            "step_count": entry[5],
+        }
+        if len(entry) > 6:
+            fields["acl_categories"] = text_list(entry[6])
+        if len(entry) > 7:
+            fields["tips"] = entry[7]
+            fields["key_specifications"] = entry[8]
+            fields["subcommands"] = entry[9]
+        table[name] = fields
+    return table
+
+
+_DEBUG_OBJECT_INTS = ("refcount", "serializedlength", "lru", "lru_seconds_idle")
+
+
+def debug_object(reply: Any) -> dict[str, Any]:
+    """DEBUG OBJECT's ``Value at:0x... refcount:1 encoding:...`` line as a dict.
+
+    The first word (``Value``) is the value of ``"type"``; the counters
+    named in ``_DEBUG_OBJECT_INTS`` become ints, the rest stay ``str``.
+    """
+    fields: dict[str, Any] = {}
+    for item in ("type:" + to_text(reply)).split():
+        name, _, value = item.partition(":")
+        fields[name] = value
+    for name in _DEBUG_OBJECT_INTS:
+        if name in fields:
+            fields[name] = int(fields[name])
+    return fields
+
+
+def memory_stats(reply: Any) -> dict[str, Any]:
+    """MEMORY STATS as a dict with ``str`` keys (the ``db.N`` entries as dicts too).
+
+    As redis-py gives it: on RESP2 every value that came as a string is
+    ``str`` (``"peak.percentage": "99.5"``); on RESP3 the values keep the
+    server's types (a float there).
+    """
+    if isinstance(reply, dict):
+        stats = {to_text(name): value for name, value in reply.items()}
+        for name, value in stats.items():
+            if name.startswith("db.") and isinstance(value, dict):
+                stats[name] = {to_text(k): v for k, v in value.items()}
+        return stats
+    stats = {to_text(name): decoded(value) for name, value in pairs_to_dict(reply).items()}
+    for name, value in stats.items():
+        if name.startswith("db.") and isinstance(value, list):
+            stats[name] = {to_text(k): decoded(v) for k, v in pairs_to_dict(value).items()}
+    return stats
+
+
+def slowlog_entries(reply: Any) -> list[dict[str, Any]]:
+    """SLOWLOG GET: ``[{"id", "start_time", "duration", "command", ...}]``.
+
+    ``command`` is the arguments joined with spaces; ``complexity`` is there
+    when the server sends it (Redis Enterprise), ``client_address`` and
+    ``client_name`` when it sends them.  Sent with ``never_decode``, so the
+    strings are ``bytes``, as redis-py gives them.
+    """
+    entries = []
+    for item in reply:
+        entry: dict[str, Any] = {
+            "id": item[0], "start_time": int(item[1]), "duration": int(item[2]),
+        }
+        if isinstance(item[3], list):
+            words, rest = item[3], item[4:6]
+        else:
+            entry["complexity"] = item[3]
+            words, rest = item[4], item[5:7]
+        entry["command"] = _joined(words)
+        if len(rest) == 2:
+            entry["client_address"], entry["client_name"] = rest
+        entries.append(entry)
+    return entries
+
+
+def _joined(words: list[Any]) -> Any:
+    if words and isinstance(words[0], str):
+        return " ".join(words)
+    return b" ".join(words)
+
+
+# More shapes that leave the reply as it is (see the top of the module).
+if TYPE_CHECKING:
+
+    def list_reply(reply: Any) -> list[Any]:
+        """An array, as it comes."""
+
+    def optional_integer(reply: Any) -> int | None:
+        """An integer reply or nil (None), as it comes."""
+
+    def bytes_reply(reply: Any) -> bytes:
+        """A binary reply (sent with ``never_decode``), as it comes."""
+
+else:
+    list_reply = optional_integer = bytes_reply = None
