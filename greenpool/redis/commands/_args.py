@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
+from ...protocol.resp import encode_arg
 from ..exceptions import DataError
 from ._base import EncodableT
 
@@ -176,6 +177,27 @@ def trim_args(
             raise DataError("limit", limit, "needs approximate=True")
         args += ["LIMIT", integer("limit", limit, 0)]
     return args
+
+
+def as_bytes(argument: str, value: Any) -> bytes:
+    """``value`` as the bytes the server receives for it (``str`` as UTF-8,
+    numbers in decimal); for rules built by prefixing an argument (ACL SETUSER)."""
+    if isinstance(value, bool):
+        raise DataError(argument, value, "must be a string")
+    try:
+        return encode_arg(value)
+    except (TypeError, UnicodeEncodeError) as exc:
+        raise DataError(argument, value, f"cannot be sent: {exc}") from None
+
+
+def sequence_of(argument: str, value: Any) -> list[Any]:
+    """A list or other iterable of arguments (not one string, which would be its letters)."""
+    if isinstance(value, (str, bytes, bytearray, memoryview)):
+        raise DataError(argument, value, "must be a list, not one string")
+    try:
+        return list(value)
+    except TypeError:
+        raise DataError(argument, value, "must be a list") from None
 
 
 def not_implemented(command: str) -> NoReturn:

@@ -290,6 +290,16 @@ def text_list(reply: Any) -> list[str]:
     return [to_text(item) for item in reply]
 
 
+def flat_maps(reply: Any) -> Any:
+    """A list of RESP3 maps as RESP2's flat ``[k1, v1, k2, v2 ...]`` lists (RESP2 as it is)."""
+    if reply is None:
+        return None
+    return [
+        [item for pair in entry.items() for item in pair] if isinstance(entry, dict) else entry
+        for entry in reply
+    ]
+
+
 def pair_dicts(reply: Any) -> list[dict[Any, Any]]:
     """MODULE LIST, HOTKEYS GET: each RESP2 flat list (or RESP3 map) as a dict."""
     return [pairs_to_dict(entry) for entry in reply]
@@ -391,6 +401,66 @@ def _joined(words: list[Any]) -> Any:
     if words and isinstance(words[0], str):
         return " ".join(words)
     return b" ".join(words)
+
+
+def acl_user(reply: Any) -> dict[str, Any] | None:
+    """ACL GETUSER as redis-py's dict (None for an unknown user).
+
+    ``flags`` and ``passwords`` are lists of ``str``; ``keys`` and
+    ``channels`` lists of patterns (``str``); ``commands`` and
+    ``categories`` the rules of the ``commands`` text, split by whether
+    they name a category (``@``); ``selectors`` lists of ``str``, each
+    RESP2's flat ``[k1, v1 ...]``; ``enabled`` says whether the user is on.
+    """
+    if reply is None:
+        return None
+    user = {to_text(name): value for name, value in pairs_to_dict(reply).items()}
+    user["flags"] = text_list(user["flags"])
+    user["passwords"] = text_list(user["passwords"])
+    for name in ("keys", "channels"):
+        if name in user:
+            patterns = user[name]
+            if isinstance(patterns, (bytes, str)):
+                patterns = to_text(patterns).split(" ")
+            user[name] = [] if patterns == [""] else patterns
+    if user.get("selectors"):
+        user["selectors"] = [text_list(selector) for selector in flat_maps(user["selectors"])]
+    rules = to_text(user["commands"]).split(" ")
+    user["commands"] = [rule for rule in rules if "@" not in rule]
+    user["categories"] = [rule for rule in rules if "@" in rule]
+    user["enabled"] = "on" in user["flags"]
+    return user
+
+
+_CLIENT_INFO_INTS = frozenset(
+    ("id", "age", "idle", "db", "sub", "psub", "multi", "qbuf", "qbuf-free", "obl",
+     "argv-mem", "oll", "omem", "tot-mem")
+)
+
+
+def client_info_fields(text: Any) -> dict[str, Any]:
+    """A ``key=value key=value`` client description as a dict (counters as ints)."""
+    fields: dict[str, Any] = {}
+    for item in to_text(text).split():
+        name, _, value = item.partition("=")
+        fields[name] = int(value) if name in _CLIENT_INFO_INTS else value
+    return fields
+
+
+def acl_log_entries(reply: Any) -> list[dict[str, Any]] | bool | None:
+    """ACL LOG: a list of dicts (``str`` keys and strings, ``client-info``
+    parsed, ``age-seconds`` a float); ACL LOG RESET: True."""
+    if reply is None:
+        return None
+    if not isinstance(reply, list):
+        return ok(reply)
+    entries = []
+    for raw in reply:
+        entry = {to_text(name): decoded(value) for name, value in pairs_to_dict(raw).items()}
+        entry["client-info"] = client_info_fields(entry.get("client-info", ""))
+        entry["age-seconds"] = float(entry["age-seconds"])
+        entries.append(entry)
+    return entries
 
 
 # More shapes that leave the reply as it is (see the top of the module).
