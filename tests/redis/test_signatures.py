@@ -68,12 +68,6 @@ _NOT_YET: dict[str, list[str]] = {
     "list": ["blmovem", "blmpop", "lmovem", "lmpop"],
     "pubsub": ["pubsub_numpat", "pubsub_shardchannels", "pubsub_shardnumsub", "spublish"],
     "scripting": ["eval_ro", "evalsha_ro", "script_debug", "script_kill"],
-    "sentinel": [
-        "sentinel", "sentinel_ckquorum", "sentinel_failover", "sentinel_flushconfig",
-        "sentinel_get_master_addr_by_name", "sentinel_master", "sentinel_masters",
-        "sentinel_monitor", "sentinel_remove", "sentinel_reset", "sentinel_sentinels",
-        "sentinel_set", "sentinel_slaves",
-    ],
     "set": ["sdiffcard", "sintercard", "sunioncard"],
     "sorted_set": [
         "bzmpop", "zdiff", "zdiffstore", "zinter", "zintercard", "zinterstore", "zlexcount",

@@ -463,6 +463,57 @@ def acl_log_entries(reply: Any) -> list[dict[str, Any]] | bool | None:
     return entries
 
 
+_SENTINEL_INTS = frozenset(
+    ("can-failover-its-master", "config-epoch", "down-after-milliseconds", "failover-timeout",
+     "info-refresh", "last-hello-message", "last-ok-ping-reply", "last-ping-reply",
+     "last-ping-sent", "master-link-down-time", "master-port", "num-other-sentinels",
+     "num-slaves", "o-down-time", "pending-commands", "parallel-syncs", "port", "quorum",
+     "role-reported-time", "s-down-time", "slave-priority", "slave-repl-offset",
+     "voted-leader-epoch")
+)
+
+_SENTINEL_FLAGS = (
+    ("is_master", "master"), ("is_slave", "slave"), ("is_sdown", "s_down"),
+    ("is_odown", "o_down"), ("is_sentinel", "sentinel"), ("is_disconnected", "disconnected"),
+    ("is_master_down", "master_down"),
+)
+
+
+def sentinel_state(reply: Any) -> dict[str, Any]:
+    """One SENTINEL MASTER/SLAVES/SENTINELS entry: ``str`` keys and values, the
+    counters as ints, ``flags`` as its text plus one ``is_*`` bool per flag."""
+    state: dict[str, Any] = {}
+    for name, value in pairs_to_dict(reply).items():
+        key, text = to_text(name), to_text(value)
+        if key in _SENTINEL_INTS:
+            try:
+                state[key] = int(text)
+                continue
+            except ValueError:
+                pass
+        state[key] = text
+    flags = set(state["flags"].split(","))
+    for name, flag in _SENTINEL_FLAGS:
+        state[name] = flag in flags
+    return state
+
+
+def sentinel_states(reply: Any) -> list[dict[str, Any]]:
+    """SENTINEL SLAVES, SENTINEL SENTINELS: a :func:`sentinel_state` per entry."""
+    return [sentinel_state(entry) for entry in reply]
+
+
+def sentinel_masters(reply: Any) -> dict[str, dict[str, Any]]:
+    """SENTINEL MASTERS: ``{name: state}``."""
+    states = sentinel_states(reply)
+    return {state["name"]: state for state in states}
+
+
+def sentinel_address(reply: Any) -> tuple[Any, int] | None:
+    """SENTINEL GET-MASTER-ADDR-BY-NAME: ``(host, port)``, None for an unknown name."""
+    return (reply[0], int(reply[1])) if reply else None
+
+
 # More shapes that leave the reply as it is (see the top of the module).
 if TYPE_CHECKING:
 
