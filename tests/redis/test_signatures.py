@@ -39,7 +39,6 @@ _NOT_YET: dict[str, list[str]] = {
         "keyspace_notifications", "lock", "parse_response", "set_response_callback",
         "set_retry", "transaction",
     ],
-    "cluster": ["cluster", "readonly", "readwrite"],
     "connection": [
         "auth", "client", "client_getredir", "client_info", "client_kill", "client_kill_filter",
         "client_list", "client_no_evict", "client_no_touch", "client_pause", "client_reply",

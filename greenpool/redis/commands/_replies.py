@@ -514,6 +514,80 @@ def sentinel_address(reply: Any) -> tuple[Any, int] | None:
     return (reply[0], int(reply[1])) if reply else None
 
 
+def cluster_info(reply: Any) -> dict[str, str]:
+    """CLUSTER INFO's ``name:value`` lines as ``str -> str``."""
+    info = {}
+    for line in to_text(reply).splitlines():
+        if line:
+            name, _, value = line.partition(":")
+            info[name] = value
+    return info
+
+
+def cluster_nodes(reply: Any) -> dict[str, dict[str, Any]]:
+    """CLUSTER NODES (one text) or CLUSTER REPLICAS (a line each) as
+    ``{"host:port": {"node_id", "hostname", "flags", "master_id", ...}}``, all text ``str``.
+
+    ``slots`` lists each range as ``[first, last]`` (``[slot]`` for one),
+    ``migrations`` the slots being moved, ``connected`` is a bool.
+    """
+    lines = to_text(reply).splitlines() if isinstance(reply, (bytes, str)) else reply
+    nodes = {}
+    for line in lines:
+        words = to_text(line).split(" ")
+        node_id, address, flags, master_id, ping, pong, epoch, link = words[:8]
+        endpoint, _, bus = address.partition("@")
+        # "ip:port@cport[,hostname]"
+        hostname = bus.split(",")[1] if "," in bus else ""
+        slots: list[list[str]] = []
+        migrations: list[dict[str, str]] = []
+        for word in words[8:]:
+            if "->-" in word:
+                slot, _, node = word[1:-1].partition("->-")
+                migrations.append({"slot": slot, "node_id": node, "state": "migrating"})
+            elif "-<-" in word:
+                slot, _, node = word[1:-1].partition("-<-")
+                migrations.append({"slot": slot, "node_id": node, "state": "importing"})
+            else:
+                slots.append(word.split("-"))
+        nodes[endpoint] = {
+            "node_id": node_id, "hostname": hostname, "flags": flags,
+            "master_id": master_id, "last_ping_sent": ping, "last_pong_rcvd": pong,
+            "epoch": epoch, "slots": slots, "migrations": migrations,
+            "connected": link == "connected",
+        }
+    return nodes
+
+
+def cluster_slots(reply: Any) -> dict[tuple[int, int], dict[str, Any]]:
+    """CLUSTER SLOTS: ``{(first, last): {"primary": (host, port), "replicas": [...]}}``,
+    hosts as ``str``."""
+    slots = {}
+    for first, last, primary, *replicas in reply:
+        slots[int(first), int(last)] = {
+            "primary": (to_text(primary[0]), primary[1]),
+            "replicas": [(to_text(node[0]), node[1]) for node in replicas],
+        }
+    return slots
+
+
+def cluster_shards(reply: Any) -> list[dict[str, Any]]:
+    """CLUSTER SHARDS: ``[{"slots": [(first, last) ...], "nodes": [{...} ...]}]``.
+
+    The nodes' keys and values are as the server sent them (``bytes``
+    unless decoding); the same on RESP2 and RESP3.
+    """
+    shards = []
+    for entry in reply:
+        shard = {to_text(name): value for name, value in pairs_to_dict(entry).items()}
+        bounds = iter(shard["slots"])
+        shards.append({
+            "slots": list(zip(bounds, bounds, strict=False)),
+            "nodes": [pairs_to_dict(node) for node in shard["nodes"]],
+        })
+    return shards
+
+
 # More shapes that leave the reply as it is (see the top of the module).
 if TYPE_CHECKING:
 
