@@ -25,6 +25,7 @@ from commands_executor import (
     t,
 )
 from redis.commands.cluster import ClusterManagementCommands
+from test_signatures import render
 from wire import assert_sends_same, assert_sends_same_as
 
 from greenpool.errors import ConfigurationError
@@ -45,6 +46,13 @@ def their_cluster_shaped(command: str, reply: Any) -> Any:
     shaped = redis_py_shaped(command, reply, 2)
     callback = redis.RedisCluster.CLUSTER_COMMANDS_RESPONSE_CALLBACKS.get(command)
     return shaped if callback is None else callback(shaped)
+
+
+def test_redis_cluster_s_management_methods_are_here_with_its_signatures() -> None:
+    theirs = {name for name in dir(redis.RedisCluster) if name.startswith("cluster_")}
+    assert theirs <= set(dir(Redis))
+    for name in sorted(theirs):
+        assert render(getattr(Redis, name)) == render(getattr(redis.RedisCluster, name)), name
 
 
 # ============================================================================
