@@ -33,6 +33,9 @@ CONFIGS = [(2, False), (2, True), (3, False), (3, True)]
 CONFIG_IDS = ["resp2-bytes", "resp2-str", "resp3-bytes", "resp3-str"]
 
 KNOWN_OPTIONS = {"_parse", "never_decode", "_block_timeout"}
+# Options for executors of several servers (a Sentinel's, a cluster's), which
+# the sentinel and cluster groups pass as redis-py's do; one server ignores them.
+KNOWN_OPTIONS |= {"once", "return_responses", "target_nodes"}
 
 
 class SocketRedis(Commands):
@@ -246,3 +249,35 @@ def assert_same(ours: Any, theirs: Any, where: str = "result") -> None:
 
 
 Scenario = Callable[[Any], list[Any]]
+
+
+def redis_py_shaped(command: str, reply: Any, protocol: int) -> Any:
+    """``reply`` shaped by redis-py's response callback for ``command`` ("CLUSTER NODES"),
+    as redis-py configured like :func:`open_redis_py` shapes it (RESP2, or RESP3
+    with its default legacy shapes); for canned replies of commands the test
+    server can't run."""
+    from redis._parsers.response_callbacks import get_response_callbacks
+
+    callbacks = {
+        name.upper(): callback
+        for name, callback in get_response_callbacks(2 if protocol == 2 else None, True).items()
+    }
+    callback = callbacks.get(command.upper())
+    return reply if callback is None else callback(reply)
+
+
+class Canned(Commands):
+    """An executor answering every command with one canned reply, shaped by ``_parse``
+    (records what it was sent in ``sent``): reply shapes without a server."""
+
+    protocol = 2
+    decode_responses = False
+
+    def __init__(self, reply: Any) -> None:
+        self.reply = reply
+        self.sent: list[tuple[Any, ...]] = []
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.sent.append(args)
+        parse = options.get("_parse")
+        return self.reply if parse is None else parse(self.reply)

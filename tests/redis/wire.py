@@ -58,10 +58,17 @@ def sent(method: str, *args: Any, reply: Any = None, **kwargs: Any) -> tuple[Sen
     to send more need a plausible one).  An exception from either side
     propagates.
     """
+    return sent_to(redis.Redis(), method, *args, reply=reply, **kwargs)
+
+
+def sent_to(
+    theirs: Any, method: str, /, *args: Any, reply: Any = None, **kwargs: Any
+) -> tuple[Sent, Sent]:
+    """:func:`sent`, with ``theirs`` (a redis-py object whose class has ``method``:
+    a ``RedisCluster``'s management commands, say) instead of a ``redis.Redis``."""
     ours = _Recording(reply)
     getattr(ours, method)(*args, **kwargs)
     theirs_sent: list[tuple[Any, ...]] = []
-    theirs = redis.Redis()
 
     def record(*command: Any, **options: Any) -> Any:
         theirs_sent.append(command)
@@ -84,5 +91,11 @@ def _split(commands: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 def assert_sends_same(method: str, *args: Any, reply: Any = None, **kwargs: Any) -> None:
     """Assert greenpool's ``method(*args, **kwargs)`` sends what redis-py's sends."""
-    ours, theirs = sent(method, *args, reply=reply, **kwargs)
-    assert ours == theirs, f"{method}: greenpool sends {ours}, redis-py sends {theirs}"
+    assert_sends_same_as(redis.Redis(), method, *args, reply=reply, **kwargs)
+
+
+def assert_sends_same_as(theirs: Any, method: str, /, *args: Any, reply: Any = None,
+                         **kwargs: Any) -> None:
+    """:func:`assert_sends_same` against ``theirs`` (see :func:`sent_to`)."""
+    ours, reference = sent_to(theirs, method, *args, reply=reply, **kwargs)
+    assert ours == reference, f"{method}: greenpool sends {ours}, redis-py sends {reference}"

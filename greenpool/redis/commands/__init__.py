@@ -46,6 +46,7 @@ from .hyperloglog import HyperLogLogCommands
 from .list import ListCommands
 from .pubsub import PubSubCommands
 from .scripting import Script, ScriptingCommands
+from .sentinel import SentinelCommands
 from .server import ServerCommands
 from .set import SetCommands
 from .sorted_set import SortedSetCommands
@@ -81,6 +82,7 @@ class Commands(
     ServerCommands,
     ACLCommands,
     ClusterCommands,
+    SentinelCommands,
 ):
     """Every command group composed: redis-py's methods, for any :class:`Executor`."""
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
+from ...protocol.resp import encode_arg
 from ..exceptions import DataError
 from ._base import EncodableT
 
@@ -176,3 +177,33 @@ def trim_args(
             raise DataError("limit", limit, "needs approximate=True")
         args += ["LIMIT", integer("limit", limit, 0)]
     return args
+
+
+def as_bytes(argument: str, value: Any) -> bytes:
+    """``value`` as the bytes the server receives for it (``str`` as UTF-8,
+    numbers in decimal); for rules built by prefixing an argument (ACL SETUSER)."""
+    if isinstance(value, bool):
+        raise DataError(argument, value, "must be a string")
+    try:
+        return encode_arg(value)
+    except (TypeError, UnicodeEncodeError) as exc:
+        raise DataError(argument, value, f"cannot be sent: {exc}") from None
+
+
+def sequence_of(argument: str, value: Any) -> list[Any]:
+    """A list or other iterable of arguments (not one string, which would be its letters)."""
+    if isinstance(value, (str, bytes, bytearray, memoryview)):
+        raise DataError(argument, value, "must be a list, not one string")
+    try:
+        return list(value)
+    except TypeError:
+        raise DataError(argument, value, "must be a list") from None
+
+
+def not_implemented(command: str) -> NoReturn:
+    """Raise NotImplementedError for a method redis-py leaves unimplemented on purpose."""
+    words = ", ".join(repr(word) for word in command.split())
+    raise NotImplementedError(
+        f"{command} is not implemented as a method, as in redis-py; "
+        f"execute_command({words}) sends it as it is"
+    )

@@ -61,6 +61,18 @@ class CommandOptions(TypedDict, total=False):
     """For a command that blocks in the server: how long it may block, in
     seconds (None: forever).  The executor waits that long plus a margin."""
 
+    target_nodes: Any
+    """For a cluster executor: the node(s) to run on (redis-py's ``target_nodes``).
+    Passed only when the caller gives one; an executor of one node ignores it."""
+
+    once: bool
+    """For an executor over several sentinels: any one of them may answer
+    (redis-py's ``once``).  An executor of one server ignores it."""
+
+    return_responses: bool
+    """For an executor over several sentinels: return every sentinel's reply
+    (redis-py's ``return_responses``).  An executor of one server ignores it."""
+
 
 class Executor(Protocol):
     """What the command groups need from the class they are mixed into.

@@ -269,3 +269,336 @@ def parse_info(text: bytes | str) -> dict[str, Any]:
         else:
             info[key] = info_value(value)
     return info
+
+
+# ---------------------------------------------------------------------------
+# Shapes of the server, acl, sentinel and cluster groups
+
+
+def decoded(value: Any) -> Any:
+    """``bytes`` as ``str`` (UTF-8, undecodable bytes replaced); anything else as it is."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def always_true(reply: Any) -> bool:
+    """BGSAVE, BGREWRITEAOF: True for any reply that is not an error (their text varies)."""
+    return True
+
+
+def text_list(reply: Any) -> list[str]:
+    """An array of strings as ``str``, whatever ``decode_responses`` says."""
+    return [to_text(item) for item in reply]
+
+
+def flat_maps(reply: Any) -> Any:
+    """A list of RESP3 maps as RESP2's flat ``[k1, v1, k2, v2 ...]`` lists (RESP2 as it is)."""
+    if reply is None:
+        return None
+    return [
+        [item for pair in entry.items() for item in pair] if isinstance(entry, dict) else entry
+        for entry in reply
+    ]
+
+
+def pair_dicts(reply: Any) -> list[dict[Any, Any]]:
+    """MODULE LIST, HOTKEYS GET: each RESP2 flat list (or RESP3 map) as a dict."""
+    return [pairs_to_dict(entry) for entry in reply]
+
+
+def command_table(reply: Any) -> dict[str, dict[str, Any]]:
+    """COMMAND: ``{name: {"name", "arity", "flags", "first_key_pos", ...}}``.
+
+    Names, flags and ACL categories become ``str``; tips, key specifications
+    and subcommands stay as the server sent them (so, like redis-py's, they
+    differ between RESP2 and RESP3: key specifications are maps on RESP3).
+    """
+    table: dict[str, dict[str, Any]] = {}
+    for entry in reply:
+        name = to_text(entry[0])
+        fields: dict[str, Any] = {
+            "name": name,
+            "arity": int(entry[1]),
+            "flags": text_list(entry[2]),
+            "first_key_pos": entry[3],
+            "last_key_pos": entry[4],
+            "step_count": entry[5],
+        }
+        if len(entry) > 6:
+            fields["acl_categories"] = text_list(entry[6])
+        if len(entry) > 7:
+            fields["tips"] = entry[7]
+            fields["key_specifications"] = entry[8]
+            fields["subcommands"] = entry[9]
+        table[name] = fields
+    return table
+
+
+_DEBUG_OBJECT_INTS = ("refcount", "serializedlength", "lru", "lru_seconds_idle")
+
+
+def debug_object(reply: Any) -> dict[str, Any]:
+    """DEBUG OBJECT's ``Value at:0x... refcount:1 encoding:...`` line as a dict.
+
+    The first word (``Value``) is the value of ``"type"``; the counters
+    named in ``_DEBUG_OBJECT_INTS`` become ints, the rest stay ``str``.
+    """
+    fields: dict[str, Any] = {}
+    for item in ("type:" + to_text(reply)).split():
+        name, _, value = item.partition(":")
+        fields[name] = value
+    for name in _DEBUG_OBJECT_INTS:
+        if name in fields:
+            fields[name] = int(fields[name])
+    return fields
+
+
+def memory_stats(reply: Any) -> dict[str, Any]:
+    """MEMORY STATS as a dict with ``str`` keys (the ``db.N`` entries as dicts too).
+
+    As redis-py gives it: on RESP2 every value that came as a string is
+    ``str`` (``"peak.percentage": "99.5"``); on RESP3 the values keep the
+    server's types (a float there).
+    """
+    if isinstance(reply, dict):
+        stats = {to_text(name): value for name, value in reply.items()}
+        for name, value in stats.items():
+            if name.startswith("db.") and isinstance(value, dict):
+                stats[name] = {to_text(k): v for k, v in value.items()}
+        return stats
+    stats = {to_text(name): decoded(value) for name, value in pairs_to_dict(reply).items()}
+    for name, value in stats.items():
+        if name.startswith("db.") and isinstance(value, list):
+            stats[name] = {to_text(k): decoded(v) for k, v in pairs_to_dict(value).items()}
+    return stats
+
+
+def slowlog_entries(reply: Any) -> list[dict[str, Any]]:
+    """SLOWLOG GET: ``[{"id", "start_time", "duration", "command", ...}]``.
+
+    ``command`` is the arguments joined with spaces; ``complexity`` is there
+    when the server sends it (Redis Enterprise), ``client_address`` and
+    ``client_name`` when it sends them.  Sent with ``never_decode``, so the
+    strings are ``bytes``, as redis-py gives them.
+    """
+    entries = []
+    for item in reply:
+        entry: dict[str, Any] = {
+            "id": item[0], "start_time": int(item[1]), "duration": int(item[2]),
+        }
+        if isinstance(item[3], list):
+            words, rest = item[3], item[4:6]
+        else:
+            entry["complexity"] = item[3]
+            words, rest = item[4], item[5:7]
+        entry["command"] = _joined(words)
+        if len(rest) == 2:
+            entry["client_address"], entry["client_name"] = rest
+        entries.append(entry)
+    return entries
+
+
+def _joined(words: list[Any]) -> Any:
+    if words and isinstance(words[0], str):
+        return " ".join(words)
+    return b" ".join(words)
+
+
+def acl_user(reply: Any) -> dict[str, Any] | None:
+    """ACL GETUSER as redis-py's dict (None for an unknown user).
+
+    ``flags`` and ``passwords`` are lists of ``str``; ``keys`` and
+    ``channels`` lists of patterns (``str``); ``commands`` and
+    ``categories`` the rules of the ``commands`` text, split by whether
+    they name a category (``@``); ``selectors`` lists of ``str``, each
+    RESP2's flat ``[k1, v1 ...]``; ``enabled`` says whether the user is on.
+    """
+    if reply is None:
+        return None
+    user = {to_text(name): value for name, value in pairs_to_dict(reply).items()}
+    user["flags"] = text_list(user["flags"])
+    user["passwords"] = text_list(user["passwords"])
+    for name in ("keys", "channels"):
+        if name in user:
+            patterns = user[name]
+            if isinstance(patterns, (bytes, str)):
+                patterns = to_text(patterns).split(" ")
+            user[name] = [] if patterns == [""] else patterns
+    if user.get("selectors"):
+        user["selectors"] = [text_list(selector) for selector in flat_maps(user["selectors"])]
+    rules = to_text(user["commands"]).split(" ")
+    user["commands"] = [rule for rule in rules if "@" not in rule]
+    user["categories"] = [rule for rule in rules if "@" in rule]
+    user["enabled"] = "on" in user["flags"]
+    return user
+
+
+_CLIENT_INFO_INTS = frozenset(
+    ("id", "age", "idle", "db", "sub", "psub", "multi", "qbuf", "qbuf-free", "obl",
+     "argv-mem", "oll", "omem", "tot-mem")
+)
+
+
+def client_info_fields(text: Any) -> dict[str, Any]:
+    """A ``key=value key=value`` client description as a dict (counters as ints)."""
+    fields: dict[str, Any] = {}
+    for item in to_text(text).split():
+        name, _, value = item.partition("=")
+        fields[name] = int(value) if name in _CLIENT_INFO_INTS else value
+    return fields
+
+
+def acl_log_entries(reply: Any) -> list[dict[str, Any]] | bool | None:
+    """ACL LOG: a list of dicts (``str`` keys and strings, ``client-info``
+    parsed, ``age-seconds`` a float); ACL LOG RESET: True."""
+    if reply is None:
+        return None
+    if not isinstance(reply, list):
+        return ok(reply)
+    entries = []
+    for raw in reply:
+        entry = {to_text(name): decoded(value) for name, value in pairs_to_dict(raw).items()}
+        entry["client-info"] = client_info_fields(entry.get("client-info", ""))
+        entry["age-seconds"] = float(entry["age-seconds"])
+        entries.append(entry)
+    return entries
+
+
+_SENTINEL_INTS = frozenset(
+    ("can-failover-its-master", "config-epoch", "down-after-milliseconds", "failover-timeout",
+     "info-refresh", "last-hello-message", "last-ok-ping-reply", "last-ping-reply",
+     "last-ping-sent", "master-link-down-time", "master-port", "num-other-sentinels",
+     "num-slaves", "o-down-time", "pending-commands", "parallel-syncs", "port", "quorum",
+     "role-reported-time", "s-down-time", "slave-priority", "slave-repl-offset",
+     "voted-leader-epoch")
+)
+
+_SENTINEL_FLAGS = (
+    ("is_master", "master"), ("is_slave", "slave"), ("is_sdown", "s_down"),
+    ("is_odown", "o_down"), ("is_sentinel", "sentinel"), ("is_disconnected", "disconnected"),
+    ("is_master_down", "master_down"),
+)
+
+
+def sentinel_state(reply: Any) -> dict[str, Any]:
+    """One SENTINEL MASTER/SLAVES/SENTINELS entry: ``str`` keys and values, the
+    counters as ints, ``flags`` as its text plus one ``is_*`` bool per flag."""
+    state: dict[str, Any] = {}
+    for name, value in pairs_to_dict(reply).items():
+        key, text = to_text(name), to_text(value)
+        if key in _SENTINEL_INTS:
+            try:
+                state[key] = int(text)
+                continue
+            except ValueError:
+                pass
+        state[key] = text
+    flags = set(state["flags"].split(","))
+    for name, flag in _SENTINEL_FLAGS:
+        state[name] = flag in flags
+    return state
+
+
+def sentinel_states(reply: Any) -> list[dict[str, Any]]:
+    """SENTINEL SLAVES, SENTINEL SENTINELS: a :func:`sentinel_state` per entry."""
+    return [sentinel_state(entry) for entry in reply]
+
+
+def sentinel_masters(reply: Any) -> dict[str, dict[str, Any]]:
+    """SENTINEL MASTERS: ``{name: state}``."""
+    states = sentinel_states(reply)
+    return {state["name"]: state for state in states}
+
+
+def sentinel_address(reply: Any) -> tuple[Any, int] | None:
+    """SENTINEL GET-MASTER-ADDR-BY-NAME: ``(host, port)``, None for an unknown name."""
+    return (reply[0], int(reply[1])) if reply else None
+
+
+def cluster_info(reply: Any) -> dict[str, str]:
+    """CLUSTER INFO's ``name:value`` lines as ``str -> str``."""
+    info = {}
+    for line in to_text(reply).splitlines():
+        if line:
+            name, _, value = line.partition(":")
+            info[name] = value
+    return info
+
+
+def cluster_nodes(reply: Any) -> dict[str, dict[str, Any]]:
+    """CLUSTER NODES (one text) or CLUSTER REPLICAS (a line each) as
+    ``{"host:port": {"node_id", "hostname", "flags", "master_id", ...}}``, all text ``str``.
+
+    ``slots`` lists each range as ``[first, last]`` (``[slot]`` for one),
+    ``migrations`` the slots being moved, ``connected`` is a bool.
+    """
+    lines = to_text(reply).splitlines() if isinstance(reply, (bytes, str)) else reply
+    nodes = {}
+    for line in lines:
+        words = to_text(line).split(" ")
+        node_id, address, flags, master_id, ping, pong, epoch, link = words[:8]
+        endpoint, _, bus = address.partition("@")
+        # "ip:port@cport[,hostname]"
+        hostname = bus.split(",")[1] if "," in bus else ""
+        slots: list[list[str]] = []
+        migrations: list[dict[str, str]] = []
+        for word in words[8:]:
+            if "->-" in word:
+                slot, _, node = word[1:-1].partition("->-")
+                migrations.append({"slot": slot, "node_id": node, "state": "migrating"})
+            elif "-<-" in word:
+                slot, _, node = word[1:-1].partition("-<-")
+                migrations.append({"slot": slot, "node_id": node, "state": "importing"})
+            else:
+                slots.append(word.split("-"))
+        nodes[endpoint] = {
+            "node_id": node_id, "hostname": hostname, "flags": flags,
+            "master_id": master_id, "last_ping_sent": ping, "last_pong_rcvd": pong,
+            "epoch": epoch, "slots": slots, "migrations": migrations,
+            "connected": link == "connected",
+        }
+    return nodes
+
+
+def cluster_slots(reply: Any) -> dict[tuple[int, int], dict[str, Any]]:
+    """CLUSTER SLOTS: ``{(first, last): {"primary": (host, port), "replicas": [...]}}``,
+    hosts as ``str``."""
+    slots = {}
+    for first, last, primary, *replicas in reply:
+        slots[int(first), int(last)] = {
+            "primary": (to_text(primary[0]), primary[1]),
+            "replicas": [(to_text(node[0]), node[1]) for node in replicas],
+        }
+    return slots
+
+
+def cluster_shards(reply: Any) -> list[dict[str, Any]]:
+    """CLUSTER SHARDS: ``[{"slots": [(first, last) ...], "nodes": [{...} ...]}]``.
+
+    The nodes' keys and values are as the server sent them (``bytes``
+    unless decoding); the same on RESP2 and RESP3.
+    """
+    shards = []
+    for entry in reply:
+        shard = {to_text(name): value for name, value in pairs_to_dict(entry).items()}
+        bounds = iter(shard["slots"])
+        shards.append({
+            "slots": list(zip(bounds, bounds, strict=False)),
+            "nodes": [pairs_to_dict(node) for node in shard["nodes"]],
+        })
+    return shards
+
+
+# More shapes that leave the reply as it is (see the top of the module).
+if TYPE_CHECKING:
+
+    def list_reply(reply: Any) -> list[Any]:
+        """An array, as it comes."""
+
+    def optional_integer(reply: Any) -> int | None:
+        """An integer reply or nil (None), as it comes."""
+
+    def bytes_reply(reply: Any) -> bytes:
+        """A binary reply (sent with ``never_decode``), as it comes."""
+
+else:
+    list_reply = optional_integer = bytes_reply = None

@@ -222,6 +222,19 @@ CALLS: list[Call] = [
     lambda c, k: c.publish(k("chan"), "m"),
     lambda c, k: c.pubsub_channels(k("nothing*")),
     lambda c, k: c.pubsub_numsub(k("chan")),
+    # server and acl groups
+    lambda c, k: c.command_count(),
+    lambda c, k: c.command_list(category="hyperloglog"),
+    lambda c, k: c.command_getkeys("MSET", k("a"), 1, k("b"), 2),
+    lambda c, k: c.command_getkeysandflags("GET", k("a")),
+    lambda c, k: c.set(k("mem"), "x" * 100),
+    lambda c, k: c.memory_usage(k("mem"), samples=0),
+    lambda c, k: c.memory_usage(k("nothing")),
+    lambda c, k: c.lolwut(),
+    lambda c, k: c.acl_whoami(),
+    lambda c, k: c.acl_cat("hyperloglog"),
+    lambda c, k: c.acl_getuser("default"),
+    lambda c, k: c.acl_dryrun("default", "get", k("a")),
 ]
 
 
