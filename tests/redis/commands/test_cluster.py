@@ -32,7 +32,7 @@ from greenpool.errors import ConfigurationError
 from greenpool.redis import Redis
 from greenpool.redis.commands import DataError
 from greenpool.redis.exceptions import RedisError, ResponseError
-from greenpool.testing import RedisClusterServer, RedisServer
+from greenpool.testing import RedisClusterNode, RedisClusterServer, RedisServer
 
 KEY = "gp-cluster-cmd:{k1}"
 
@@ -324,7 +324,9 @@ def test_redis_cluster_method_matches_redis_py(
 
 @pytest.fixture(scope="module")
 def lone_node() -> Iterator[RedisServer]:
-    with RedisServer(extra_args=["--cluster-enabled", "yes"]) as server:
+    # RedisClusterNode, not RedisServer --cluster-enabled: it picks the bus
+    # port itself (Redis's default, port + 10000, fails above port 55535).
+    with RedisClusterNode() as server:
         yield server
 
 
