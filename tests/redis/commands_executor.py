@@ -25,6 +25,7 @@ from greenpool.protocol.resp import NEED_DATA, RespParser, encode_command
 from greenpool.redis import _execute
 from greenpool.redis._route import BLOCKING, REFUSE, refusal, resolve, route_or_unseen
 from greenpool.redis.commands import Commands
+from greenpool.redis.exceptions import DataError
 from greenpool.testing import RedisServer
 
 CONFIGS = [(2, False), (2, True), (3, False), (3, True)]
@@ -246,3 +247,19 @@ def assert_same(ours: Any, theirs: Any, where: str = "result") -> None:
 
 
 Scenario = Callable[[Any], list[Any]]
+
+
+def assert_refused(r: SocketRedis, call: Callable[[SocketRedis], Any], argument: str,
+                   value: Any) -> None:
+    """``call(r)`` raises DataError naming ``argument`` (and ``value``, unless None),
+    and sends nothing."""
+    sent, blocking = len(r.sent), len(r.blocking)
+    with pytest.raises(DataError) as caught:
+        call(r)
+    error = caught.value
+    assert error.argument == argument
+    assert str(error).startswith(f"{argument}=")
+    if value is not None:
+        assert error.value == value
+        assert repr(value) in str(error)
+    assert (len(r.sent), len(r.blocking)) == (sent, blocking), "something was sent"

@@ -91,11 +91,6 @@ _NOT_YET: dict[str, list[str]] = {
         "slaveof", "slowlog_get", "slowlog_len", "slowlog_reset", "swapdb", "sync",
     ],
     "set": ["sdiffcard", "sintercard", "sunioncard"],
-    "sorted_set": [
-        "bzmpop", "zdiff", "zdiffstore", "zinter", "zintercard", "zinterstore", "zlexcount",
-        "zmpop", "zrandmember", "zrangebylex", "zrangestore", "zremrangebylex",
-        "zrevrangebylex", "zunion", "zunionstore",
-    ],
     "stream": [
         "xack", "xackdel", "xautoclaim", "xcfgset", "xclaim", "xdelex", "xgroup_create",
         "xgroup_createconsumer", "xgroup_delconsumer", "xgroup_destroy", "xgroup_setid",

@@ -16,8 +16,10 @@ differently shows as a difference).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 import redis
 
 from greenpool.protocol.resp import encode_arg
@@ -58,18 +60,7 @@ def sent(method: str, *args: Any, reply: Any = None, **kwargs: Any) -> tuple[Sen
     to send more need a plausible one).  An exception from either side
     propagates.
     """
-    ours = _Recording(reply)
-    getattr(ours, method)(*args, **kwargs)
-    theirs_sent: list[tuple[Any, ...]] = []
-    theirs = redis.Redis()
-
-    def record(*command: Any, **options: Any) -> Any:
-        theirs_sent.append(command)
-        return reply
-
-    theirs.execute_command = record  # type: ignore[method-assign]
-    getattr(theirs, method)(*args, **kwargs)
-    return _wire(_split(ours.sent)), _wire(_split(theirs_sent))
+    return sent_by(lambda client: getattr(client, method)(*args, **kwargs), reply)
 
 
 def _split(commands: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -86,3 +77,29 @@ def assert_sends_same(method: str, *args: Any, reply: Any = None, **kwargs: Any)
     """Assert greenpool's ``method(*args, **kwargs)`` sends what redis-py's sends."""
     ours, theirs = sent(method, *args, reply=reply, **kwargs)
     assert ours == theirs, f"{method}: greenpool sends {ours}, redis-py sends {theirs}"
+
+
+def case(method: str, *args: Any, **kwargs: Any) -> Any:
+    """A ``pytest.param`` for a table of calls to check with :func:`assert_sends_same`.
+
+        @pytest.mark.parametrize(("method", "args", "kwargs"), [case("zadd", "z", {"a": 1})])
+    """
+    shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+    return pytest.param(method, args, kwargs, id=f"{method}({shown})"[:120])
+
+
+def sent_by(call: Callable[[Any], Any], reply: Any = None) -> tuple[Sent, Sent]:
+    """:func:`sent` for any ``call(client)``, such as a method of an object a
+    client hands out (``lambda c: c.vset().vadd(...)``)."""
+    ours = _Recording(reply)
+    call(ours)
+    theirs_sent: list[tuple[Any, ...]] = []
+    theirs = redis.Redis()
+
+    def record(*command: Any, **options: Any) -> Any:
+        theirs_sent.append(command)
+        return reply
+
+    theirs.execute_command = record  # type: ignore[method-assign]
+    call(theirs)
+    return _wire(_split(ours.sent)), _wire(_split(theirs_sent))
