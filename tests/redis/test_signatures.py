@@ -91,12 +91,6 @@ _NOT_YET: dict[str, list[str]] = {
         "slaveof", "slowlog_get", "slowlog_len", "slowlog_reset", "swapdb", "sync",
     ],
     "set": ["sdiffcard", "sintercard", "sunioncard"],
-    "stream": [
-        "xack", "xackdel", "xautoclaim", "xcfgset", "xclaim", "xdelex", "xgroup_create",
-        "xgroup_createconsumer", "xgroup_delconsumer", "xgroup_destroy", "xgroup_setid",
-        "xinfo_consumers", "xinfo_groups", "xinfo_stream", "xnack", "xpending",
-        "xpending_range", "xreadgroup",
-    ],
     "string": ["delex", "digest", "digest_local", "increx", "lcs", "msetex", "stralgo", "substr"],
     "transactions": ["unwatch", "watch"],
     "vector_set": ["vset"],
@@ -104,7 +98,7 @@ _NOT_YET: dict[str, list[str]] = {
 
 # Methods greenpool has whose parameters are still short of redis-py's (the
 # options of newer servers); the test fails once one matches.
-_SIGNATURE_NOT_YET = {"set", "xadd", "xread", "xtrim"}
+_SIGNATURE_NOT_YET = {"set"}
 
 
 def _public(cls: type) -> dict[str, Any]:

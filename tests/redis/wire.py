@@ -23,6 +23,7 @@ import pytest
 import redis
 
 from greenpool.protocol.resp import encode_arg
+from greenpool.redis import _execute
 from greenpool.redis.commands import Commands
 
 Sent = list[list[bytes]]
@@ -103,3 +104,47 @@ def sent_by(call: Callable[[Any], Any], reply: Any = None) -> tuple[Sent, Sent]:
     theirs.execute_command = record  # type: ignore[method-assign]
     call(theirs)
     return _wire(_split(ours.sent)), _wire(_split(theirs_sent))
+
+
+class _Answering(Commands):
+    """An executor that answers every command with one canned reply, shaped as the client would."""
+
+    def __init__(self, reply: Any, protocol: int, decode_responses: bool) -> None:
+        self.reply = reply
+        self.protocol = protocol
+        self.decode_responses = decode_responses
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:  # type: ignore[override]
+        return _execute.result(self.reply, options)
+
+
+class _CannedConnection:
+    """What redis-py's ``parse_response`` reads a reply from."""
+
+    def __init__(self, reply: Any) -> None:
+        self.reply = reply
+
+    def read_response(self, disable_decoding: bool = False, **kwargs: Any) -> Any:
+        return self.reply
+
+
+def results_by(
+    call: Callable[[Any], Any], reply: Any, protocol: int = 2, decode: bool = False
+) -> tuple[Any, Any]:
+    """(greenpool's result, redis-py's result) of ``call(client)`` when the server
+    answers ``reply``: for the reply shapes of commands the test server lacks.
+
+    ``reply`` is written as the client's parser gives it (RESP2 or RESP3,
+    ``str`` when ``decode``).  redis-py is configured as the live tests
+    configure it: RESP2, or its default RESP3 connection; its own response
+    callbacks shape the reply, with the options its method passes.
+    """
+    ours = call(_Answering(reply, protocol, decode))
+    theirs = redis.Redis(protocol=2 if protocol == 2 else None, decode_responses=decode)
+
+    def answer(*command: Any, **options: Any) -> Any:
+        name = command[0]
+        return redis.Redis.parse_response(theirs, _CannedConnection(reply), name, **options)
+
+    theirs.execute_command = answer  # type: ignore[method-assign]
+    return ours, call(theirs)

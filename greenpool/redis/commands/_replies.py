@@ -427,3 +427,16 @@ def function_libraries(reply: Any) -> list[Any]:
             library = flat
         libraries.append(library)
     return libraries
+
+
+# More shapes that leave the reply as it is (for the type checker only, as above).
+if TYPE_CHECKING:
+
+    def integer_list(reply: Any) -> list[int]:
+        """An array of integers, as it comes."""
+
+    def any_reply(reply: Any) -> Any:
+        """A reply of any type (a script's, a module's), as it comes."""
+
+else:
+    integer_list = any_reply = None
