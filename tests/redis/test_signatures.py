@@ -51,10 +51,6 @@ _NOT_YET: dict[str, list[str]] = {
         "client_setinfo", "client_tracking", "client_tracking_off", "client_tracking_on",
         "client_trackinginfo", "client_unblock", "client_unpause", "hello", "quit", "reset",
     ],
-    "functions": [
-        "fcall", "fcall_ro", "function_delete", "function_dump", "function_flush",
-        "function_kill", "function_list", "function_load", "function_restore", "function_stats",
-    ],
     "generic": [
         "expiretime", "migrate", "move", "object", "pexpiretime", "sort", "sort_ro", "wait",
         "waitaof",
@@ -71,8 +67,6 @@ _NOT_YET: dict[str, list[str]] = {
     ],
     "hyperloglog": ["pfadd", "pfcount", "pfmerge"],
     "list": ["blmovem", "blmpop", "lmovem", "lmpop"],
-    "pubsub": ["pubsub_numpat", "pubsub_shardchannels", "pubsub_shardnumsub", "spublish"],
-    "scripting": ["eval_ro", "evalsha_ro", "script_debug", "script_kill"],
     "sentinel": [
         "sentinel", "sentinel_ckquorum", "sentinel_failover", "sentinel_flushconfig",
         "sentinel_get_master_addr_by_name", "sentinel_master", "sentinel_masters",

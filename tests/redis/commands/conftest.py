@@ -94,3 +94,15 @@ def crosscheck_resp2(
     bytes ...): greenpool gives the RESP2 shape whatever the protocol.
     """
     return lambda scenario: _compare(scenario, r, theirs_resp2, k)
+
+
+@pytest.fixture
+def r_own(config: tuple[int, bool]) -> Iterator[SocketRedis]:
+    """``r`` on a server of the test's own: for what must not touch the shared one
+    (FUNCTION FLUSH, a busy script, server settings)."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield from open_client(server, config)
+    finally:
+        server.stop()
