@@ -33,11 +33,6 @@ _NOT_YET: dict[str, list[str]] = {
         "acl_list", "acl_load", "acl_log", "acl_log_reset", "acl_save", "acl_setuser",
         "acl_users", "acl_whoami",
     ],
-    "array": [
-        "arcount", "ardel", "ardelrange", "arget", "argetrange", "argrep", "arinfo", "arinsert",
-        "arlastitems", "arlen", "armget", "armset", "arnext", "arop", "arring", "arscan",
-        "arseek", "arset",
-    ],
     "bitmap": ["bitcount", "bitfield", "bitfield_ro", "bitop", "bitpos", "getbit", "setbit"],
     "client": [  # the client's own methods, not commands
         "from_pool", "get_cache", "get_connection_kwargs", "get_encoder", "get_retry",
@@ -87,7 +82,6 @@ _NOT_YET: dict[str, list[str]] = {
     "set": ["sdiffcard", "sintercard", "sunioncard"],
     "string": ["delex", "digest", "digest_local", "increx", "lcs", "msetex", "stralgo", "substr"],
     "transactions": ["unwatch", "watch"],
-    "vector_set": ["vset"],
 }
 
 # Methods greenpool has whose parameters are still short of redis-py's (the

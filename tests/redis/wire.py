@@ -139,7 +139,7 @@ def results_by(
     configure it: RESP2, or its default RESP3 connection; its own response
     callbacks shape the reply, with the options its method passes.
     """
-    ours = call(_Answering(reply, protocol, decode))
+    ours = result_of(call, reply, protocol, decode)
     theirs = redis.Redis(protocol=2 if protocol == 2 else None, decode_responses=decode)
 
     def answer(*command: Any, **options: Any) -> Any:
@@ -148,3 +148,10 @@ def results_by(
 
     theirs.execute_command = answer  # type: ignore[method-assign]
     return ours, call(theirs)
+
+
+def result_of(
+    call: Callable[[Any], Any], reply: Any, protocol: int = 2, decode: bool = False
+) -> Any:
+    """greenpool's result of ``call(client)`` when the server answers ``reply``."""
+    return call(_Answering(reply, protocol, decode))

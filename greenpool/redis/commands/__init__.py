@@ -35,6 +35,12 @@ from ..exceptions import DataError
 from ._base import CommandOptions, Executor
 from ._replies import parse_info
 from .acl import ACLCommands
+from .array import (
+    ArrayAggregateOperations,
+    ArrayCommands,
+    ArrayPredicateCombinator,
+    ArrayPredicateType,
+)
 from .bitmap import BitmapCommands
 from .cluster import ClusterCommands
 from .connection import ConnectionCommands
@@ -51,14 +57,20 @@ from .set import SetCommands
 from .sorted_set import SortedSetCommands
 from .stream import StreamCommands
 from .string import StringCommands
+from .vector_set import QuantizationOptions, VectorSet, VectorSetCommands
 
 __all__ = [
+    "ArrayAggregateOperations",
+    "ArrayPredicateCombinator",
+    "ArrayPredicateType",
     "CommandOptions",
     "Commands",
     "CommandsMixin",
     "DataError",
     "Executor",
+    "QuantizationOptions",
     "Script",
+    "VectorSet",
     "parse_info",
 ]
 
@@ -74,6 +86,8 @@ class Commands(
     GeoCommands,
     HyperLogLogCommands,
     StreamCommands,
+    ArrayCommands,
+    VectorSetCommands,
     ScriptingCommands,
     FunctionCommands,
     PubSubCommands,

@@ -438,5 +438,11 @@ if TYPE_CHECKING:
     def any_reply(reply: Any) -> Any:
         """A reply of any type (a script's, a module's), as it comes."""
 
+    def optional_integer(reply: Any) -> int | None:
+        """An integer reply or nil (None), as it comes."""
+
+    def string_int_or_none(reply: Any) -> ReplyT | int | None:
+        """A string, an integer or nil, as it comes."""
+
 else:
-    integer_list = any_reply = None
+    integer_list = any_reply = optional_integer = string_int_or_none = None
