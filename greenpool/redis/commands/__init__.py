@@ -26,7 +26,10 @@ shared); :meth:`~.set.SetCommands.sismember` and
 :meth:`~.set.SetCommands.smismember` give ``bool`` where redis-py gives
 ``0``/``1`` (equal values, ``bool`` being an ``int``); a ``score_cast_func``
 is given ``str`` scores when decoding on RESP3 too, where redis-py gives it
-``bytes``.
+``bytes``; where redis-py 8 leaves a RESP3 reply in a shape of its own
+(FUNCTION STATS as a dict, XINFO STREAM FULL consumers with ``bytes`` keys,
+ZDIFF/ZRANDMEMBER/ZMPOP scores as ``bytes`` when decoding, vector sets'
+booleans and doubles), the groups give RESP2's shape all the same.
 """
 
 from __future__ import annotations

@@ -9,12 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import gevent
 import pytest
 import redis
 from commands_executor import Keys, SocketRedis, assert_refused, server_version, sort, t
+from helpers import wait_until
 from wire import assert_sends_same, case
 
 from greenpool.errors import ReplyError
+from greenpool.redis import Redis
+from greenpool.testing import RedisServer
 
 Results = dict[str, Any]
 Crosscheck = Callable[[Callable[[Any, Keys], Results]], None]
@@ -243,6 +247,34 @@ def test_zmpop_and_bzmpop(r: SocketRedis, k: Keys) -> None:
     assert r.bzmpop(0.05, 2, [k("z"), k("missing")], min=True, count=2) is None
     assert [timeout for _, timeout in r.blocking] == [1, 0.05]
     assert r.blocking[0][0] == ("BZMPOP", 1, 1, k("z"), "MAX", "COUNT", 1)
+
+
+def test_bzmpop_blocks_a_dedicated_connection(redis_server: RedisServer, k: Keys) -> None:
+    with Redis(host=redis_server.host, port=redis_server.port) as client:
+        waiter = gevent.spawn(client.bzmpop, 5, 1, [k("q")], min=True)
+        wait_until(lambda: client.dedicated_pool.checkedout() == 1)
+        assert client.zadd(k("q"), {"a": 1}) == 1  # the shared connections are free
+        assert waiter.get(timeout=5) == [k("q").encode(), [[b"a", b"1"]]]
+        assert client.bzmpop(0.05, 1, [k("q")], max=True) is None
+        assert client.dedicated_pool.checkedout() == 0
+
+
+def test_shapes_apply_in_a_pipeline(redis_server: RedisServer, k: Keys) -> None:
+    address = {"host": redis_server.host, "port": redis_server.port}
+    with Redis(**address, protocol=3, decode_responses=True) as client, client.pipeline() as pipe:
+        pipe.zadd(k("a"), {"x": 1, "y": 2.5}).zadd(k("b"), {"x": 1})
+        pipe.zdiff([k("a"), k("b")], withscores=True)
+        pipe.zunion({k("a"): 2, k("b"): 1}, withscores=True, score_cast_func=int)
+        pipe.zmpop(1, [k("a")], max=True)
+        pipe.bzmpop(1, 2, [k("none"), k("a")], min=True)
+        assert pipe.execute() == [
+            2,
+            1,
+            ["y", "2.5"],
+            [("x", 3), ("y", 5)],
+            [k("a"), [["y", "2.5"]]],
+            [k("a"), [["x", "1"]]],
+        ]
 
 
 ZSET_WIRE = [

@@ -10,9 +10,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import gevent
 import pytest
 from commands_executor import Keys, SocketRedis, assert_refused, t
+from helpers import wait_until
 from wire import assert_sends_same, case, results_by
+
+from greenpool.redis import Redis
+from greenpool.testing import RedisServer
 
 Results = dict[str, Any]
 Crosscheck = Callable[[Callable[[Any, Keys], Results]], None]
@@ -158,6 +163,33 @@ def test_xreadgroup_block(r: SocketRedis, k: Keys) -> None:
     assert r.xreadgroup("g", "c", {s: ">"}, count=1, block=0) != []
     assert [timeout for _, timeout in r.blocking] == [0.05, None]
     assert r.blocking[0][0] == ("XREADGROUP", "GROUP", "g", "c", "BLOCK", 50, "STREAMS", s, ">")
+
+
+def test_xreadgroup_block_blocks_a_dedicated_connection(
+    redis_server: RedisServer, k: Keys
+) -> None:
+    with Redis(host=redis_server.host, port=redis_server.port, decode_responses=True) as client:
+        client.xgroup_create(k("s"), "g", mkstream=True)
+        waiter = gevent.spawn(client.xreadgroup, "g", "c", {k("s"): ">"}, block=5000)
+        wait_until(lambda: client.dedicated_pool.checkedout() == 1)
+        assert client.xadd(k("s"), {"a": 1}, id="1-0") == "1-0"  # the shared ones are free
+        assert waiter.get(timeout=5) == [[k("s"), [("1-0", {"a": "1"})]]]
+        assert client.xreadgroup("g", "c", {k("s"): ">"}, block=50) == []
+        assert client.dedicated_pool.checkedout() == 0
+
+
+def test_shapes_apply_in_a_pipeline(redis_server: RedisServer, k: Keys) -> None:
+    with Redis(host=redis_server.host, port=redis_server.port, protocol=3) as client:
+        with client.pipeline() as pipe:
+            pipe.xgroup_create(k("s"), "g", "0", mkstream=True).xadd(k("s"), {"a": 1}, id="1-0")
+            pipe.xreadgroup("g", "c", {k("s"): ">"}).xpending(k("s"), "g")
+            pipe.xinfo_consumers(k("s"), "g").xgroup_destroy(k("s"), "g")
+            created, added, read, pending, consumers, destroyed = pipe.execute()
+        s = k("s").encode()
+        assert (created, added, destroyed) == (True, b"1-0", True)
+        assert read == [[s, [(b"1-0", {b"a": b"1"})]]]
+        assert pending["consumers"] == [{"name": b"c", "pending": 1}]
+        assert [consumer["name"] for consumer in consumers] == [b"c"]
 
 
 STREAM_WIRE = [
