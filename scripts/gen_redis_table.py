@@ -156,7 +156,7 @@ NEWER: dict[str, CommandSpec] = dict(
         # arrays (8.8)
         _array("arcount", 2, False),
         _array("ardel", -3, True),
-        _array("ardelrange", 4, True, fast=False),
+        _array("ardelrange", -4, True, fast=False),  # key start end [start end ...]
         _array("arget", 3, False),
         _array("argetrange", 4, False, fast=False),
         _array("argrep", -4, False, fast=False),

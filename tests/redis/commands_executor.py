@@ -11,8 +11,11 @@ comparison of results (types included).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,6 +28,7 @@ from greenpool.protocol.resp import NEED_DATA, RespParser, encode_command
 from greenpool.redis import _execute
 from greenpool.redis._route import BLOCKING, REFUSE, refusal, resolve, route_or_unseen
 from greenpool.redis.commands import Commands
+from greenpool.redis.exceptions import DataError
 from greenpool.testing import RedisServer
 
 CONFIGS = [(2, False), (2, True), (3, False), (3, True)]
@@ -281,3 +285,62 @@ class Canned(Commands):
         self.sent.append(args)
         parse = options.get("_parse")
         return self.reply if parse is None else parse(self.reply)
+
+
+def assert_refused(r: SocketRedis, call: Callable[[SocketRedis], Any], argument: str,
+                   value: Any) -> None:
+    """``call(r)`` raises DataError naming ``argument`` (and ``value``, unless None),
+    and sends nothing."""
+    sent, blocking = len(r.sent), len(r.blocking)
+    with pytest.raises(DataError) as caught:
+        call(r)
+    error = caught.value
+    assert error.argument == argument
+    assert str(error).startswith(f"{argument}=")
+    if value is not None:
+        assert error.value == value
+        assert repr(value) in str(error)
+    assert (len(r.sent), len(r.blocking)) == (sent, blocking), "something was sent"
+
+
+SPIN_LUA = (
+    "local start = redis.call('TIME')[1] "
+    "while tonumber(redis.call('TIME')[1]) - tonumber(start) < 5 do end return 1"
+)
+"""A Lua body that keeps the server busy for 5 s (unless killed), writing nothing."""
+
+
+@contextlib.contextmanager
+def busy_server(r: SocketRedis, call: Callable[[SocketRedis], Any]) -> Iterator[list[Exception]]:
+    """Run ``call`` (a script that spins) from another connection to ``r``'s server, in a
+    thread; enter once the server answers BUSY (``r``'s server only: it lowers
+    busy-reply-threshold).  On exit, wait for the call to end (at most 4 s: a killed
+    script ends at once) and fill the list with the error it raised, if any."""
+    r.raw("CONFIG", "SET", "busy-reply-threshold", 20)
+    other = SocketRedis(*r.sock.getpeername()[:2])
+    errors: list[Exception] = []
+
+    def run() -> None:
+        try:
+            call(other)
+        except ReplyError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    start = time.monotonic()
+    thread.start()
+    try:
+        while True:
+            try:
+                r.ping()
+            except ReplyError as exc:
+                assert exc.kind == "BUSY"
+                break
+            assert time.monotonic() - start < 4, "the script never made the server busy"
+            time.sleep(0.01)
+        yield errors
+        thread.join(10)
+        assert time.monotonic() - start < 4, "the script was not stopped"
+    finally:
+        thread.join(10)
+        other.close()

@@ -26,7 +26,10 @@ shared); :meth:`~.set.SetCommands.sismember` and
 :meth:`~.set.SetCommands.smismember` give ``bool`` where redis-py gives
 ``0``/``1`` (equal values, ``bool`` being an ``int``); a ``score_cast_func``
 is given ``str`` scores when decoding on RESP3 too, where redis-py gives it
-``bytes``.
+``bytes``; where redis-py 8 leaves a RESP3 reply in a shape of its own
+(FUNCTION STATS as a dict, XINFO STREAM FULL consumers with ``bytes`` keys,
+ZDIFF/ZRANDMEMBER/ZMPOP scores as ``bytes`` when decoding, vector sets'
+booleans and doubles), the groups give RESP2's shape all the same.
 """
 
 from __future__ import annotations
@@ -35,6 +38,12 @@ from ..exceptions import DataError
 from ._base import CommandOptions, Executor
 from ._replies import parse_info
 from .acl import ACLCommands
+from .array import (
+    ArrayAggregateOperations,
+    ArrayCommands,
+    ArrayPredicateCombinator,
+    ArrayPredicateType,
+)
 from .bitmap import BitmapCommands
 from .cluster import ClusterCommands
 from .connection import ConnectionCommands
@@ -52,14 +61,20 @@ from .set import SetCommands
 from .sorted_set import SortedSetCommands
 from .stream import StreamCommands
 from .string import StringCommands
+from .vector_set import QuantizationOptions, VectorSet, VectorSetCommands
 
 __all__ = [
+    "ArrayAggregateOperations",
+    "ArrayPredicateCombinator",
+    "ArrayPredicateType",
     "CommandOptions",
     "Commands",
     "CommandsMixin",
     "DataError",
     "Executor",
+    "QuantizationOptions",
     "Script",
+    "VectorSet",
     "parse_info",
 ]
 
@@ -75,6 +90,8 @@ class Commands(
     GeoCommands,
     HyperLogLogCommands,
     StreamCommands,
+    ArrayCommands,
+    VectorSetCommands,
     ScriptingCommands,
     FunctionCommands,
     PubSubCommands,

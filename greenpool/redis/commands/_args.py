@@ -9,6 +9,7 @@ value: a bad argument never reaches the server.
 from __future__ import annotations
 
 import datetime
+import enum
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
@@ -164,10 +165,12 @@ def trim_args(
     maxlen: int | None, minid: EncodableT | None, approximate: bool, limit: int | None
 ) -> list[Any]:
     """MAXLEN/MINID trimming arguments of XADD and XTRIM."""
+    # Exact trimming is the server's default: "=" is left out, as redis-py does.
+    mode = ["~"] if approximate else []
     if maxlen is not None:
-        args: list[Any] = ["MAXLEN", "~" if approximate else "=", integer("maxlen", maxlen, 0)]
+        args: list[Any] = ["MAXLEN", *mode, integer("maxlen", maxlen, 0)]
     elif minid is not None:
-        args = ["MINID", "~" if approximate else "=", minid]
+        args = ["MINID", *mode, minid]
     elif limit is not None:
         raise DataError("limit", limit, "needs maxlen or minid")
     else:
@@ -207,3 +210,40 @@ def not_implemented(command: str) -> NoReturn:
         f"{command} is not implemented as a method, as in redis-py; "
         f"execute_command({words}) sends it as it is"
     )
+
+
+def key_list(argument: str, keys: Any) -> list[Any]:
+    """A non-empty list of keys given as a list, tuple, mapping's keys or other iterable.
+
+    A single key is refused: redis-py counts the characters of a string
+    given here as keys, which is never what was meant.
+    """
+    if isinstance(keys, SCALARS):
+        raise DataError(argument, keys, "must be a list of keys, not one key")
+    try:
+        items = list(keys)
+    except TypeError:
+        raise DataError(argument, keys, "must be a list of keys") from None
+    if not items:
+        raise DataError(argument, keys, "must name at least one key")
+    return items
+
+
+def key_count(argument: str, value: Any, keys: Sequence[Any]) -> int:
+    """A ``numkeys`` argument: an integer equal to the number of ``keys``."""
+    count = integer(argument, value)
+    if count != len(keys):
+        raise DataError(argument, value, f"must be the number of keys ({len(keys)})")
+    return count
+
+
+def choice(argument: str, value: Any, allowed: Sequence[str]) -> str:
+    """One of the ``allowed`` words (any case), as given: a str, or an Enum whose value is one.
+
+    redis-py's option enums (``ArrayPredicateType.EXACT`` ...) and
+    greenpool's own give their ``value``.
+    """
+    text = value.value if isinstance(value, enum.Enum) else value
+    if isinstance(text, str) and text.upper() in allowed:
+        return text
+    raise DataError(argument, value, f"must be one of {', '.join(allowed)}")

@@ -602,3 +602,177 @@ if TYPE_CHECKING:
 
 else:
     list_reply = optional_integer = bytes_reply = None
+
+
+# ---------------------------------------------------------------------------
+# Sorted sets: scores left as text (ZDIFF, ZRANDMEMBER, ZMPOP WITHSCORES).
+
+
+def score_text(score: Any, decode: bool) -> Any:
+    """A score as RESP2 sends it: the text as it came, or a RESP3 double as ``%.17g`` text."""
+    if isinstance(score, float):
+        text = format(score, ".17g")
+        return text if decode else text.encode()
+    return score
+
+
+class RawScores:
+    """Replies whose scores redis-py leaves as RESP2 text, whatever the protocol.
+
+    RESP3 sends doubles in ``[member, score]`` pairs; RESP2 sends text, flat
+    or in pairs.  Both come out as RESP2 gives them, scores as ``bytes``
+    (``str`` when decoding).
+    """
+
+    __slots__ = ("decode",)
+
+    def __init__(self, decode: bool) -> None:
+        self.decode = decode
+
+    def flat(self, reply: Any) -> list[Any]:
+        """ZDIFF/ZRANDMEMBER WITHSCORES: ``[m1, s1, m2, s2 ...]``."""
+        if not reply or not isinstance(reply[0], list):
+            return list(reply or ())
+        decode = self.decode
+        return [item for member, score in reply for item in (member, score_text(score, decode))]
+
+    def popped(self, reply: Any) -> list[Any] | None:
+        """ZMPOP/BZMPOP: ``[key, [[member, score] ...]]``, or None."""
+        if not reply:
+            return None
+        pairs = [[member, score_text(score, self.decode)] for member, score in reply[1]]
+        return [reply[0], pairs]
+
+
+# ---------------------------------------------------------------------------
+# Maps with text keys, whatever the protocol and decoding.
+
+
+def text_keys(reply: Any) -> dict[str, Any]:
+    """A map (RESP3) or flat pairs (RESP2) as a dict with ``str`` keys; values as they come."""
+    return {to_text(key): value for key, value in pairs_to_dict(reply).items()}
+
+
+def text_keys_list(reply: Any) -> list[dict[str, Any]]:
+    """A list of maps or flat pairs (XINFO GROUPS, XINFO CONSUMERS) as dicts with ``str`` keys."""
+    return [text_keys(item) for item in reply]
+
+
+def deep_flat_maps(reply: Any) -> Any:
+    """RESP3 maps, all the way down, as RESP2's flat ``[k1, v1 ...]`` lists (FUNCTION STATS)."""
+    if isinstance(reply, dict):
+        return [item for key, value in reply.items() for item in (key, deep_flat_maps(value))]
+    if isinstance(reply, list):
+        return [deep_flat_maps(item) for item in reply]
+    return reply
+
+
+# ---------------------------------------------------------------------------
+# Streams.
+
+
+def stream_entries_claimed(reply: Any) -> list[tuple[Any, ...]]:
+    """:func:`stream_entries` for XREADGROUP CLAIM: ``(id, {...}, idle, deliveries) ...``."""
+    if reply is None:
+        return []
+    return [
+        (None, None) if entry is None else (entry[0], pairs_to_dict(entry[1]), *entry[2:])
+        for entry in reply
+    ]
+
+
+def xread_claimed(reply: Any) -> list[list[Any]]:
+    """:func:`xread_reply` with :func:`stream_entries_claimed` entries."""
+    if not reply:
+        return []
+    items = reply.items() if isinstance(reply, dict) else reply
+    return [[stream, stream_entries_claimed(entries)] for stream, entries in items]
+
+
+def _entry_or_none(entry: Any) -> Any:
+    if entry is None or entry[0] is None:
+        return entry
+    return (entry[0], pairs_to_dict(entry[1]))
+
+
+def stream_info(reply: Any) -> dict[str, Any]:
+    """XINFO STREAM: a dict with ``str`` keys, first and last entries as ``(id, {...})``."""
+    info = text_keys(reply)
+    if "first-entry" in info:
+        info["first-entry"] = _entry_or_none(info["first-entry"])
+    if "last-entry" in info:
+        info["last-entry"] = _entry_or_none(info["last-entry"])
+    return info
+
+
+def stream_info_full(reply: Any) -> dict[str, Any]:
+    """XINFO STREAM FULL: ``entries`` as ``{id: {...}}``; groups and consumers with ``str`` keys."""
+    info = text_keys(reply)
+    info["entries"] = {entry_id: pairs_to_dict(fields) for entry_id, fields in info["entries"]}
+    groups = [text_keys(group) for group in info["groups"]]
+    for group in groups:
+        consumers = group.get("consumers")
+        if consumers and consumers[0] is not None:
+            group["consumers"] = [text_keys(consumer) for consumer in consumers]
+    info["groups"] = groups
+    return info
+
+
+def pending_summary(reply: Any) -> dict[str, Any]:
+    """XPENDING: ``{"pending": n, "min": id, "max": id, "consumers": [{"name", "pending"}]}``."""
+    consumers = [{"name": name, "pending": int(count)} for name, count in reply[3] or ()]
+    return {"pending": reply[0], "min": reply[1], "max": reply[2], "consumers": consumers}
+
+
+_PENDING_FIELDS = ("message_id", "consumer", "time_since_delivered", "times_delivered")
+
+
+def pending_details(reply: Any) -> list[dict[str, Any]]:
+    """XPENDING with a range: one dict per entry, keyed as redis-py keys them."""
+    return [dict(zip(_PENDING_FIELDS, entry, strict=False)) for entry in reply]
+
+
+def autoclaimed(reply: Any) -> list[Any]:
+    """XAUTOCLAIM: ``[next start id, [(id, {...}) ...], deleted ids]`` (two items before 7.0)."""
+    return [reply[0], stream_entries(reply[1]), *reply[2:]]
+
+
+def autoclaimed_ids(reply: Any) -> list[Any]:
+    """XAUTOCLAIM JUSTID: the claimed ids."""
+    result: list[Any] = reply[1]
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Functions.
+
+
+def function_libraries(reply: Any) -> list[Any]:
+    """FUNCTION LIST as RESP2 gives it: each library, and each of its functions, flat pairs."""
+    libraries = []
+    for library in reply:
+        if isinstance(library, dict):
+            flat: list[Any] = []
+            for key, value in library.items():
+                if to_text(key) == "functions":
+                    value = [deep_flat_maps(function) for function in value]
+                flat += (key, value)
+            library = flat
+        libraries.append(library)
+    return libraries
+
+
+# More shapes that leave the reply as it is (for the type checker only, as above).
+if TYPE_CHECKING:
+
+    def integer_list(reply: Any) -> list[int]:
+        """An array of integers, as it comes."""
+
+    def any_reply(reply: Any) -> Any:
+        """A reply of any type (a script's, a module's), as it comes."""
+
+    def string_int_or_none(reply: Any) -> ReplyT | int | None:
+        """A string, an integer or nil, as it comes."""
+
+else:
+    integer_list = any_reply = string_int_or_none = None

@@ -35,7 +35,7 @@ TABLE: dict[str, C] = {
     'append': C('string', 3, ('denyoom', 'fast', 'write'), keys=(K(1, 0, Range(0, 1, 0), ('RW', 'insert')),), since='2.0.0'),
     'arcount': C('array', 2, ('fast', 'readonly'), keys=(K(1, 0, Range(0, 1, 0), ('RO', 'access')),), since='8.8.0'),
     'ardel': C('array', -3, ('denyoom', 'fast', 'write'), keys=(K(1, 0, Range(0, 1, 0), ('RW', 'update')),), since='8.8.0'),
-    'ardelrange': C('array', 4, ('denyoom', 'write'), keys=(K(1, 0, Range(0, 1, 0), ('RW', 'update')),), since='8.8.0'),
+    'ardelrange': C('array', -4, ('denyoom', 'write'), keys=(K(1, 0, Range(0, 1, 0), ('RW', 'update')),), since='8.8.0'),
     'arget': C('array', 3, ('fast', 'readonly'), keys=(K(1, 0, Range(0, 1, 0), ('RO', 'access')),), since='8.8.0'),
     'argetrange': C('array', 4, ('readonly',), keys=(K(1, 0, Range(0, 1, 0), ('RO', 'access')),), since='8.8.0'),
     'argrep': C('array', -4, ('readonly',), keys=(K(1, 0, Range(0, 1, 0), ('RO', 'access')),), since='8.8.0'),

@@ -24,6 +24,37 @@ class ScriptingCommands(CommandGroup):
         """Run a cached script by SHA1 (ReplyError NOSCRIPT if unknown); its raw reply."""
         return self.execute_command("EVALSHA", sha, integer("numkeys", numkeys, 0), *keys_and_args)
 
+    def eval_ro(self, script: ReplyT, numkeys: int, *keys_and_args: EncodableT) -> Any:
+        """:meth:`eval` for a script that writes nothing (it may run on a replica)."""
+        return self.execute_command(
+            "EVAL_RO", script, integer("numkeys", numkeys, 0), *keys_and_args
+        )
+
+    def evalsha_ro(self, sha: str, numkeys: int, *keys_and_args: EncodableT) -> Any:
+        """:meth:`evalsha` for a script that writes nothing (it may run on a replica)."""
+        return self.execute_command(
+            "EVALSHA_RO", sha, integer("numkeys", numkeys, 0), *keys_and_args
+        )
+
+    def script_kill(self) -> bool:
+        """Stop the script the server is running, if it has written nothing yet; True.
+
+        Raises ResponseError NOTBUSY when no script runs.
+        """
+        return self.execute_command("SCRIPT", "KILL", _parse=ok)
+
+    def script_debug(self, *args: Any) -> None:
+        """Not supported: raises NotImplementedError, as redis-py does.
+
+        SCRIPT DEBUG turns the connection into a Lua debugger session, which
+        no client connection of a pool can serve (the command table refuses
+        it on shared connections and in pipelines too).
+        """
+        raise NotImplementedError(
+            "SCRIPT DEBUG is not supported: it turns the connection into a Lua debugger "
+            "session; use redis-cli --ldb"
+        )
+
     def script_load(self, script: ReplyT) -> str:
         """Cache a script in the server; return its SHA1 as ``str``."""
         return self.execute_command("SCRIPT", "LOAD", script, _parse=to_text)

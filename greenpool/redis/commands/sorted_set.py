@@ -9,7 +9,10 @@ from ..exceptions import DataError
 from ._args import (
     SCALARS,
     block_timeout,
+    choice,
     integer,
+    key_count,
+    key_list,
     list_or_args,
     non_empty_mapping,
     scan_args,
@@ -17,13 +20,16 @@ from ._args import (
 )
 from ._base import CommandGroup, EncodableT, KeyT, ReplyT, ScoreCastT
 from ._replies import (
+    RawScores,
     ScorePairs,
     float_or_none,
     floats_or_none,
     integer_reply,
+    optional_string,
     popped_member,
     score_pairs,
     score_parser,
+    string_list,
 )
 
 
@@ -89,14 +95,14 @@ class SortedSetCommands(CommandGroup):
             args.append("NX")
         if xx:
             args.append("XX")
-        if gt:
-            args.append("GT")
-        if lt:
-            args.append("LT")
         if ch:
             args.append("CH")
         if incr:
             args.append("INCR")
+        if gt:
+            args.append("GT")
+        if lt:
+            args.append("LT")
         for member, score in mapping.items():
             if isinstance(score, bool) or not isinstance(score, SCALARS):
                 raise DataError("mapping", mapping, f"the score of {member!r} is not a number")
@@ -196,27 +202,12 @@ class SortedSetCommands(CommandGroup):
         range.  With ``withscores`` return ``[(member, score) ...]``, the
         scores passed through ``score_cast_func``.
         """
-        if byscore and bylex:
-            raise DataError("byscore", byscore, "cannot be combined with bylex=True")
         if bylex and withscores:
             raise DataError("withscores", withscores, "cannot be combined with bylex=True")
-        if (offset is None) != (num is None):
-            raise DataError("offset", offset, f"and num={num!r} must be given together")
-        if offset is not None and not (byscore or bylex):
-            raise DataError("offset", offset, "needs byscore=True or bylex=True")
-        if not (byscore or bylex):
-            first, last = integer("start", start), integer("end", end)
-            if desc:
-                return self.zrevrange(name, first, last, withscores, score_cast_func)
-            args: list[Any] = ["ZRANGE", name, first, last]
-        else:
-            args = ["ZRANGE", name, score_bound("start", start), score_bound("end", end)]
-            args.append("BYSCORE" if byscore else "BYLEX")
-            if desc:
-                args.append("REV")
-            if offset is not None:
-                args += ["LIMIT", integer("offset", offset), integer("num", num)]
-        return self._zrange_command(args, withscores, score_cast_func)
+        bounds = _range_args(start, end, desc, byscore, bylex, offset, num)
+        if desc and not (byscore or bylex):
+            return self.zrevrange(name, bounds[0], bounds[1], withscores, score_cast_func)
+        return self._zrange_command(["ZRANGE", name, *bounds], withscores, score_cast_func)
 
     def zrevrange(
         self,
@@ -241,11 +232,7 @@ class SortedSetCommands(CommandGroup):
         withscores: bool,
         cast: ScoreCastT,
     ) -> list[Any]:
-        if (start is None) != (num is None):
-            raise DataError("start", start, f"and num={num!r} must be given together")
-        args: list[Any] = [command, name, low, high]
-        if start is not None:
-            args += ["LIMIT", integer("start", start), integer("num", num)]
+        args: list[Any] = [command, name, low, high, *_limit_args(start, num)]
         return self._zrange_command(args, withscores, cast)
 
     def zrangebyscore(
@@ -369,3 +356,277 @@ class SortedSetCommands(CommandGroup):
             yield from pairs
             if cursor == 0:
                 return
+
+    def zlexcount(self, name: KeyT, min: EncodableT, max: EncodableT) -> int:
+        """Return how many members sort between the lex bounds ``min`` and ``max``.
+
+        Bounds are ``"[a"`` (inclusive), ``"(a"`` (exclusive), ``"-"`` and
+        ``"+"``; all members must have the same score for a lex range to
+        mean anything.
+        """
+        return self.execute_command("ZLEXCOUNT", name, min, max, _parse=integer_reply)
+
+    def zrangebylex(
+        self,
+        name: KeyT,
+        min: EncodableT,
+        max: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+    ) -> list[ReplyT]:
+        """Return the members between the lex bounds ``min`` and ``max`` (paged by start/num)."""
+        return self.execute_command(
+            "ZRANGEBYLEX", name, min, max, *_limit_args(start, num), _parse=string_list
+        )
+
+    def zrevrangebylex(
+        self,
+        name: KeyT,
+        max: EncodableT,
+        min: EncodableT,
+        start: int | None = None,
+        num: int | None = None,
+    ) -> list[ReplyT]:
+        """Return the members between the lex bounds ``max`` and ``min``, in reverse order."""
+        return self.execute_command(
+            "ZREVRANGEBYLEX", name, max, min, *_limit_args(start, num), _parse=string_list
+        )
+
+    def zremrangebylex(self, name: KeyT, min: EncodableT, max: EncodableT) -> int:
+        """Remove the members between the lex bounds ``min`` and ``max``; return how many."""
+        return self.execute_command("ZREMRANGEBYLEX", name, min, max, _parse=integer_reply)
+
+    def zrangestore(
+        self,
+        dest: KeyT,
+        name: KeyT,
+        start: EncodableT,
+        end: EncodableT,
+        byscore: bool = False,
+        bylex: bool = False,
+        desc: bool = False,
+        offset: int | None = None,
+        num: int | None = None,
+    ) -> int:
+        """Store the members :meth:`zrange` would return in ``dest``; return how many."""
+        bounds = _range_args(start, end, desc, byscore, bylex, offset, num)
+        return self.execute_command("ZRANGESTORE", dest, name, *bounds, _parse=integer_reply)
+
+    def zrandmember(
+        self, key: KeyT, count: int | None = None, withscores: bool = False
+    ) -> ReplyT | list[ReplyT] | None:
+        """Return a random member (None if the set is missing), or a list of ``count``.
+
+        A negative ``count`` may repeat members.  With ``withscores`` (which
+        needs ``count``) the list is flat, ``[member, score ...]``, the
+        scores as RESP2 sends them (text), as redis-py gives them.
+        """
+        if count is None:
+            if withscores:
+                raise DataError("withscores", withscores, "needs count")
+            reply: ReplyT | list[ReplyT] | None = self.execute_command(
+                "ZRANDMEMBER", key, _parse=optional_string
+            )
+        elif withscores:
+            reply = self.execute_command(
+                "ZRANDMEMBER",
+                key,
+                integer("count", count),
+                "WITHSCORES",
+                _parse=RawScores(self.decode_responses).flat,
+            )
+        else:
+            reply = self.execute_command(
+                "ZRANDMEMBER", key, integer("count", count), _parse=string_list
+            )
+        return reply
+
+    def zdiff(self, keys: Sequence[KeyT], withscores: bool = False) -> list[ReplyT]:
+        """Return the members of the first set that are in none of the others.
+
+        With ``withscores`` the list is flat, ``[member, score ...]``, the
+        scores as RESP2 sends them (text), as redis-py gives them.
+        """
+        names = key_list("keys", keys)
+        if withscores:
+            return self.execute_command(
+                "ZDIFF",
+                len(names),
+                *names,
+                "WITHSCORES",
+                _parse=RawScores(self.decode_responses).flat,
+            )
+        return self.execute_command("ZDIFF", len(names), *names, _parse=string_list)
+
+    def zdiffstore(self, dest: KeyT, keys: Sequence[KeyT]) -> int:
+        """Store :meth:`zdiff`'s members, with their scores, in ``dest``; return how many."""
+        names = key_list("keys", keys)
+        return self.execute_command("ZDIFFSTORE", dest, len(names), *names, _parse=integer_reply)
+
+    def zinter(
+        self,
+        keys: Sequence[KeyT] | Mapping[KeyT, float],
+        aggregate: str | None = None,
+        withscores: bool = False,
+    ) -> list[Any]:
+        """Return the members of every set; ``[(member, score) ...]`` with ``withscores``.
+
+        ``keys`` may map each key to its weight; ``aggregate`` ("SUM",
+        "MIN", "MAX") says how the weighted scores combine.
+        """
+        args = _aggregate_args("ZINTER", keys, aggregate)
+        return self._zrange_command(args, withscores, float)
+
+    def zinterstore(
+        self,
+        dest: KeyT,
+        keys: Sequence[KeyT] | Mapping[KeyT, float],
+        aggregate: str | None = None,
+    ) -> int:
+        """Store :meth:`zinter`'s members with their scores in ``dest``; return how many."""
+        args = _aggregate_args("ZINTERSTORE", keys, aggregate, dest)
+        return self.execute_command(*args, _parse=integer_reply)
+
+    def zunion(
+        self,
+        keys: Sequence[KeyT] | Mapping[KeyT, float],
+        aggregate: str | None = None,
+        withscores: bool = False,
+        score_cast_func: ScoreCastT = float,
+    ) -> list[Any]:
+        """Return the members of any set; ``[(member, score) ...]`` with ``withscores``.
+
+        ``keys`` may map each key to its weight; ``aggregate`` says how the
+        weighted scores combine; scores pass through ``score_cast_func``.
+        """
+        args = _aggregate_args("ZUNION", keys, aggregate)
+        return self._zrange_command(args, withscores, score_cast_func)
+
+    def zunionstore(
+        self,
+        dest: KeyT,
+        keys: Sequence[KeyT] | Mapping[KeyT, float],
+        aggregate: str | None = None,
+    ) -> int:
+        """Store :meth:`zunion`'s members with their scores in ``dest``; return how many."""
+        args = _aggregate_args("ZUNIONSTORE", keys, aggregate, dest)
+        return self.execute_command(*args, _parse=integer_reply)
+
+    def zintercard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> int:
+        """Return how many members all the sets share, counting up to ``limit`` (0: no limit)."""
+        names = key_list("keys", keys)
+        return self.execute_command(
+            "ZINTERCARD",
+            key_count("numkeys", numkeys, names),
+            *names,
+            "LIMIT",
+            integer("limit", limit, 0),
+            _parse=integer_reply,
+        )
+
+    def zmpop(
+        self,
+        num_keys: int,
+        keys: list[KeyT],
+        min: bool | None = False,
+        max: bool | None = False,
+        count: int | None = 1,
+    ) -> list[Any] | None:
+        """Pop up to ``count`` lowest (``min``) or highest (``max``) members of a set.
+
+        The first non-empty set of ``keys`` is popped.  Return ``[key,
+        [[member, score] ...]]``, the scores as RESP2 sends them (text), as
+        redis-py gives them; None when every set is empty.
+        """
+        names = key_list("keys", keys)
+        args: list[Any] = ["ZMPOP", key_count("num_keys", num_keys, names), *names]
+        args.append(_min_or_max(min, max))
+        if count != 1:
+            args += ["COUNT", integer("count", count, 1)]
+        return self.execute_command(*args, _parse=RawScores(self.decode_responses).popped)
+
+    def bzmpop(
+        self,
+        timeout: float,
+        numkeys: int,
+        keys: list[KeyT],
+        min: bool | None = False,
+        max: bool | None = False,
+        count: int | None = 1,
+    ) -> list[Any] | None:
+        """:meth:`zmpop`, waiting up to ``timeout`` s (0: forever); None on timeout.
+
+        Runs on a connection of its own (the command table marks it blocking).
+        """
+        seconds = block_timeout("timeout", timeout)
+        names = key_list("keys", keys)
+        return self.execute_command(
+            "BZMPOP",
+            seconds,
+            key_count("numkeys", numkeys, names),
+            *names,
+            _min_or_max(min, max),
+            "COUNT",
+            integer("count", count, 1),
+            _block_timeout=seconds or None,
+            _parse=RawScores(self.decode_responses).popped,
+        )
+
+
+_AGGREGATES = ("SUM", "MIN", "MAX", "COUNT")
+
+
+def _aggregate_args(command: str, keys: Any, aggregate: str | None, dest: Any = None) -> list[Any]:
+    """ZINTER/ZUNION[STORE]: the keys (with WEIGHTS when ``keys`` maps them) and AGGREGATE."""
+    names = key_list("keys", keys)
+    args: list[Any] = [command] if dest is None else [command, dest]
+    args += [len(names), *names]
+    if isinstance(keys, Mapping):
+        args.append("WEIGHTS")
+        args += [score_bound("keys", weight) for weight in keys.values()]
+    if aggregate:
+        args += ["AGGREGATE", choice("aggregate", aggregate, _AGGREGATES)]
+    return args
+
+
+def _min_or_max(min: bool | None, max: bool | None) -> str:
+    if bool(min) == bool(max):
+        raise DataError("min", min, f"exactly one of min and max={max!r} must be True")
+    return "MIN" if min else "MAX"
+
+
+def _limit_args(start: int | None, num: int | None) -> list[Any]:
+    """``LIMIT start num`` of the *BYSCORE and *BYLEX commands: both or neither."""
+    if (start is None) != (num is None):
+        raise DataError("start", start, f"and num={num!r} must be given together")
+    if start is None:
+        return []
+    return ["LIMIT", integer("start", start), integer("num", num)]
+
+
+def _range_args(
+    start: Any,
+    end: Any,
+    desc: bool,
+    byscore: bool,
+    bylex: bool,
+    offset: int | None,
+    num: int | None,
+) -> list[Any]:
+    """ZRANGE's and ZRANGESTORE's arguments after the key: bounds, BYSCORE/BYLEX, REV, LIMIT."""
+    if byscore and bylex:
+        raise DataError("byscore", byscore, "cannot be combined with bylex=True")
+    if (offset is None) != (num is None):
+        raise DataError("offset", offset, f"and num={num!r} must be given together")
+    if offset is not None and not (byscore or bylex):
+        raise DataError("offset", offset, "needs byscore=True or bylex=True")
+    if not (byscore or bylex):
+        args: list[Any] = [integer("start", start), integer("end", end)]
+    else:
+        args = [score_bound("start", start), score_bound("end", end)]
+        args.append("BYSCORE" if byscore else "BYLEX")
+    if desc:
+        args.append("REV")
+    if offset is not None:
+        args += ["LIMIT", integer("offset", offset), integer("num", num)]
+    return args

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from commands_executor import SocketRedis, open_client
+from commands_executor import SocketRedis, assert_refused, open_client
 
 from greenpool.errors import GreenpoolError
 from greenpool.redis.commands import DataError
@@ -151,16 +151,7 @@ BAD: list[tuple[str, Call, str, Any]] = [
 def test_bad_argument_raises_data_error_and_sends_nothing(
     r: SocketRedis, call: Call, argument: str, value: Any
 ) -> None:
-    sent, blocking = len(r.sent), len(r.blocking)
-    with pytest.raises(DataError) as caught:
-        call(r)
-    error = caught.value
-    assert error.argument == argument
-    assert str(error).startswith(f"{argument}=")
-    if value is not None:
-        assert error.value == value
-        assert repr(value) in str(error)
-    assert (len(r.sent), len(r.blocking)) == (sent, blocking), "something was sent"
+    assert_refused(r, call, argument, value)
 
 
 def test_data_error_is_a_value_error_and_a_greenpool_error() -> None:

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from commands_executor import Keys, SocketRedis, t
+from commands_executor import SPIN_LUA, Keys, SocketRedis, busy_server, t
+from wire import assert_sends_same, case
 
 from greenpool.errors import ReplyError
 from greenpool.redis.commands import Script
@@ -72,6 +73,51 @@ def test_script_errors_other_than_noscript_propagate(r: SocketRedis) -> None:
     assert caught.value.kind == "MYERR"
 
 
+def test_read_only_scripts(r: SocketRedis, k: Keys) -> None:
+    r.set(k("a"), "v")
+    assert r.eval_ro("return redis.call('GET', KEYS[1])", 1, k("a")) == t(r, "v")
+    with pytest.raises(ReplyError):
+        r.eval_ro("return redis.call('SET', KEYS[1], 'w')", 1, k("a"))
+    sha = r.script_load("return {KEYS[1], ARGV[1]}")
+    assert r.evalsha_ro(sha, 1, k("a"), "x") == t(r, [k("a"), "x"])
+    with pytest.raises(ReplyError) as caught:
+        r.evalsha_ro("0" * 40, 0)
+    assert caught.value.kind == "NOSCRIPT"
+
+def test_script_kill(r_own: SocketRedis) -> None:
+    with pytest.raises(ReplyError) as caught:
+        r_own.script_kill()
+    assert caught.value.kind == "NOTBUSY"
+    with busy_server(r_own, lambda other: other.eval_ro(SPIN_LUA, 0)) as errors:
+        assert r_own.script_kill() is True
+    assert "killed" in str(errors[0]).lower()
+
+def test_script_debug_is_not_supported(r: SocketRedis) -> None:
+    # As in redis-py: the connection would become a Lua debugger session.
+    sent = len(r.sent)
+    with pytest.raises(NotImplementedError, match="SCRIPT DEBUG"):
+        r.script_debug("YES")
+    assert len(r.sent) == sent
+
+
+SCRIPTING_WIRE = [
+    case("eval", "return 1", 0),
+    case("eval_ro", "return KEYS[1]", 1, "k", "a"),
+    case("evalsha", "a" * 40, 2, "k1", "k2"),
+    case("evalsha_ro", "a" * 40, 0, "x"),
+    case("script_load", "return 1"),
+    case("script_exists", "a" * 40, "b" * 40),
+    case("script_flush"),
+    case("script_flush", "ASYNC"),
+    case("script_kill"),
+]
+
+
+@pytest.mark.parametrize(("method", "args", "kwargs"), SCRIPTING_WIRE)
+def test_sends_what_redis_py_sends(method: str, args: Any, kwargs: Any) -> None:
+    assert_sends_same(method, *args, **kwargs)
+
+
 # ============================================================================
 # The same calls through redis-py
 
@@ -96,6 +142,8 @@ def scripting_scenario(c: Any, k: Keys) -> Results:
     fresh = c.register_script(f"-- {k('fresh')} {type(c).__name__}\nreturn #KEYS + #ARGV")
     out["fresh script"] = fresh(keys=[k("x")], args=[1, 2])
     out["fresh script again"] = fresh([k("x")])
+    out["eval_ro"] = c.eval_ro("return {ARGV[1], redis.call('EXISTS', KEYS[1])}", 1, k("n"), 7)
+    out["evalsha_ro"] = c.evalsha_ro(c.script_load("return #KEYS"), 2, k("a"), k("b"))
     return out
 
 

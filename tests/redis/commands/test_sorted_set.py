@@ -9,11 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import gevent
 import pytest
 import redis
-from commands_executor import Keys, SocketRedis, server_version, sort, t
+from commands_executor import Keys, SocketRedis, assert_refused, server_version, sort, t
+from helpers import wait_until
+from wire import assert_sends_same, case
 
 from greenpool.errors import ReplyError
+from greenpool.redis import Redis
+from greenpool.testing import RedisServer
 
 Results = dict[str, Any]
 Crosscheck = Callable[[Callable[[Any, Keys], Results]], None]
@@ -171,6 +176,211 @@ def test_zscan(r: SocketRedis, k: Keys) -> None:
     assert r.zscan(k("missing")) == (0, [])
 
 
+def test_lex_ranges(r: SocketRedis, k: Keys) -> None:
+    r.zadd(k("z"), {"a": 0, "b": 0, "c": 0, "d": 0})
+    assert r.zlexcount(k("z"), "-", "+") == 4
+    assert r.zlexcount(k("z"), "[b", "(d") == 2
+    assert r.zrangebylex(k("z"), "-", "(c") == t(r, ["a", "b"])
+    assert r.zrangebylex(k("z"), "[b", "+", start=1, num=5) == t(r, ["c", "d"])
+    assert r.zrevrangebylex(k("z"), "+", "[b") == t(r, ["d", "c", "b"])
+    assert r.zrevrangebylex(k("z"), "+", "-", 0, 1) == t(r, ["d"])
+    assert r.zrangebylex(k("missing"), "-", "+") == []
+    assert r.zremrangebylex(k("z"), "[a", "[b") == 2
+    assert r.zrange(k("z"), 0, -1) == t(r, ["c", "d"])
+
+def test_zrangestore(r: SocketRedis, k: Keys) -> None:
+    r.zadd(k("z"), {"a": 1, "b": 2, "c": 3, "d": 4})
+    assert r.zrangestore(k("dst"), k("z"), 0, 1) == 2
+    assert r.zrange(k("dst"), 0, -1, withscores=True) == t(r, [("a", 1.0), ("b", 2.0)])
+    assert r.zrangestore(k("dst"), k("z"), 0, 0, desc=True) == 1
+    assert r.zrange(k("dst"), 0, -1) == t(r, ["d"])
+    assert r.zrangestore(k("dst"), k("z"), "(1", "+inf", byscore=True, offset=1, num=5) == 2
+    assert r.zrange(k("dst"), 0, -1) == t(r, ["c", "d"])
+    assert r.zrangestore(k("dst"), k("z"), "+", "-", bylex=True, desc=True) == 4
+    assert r.zrangestore(k("dst"), k("missing"), 0, -1) == 0
+    assert r.exists(k("dst")) == 0
+
+def test_set_algebra(r: SocketRedis, k: Keys) -> None:
+    r.zadd(k("a"), {"x": 1, "y": 2, "z": 3})
+    r.zadd(k("b"), {"y": 10, "z": 20, "w": 30})
+    assert r.zinter([k("a"), k("b")]) == t(r, ["y", "z"])
+    assert r.zinter([k("a"), k("b")], withscores=True) == t(r, [("y", 12.0), ("z", 23.0)])
+    assert r.zinter({k("a"): 2, k("b"): 0.5}, "max", withscores=True) == t(
+        r, [("y", 5.0), ("z", 10.0)]
+    )
+    assert r.zunion([k("a"), k("b")], aggregate="MIN") == t(r, ["x", "y", "z", "w"])
+    assert r.zunion([k("a"), k("b")], withscores=True, score_cast_func=int)[-1] == (
+        t(r, "w"),
+        30,
+    )
+    assert r.zdiff([k("a"), k("b")]) == t(r, ["x"])
+    assert r.zdiff([k("b"), k("a")], withscores=True) == t(r, ["w", "30"])
+    assert r.zinterstore(k("dst"), [k("a"), k("b")], aggregate="SUM") == 2
+    assert r.zunionstore(k("dst"), {k("a"): 1, k("b"): 2}) == 4
+    assert r.zscore(k("dst"), "w") == 60.0
+    assert r.zdiffstore(k("dst"), [k("a"), k("b")]) == 1
+    assert r.zrange(k("dst"), 0, -1, withscores=True) == t(r, [("x", 1.0)])
+    if server_version(r) >= (7, 0):
+        assert r.zintercard(2, [k("a"), k("b")]) == 2
+        assert r.zintercard(2, [k("a"), k("b")], limit=1) == 1
+
+def test_zrandmember(r: SocketRedis, k: Keys) -> None:
+    assert r.zrandmember(k("z")) is None
+    assert r.zrandmember(k("z"), 2) == []
+    r.zadd(k("z"), {"a": 1.5})
+    assert r.zrandmember(k("z")) == t(r, "a")
+    assert r.zrandmember(k("z"), 5) == t(r, ["a"])
+    assert r.zrandmember(k("z"), -3) == t(r, ["a", "a", "a"])
+    # The scores are RESP2's text on both protocols, as redis-py gives them on RESP2.
+    assert r.zrandmember(k("z"), 1, withscores=True) == t(r, ["a", "1.5"])
+
+def test_zmpop_and_bzmpop(r: SocketRedis, k: Keys) -> None:
+    r.zadd(k("z"), {"a": 1, "b": 2, "c": 3.5})
+    assert r.zmpop(2, [k("missing"), k("z")], min=True) == [t(r, k("z")), t(r, [["a", "1"]])]
+    assert r.zmpop(1, [k("z")], max=True, count=5) == [
+        t(r, k("z")),
+        t(r, [["c", "3.5"], ["b", "2"]]),
+    ]
+    assert r.zmpop(1, [k("z")], min=True) is None
+    r.zadd(k("z"), {"a": 1})
+    assert r.bzmpop(1, 1, [k("z")], max=True) == [t(r, k("z")), t(r, [["a", "1"]])]
+    assert r.bzmpop(0.05, 2, [k("z"), k("missing")], min=True, count=2) is None
+    assert [timeout for _, timeout in r.blocking] == [1, 0.05]
+    assert r.blocking[0][0] == ("BZMPOP", 1, 1, k("z"), "MAX", "COUNT", 1)
+
+
+def test_bzmpop_blocks_a_dedicated_connection(redis_server: RedisServer, k: Keys) -> None:
+    with Redis(host=redis_server.host, port=redis_server.port) as client:
+        waiter = gevent.spawn(client.bzmpop, 5, 1, [k("q")], min=True)
+        wait_until(lambda: client.dedicated_pool.checkedout() == 1)
+        assert client.zadd(k("q"), {"a": 1}) == 1  # the shared connections are free
+        assert waiter.get(timeout=5) == [k("q").encode(), [[b"a", b"1"]]]
+        assert client.bzmpop(0.05, 1, [k("q")], max=True) is None
+        assert client.dedicated_pool.checkedout() == 0
+
+
+def test_shapes_apply_in_a_pipeline(redis_server: RedisServer, k: Keys) -> None:
+    address = {"host": redis_server.host, "port": redis_server.port}
+    with Redis(**address, protocol=3, decode_responses=True) as client, client.pipeline() as pipe:
+        pipe.zadd(k("a"), {"x": 1, "y": 2.5}).zadd(k("b"), {"x": 1})
+        pipe.zdiff([k("a"), k("b")], withscores=True)
+        pipe.zunion({k("a"): 2, k("b"): 1}, withscores=True, score_cast_func=int)
+        pipe.zmpop(1, [k("a")], max=True)
+        pipe.bzmpop(1, 2, [k("none"), k("a")], min=True)
+        assert pipe.execute() == [
+            2,
+            1,
+            ["y", "2.5"],
+            [("x", 3), ("y", 5)],
+            [k("a"), [["y", "2.5"]]],
+            [k("a"), [["x", "1"]]],
+        ]
+
+
+ZSET_WIRE = [
+    case("zadd", "z", {"a": 1, "b": "2.5"}, nx=True, ch=True),
+    case("zadd", "z", {"a": 1}, xx=True, ch=True, incr=True, gt=True),
+    case("zadd", "z", {"a": 1}, lt=True),
+    case("zrem", "z", "a", "b"),
+    case("zscore", "z", "a"),
+    case("zincrby", "z", 2.5, "a"),
+    case("zcard", "z"),
+    case("zcount", "z", "(1", "+inf"),
+    case("zlexcount", "z", "[a", "(c"),
+    case("zrank", "z", "a"),
+    case("zrank", "z", "a", withscore=True),
+    case("zrevrank", "z", "a", withscore=True),
+    case("zrange", "z", 0, -1),
+    case("zrange", "z", 0, -1, withscores=True),
+    case("zrange", "z", 0, 2, desc=True, withscores=True),
+    case("zrange", "z", "(1", 5, byscore=True, offset=1, num=2),
+    case("zrange", "z", 5, 1, desc=True, byscore=True, withscores=True),
+    case("zrange", "z", "[a", "+", bylex=True),
+    case("zrange", "z", "+", "-", bylex=True, desc=True, offset=0, num=3),
+    case("zrevrange", "z", 0, 1, withscores=True),
+    case("zrangebyscore", "z", 1, 2),
+    case("zrangebyscore", "z", "-inf", "+inf", 1, 2, withscores=True),
+    case("zrevrangebyscore", "z", "+inf", 0, 0, 5, True),
+    case("zrangebylex", "z", "-", "+"),
+    case("zrangebylex", "z", "[a", "(z", start=2, num=3),
+    case("zrevrangebylex", "z", "+", "-"),
+    case("zrevrangebylex", "z", "(z", "[a", 0, 1),
+    case("zrangestore", "dst", "z", 0, -1),
+    case("zrangestore", "dst", "z", 0, 2, desc=True),
+    case("zrangestore", "dst", "z", "(1", 5, byscore=True, desc=True, offset=1, num=2),
+    case("zrangestore", "dst", "z", "[a", "+", bylex=True),
+    case("zremrangebyrank", "z", 0, 1),
+    case("zremrangebyscore", "z", "(1", 5),
+    case("zremrangebylex", "z", "[a", "[c"),
+    case("zpopmin", "z"),
+    case("zpopmax", "z", 3),
+    case("zmscore", "z", ["a", "b"]),
+    case("zscan", "z", 5, match="a*", count=10),
+    case("zrandmember", "z"),
+    case("zrandmember", "z", -3),
+    case("zrandmember", "z", 2, withscores=True),
+    case("zdiff", ["a", "b"]),
+    case("zdiff", ("a", "b"), withscores=True),
+    case("zdiffstore", "dst", ["a", "b", "c"]),
+    case("zinter", ["a", "b"]),
+    case("zinter", ["a", "b"], "min", withscores=True),
+    case("zinter", {"a": 1, "b": 2.5}, aggregate="MAX"),
+    case("zinterstore", "dst", ["a", "b"]),
+    case("zinterstore", "dst", {"a": 2, "b": 3}, "SUM"),
+    case("zunion", ["a", "b"], withscores=True, score_cast_func=int),
+    case("zunion", {"a": 0.5, "b": 2}, "min"),
+    case("zunionstore", "dst", ["a", "b"], aggregate="max"),
+    case("zunionstore", "dst", {"a": 1, "b": -1}),
+    case("zintercard", 2, ["a", "b"]),
+    case("zintercard", 3, ["a", "b", "c"], limit=10),
+    case("zmpop", 1, ["z"], min=True),
+    case("zmpop", 2, ["y", "z"], max=True, count=3),
+    case("bzmpop", 1, 1, ["z"], min=True),
+    case("bzmpop", 0, 2, ["y", "z"], max=True, count=4),
+    case("bzmpop", 0.5, 1, ["z"], min=True),
+    case("bzpopmin", ["a", "b"], 1),
+    case("bzpopmax", "a", 0),
+]
+
+
+@pytest.mark.parametrize(("method", "args", "kwargs"), ZSET_WIRE)
+def test_sends_what_redis_py_sends(method: str, args: Any, kwargs: Any) -> None:
+    assert_sends_same(method, *args, **kwargs)
+
+
+K = "gp-cmd-zset:never-written"
+
+ZSET_BAD: list[tuple[str, Callable[[SocketRedis], Any], str, Any]] = [
+    ("zdiff one key", lambda r: r.zdiff(K), "keys", K),
+    ("zdiff no key", lambda r: r.zdiff([]), "keys", []),
+    ("zinter not iterable", lambda r: r.zinter(None), "keys", None),
+    ("zinter aggregate", lambda r: r.zinter([K], "avg"), "aggregate", "avg"),
+    ("zunion weight none", lambda r: r.zunion({K: None}), "keys", None),
+    ("zunionstore one key", lambda r: r.zunionstore(K, K), "keys", K),
+    ("zintercard numkeys", lambda r: r.zintercard(2, [K]), "numkeys", 2),
+    ("zintercard limit", lambda r: r.zintercard(1, [K], limit=-1), "limit", -1),
+    ("zmpop neither", lambda r: r.zmpop(1, [K]), "min", False),
+    ("zmpop both", lambda r: r.zmpop(1, [K], min=True, max=True), "min", True),
+    ("zmpop count zero", lambda r: r.zmpop(1, [K], min=True, count=0), "count", 0),
+    ("zmpop count none", lambda r: r.zmpop(1, [K], min=True, count=None), "count", None),
+    ("bzmpop timeout", lambda r: r.bzmpop(-1, 1, [K], min=True), "timeout", -1),
+    ("bzmpop num_keys", lambda r: r.bzmpop(1, 0, [K], min=True), "numkeys", 0),
+    ("zrandmember scores alone", lambda r: r.zrandmember(K, withscores=True), "withscores", True),
+    ("zrandmember count text", lambda r: r.zrandmember(K, "2"), "count", "2"),
+    ("zrangebylex start alone", lambda r: r.zrangebylex(K, "-", "+", start=1), "start", 1),
+    ("zrangestore both", lambda r: r.zrangestore(K, K, 0, 1, byscore=True, bylex=True),
+     "byscore", True),
+    ("zrangestore offset", lambda r: r.zrangestore(K, K, 0, 1, offset=1, num=1), "offset", 1),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "argument", "value"), [b[1:] for b in ZSET_BAD], ids=[b[0] for b in ZSET_BAD]
+)
+def test_bad_argument(r: SocketRedis, call: Any, argument: str, value: Any) -> None:
+    assert_refused(r, call, argument, value)
+
+
 # ============================================================================
 # The same calls through redis-py
 
@@ -240,6 +450,66 @@ def sorted_sets_scenario(c: Any, k: Keys) -> Results:
     out["bzpopmax"] = c.bzpopmax(k("b"), timeout=1)
     out["bzpopmin timeout"] = c.bzpopmin(k("b"), timeout=0.01)
     out["left"] = c.zrange(z, 0, -1, withscores=True)
+    c.zadd(k("lex"), {"date": 0, "elder": 0})
+    out["zlexcount"] = c.zlexcount(k("lex"), "[b", "+")
+    out["zrangebylex"] = c.zrangebylex(k("lex"), "-", "(d")
+    out["zrangebylex limit"] = c.zrangebylex(k("lex"), "-", "+", 1, 2)
+    out["zrevrangebylex"] = c.zrevrangebylex(k("lex"), "+", "[b", start=0, num=2)
+    out["zrangebylex missing"] = c.zrangebylex(k("zz"), "-", "+")
+    out["zremrangebylex"] = c.zremrangebylex(k("lex"), "[d", "+")
+    a, b = k("a"), k("b")
+    c.zadd(a, {"x": 1, "y": 2.5, "z": 3})
+    c.zadd(b, {"y": 10, "z": 0.1, "w": 30})
+    out["zrangestore"] = c.zrangestore(k("dst"), a, 0, 1)
+    out["zrangestore rev byscore"] = c.zrangestore(
+        k("dst"), a, "+inf", "(1", byscore=True, desc=True, offset=0, num=1
+    )
+    out["zrangestore result"] = c.zrange(k("dst"), 0, -1, withscores=True)
+    out["zinter"] = c.zinter([a, b])
+    out["zinter withscores"] = c.zinter([a, b], withscores=True)
+    out["zinter weights max"] = c.zinter({a: 2, b: 0.5}, "MAX", withscores=True)
+    out["zinter missing"] = c.zinter([a, k("zz")], withscores=True)
+    out["zunion"] = c.zunion([a, b])
+    out["zunion withscores min"] = c.zunion([a, b], aggregate="min", withscores=True)
+    out["zunion cast"] = c.zunion({a: 3, b: 1}, withscores=True, score_cast_func=int)
+    out["zunion fn cast"] = c.zunion([a, b], withscores=True, score_cast_func=halve)
+    out["zdiff"] = c.zdiff([b, a])
+    out["zdiff missing"] = c.zdiff([k("zz"), a])
+    out["zinterstore"] = c.zinterstore(k("dst"), [a, b])
+    out["zinterstore weights"] = c.zinterstore(k("dst"), {a: 1, b: 2}, aggregate="SUM")
+    out["zunionstore"] = c.zunionstore(k("dst"), [a, b], "max")
+    out["zunionstore weights"] = c.zunionstore(k("dst"), {a: 1, b: -1})
+    out["zdiffstore"] = c.zdiffstore(k("dst"), [a, b])
+    out["stored"] = c.zrange(k("dst"), 0, -1, withscores=True)
+    out["zintercard"] = c.zintercard(2, [a, b])
+    out["zintercard limit"] = c.zintercard(2, [a, b], limit=1)
+    out["zrandmember"] = c.zrandmember(k("dst"))
+    out["zrandmember missing"] = c.zrandmember(k("zz"))
+    out["zrandmember count"] = c.zrandmember(k("dst"), 3)
+    out["zrandmember repeats"] = c.zrandmember(k("dst"), -2)
+    out["zrandmember missing count"] = c.zrandmember(k("zz"), 2)
+    out["zmpop missing"] = c.zmpop(1, [k("zz")], min=True)
+    out["bzmpop timeout"] = c.bzmpop(0.01, 1, [k("zz")], max=True)
+    return out
+
+
+def raw_scores_scenario(c: Any, k: Keys) -> Results:
+    """Replies whose scores redis-py leaves as text: RESP2's shape on both protocols."""
+    out: Results = {}
+    a, b = k("a"), k("b")
+    c.zadd(a, {"x": 1, "y": 2.5, "z": 0.1})
+    c.zadd(b, {"y": 10})
+    out["zdiff withscores"] = c.zdiff([a, b], withscores=True)
+    out["zdiff withscores missing"] = c.zdiff([k("zz"), b], withscores=True)
+    c.zadd(k("one"), {"only": 0.1})
+    out["zrandmember withscores"] = c.zrandmember(k("one"), 1, withscores=True)
+    out["zrandmember withscores repeats"] = c.zrandmember(k("one"), -2, withscores=True)
+    out["zmpop min"] = c.zmpop(2, [k("zz"), a], min=True)
+    out["zmpop max count"] = c.zmpop(1, [a], max=True, count=5)
+    out["zmpop empty"] = c.zmpop(1, [a], max=True)
+    c.zadd(a, {"p": 1.5, "q": 7})
+    out["bzmpop"] = c.bzmpop(1, 1, [a], min=True, count=1)
+    out["bzmpop count"] = c.bzmpop(1, 2, [k("zz"), a], max=True, count=3)
     return out
 
 def test_score_cast_func_gets_resp2_text(
@@ -264,3 +534,7 @@ def text_of(client: SocketRedis, value: str) -> Any:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_sorted_sets_match_redis_py(crosscheck: Crosscheck) -> None:
     crosscheck(sorted_sets_scenario)
+
+
+def test_raw_scores_are_resp2_text_on_both_protocols(crosscheck_resp2: Crosscheck) -> None:
+    crosscheck_resp2(raw_scores_scenario)
