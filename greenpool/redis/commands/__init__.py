@@ -35,13 +35,13 @@ from ..exceptions import DataError
 from ._base import CommandOptions, Executor
 from ._replies import parse_info
 from .acl import ACLCommands
-from .bitmap import BitmapCommands
+from .bitmap import BitFieldOperation, BitmapCommands
 from .cluster import ClusterCommands
 from .connection import ConnectionCommands
 from .functions import FunctionCommands
 from .generic import GenericCommands
 from .geo import GeoCommands
-from .hash import HashCommands
+from .hash import HashCommands, HashDataPersistOptions
 from .hyperloglog import HyperLogLogCommands
 from .list import ListCommands
 from .pubsub import PubSubCommands
@@ -50,14 +50,17 @@ from .server import ServerCommands
 from .set import SetCommands
 from .sorted_set import SortedSetCommands
 from .stream import StreamCommands
-from .string import StringCommands
+from .string import DataPersistOptions, StringCommands
 
 __all__ = [
+    "BitFieldOperation",
     "CommandOptions",
     "Commands",
     "CommandsMixin",
     "DataError",
+    "DataPersistOptions",
     "Executor",
+    "HashDataPersistOptions",
     "Script",
     "parse_info",
 ]
