@@ -54,10 +54,6 @@ _NOT_YET: dict[str, list[str]] = {
         "fcall", "fcall_ro", "function_delete", "function_dump", "function_flush",
         "function_kill", "function_list", "function_load", "function_restore", "function_stats",
     ],
-    "hash": [
-        "himport_discard", "himport_discard_all", "himport_discard_all_internal",
-        "himport_discard_internal", "himport_prepare", "himport_prepare_internal", "himport_set",
-    ],
     "pubsub": ["pubsub_numpat", "pubsub_shardchannels", "pubsub_shardnumsub", "spublish"],
     "scripting": ["eval_ro", "evalsha_ro", "script_debug", "script_kill"],
     "sentinel": [

@@ -223,3 +223,17 @@ def keyword(argument: str, value: Any, allowed: tuple[str, ...]) -> str:
             if value.upper() == word.upper():
                 return word
     raise DataError(argument, value, f"must be one of {', '.join(allowed)}")
+
+
+def collection(argument: str, value: Any) -> list[Any]:
+    """A non-empty iterable of values as a list; one str or bytes is refused (it would
+    be sent character by character)."""
+    if isinstance(value, SCALARS):
+        raise DataError(argument, value, "must be a collection of values, not one value")
+    try:
+        items = list(value)
+    except TypeError:
+        raise DataError(argument, value, "must be a collection of values") from None
+    if not items:
+        raise DataError(argument, value, "at least one value is needed")
+    return items

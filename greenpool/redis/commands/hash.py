@@ -9,6 +9,7 @@ from typing import Any
 from ..exceptions import DataError
 from ._args import (
     absolute,
+    collection,
     expire_flags,
     expiry_args,
     fields_args,
@@ -352,6 +353,50 @@ class HashCommands(CommandGroup):
         return self.execute_command(
             "HPEXPIRETIME", key, *fields_args("fields", fields), _parse=integer_list
         )
+
+    # -- HIMPORT (Redis 8.8): hashes from a prepared fieldset ----------------
+    # A fieldset is connection state.  The client prepares it on every one of
+    # its connections, and on every new one (the command table marks HIMPORT
+    # PREPARE/DISCARD/DISCARDALL as per-connection settings), so HIMPORT SET
+    # runs on any connection, shared ones included.  In a pipeline only
+    # himport_set runs (on a connection that has the fieldsets).
+
+    def himport_prepare(self, fieldset_name: str, fields: Iterable[EncodableT]) -> bool:
+        """Declare the fieldset ``fieldset_name``: its ordered ``fields`` (HIMPORT PREPARE).
+
+        It is prepared at once on every connection of the client (and on
+        every new one), replacing a fieldset of that name.  True; an error
+        reply (a server without HIMPORT) is raised and nothing is kept.
+        Blocks while each connected shared connection answers.
+        """
+        return self.himport_prepare_internal(fieldset_name, fields)
+
+    def himport_prepare_internal(self, fieldset_name: str, fields: Iterable[EncodableT]) -> bool:
+        """HIMPORT PREPARE, as :meth:`himport_prepare` sends it (the same on this client)."""
+        names = collection("fields", fields)
+        return self.execute_command("HIMPORT", "PREPARE", fieldset_name, *names, _parse=ok)
+
+    def himport_set(self, key: KeyT, fieldset_name: str, values: Iterable[EncodableT]) -> bool:
+        """Create or replace the hash ``key`` from ``values``, one per field of the fieldset,
+        in its order (HIMPORT SET); True.  An error reply if the fieldset is not prepared."""
+        items = collection("values", values)
+        return self.execute_command("HIMPORT", "SET", key, fieldset_name, *items, _parse=ok)
+
+    def himport_discard(self, fieldset_name: str) -> int:
+        """Forget the fieldset on every connection (HIMPORT DISCARD); 1 if it existed, else 0."""
+        return self.himport_discard_internal(fieldset_name)
+
+    def himport_discard_internal(self, fieldset_name: str) -> int:
+        """HIMPORT DISCARD, as :meth:`himport_discard` sends it (the same on this client)."""
+        return self.execute_command("HIMPORT", "DISCARD", fieldset_name, _parse=integer_reply)
+
+    def himport_discard_all(self) -> int:
+        """Forget every fieldset on every connection (HIMPORT DISCARDALL); how many there were."""
+        return self.himport_discard_all_internal()
+
+    def himport_discard_all_internal(self) -> int:
+        """HIMPORT DISCARDALL, as :meth:`himport_discard_all` sends it (the same on this client)."""
+        return self.execute_command("HIMPORT", "DISCARDALL", _parse=integer_reply)
 
 
 def _field_values(

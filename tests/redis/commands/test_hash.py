@@ -283,3 +283,72 @@ def test_newer_replies_are_shaped_as_redis_py_shapes_them(
     method: str, args: tuple[Any, ...], kwargs: dict[str, Any], reply: Any, protocol: int
 ) -> None:
     assert_same_results(method, *args, reply=reply, protocol=protocol, **kwargs)
+
+
+# ============================================================================
+# HIMPORT (Redis 8.8): fieldsets prepared on every connection of the client
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [
+        ("himport_set", ("h", "fs", ["v1", 2, b"v3"])),
+        ("himport_set", ("h", "fs", ("one",))),
+        ("himport_prepare_internal", ("fs", ["a", "b"])),
+        ("himport_discard_internal", ("fs",)),
+        ("himport_discard_all_internal", ()),
+    ],
+)
+def test_himport_commands_send_what_redis_py_sends(method: str, args: tuple[Any, ...]) -> None:
+    assert_sends_same(method, *args)
+
+
+def test_himport_prepare_and_discard_send_at_once() -> None:
+    # redis-py keeps them in a registry and sends them lazily, per connection;
+    # greenpool sends them at once, and the client applies them to every
+    # connection (the command table marks them per-connection settings).
+    assert ours("himport_prepare", "fs", ["a", "b"])[1] == [("HIMPORT", "PREPARE", "fs", "a", "b")]
+    assert ours("himport_discard", "fs")[1] == [("HIMPORT", "DISCARD", "fs")]
+    assert ours("himport_discard_all")[1] == [("HIMPORT", "DISCARDALL")]
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+@pytest.mark.parametrize(
+    ("method", "args", "reply"),
+    [
+        ("himport_set", ("h", "fs", ["v"]), b"OK"),
+        ("himport_prepare_internal", ("fs", ["a"]), b"OK"),
+        ("himport_discard_internal", ("fs",), 1),
+        ("himport_discard_all_internal", (), 3),
+    ],
+)
+def test_himport_replies_are_shaped_as_redis_py_shapes_them(
+    method: str, args: tuple[Any, ...], reply: Any, protocol: int
+) -> None:
+    assert_same_results(method, *args, reply=reply, protocol=protocol)
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [
+        ("himport_set", ("h", "fs", "value")),
+        ("himport_set", ("h", "fs", b"value")),
+        ("himport_prepare", ("fs", "field")),
+        ("himport_prepare", ("fs", [])),
+    ],
+)
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_himport_bad_arguments_are_refused_as_redis_py_refuses_them(
+    method: str, args: tuple[Any, ...]
+) -> None:
+    assert_refused_alike(method, *args)
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [("himport_set", ("h", "fs", [])), ("himport_prepare_internal", ("fs", 5))],
+)
+def test_himport_stricter_checks_raise_data_error_and_send_nothing(
+    method: str, args: tuple[Any, ...]
+) -> None:
+    assert_refused_before_sending(method, *args)

@@ -79,3 +79,46 @@ def test_wait_in_a_pipeline_counts_the_pipeline_writes(client: Redis, key: str) 
     with client.pipeline(transaction=False) as pipe:
         pipe.set(key + "a", 1).wait(0, 100)
         assert pipe.execute() == [True, 0]
+
+
+def test_himport_fieldsets_are_kept_for_every_connection() -> None:
+    # Redis 7.0 has no HIMPORT, so the bookkeeping runs against a server
+    # process that answers +OK to everything: what is kept for the handshake
+    # of every new connection, and forgotten.
+    from scripted_server import ScriptedServer
+
+    server = ScriptedServer(b"+OK\r\n")
+    try:
+        host, port = server.address.rsplit(":", 1)
+        with Redis(host=host, port=int(port), health_check_interval=0) as r:
+            kept = r.settings.connection_commands
+            r.execute_command("CLIENT", "NO-EVICT", "ON")
+            assert r.himport_prepare("fs1", ["a", "b"]) is True
+            assert r.himport_prepare("fs2", iter(["c"])) is True
+            assert r.himport_prepare("fs1", ["a", "b", "z"]) is True  # replaced
+            assert list(kept.values()) == [
+                ("CLIENT", "NO-EVICT", "ON"),
+                ("HIMPORT", "PREPARE", "fs1", "a", "b", "z"),
+                ("HIMPORT", "PREPARE", "fs2", "c"),
+            ]
+            r.himport_discard("fs1")
+            assert list(kept.values())[1:] == [("HIMPORT", "PREPARE", "fs2", "c")]
+            r.himport_prepare_internal("fs3", ["d"])
+            r.himport_discard_all()
+            assert list(kept.values()) == [("CLIENT", "NO-EVICT", "ON")]
+    finally:
+        server.stop()
+
+
+def test_himport_on_a_server_without_it(client: Redis, key: str) -> None:
+    from greenpool import ConfigurationError
+    from greenpool.redis import ResponseError
+
+    with pytest.raises(ResponseError, match="unknown command"):
+        client.himport_prepare(key + "fs", ["a", "b"])
+    assert client.settings.connection_commands == {}  # nothing kept
+    with pytest.raises(ResponseError, match="unknown command"):
+        client.himport_set(key + "h", key + "fs", ["1", "2"])  # not refused: any connection
+    assert client.ping() is True
+    with client.pipeline() as pipe, pytest.raises(ConfigurationError, match="every connection"):
+        pipe.himport_prepare(key + "fs", ["a"])
