@@ -15,6 +15,7 @@ passed through redis-py's own response callback for that command, as its
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import redis
@@ -62,7 +63,9 @@ def results(
         return reply
 
     theirs.execute_command = answer  # type: ignore[method-assign]
-    return mine, getattr(theirs, method)(*args, **kwargs)
+    with warnings.catch_warnings():  # redis-py's "experimental" and deprecation notes
+        warnings.simplefilter("ignore")
+        return mine, getattr(theirs, method)(*args, **kwargs)
 
 
 def refusals(method: str, *args: Any, **kwargs: Any) -> tuple[BaseException, Any, int]:
@@ -82,7 +85,9 @@ def refusals(method: str, *args: Any, **kwargs: Any) -> tuple[BaseException, Any
     theirs = redis.Redis()
     theirs.execute_command = lambda *a, **o: None  # type: ignore[method-assign]
     try:
-        getattr(theirs, method)(*args, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            getattr(theirs, method)(*args, **kwargs)
     except Exception as exc:
         return mine, exc, len(executor.sent)
     return mine, None, len(executor.sent)

@@ -17,6 +17,9 @@ from wire import assert_sends_same, sent
 
 from greenpool.redis.commands import HashDataPersistOptions
 
+# redis-py marks its methods for Redis 8 commands experimental, with a warning.
+pytestmark = pytest.mark.filterwarnings("ignore:Call to .*experimental:UserWarning")
+
 Results = dict[str, Any]
 Crosscheck = Callable[[Callable[[Any, Keys], Results]], None]
 
@@ -337,7 +340,6 @@ def test_himport_replies_are_shaped_as_redis_py_shapes_them(
         ("himport_prepare", ("fs", [])),
     ],
 )
-@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_himport_bad_arguments_are_refused_as_redis_py_refuses_them(
     method: str, args: tuple[Any, ...]
 ) -> None:

@@ -27,6 +27,9 @@ from wire import assert_sends_same, sent
 from greenpool.errors import ReplyError
 from greenpool.redis.commands import DataPersistOptions
 
+# redis-py marks its methods for Redis 8 commands experimental, with a warning.
+pytestmark = pytest.mark.filterwarnings("ignore:Call to .*experimental:UserWarning")
+
 Results = dict[str, Any]
 Crosscheck = Callable[[Callable[[Any, Keys], Results]], None]
 
