@@ -256,13 +256,14 @@ STATE: dict[str, tuple[str, str]] = {
     "client|caching": (REFUSED, "it applies to the connection's next command "
                                 "(client-side caching is not supported yet)"),
     "script|debug": (REFUSED, "it puts the connection into the Lua debugger"),
-    "himport|prepare": (REFUSED, "fieldsets live on one connection "
-                                 "(HIMPORT is not supported yet)"),
-    "himport|set": (REFUSED, "fieldsets live on one connection (HIMPORT is not supported yet)"),
-    "himport|discard": (REFUSED, "fieldsets live on one connection "
-                                 "(HIMPORT is not supported yet)"),
-    "himport|discardall": (REFUSED, "fieldsets live on one connection "
-                                    "(HIMPORT is not supported yet)"),
+    # A fieldset lives on one connection: it is prepared on every connection of
+    # the client, and on every new one, so HIMPORT SET runs on any of them.
+    "himport|prepare": (EVERY_CONNECTION, "the fieldset is prepared on every connection of "
+                                          "the client, and on every new one"),
+    "himport|discard": (EVERY_CONNECTION, "the fieldset is discarded on every connection of "
+                                          "the client, and no new one gets it"),
+    "himport|discardall": (EVERY_CONNECTION, "every fieldset is discarded on every connection "
+                                             "of the client, and no new one gets them"),
     "client|setname": (EVERY_CONNECTION, "the name is given to every connection of the "
                                          "client, and to every new one"),
     "client|setinfo": (EVERY_CONNECTION, "the attribute is given to every connection of "

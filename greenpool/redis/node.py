@@ -143,15 +143,25 @@ class Node:
         kept.  Otherwise it is kept in the settings, so that every new
         connection's handshake sends it, sent to every other connected
         shared connection, and the idle dedicated connections are replaced
-        before their next use.  Returns the first connection's reply.
+        before their next use.  An HIMPORT fieldset is kept by its name
+        (``HIMPORT PREPARE``) until ``HIMPORT DISCARD`` (or ``DISCARDALL``)
+        forgets it.  Returns the first connection's reply.
         """
         first = self.shared_connection()
         reply = first.request(_execute.encode(args))
         if _execute.failed(reply):
             return reply
         settings = self._settings
+        kept = settings.connection_commands
         if name == "client|setname":
             settings.client_name = _text(args[2])
+        elif name == "himport|discard":
+            kept.pop(_FIELDSET + _text(args[2]), None)
+        elif name == "himport|discardall":
+            for key in [key for key in kept if key.startswith(_FIELDSET)]:
+                del kept[key]
+        elif name == "himport|prepare":
+            kept[_FIELDSET + _text(args[2])] = tuple(args)
         else:
             key = name if name != "client|setinfo" else f"{name}|{_text(args[2]).lower()}"
             settings.connection_commands[key] = tuple(args)
@@ -225,6 +235,8 @@ def _ping(conn: Connection) -> Any:
 
 
 _PING = _execute.encode(("PING",))
+_FIELDSET = "himport fieldset|"
+"""Prefix of the kept ``HIMPORT PREPARE`` commands, one per fieldset name."""
 
 
 def _reset_dedicated(conn: Connection) -> None:

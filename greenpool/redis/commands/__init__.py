@@ -44,13 +44,13 @@ from .array import (
     ArrayPredicateCombinator,
     ArrayPredicateType,
 )
-from .bitmap import BitmapCommands
+from .bitmap import BitFieldOperation, BitmapCommands
 from .cluster import ClusterCommands
 from .connection import ConnectionCommands
 from .functions import FunctionCommands
 from .generic import GenericCommands
 from .geo import GeoCommands
-from .hash import HashCommands
+from .hash import HashCommands, HashDataPersistOptions
 from .hyperloglog import HyperLogLogCommands
 from .list import ListCommands
 from .pubsub import PubSubCommands
@@ -60,18 +60,21 @@ from .server import ServerCommands
 from .set import SetCommands
 from .sorted_set import SortedSetCommands
 from .stream import StreamCommands
-from .string import StringCommands
+from .string import DataPersistOptions, StringCommands
 from .vector_set import QuantizationOptions, VectorSet, VectorSetCommands
 
 __all__ = [
     "ArrayAggregateOperations",
     "ArrayPredicateCombinator",
     "ArrayPredicateType",
+    "BitFieldOperation",
     "CommandOptions",
     "Commands",
     "CommandsMixin",
     "DataError",
+    "DataPersistOptions",
     "Executor",
+    "HashDataPersistOptions",
     "QuantizationOptions",
     "Script",
     "VectorSet",

@@ -247,3 +247,64 @@ def choice(argument: str, value: Any, allowed: Sequence[str]) -> str:
     if isinstance(text, str) and text.upper() in allowed:
         return text
     raise DataError(argument, value, f"must be one of {', '.join(allowed)}")
+
+
+def condition_args(**conditions: Any) -> list[EncodableT]:
+    """SET/DELEX conditions, at most one: the flags ``nx``/``xx``, or a value
+    compared with ``ifeq``/``ifne``/``ifdeq``/``ifdne`` (sent in that order)."""
+    one_of(**conditions)
+    for name, value in conditions.items():
+        if name in ("nx", "xx"):
+            if value:
+                return [name.upper()]
+        elif value is not None:
+            return [name.upper(), value]
+    return []
+
+
+def persist_option(argument: str, value: Any, allowed: tuple[str, ...]) -> str | None:
+    """An option such as MSETEX's NX/XX: one of ``allowed``, as a string or an
+    Enum member whose value is one (redis-py's ``DataPersistOptions``)."""
+    if value is None:
+        return None
+    text = getattr(value, "value", value)
+    if isinstance(text, str) and text.upper() in allowed:
+        return text.upper()
+    raise DataError(argument, value, f"must be one of {', '.join(allowed)}")
+
+
+def fields_args(argument: str, fields: Sequence[Any]) -> list[Any]:
+    """``FIELDS numfields field ...`` of the hash-field commands (at least one field)."""
+    if not fields:
+        raise DataError(argument, fields, "at least one field is needed")
+    return ["FIELDS", len(fields), *fields]
+
+
+def numkeys_args(argument: str, numkeys: Any, keys: Sequence[Any]) -> list[Any]:
+    """``numkeys key ...`` where ``numkeys`` must count ``keys`` (LMPOP, SINTERCARD ...)."""
+    if integer(argument, numkeys, 1) != len(keys):
+        raise DataError(argument, numkeys, f"must be the number of keys given ({len(keys)})")
+    return [numkeys, *keys]
+
+
+def keyword(argument: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """One of ``allowed`` (matched case-insensitively), spelled as in ``allowed``."""
+    if isinstance(value, str):
+        for word in allowed:
+            if value.upper() == word.upper():
+                return word
+    raise DataError(argument, value, f"must be one of {', '.join(allowed)}")
+
+
+def collection(argument: str, value: Any) -> list[Any]:
+    """A non-empty iterable of values as a list; one str or bytes is refused (it would
+    be sent character by character)."""
+    if isinstance(value, SCALARS):
+        raise DataError(argument, value, "must be a collection of values, not one value")
+    try:
+        items = list(value)
+    except TypeError:
+        raise DataError(argument, value, "must be a collection of values") from None
+    if not items:
+        raise DataError(argument, value, "at least one value is needed")
+    return items

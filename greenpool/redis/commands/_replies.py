@@ -763,6 +763,40 @@ def function_libraries(reply: Any) -> list[Any]:
 
 
 # More shapes that leave the reply as it is (for the type checker only, as above).
+
+
+def flatten_map(reply: Any) -> Any:
+    """A RESP3 map as RESP2's flat ``[k1, v1, k2, v2 ...]``; anything else as it is."""
+    if isinstance(reply, dict):
+        return [item for pair in reply.items() for item in pair]
+    return reply
+
+
+class StralgoReply:
+    """STRALGO LCS: the common string as ``str``, its length (LEN), or with IDX
+    ``{"matches": [...], "len": n}``, each match a list of ``(start, end)``
+    tuples (led by the match's length with WITHMATCHLEN), as redis-py gives."""
+
+    __slots__ = ("idx", "length", "withmatchlen")
+
+    def __init__(self, length: bool, idx: bool, withmatchlen: bool) -> None:
+        self.length = length
+        self.idx = idx
+        self.withmatchlen = withmatchlen
+
+    def __call__(self, reply: Any) -> Any:
+        if self.length:
+            return int(reply)
+        if not self.idx:
+            return to_text(reply)
+        reply = flatten_map(reply)
+        if self.withmatchlen:
+            matches = [[int(m[-1]), *(tuple(r) for r in m[:-1])] for m in reply[1]]
+        else:
+            matches = [[tuple(r) for r in m] for m in reply[1]]
+        return {to_text(reply[0]): matches, to_text(reply[2]): int(reply[3])}
+
+
 if TYPE_CHECKING:
 
     def integer_list(reply: Any) -> list[int]:
@@ -776,3 +810,59 @@ if TYPE_CHECKING:
 
 else:
     integer_list = any_reply = string_int_or_none = None
+
+
+class SortGroups:
+    """SORT with ``groups``: the flat reply as tuples of ``size`` (one per element)."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __call__(self, reply: Any) -> Any:
+        if not reply or not isinstance(reply, list):
+            return reply
+        size = self.size
+        return list(zip(*[reply[i::size] for i in range(size)], strict=False))
+
+
+def texts_or_none(reply: Any) -> list[str | None]:
+    """An array of strings as ``str`` whatever the decoding (GEOHASH), nils as None."""
+    return [text_or_none(item) for item in reply]
+
+
+def geopos_reply(reply: Any) -> list[tuple[float, float] | None]:
+    """GEOPOS: ``(longitude, latitude)`` floats per member, None for a missing one."""
+    return [None if pos is None else (float(pos[0]), float(pos[1])) for pos in reply]
+
+
+class GeoResults:
+    """GEOSEARCH/GEORADIUS: members, or ``[member, dist, hash, (lon, lat)]`` rows with
+    the parts asked for (Redis sends them in that order), as floats, int and a tuple."""
+
+    __slots__ = ("casts",)
+
+    def __init__(self, withdist: bool, withhash: bool, withcoord: bool) -> None:
+        casts: list[Callable[[Any], Any]] = []
+        if withdist:
+            casts.append(float)
+        if withhash:
+            casts.append(int)
+        if withcoord:
+            casts.append(_coordinates)
+        self.casts = casts
+
+    def __call__(self, reply: Any) -> list[Any]:
+        rows = reply if isinstance(reply, list) else [reply]
+        casts = self.casts
+        if not casts:
+            return rows
+        return [
+            [row[0], *(cast(part) for cast, part in zip(casts, row[1:], strict=False))]
+            for row in rows
+        ]
+
+
+def _coordinates(pair: Any) -> tuple[float, float]:
+    return float(pair[0]), float(pair[1])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ._args import absolute, expire_flags, integer, relative, scan_args
+from ..exceptions import DataError
+from ._args import absolute, expire_flags, integer, list_or_args, relative, scan_args
 from ._base import AbsExpiryT, CommandGroup, EncodableT, ExpiryT, KeyT, ReplyT
 from ._replies import (
+    SortGroups,
+    integer_list,
     integer_reply,
     ok,
     optional_bytes,
@@ -203,3 +206,178 @@ class GenericCommands(CommandGroup):
             yield from keys
             if cursor == 0:
                 return
+
+    def expiretime(self, key: KeyT) -> int:
+        """Return the unix time (s) at which ``key`` expires; -1 without a TTL, -2 if missing."""
+        return self.execute_command("EXPIRETIME", key, _parse=integer_reply)
+
+    def pexpiretime(self, key: KeyT) -> int:
+        """:meth:`expiretime` in milliseconds."""
+        return self.execute_command("PEXPIRETIME", key, _parse=integer_reply)
+
+    def move(self, name: KeyT, db: int) -> bool:
+        """Move ``name`` to database ``db``; False if it is missing or already there.
+
+        The client's own database (``db=``) does not change.
+        """
+        return self.execute_command("MOVE", name, integer("db", db, 0), _parse=bool)
+
+    def object(self, infotype: str, key: KeyT, **kwargs: Any) -> Any:
+        """OBJECT ``infotype`` (ENCODING, IDLETIME, REFCOUNT, FREQ) of ``key``.
+
+        The encoding as a string, the others as integers; None if ``key``
+        is missing.
+        """
+        return self.execute_command("OBJECT", infotype, key, **kwargs)
+
+    def migrate(
+        self,
+        host: str,
+        port: int,
+        keys: KeyT | Iterable[KeyT],
+        destination_db: int,
+        timeout: int,
+        copy: bool = False,
+        replace: bool = False,
+        auth: str | None = None,
+        **kwargs: Any,
+    ) -> ReplyT:
+        """Move the keys to database ``destination_db`` of the server at ``host``:``port``.
+
+        ``timeout`` (ms) bounds the transfer; ``copy`` keeps them here,
+        ``replace`` overwrites them there, ``auth`` is the target's password.
+        Return ``OK``, or ``NOKEY`` if none of the keys exists.
+        """
+        names = list_or_args("keys", keys, ())
+        if not names:
+            raise DataError("keys", keys, "at least one key is needed")
+        args: list[Any] = [
+            "MIGRATE",
+            host,
+            integer("port", port, 0),
+            "",
+            integer("destination_db", destination_db, 0),
+            integer("timeout", timeout, 0),
+        ]
+        if copy:
+            args.append("COPY")
+        if replace:
+            args.append("REPLACE")
+        if auth:
+            args += ["AUTH", auth]
+        args += ["KEYS", *names]
+        return self.execute_command(*args, _parse=string_reply, **kwargs)
+
+    def sort(
+        self,
+        name: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+        store: KeyT | None = None,
+        groups: bool | None = False,
+    ) -> Any:
+        """Sort the list, set or sorted set at ``name``; the sorted elements.
+
+        ``start``/``num`` page (both or neither); ``by`` sorts by external
+        keys (``"w_*"``, ``*`` standing for the element); ``get`` returns
+        external keys' values instead (one pattern or several; ``"#"`` is
+        the element); ``desc``, ``alpha`` (lexicographic); with ``store`` the
+        result is stored there and its length returned; ``groups`` (with
+        two or more ``get`` patterns) gives one tuple per element.
+        """
+        return self._sort("SORT", name, start, num, by, get, desc, alpha, store, groups)
+
+    def sort_ro(
+        self,
+        key: KeyT,
+        start: int | None = None,
+        num: int | None = None,
+        by: KeyT | None = None,
+        get: KeyT | Iterable[KeyT] | None = None,
+        desc: bool = False,
+        alpha: bool = False,
+    ) -> list[Any]:
+        """:meth:`sort` without ``store``, as SORT_RO (Redis 7.0): runs on read-only replicas.
+
+        redis-py sends SORT for it; greenpool sends SORT_RO, the read-only
+        command the method is named after.
+        """
+        reply: list[Any] = self._sort("SORT_RO", key, start, num, by, get, desc, alpha, None, False)
+        return reply
+
+    def _sort(
+        self,
+        command: str,
+        name: KeyT,
+        start: int | None,
+        num: int | None,
+        by: KeyT | None,
+        get: KeyT | Iterable[KeyT] | None,
+        desc: bool,
+        alpha: bool,
+        store: KeyT | None,
+        groups: bool | None,
+    ) -> Any:
+        if (start is None) != (num is None):
+            which, value = ("start", start) if num is None else ("num", num)
+            raise DataError(which, value, "start and num must be given together")
+        args: list[Any] = [command, name]
+        if by is not None:
+            args += ["BY", by]
+        if start is not None:
+            args += ["LIMIT", integer("start", start, 0), integer("num", num)]
+        patterns = [] if get is None else list_or_args("get", get, ())
+        for pattern in patterns:
+            args += ["GET", pattern]
+        if desc:
+            args.append("DESC")
+        if alpha:
+            args.append("ALPHA")
+        if store is not None:
+            args += ["STORE", store]
+        if groups:
+            if len(patterns) < 2 or isinstance(get, (bytes, str)):
+                raise DataError("groups", groups, "needs two or more get patterns")
+            return self.execute_command(*args, _parse=SortGroups(len(patterns)))
+        return self.execute_command(*args)
+
+    def wait(self, num_replicas: int, timeout: int, **kwargs: Any) -> int:
+        """Wait until ``num_replicas`` replicas have this connection's writes, or ``timeout`` ms
+        (0: forever); return how many have.
+
+        Runs on a dedicated connection (the command table marks it
+        blocking), so it counts the writes made on that connection: use it
+        in a pipeline (``pipe.set(...).wait(1, 100)``, transaction=False)
+        to wait for your own writes.
+        """
+        millis = integer("timeout", timeout, 0)
+        return self.execute_command(
+            "WAIT",
+            integer("num_replicas", num_replicas, 0),
+            millis,
+            _block_timeout=millis / 1000 or None,
+            _parse=integer_reply,
+            **kwargs,
+        )
+
+    def waitaof(self, num_local: int, num_replicas: int, timeout: int, **kwargs: Any) -> list[int]:
+        """Wait until this connection's writes are in the local AOF (``num_local`` 0 or 1) and
+        in ``num_replicas`` replicas' AOF, or ``timeout`` ms (0: forever) (WAITAOF, Redis 7.2).
+
+        Return ``[local, replicas]`` reached.  Runs on a dedicated connection,
+        as :meth:`wait` does.
+        """
+        millis = integer("timeout", timeout, 0)
+        return self.execute_command(
+            "WAITAOF",
+            integer("num_local", num_local, 0),
+            integer("num_replicas", num_replicas, 0),
+            millis,
+            _block_timeout=millis / 1000 or None,
+            _parse=integer_list,
+            **kwargs,
+        )

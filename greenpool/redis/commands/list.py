@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from ..exceptions import DataError
-from ._args import block_timeout, direction, integer, list_or_args
+from ._args import block_timeout, direction, integer, keyword, list_or_args, numkeys_args
 from ._base import CommandGroup, EncodableT, KeyT, ReplyT
 from ._replies import int_or_list, integer_reply, ok, optional_string, popped_pair, string_list
 
@@ -181,3 +182,112 @@ class ListCommands(CommandGroup):
         return self.execute_command(
             "BRPOPLPUSH", src, dst, seconds, _block_timeout=seconds or None, _parse=optional_string
         )
+
+    def lmpop(
+        self, num_keys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> list[Any] | None:
+        """Pop up to ``count`` elements from the ``direction`` end (LEFT/RIGHT) of the
+        first non-empty list of ``args`` (``num_keys`` of them) (LMPOP).
+
+        Return ``[key, [elements]]``, or None when every list is empty.
+        """
+        command: list[Any] = ["LMPOP", *numkeys_args("num_keys", num_keys, args)]
+        command.append(_direction("direction", direction))
+        if count is not None and count != 1:
+            command += ["COUNT", integer("count", count, 1)]
+        reply: list[Any] | None = self.execute_command(*command)
+        return reply
+
+    def blmpop(
+        self, timeout: float, numkeys: int, *args: KeyT, direction: str, count: int | None = 1
+    ) -> list[Any] | None:
+        """:meth:`lmpop`, waiting up to ``timeout`` s (0: forever) for an element (BLMPOP).
+
+        Return ``[key, [elements]]``, or None on timeout.  Runs on a
+        connection of its own (the command table marks it blocking).
+        """
+        seconds = block_timeout("timeout", timeout)
+        command: list[Any] = ["BLMPOP", seconds, *numkeys_args("numkeys", numkeys, args)]
+        command.append(_direction("direction", direction))
+        if count is not None:
+            command += ["COUNT", integer("count", count, 1)]
+        reply: list[Any] | None = self.execute_command(*command, _block_timeout=seconds or None)
+        return reply
+
+    def lmovem(
+        self,
+        first_list: KeyT,
+        second_list: KeyT,
+        src: str = "LEFT",
+        dest: str = "RIGHT",
+        count: int | None = None,
+        mode: str | None = None,
+        ordering: str | None = None,
+    ) -> list[ReplyT] | None:
+        """Move elements from the ``src`` end of one list to the ``dest`` end of another
+        (LMOVEM, Redis 8.10); the elements moved, in their new order, or None.
+
+        One element, or with ``count`` up to ``count`` (``mode="EXACTLY"``:
+        exactly ``count`` or none); ``ordering`` (needed with ``count``):
+        ``OBO`` pushes one by one (reversing them), ``BULK`` keeps their order.
+        """
+        command: list[Any] = [
+            "LMOVEM",
+            first_list,
+            second_list,
+            direction("src", src),
+            direction("dest", dest),
+        ]
+        command += _move_count(count, mode, ordering)
+        reply: list[ReplyT] | None = self.execute_command(*command)
+        return reply
+
+    def blmovem(
+        self,
+        first_list: KeyT,
+        second_list: KeyT,
+        timeout: float,
+        src: str = "LEFT",
+        dest: str = "RIGHT",
+        count: int | None = None,
+        mode: str | None = None,
+        ordering: str | None = None,
+    ) -> list[ReplyT] | None:
+        """:meth:`lmovem`, waiting up to ``timeout`` s (0: forever) (BLMOVEM, Redis 8.10).
+
+        With ``mode="EXACTLY"`` it waits for ``count`` elements.  None on
+        timeout.  Runs on a connection of its own (the table marks it blocking).
+        """
+        seconds = block_timeout("timeout", timeout)
+        command: list[Any] = [
+            "BLMOVEM",
+            first_list,
+            second_list,
+            direction("src", src),
+            direction("dest", dest),
+            seconds,
+        ]
+        command += _move_count(count, mode, ordering)
+        reply: list[ReplyT] | None = self.execute_command(*command, _block_timeout=seconds or None)
+        return reply
+
+
+def _direction(argument: str, value: Any) -> str:
+    # The keyword-only argument named ``direction`` hides the check of that name.
+    return direction(argument, value)
+
+
+def _move_count(count: int | None, mode: str | None, ordering: str | None) -> list[Any]:
+    """LMOVEM's ``COUNT|EXACTLY count OBO|BULK`` (nothing without ``count``)."""
+    if count is None:
+        if mode is not None or ordering is not None:
+            which, value = ("mode", mode) if mode is not None else ("ordering", ordering)
+            raise DataError(which, value, "needs count")
+        return []
+    if ordering is None:
+        raise DataError("ordering", ordering, "'OBO' or 'BULK' is needed with count")
+    return [
+        keyword("mode", mode or "COUNT", ("COUNT", "EXACTLY")),
+        integer("count", count, 1),
+        keyword("ordering", ordering, ("OBO", "BULK")),
+    ]

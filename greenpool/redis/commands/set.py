@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from ._args import integer, list_or_args, scan_args
+from ._args import integer, list_or_args, numkeys_args, scan_args
 from ._base import CommandGroup, EncodableT, KeyT, MemberSetT, ReplyT
 from ._replies import bools, integer_reply, member_set, scan_reply
 
@@ -89,6 +89,32 @@ class SetCommands(CommandGroup):
         return self.execute_command(
             "SDIFFSTORE", dest, *list_or_args("keys", keys, args), _parse=integer_reply
         )
+
+    def sintercard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> int:
+        """Return the size of the intersection of the ``numkeys`` sets ``keys`` (SINTERCARD,
+        Redis 7.0), counting up to ``limit`` (0: no limit)."""
+        return self._card("SINTERCARD", numkeys, keys, limit)
+
+    def sunioncard(
+        self, numkeys: int, keys: list[KeyT], limit: int = 0, approx: bool = False
+    ) -> int:
+        """Return the size of the union of the sets (SUNIONCARD, Redis 8.8), up to ``limit``;
+        estimated with HyperLogLog when ``approx``."""
+        return self._card("SUNIONCARD", numkeys, keys, limit, approx)
+
+    def sdiffcard(self, numkeys: int, keys: list[KeyT], limit: int = 0) -> int:
+        """Return the size of the first set minus the others (SDIFFCARD, Redis 8.8), up to
+        ``limit``."""
+        return self._card("SDIFFCARD", numkeys, keys, limit)
+
+    def _card(
+        self, command: str, numkeys: int, keys: list[KeyT], limit: int, approx: bool = False
+    ) -> int:
+        args = [command, *numkeys_args("numkeys", numkeys, list_or_args("keys", keys, ()))]
+        if approx:
+            args.append("APPROX")
+        args += ["LIMIT", integer("limit", limit, 0)]
+        return self.execute_command(*args, _parse=integer_reply)
 
     def sscan(
         self, name: KeyT, cursor: int = 0, match: KeyT | None = None, count: int | None = None

@@ -6,11 +6,19 @@ Runs under the four client configurations through the reference executor
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from canned import assert_refused_alike, assert_refused_before_sending, assert_same_results, ours
 from commands_executor import Keys, SocketRedis, sort, t
+from wire import assert_sends_same, sent
+
+from greenpool.redis.commands import HashDataPersistOptions
+
+# redis-py marks its methods for Redis 8 commands experimental, with a warning.
+pytestmark = pytest.mark.filterwarnings("ignore:Call to .*experimental:UserWarning")
 
 Results = dict[str, Any]
 Crosscheck = Callable[[Callable[[Any, Keys], Results]], None]
@@ -88,6 +96,11 @@ def test_hscan(r: SocketRedis, k: Keys) -> None:
     assert sorted(r.hscan_iter(k("small"), match="x*")) == t(r, [("x1", "a"), ("x2", "b")])
     assert dict(r.hscan_iter(k("h"), count=3)) == t(r, fields)
 
+def test_hmset(r: SocketRedis, k: Keys) -> None:
+    assert r.hmset(k("h"), {"a": 1, "b": "two"}) is True
+    assert r.hmset(k("h"), {"a": 3}) is True
+    assert r.hgetall(k("h")) == t(r, {"a": "3", "b": "two"})
+
 
 # ============================================================================
 # The same calls through redis-py
@@ -135,6 +148,9 @@ def hashes_scenario(c: Any, k: Keys) -> Results:
     out["hscan match"] = c.hscan(k("h"), match="[ab]*")
     out["hscan missing"] = c.hscan(k("zz"))
     out["hscan_iter"] = sort(c.hscan_iter(k("h"), count=2))
+    out["hmset"] = c.hmset(k("m"), {"a": 1, "b": 2.5})
+    out["hmset again"] = c.hmset(k("m"), {"a": "x"})
+    out["hmset result"] = c.hgetall(k("m"))
     return out
 
 
@@ -142,3 +158,199 @@ def hashes_scenario(c: Any, k: Keys) -> Results:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_hashes_match_redis_py(crosscheck: Crosscheck) -> None:
     crosscheck(hashes_scenario)
+
+
+# ============================================================================
+# Redis 7.4/8.0 commands (hash-field expiry, HGETDEL, HGETEX, HSETEX): what is
+# sent, and the replies shaped, against redis-py
+
+_WHEN = datetime.datetime(2040, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs"),
+    [
+        ("hexpire", ("h", 10, "a", "b"), {}),
+        ("hexpire", ("h", datetime.timedelta(minutes=2), "a"), {"nx": True}),
+        ("hexpire", ("h", 0, "a"), {"xx": True}),
+        ("hpexpire", ("h", 1500, "a"), {"gt": True}),
+        ("hpexpire", ("h", datetime.timedelta(seconds=2), "a", "b", "c"), {"lt": True}),
+        ("hexpireat", ("h", 2_000_000_000, "a"), {}),
+        ("hexpireat", ("h", _WHEN, "a"), {"xx": True}),
+        ("hpexpireat", ("h", 2_000_000_000_000, "a"), {"nx": True}),
+        ("hpexpireat", ("h", _WHEN, "a", "b"), {"lt": True}),
+        ("hpersist", ("h", "a", "b"), {}),
+        ("httl", ("h", "a"), {}),
+        ("hpttl", ("h", "a", "b"), {}),
+        ("hexpiretime", ("h", "a"), {}),
+        ("hpexpiretime", ("h", "a", b"b"), {}),
+        ("hgetdel", ("h", "a"), {}),
+        ("hgetdel", ("h", "a", "b", "c"), {}),
+        ("hgetex", ("h", "a"), {}),
+        ("hgetex", ("h", "a", "b"), {"ex": 5}),
+        ("hgetex", ("h", "a"), {"px": datetime.timedelta(seconds=3)}),
+        ("hgetex", ("h", "a"), {"exat": _WHEN}),
+        ("hgetex", ("h", "a"), {"pxat": 2_000_000_000_000}),
+        ("hgetex", ("h", "a"), {"persist": True}),
+        ("hsetex", ("h", "a", 1), {}),
+        ("hsetex", ("h",), {"mapping": {"a": 1, "b": 2}, "items": ["c", 3], "ex": 5}),
+        ("hsetex", ("h", "k", "v"), {"px": 700, "data_persist_option": HashDataPersistOptions.FNX}),
+        ("hsetex", ("h", "k", "v"),
+         {"keepttl": True, "data_persist_option": HashDataPersistOptions.FXX}),
+        ("hsetex", ("h",), {"items": ["a", 1], "exat": _WHEN}),
+        ("hsetex", ("h",), {"mapping": {"a": 1}, "pxat": 2_000_000_000_000}),
+        ("hmset", ("h", {"a": 1, "b": 2}), {}),
+    ],
+)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_sends_what_redis_py_sends(method: str, args: tuple[Any, ...],
+                                   kwargs: dict[str, Any]) -> None:
+    assert_sends_same(method, *args, **kwargs)
+
+
+def test_hsetex_takes_redis_py_enum_and_strings() -> None:
+    from redis.commands.core import HashDataPersistOptions as TheirOptions
+
+    wire = [[b"HSETEX", b"h", b"FXX", b"FIELDS", b"1", b"a", b"1"]]
+    assert sent("hsetex", "h", "a", 1, data_persist_option=TheirOptions.FXX) == (wire, wire)
+    assert ours("hsetex", "h", "a", 1, data_persist_option="fxx")[1] == [
+        ("HSETEX", "h", "FXX", "FIELDS", 1, "a", 1)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs"),
+    [
+        ("hexpire", ("h", 10, "a"), {"nx": True, "xx": True}),
+        ("hexpire", ("h", 10, "a"), {"xx": True, "gt": True}),
+        ("hpexpire", ("h", 10, "a"), {"gt": True, "lt": True}),
+        ("hexpireat", ("h", 10**10, "a"), {"nx": True, "lt": True}),
+        ("hpexpireat", ("h", 10**13, "a"), {"xx": True, "lt": True}),
+        ("hgetdel", ("h",), {}),
+        ("hgetex", ("h",), {}),
+        ("hgetex", ("h", "a"), {"ex": 1, "px": 1000}),
+        ("hgetex", ("h", "a"), {"exat": 10**10, "persist": True}),
+        ("hsetex", ("h",), {}),
+        ("hsetex", ("h",), {"items": ["a"]}),
+        ("hsetex", ("h", "a", 1), {"ex": 1, "keepttl": True}),
+        ("hsetex", ("h", "a", 1), {"px": 1, "pxat": 10**13}),
+        ("hmset", ("h", {}), {}),
+    ],
+)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_bad_arguments_are_refused_as_redis_py_refuses_them(
+    method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    assert_refused_alike(method, *args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs"),
+    [
+        ("hexpire", ("h", 10), {}),  # no field: redis-py sends FIELDS 0
+        ("hpersist", ("h",), {}),
+        ("httl", ("h",), {}),
+        ("hexpire", ("h", "10s", "a"), {}),
+        ("hexpireat", ("h", 0, "a"), {}),
+        ("hpexpireat", ("h", "soon", "a"), {}),
+        ("hsetex", ("h", "a"), {}),  # a key without a value
+        ("hsetex", ("h", "a", 1), {"data_persist_option": "NX"}),
+    ],
+)
+def test_stricter_checks_raise_data_error_and_send_nothing(
+    method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    assert_refused_before_sending(method, *args, **kwargs)
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs", "reply"),
+    [
+        ("hexpire", ("h", 10, "a", "b", "c"), {}, [1, 0, -2]),
+        ("hpexpire", ("h", 10, "a"), {}, [2]),
+        ("hexpireat", ("h", 10**10, "a"), {}, [1]),
+        ("hpexpireat", ("h", 10**13, "a"), {}, [-2]),
+        ("hpersist", ("h", "a", "b"), {}, [1, -1]),
+        ("httl", ("h", "a", "b"), {}, [100, -2]),
+        ("hpttl", ("h", "a"), {}, [99_500]),
+        ("hexpiretime", ("h", "a"), {}, [2_000_000_000]),
+        ("hpexpiretime", ("h", "a", "b"), {}, [-1, 2_000_000_000_000]),
+        ("hgetdel", ("h", "a", "b"), {}, [b"1", None]),
+        ("hgetex", ("h", "a", "b"), {"ex": 5}, [None, b"x"]),
+        ("hsetex", ("h", "a", 1), {}, 1),
+        ("hsetex", ("h", "a", 1), {"data_persist_option": HashDataPersistOptions.FNX}, 0),
+    ],
+)
+def test_newer_replies_are_shaped_as_redis_py_shapes_them(
+    method: str, args: tuple[Any, ...], kwargs: dict[str, Any], reply: Any, protocol: int
+) -> None:
+    assert_same_results(method, *args, reply=reply, protocol=protocol, **kwargs)
+
+
+# ============================================================================
+# HIMPORT (Redis 8.8): fieldsets prepared on every connection of the client
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [
+        ("himport_set", ("h", "fs", ["v1", 2, b"v3"])),
+        ("himport_set", ("h", "fs", ("one",))),
+        ("himport_prepare_internal", ("fs", ["a", "b"])),
+        ("himport_discard_internal", ("fs",)),
+        ("himport_discard_all_internal", ()),
+    ],
+)
+def test_himport_commands_send_what_redis_py_sends(method: str, args: tuple[Any, ...]) -> None:
+    assert_sends_same(method, *args)
+
+
+def test_himport_prepare_and_discard_send_at_once() -> None:
+    # redis-py keeps them in a registry and sends them lazily, per connection;
+    # greenpool sends them at once, and the client applies them to every
+    # connection (the command table marks them per-connection settings).
+    assert ours("himport_prepare", "fs", ["a", "b"])[1] == [("HIMPORT", "PREPARE", "fs", "a", "b")]
+    assert ours("himport_discard", "fs")[1] == [("HIMPORT", "DISCARD", "fs")]
+    assert ours("himport_discard_all")[1] == [("HIMPORT", "DISCARDALL")]
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+@pytest.mark.parametrize(
+    ("method", "args", "reply"),
+    [
+        ("himport_set", ("h", "fs", ["v"]), b"OK"),
+        ("himport_prepare_internal", ("fs", ["a"]), b"OK"),
+        ("himport_discard_internal", ("fs",), 1),
+        ("himport_discard_all_internal", (), 3),
+    ],
+)
+def test_himport_replies_are_shaped_as_redis_py_shapes_them(
+    method: str, args: tuple[Any, ...], reply: Any, protocol: int
+) -> None:
+    assert_same_results(method, *args, reply=reply, protocol=protocol)
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [
+        ("himport_set", ("h", "fs", "value")),
+        ("himport_set", ("h", "fs", b"value")),
+        ("himport_prepare", ("fs", "field")),
+        ("himport_prepare", ("fs", [])),
+    ],
+)
+def test_himport_bad_arguments_are_refused_as_redis_py_refuses_them(
+    method: str, args: tuple[Any, ...]
+) -> None:
+    assert_refused_alike(method, *args)
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [("himport_set", ("h", "fs", [])), ("himport_prepare_internal", ("fs", 5))],
+)
+def test_himport_stricter_checks_raise_data_error_and_send_nothing(
+    method: str, args: tuple[Any, ...]
+) -> None:
+    assert_refused_before_sending(method, *args)

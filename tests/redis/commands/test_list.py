@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from canned import assert_refused_alike, assert_refused_before_sending, assert_same_results
 from commands_executor import Keys, SocketRedis, t
+from wire import assert_sends_same
 
 from greenpool.errors import ReplyError
 from greenpool.testing import RedisServer
@@ -136,6 +138,34 @@ def test_blpop_waits_for_a_push(r: SocketRedis, k: Keys, redis_server: RedisServ
         thread.join()
         pusher.close()
 
+def test_lmpop_blmpop(r: SocketRedis, k: Keys) -> None:
+    r.rpush(k("b"), "1", "2", "3", "4")
+    assert r.lmpop(2, k("a"), k("b"), direction="LEFT") == [t(r, k("b")), t(r, ["1"])]
+    assert r.lmpop(1, k("b"), direction="RIGHT", count=2) == [t(r, k("b")), t(r, ["4", "3"])]
+    assert r.lmpop(1, k("a"), direction="LEFT") is None
+    assert r.blmpop(1, 2, k("a"), k("b"), direction="LEFT", count=5) == [
+        t(r, k("b")), t(r, ["2"])
+    ]
+    start = time.monotonic()
+    assert r.blmpop(0.05, 1, k("b"), direction="LEFT") is None
+    assert time.monotonic() - start >= 0.05
+    assert r.blocking == [
+        (("BLMPOP", 1, 2, k("a"), k("b"), "LEFT", "COUNT", 5), 1),
+        (("BLMPOP", 0.05, 1, k("b"), "LEFT", "COUNT", 1), 0.05),
+    ]
+
+
+def test_blmpop_waits_for_a_push(r: SocketRedis, k: Keys, redis_server: RedisServer) -> None:
+    pusher = SocketRedis(redis_server.host, redis_server.port)
+    thread = threading.Thread(target=lambda: (time.sleep(0.1), pusher.rpush(k("l"), "late")))
+    thread.start()
+    try:
+        assert r.blmpop(0, 1, k("l"), direction="RIGHT") == [t(r, k("l")), t(r, ["late"])]
+        assert r.blocking[-1][1] is None  # 0: it may wait forever
+    finally:
+        thread.join()
+        pusher.close()
+
 
 # ============================================================================
 # The same calls through redis-py
@@ -181,6 +211,12 @@ def lists_scenario(c: Any, k: Keys) -> Results:
     out["blpop timeout"] = c.blpop(k("zz"), timeout=0.01)
     out["brpoplpush timeout"] = c.brpoplpush(k("zz"), k("n"), timeout=0.01)
     out["final"] = c.lrange(k("n"), 0, -1)
+    c.rpush(k("p"), "1", "2", "3", "4", "5")
+    out["lmpop"] = c.lmpop(2, k("zz"), k("p"), direction="LEFT")
+    out["lmpop count"] = c.lmpop(1, k("p"), direction="RIGHT", count=2)
+    out["lmpop none"] = c.lmpop(1, k("zz"), direction="RIGHT")
+    out["blmpop"] = c.blmpop(1, 2, k("zz"), k("p"), direction="RIGHT", count=9)
+    out["blmpop timeout"] = c.blmpop(0.01, 1, k("zz"), direction="LEFT")
     return out
 
 
@@ -188,3 +224,96 @@ def lists_scenario(c: Any, k: Keys) -> Results:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_lists_match_redis_py(crosscheck: Crosscheck) -> None:
     crosscheck(lists_scenario)
+
+
+# ============================================================================
+# What is sent, and Redis 8.10's LMOVEM/BLMOVEM replies, against redis-py
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs"),
+    [
+        ("lmpop", (2, "a", "b"), {"direction": "LEFT"}),
+        ("lmpop", (1, "a"), {"direction": "RIGHT", "count": 3}),
+        ("lmpop", (1, "a"), {"direction": "RIGHT", "count": 1}),
+        ("blmpop", (1, 2, "a", "b"), {"direction": "LEFT"}),
+        ("blmpop", (0.5, 1, "a"), {"direction": "RIGHT", "count": 4}),
+        ("blmpop", (0, 1, "a"), {"direction": "RIGHT"}),
+        ("lmovem", ("a", "b"), {}),
+        ("lmovem", ("a", "b", "RIGHT", "LEFT", 3), {"ordering": "OBO"}),
+        ("lmovem", ("a", "b"), {"count": 2, "mode": "EXACTLY", "ordering": "BULK"}),
+        ("lmovem", ("a", "b"), {"count": 2, "mode": "COUNT", "ordering": "OBO"}),
+        ("blmovem", ("a", "b", 1), {}),
+        ("blmovem", ("a", "b", 0.5, "LEFT", "LEFT", 2, "EXACTLY", "BULK"), {}),
+        ("blmovem", ("a", "b", 0), {"count": 3, "ordering": "OBO"}),
+    ],
+)
+def test_sends_what_redis_py_sends(method: str, args: tuple[Any, ...],
+                                   kwargs: dict[str, Any]) -> None:
+    assert_sends_same(method, *args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs"),
+    [
+        ("lmovem", ("a", "b"), {"mode": "COUNT"}),
+        ("lmovem", ("a", "b"), {"ordering": "OBO"}),
+        ("lmovem", ("a", "b"), {"count": 2}),
+        ("blmovem", ("a", "b", 1), {"count": 2, "mode": "EXACTLY"}),
+        ("blmovem", ("a", "b", 1), {"mode": "EXACTLY"}),
+    ],
+)
+def test_bad_arguments_are_refused_as_redis_py_refuses_them(
+    method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    assert_refused_alike(method, *args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs"),
+    [
+        ("lmpop", (2, "a"), {"direction": "LEFT"}),  # numkeys must count the keys
+        ("lmpop", (0,), {"direction": "LEFT"}),
+        ("lmpop", (1, "a"), {"direction": "UP"}),
+        ("lmpop", (1, "a"), {"direction": "LEFT", "count": 0}),
+        ("blmpop", (-1, 1, "a"), {"direction": "LEFT"}),
+        ("blmpop", (1, 1, "a", "b"), {"direction": "LEFT"}),
+        ("lmovem", ("a", "b", "UP"), {}),
+        ("lmovem", ("a", "b"), {"count": 2, "mode": "ALL", "ordering": "OBO"}),
+        ("lmovem", ("a", "b"), {"count": 2, "ordering": "RANDOM"}),
+        ("lmovem", ("a", "b"), {"count": 0, "ordering": "OBO"}),
+        ("blmovem", ("a", "b", "1"), {}),
+    ],
+)
+def test_stricter_checks_raise_data_error_and_send_nothing(
+    method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    assert_refused_before_sending(method, *args, **kwargs)
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs", "reply"),
+    [
+        ("lmovem", ("a", "b"), {}, [b"x"]),
+        ("lmovem", ("a", "b"), {"count": 3, "ordering": "BULK"}, [b"x", b"y", b"z"]),
+        ("lmovem", ("a", "b"), {}, None),
+        ("blmovem", ("a", "b", 1), {}, None),
+        ("blmovem", ("a", "b", 1), {"count": 2, "ordering": "OBO"}, [b"y", b"x"]),
+    ],
+)
+def test_newer_replies_are_shaped_as_redis_py_shapes_them(
+    method: str, args: tuple[Any, ...], kwargs: dict[str, Any], reply: Any, protocol: int
+) -> None:
+    assert_same_results(method, *args, reply=reply, protocol=protocol, **kwargs)
+
+
+def test_blmovem_blocks_on_a_connection_of_its_own(r: SocketRedis) -> None:
+    # The table marks it blocking; the reference executor routes it as the
+    # client does, with the blocking time.  (Redis 7.0 does not know it.)
+    with pytest.raises(ReplyError):
+        r.blmovem("gp-cmd:never", "gp-cmd:never2", 0.25, count=2, ordering="OBO")
+    assert r.blocking[-1] == (
+        ("BLMOVEM", "gp-cmd:never", "gp-cmd:never2", "LEFT", "RIGHT", 0.25, "COUNT", 2, "OBO"),
+        0.25,
+    )

@@ -11,7 +11,11 @@ from typing import Any
 
 import pytest
 import redis
+from canned import assert_refused_before_sending, assert_same_results, ours, refusals
 from commands_executor import Keys, SocketRedis, sort, t
+from wire import assert_sends_same
+
+from greenpool.redis.commands import DataError
 
 Results = dict[str, Any]
 Crosscheck = Callable[[Callable[[Any, Keys], Results]], None]
@@ -67,6 +71,15 @@ def test_set_algebra(r: SocketRedis, k: Keys) -> None:
     assert r.sunionstore(k("e"), k("a"), k("b"), k("c")) == 5
     assert r.sdiffstore(k("f"), k("a"), k("b")) == 1
     assert r.smembers(k("f")) == t(r, {"1"})
+
+def test_sintercard(r: SocketRedis, k: Keys) -> None:
+    r.sadd(k("a"), 1, 2, 3, 4)
+    r.sadd(k("b"), 2, 3, 4, 5)
+    assert r.sintercard(2, [k("a"), k("b")]) == 3
+    assert r.sintercard(2, [k("a"), k("b")], limit=2) == 2
+    assert r.sintercard(1, [k("a")]) == 4
+    assert r.sintercard(2, [k("a"), k("missing")]) == 0
+
 
 def test_sscan(r: SocketRedis, k: Keys) -> None:
     members = {f"m{i}" for i in range(50)} | {"other"}
@@ -124,6 +137,11 @@ def sets_scenario(c: Any, k: Keys) -> Results:
     out["sscan match"] = c.sscan(k("s"), match="c*")
     out["sscan missing"] = c.sscan(k("zz"))
     out["sscan_iter"] = sort(c.sscan_iter(k("v"), count=1))
+    c.sadd(k("c1"), "a", "b", "c")
+    c.sadd(k("c2"), "b", "c", "d")
+    out["sintercard"] = c.sintercard(2, [k("c1"), k("c2")])
+    out["sintercard limit"] = c.sintercard(2, [k("c1"), k("c2")], 1)
+    out["sintercard missing"] = c.sintercard(2, [k("c1"), k("zz")])
     return out
 
 def test_sismember_and_smismember_are_bools_equal_to_redis_py_ints(
@@ -140,3 +158,59 @@ def test_sismember_and_smismember_are_bools_equal_to_redis_py_ints(
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_sets_match_redis_py(crosscheck: Crosscheck) -> None:
     crosscheck(sets_scenario)
+
+
+# ============================================================================
+# What is sent, and Redis 8.8's SUNIONCARD/SDIFFCARD replies, against redis-py
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "kwargs"),
+    [
+        ("sintercard", (2, ["a", "b"]), {}),
+        ("sintercard", (1, ["a"], 5), {}),
+        ("sdiffcard", (2, ["a", "b"], 3), {}),
+        ("sdiffcard", (3, ["a", "b", "c"]), {}),
+        ("sunioncard", (2, ["a", "b"]), {}),
+        ("sunioncard", (2, ["a", "b"], 7, True), {}),
+        ("sunioncard", (1, ["a"]), {"approx": True}),
+    ],
+)
+def test_sends_what_redis_py_sends(method: str, args: tuple[Any, ...],
+                                   kwargs: dict[str, Any]) -> None:
+    assert_sends_same(method, *args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [
+        ("sintercard", (3, ["a", "b"])),  # numkeys must count the keys
+        ("sintercard", (0, [])),
+        ("sdiffcard", (2, ["a", "b"], -1)),
+        ("sunioncard", (2, ["a", "b"], "7")),
+        ("sunioncard", ("2", ["a", "b"])),
+    ],
+)
+def test_stricter_checks_raise_data_error_and_send_nothing(
+    method: str, args: tuple[Any, ...]
+) -> None:
+    assert_refused_before_sending(method, *args)
+
+
+def test_a_bare_key_is_one_key() -> None:
+    # redis-py sends each character of "ab" as a key; greenpool sends one key
+    # (so numkeys=2 does not count it).
+    assert ours("sintercard", 1, "ab")[1] == [("SINTERCARD", 1, "ab", "LIMIT", 0)]
+    error, theirs, count = refusals("sintercard", 2, "ab")
+    assert isinstance(error, DataError) and theirs is None and count == 0
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [("sunioncard", (2, ["a", "b"], 0, True)), ("sdiffcard", (2, ["a", "b"]))],
+)
+def test_newer_replies_are_shaped_as_redis_py_shapes_them(
+    method: str, args: tuple[Any, ...], protocol: int
+) -> None:
+    assert_same_results(method, *args, reply=5, protocol=protocol)
