@@ -43,7 +43,10 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5
 
 app = Celery("celery_app", broker=os.environ.get("CELERY_BROKER_URL", REDIS_URL))
 app.conf.update(
-    task_acks_late=True,  # acknowledged after the task ran: a warm shutdown loses nothing
+    # Celery's default, early acks: a warm shutdown loses nothing (the tasks
+    # under way finish) and, with the Redis broker, repeats nothing, where
+    # late acks can be lost on the way out (celery#3802, docs/celery.md).
+    task_acks_late=False,
     task_ignore_result=True,  # the tasks store their results themselves
     worker_prefetch_multiplier=4,
     broker_connection_retry_on_startup=True,

@@ -1,8 +1,9 @@
 """A real Celery worker whose tasks use greenpool (examples/celery_app.py).
 
 ``-P gevent``: a few thousand tasks, with a warm shutdown (SIGTERM) part-way
-and a second worker after it.  With ``task_acks_late`` nothing may be lost
-or run twice: each task counts its runs in Redis (greenpool's client) and
+and a second worker after it.  With early acks (Celery's default; late acks
+can be lost at a warm shutdown, celery#3802) nothing may be lost or run
+twice: each task counts its runs in Redis (greenpool's client) and
 inserts a row in PostgreSQL (greenpool's pool), and the counts must show
 exactly one run per task, with the right result.  ``-P prefork``: the same
 tasks in two child processes, each closing its pools when it ends.
