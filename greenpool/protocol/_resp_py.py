@@ -12,7 +12,11 @@ double syntax, CR/LF in simple strings, the verbatim-string prefix ...), and a
 few errors are reported at the moment hiredis would report them:
 
 * a reply nested deeper than ``max_depth`` is refused once the whole reply
-  has arrived (hiredis builds the reply before it can be measured);
+  has arrived (hiredis builds the reply before it can be measured), but an
+  aggregate header deeper than :data:`MAX_NESTING` at once, as hiredis does;
+* aggregate lengths are charged to a :class:`ClaimBudget` at the same stream
+  offsets in both implementations (this parser reserves nothing for a
+  length, but must refuse what the hiredis wrapper refuses);
 * an aggregate used as a map key is refused as soon as its header is read,
   unless it has an attribute in front of it or at least a million elements
   (those are parsed here for the hiredis wrapper too, and refused once the key
@@ -29,13 +33,18 @@ from collections import deque
 from typing import Any, Final
 
 from ..errors import ProtocolError, ReplyError
+from ._common import NEED_DATA
 
 __all__ = [
     "BIG_AGGREGATE",
+    "COUNTED_CLAIM",
     "MAX_AGGREGATE_LENGTH",
+    "MAX_NESTING",
+    "MAX_UNBACKED_CLAIM",
     "NEED_DATA",
     "RESP2_TYPES",
     "RESP3_TYPES",
+    "ClaimBudget",
     "Push",
     "PythonParser",
     "parse_bignum",
@@ -43,30 +52,6 @@ __all__ = [
     "parse_integer",
     "parse_length",
 ]
-
-
-class _NeedData:
-    """Type of :data:`NEED_DATA`; a single instance exists."""
-
-    _instance: _NeedData | None = None
-
-    def __new__(cls) -> _NeedData:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __reduce__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA: Final = _NeedData()
-"""Returned by ``gets()`` when no complete reply is buffered yet."""
 
 
 class Push(list):  # type: ignore[type-arg]
@@ -90,9 +75,73 @@ MAX_AGGREGATE_LENGTH: Final = 2**32 - 1
 BIG_AGGREGATE: Final = 10**6
 """Aggregates with at least this many elements are parsed here, never by hiredis.
 
-hiredis allocates the whole list when it reads the header; below this size
-that costs at most 8 MB of address space per nesting level.
+hiredis allocates the whole list when it reads the header (8 bytes per
+claimed element); this parser appends elements as they arrive.
 """
+
+MAX_NESTING: Final = 1024
+"""The deepest nesting any reply may have, refused at once beyond (hiredis' own limit).
+
+``max_depth`` is at most this; it is checked once a reply is complete, this
+as soon as the header that goes too deep arrives.
+"""
+
+COUNTED_CLAIM: Final = 100
+"""Aggregate lengths from this up to :data:`BIG_AGGREGATE` draw on a :class:`ClaimBudget`."""
+
+MAX_UNBACKED_CLAIM: Final = 2**20
+"""How many elements the counted aggregate lengths may claim ahead of the bytes."""
+
+_FULL_ROOM: Final = 3 * MAX_UNBACKED_CLAIM
+_MAX_FRAMES: Final = 2 * MAX_NESTING
+
+
+class ClaimBudget:
+    """How far a stream's aggregate headers may claim elements ahead of its bytes.
+
+    hiredis reserves a list of the claimed length when it reads an aggregate
+    header, before any element arrives, so ``*999999\r\n`` repeated 900 times
+    (9 kB) would reserve 7 GB.  Every element takes at least 3 bytes (``_``
+    and CRLF), so a stream that really sends its elements never claims much
+    more than a third of its bytes.  The budget is a leaky bucket counted in
+    elements: it starts at :data:`MAX_UNBACKED_CLAIM`, every byte of the
+    stream refills a third of an element (never above the start), and every
+    aggregate header at an item start whose length is at least
+    :data:`COUNTED_CLAIM` and below :data:`BIG_AGGREGATE` takes its length
+    (twice the length for a map).  An empty bucket is a ProtocolError.
+
+    So what the lists of one stream reserve ahead of their elements stays
+    below 8 MiB plus 8/3 bytes per byte of the replies being received, plus
+    at most 800 bytes per uncounted level (1024 levels at most: about
+    0.8 MB).  A valid stream is refused only if the lengths of aggregates
+    open at the same time claim more than 2**20 elements its bytes have not
+    yet delivered (one of at least 10**6 elements claims nothing: the Python
+    parser takes it).  Both RESP engines count exactly the same headers at
+    the same stream offsets, so they refuse the same streams.
+    """
+
+    __slots__ = ("_at", "_room")
+
+    def __init__(self) -> None:
+        self._room = _FULL_ROOM  # in thirds of an element
+        self._at = 0  # the stream offset the room was last brought up to
+
+    def claim(self, offset: int, count: int) -> None:
+        """Charge ``count`` elements to the header at stream ``offset``.
+
+        Raises ProtocolError when the budget cannot cover them.
+        """
+        room = self._room + offset - self._at
+        if room > _FULL_ROOM:
+            room = _FULL_ROOM
+        room -= 3 * count
+        if room < 0:
+            raise ProtocolError(
+                f"aggregate lengths claim more than {MAX_UNBACKED_CLAIM} elements "
+                f"ahead of the bytes received (header at byte {offset}, length {count})"
+            )
+        self._room = room
+        self._at = offset
 
 RESP2_TYPES: Final = frozenset(b"+-:$*")
 RESP3_TYPES: Final = frozenset(b"+-:$*_#,(!=%~|>")
@@ -220,6 +269,12 @@ class PythonParser:
     With ``nested=True`` (the hiredis wrapper's mode) a push is returned as a
     plain list with :attr:`last_was_push` set, and a decode or depth error is
     not raised but left in :attr:`deferred_error` for the caller.
+
+    Nothing is reserved for a claimed length (elements are appended as they
+    arrive), and the open aggregates are at most :data:`MAX_NESTING` deep,
+    so a stream can't make it hold much more than the replies it really
+    sends.  The :class:`ClaimBudget` is applied all the same, so that both
+    engines refuse the same streams.
     """
 
     def __init__(
@@ -231,8 +286,14 @@ class PythonParser:
         encoding: str | None,
         errors: str,
         nested: bool = False,
+        budget: ClaimBudget | None = None,
+        base: int = 0,
     ) -> None:
         self._types = RESP3_TYPES if protocol == 3 else RESP2_TYPES
+        # The hiredis wrapper shares its budget with the parsers it hands
+        # items to, and says where in the stream their bytes start.
+        self._budget = ClaimBudget() if budget is None else budget
+        self._base = base  # the stream offset of _buf[0]
         self._max_bulk = max_bulk_length
         self._max_depth = max_depth
         self._max_line = max_line_length
@@ -269,6 +330,11 @@ class PythonParser:
             self._chunks_len += len(data)
 
     @property
+    def failed(self) -> bool:
+        """True once bad bytes were found (the replies before them still come out first)."""
+        return self._failed is not None
+
+    @property
     def buffered(self) -> int:
         """Bytes held that are not yet part of a returned reply or a parsed element."""
         return len(self._buf) - self._pos + self._chunks_len
@@ -285,8 +351,10 @@ class PythonParser:
     def _join(self) -> None:
         chunks = self._chunks
         if self._pos >= len(self._buf):
+            self._base += len(self._buf)
             self._buf = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         else:
+            self._base += self._pos
             chunks.insert(0, self._buf[self._pos :])
             self._buf = b"".join(chunks)
         self._pos = 0
@@ -313,6 +381,7 @@ class PythonParser:
                 if len(self._buf) - self._pos + self._chunks_len < self._need:
                     return NEED_DATA
                 if len(chunks) == 1 and self._pos >= len(self._buf):
+                    self._base += len(self._buf)
                     self._buf = chunks[0]  # the usual case: no copy
                     self._pos = 0
                     self._chunks = []
@@ -424,6 +493,10 @@ class PythonParser:
                     raise ProtocolError("line contains a CR not followed by LF")
                 if end_of_data - pos > window:
                     raise ProtocolError(f"line longer than max_line_length={self._max_line}")
+                if pos < end_of_data and buf[pos] not in types:
+                    # Garbage needs no line end to be refused (hiredis reads
+                    # the type byte first too).
+                    raise ProtocolError(f"unexpected reply type byte {chr(buf[pos])!r}")
                 self._need = end_of_data - pos + 1
                 break
             kind = buf[pos]
@@ -474,32 +547,40 @@ class PythonParser:
             elif kind not in types:
                 raise ProtocolError(f"unexpected reply type byte {chr(kind)!r}")
             elif kind in _AGGREGATES:  # * array, % map, ~ set, > push, | attribute
+                new_depth = 1 if kind == _ATTRIBUTE else depth + 1
+                if new_depth > MAX_NESTING:
+                    # Like hiredis: refused at the header, whatever its length.
+                    raise ProtocolError(f"reply nested deeper than {MAX_NESTING} levels")
+                if len(stack) >= _MAX_FRAMES:
+                    # Attributes nest without adding to the depth above; this
+                    # bounds the stack (hiredis with the items it hands this
+                    # parser also holds at most twice MAX_NESTING levels).
+                    raise ProtocolError(f"reply nested deeper than {_MAX_FRAMES} levels")
                 raw = buf[pos + 1 : eol]
                 count = small_ints.get(raw)
                 if count is None:
                     count = parse_length(raw, "aggregate length")
+                if COUNTED_CLAIM <= count < BIG_AGGREGATE and kind != _ATTRIBUTE:
+                    self._budget.claim(self._base + pos, 2 * count if kind == _MAP else count)
                 pos = eol + 2
                 if count < 0 or count > MAX_AGGREGATE_LENGTH:
                     if count != -1 or kind == _ATTRIBUTE:
                         raise ProtocolError(f"aggregate length out of range: {count}")
                     value = None
                 else:
-                    if kind == _ATTRIBUTE:
-                        new_depth = 1
-                    else:
-                        new_depth = depth + 1
-                        if (
-                            frame_kind == _MAP
-                            and elements is not None
-                            and not len(elements) & 1
-                            and count < BIG_AGGREGATE
-                            and not after_attribute
-                        ):
-                            # An aggregate as a map key: hiredis fails as soon as
-                            # it creates the container.  Where this parser does
-                            # the work for hiredis (after an attribute, or for a
-                            # huge aggregate) the key is refused once complete.
-                            raise ProtocolError("map key is an aggregate (not hashable)")
+                    if (
+                        frame_kind == _MAP
+                        and kind != _ATTRIBUTE
+                        and elements is not None
+                        and not len(elements) & 1
+                        and count < BIG_AGGREGATE
+                        and not after_attribute
+                    ):
+                        # An aggregate as a map key: hiredis fails as soon as
+                        # it creates the container.  Where this parser does
+                        # the work for hiredis (after an attribute, or for a
+                        # huge aggregate) the key is refused once complete.
+                        raise ProtocolError("map key is an aggregate (not hashable)")
                     if new_depth > self._max_depth:
                         self._too_deep = True
                     after_attribute = False

@@ -36,9 +36,26 @@ complete before it, and the parser stays failed):
 * a reply nested deeper than ``max_depth``, reported once the reply is
   complete (hiredis builds a reply before it can be measured); an
   attribute's contents count from the attribute;
+* an aggregate header nested deeper than 1024 levels (hiredis' own limit,
+  and the largest ``max_depth``), refused as soon as it arrives; attributes,
+  which do not add to that depth, may nest 2048 levels at most;
+* aggregate lengths that claim elements far ahead of the bytes: hiredis
+  reserves a whole list when it reads a header, so every aggregate header of
+  100 to 999,999 elements draws on a budget of 2**20 elements that each byte
+  received refills by a third (an element takes at least 3 bytes); an empty
+  budget is refused at once (see
+  :class:`~greenpool.protocol._resp_py.ClaimBudget`).  A header of a million
+  elements or more is parsed in Python, which reserves nothing;
 * an aggregate length above 2**32-1, a negative length other than -1, a type
   byte that is not RESP (RESP2 only knows ``+-:$*``), malformed numbers, an
   aggregate used as a map key.
+
+So a hostile stream costs little whatever it claims: what the parser
+reserves ahead of the elements that really arrived stays below about 9 MB of
+address space plus 8/3 bytes per byte of the replies being received, and its
+open aggregates are at most 1024 deep (a few hundred kB); anything past that
+is a ProtocolError at once, not a slow ``gc.collect()``.  The
+hostile-server tests in ``tests/chaos/`` keep this true for the Redis client.
 
 The exception: hiredis does not look at the two bytes after a ``$`` or ``=``
 string's payload, it skips them, where the Python parser requires CRLF.  A
@@ -61,7 +78,12 @@ from .._util import check_int
 from ..errors import ConfigurationError, ProtocolError, ReplyError
 from ._resp_py import (
     BIG_AGGREGATE,
+    COUNTED_CLAIM,
+    MAX_NESTING,
     NEED_DATA,
+    RESP2_TYPES,
+    RESP3_TYPES,
+    ClaimBudget,
     Push,
     PythonParser,
     _Raise,
@@ -223,6 +245,8 @@ class RespParser:
 
     * ``feed(data)`` -- append bytes (``bytes``, ``bytearray`` or
       ``memoryview``; copied).  Raises ProtocolError if the parser failed.
+      The vocabulary is the one of every parser in :mod:`greenpool.protocol`
+      (:class:`~greenpool.protocol.iproto.IprotoParser` too).
     * ``gets()`` -- the next reply, or :data:`NEED_DATA` when no complete
       reply is buffered.  Raises ProtocolError on malformed input and on
       every call after that; raises UnicodeDecodeError for a reply with a
@@ -233,6 +257,8 @@ class RespParser:
       after ``gets()`` returns NEED_DATA it is at most about
       ``max_bulk_length + max_line_length`` (within 1 KiB for hiredis, whose
       count includes some consumed bytes).
+    * ``failed`` -- True once bad bytes were found (the replies before them
+      still come out first).
     * ``implementation`` -- ``"hiredis"`` or ``"python"``.
 
     Raises ConfigurationError for a bad argument, and when
@@ -256,6 +282,10 @@ class RespParser:
             raise ConfigurationError("protocol", protocol, "must be 2 or 3")
         check_int("max_bulk_length", max_bulk_length, minimum=0)
         check_int("max_depth", max_depth, minimum=1)
+        if max_depth > MAX_NESTING:
+            raise ConfigurationError(
+                "max_depth", max_depth, f"must be <= {MAX_NESTING} (hiredis' own limit)"
+            )
         check_int("max_line_length", max_line_length, minimum=1)
         if encoding is not None:
             if not isinstance(encoding, str):
@@ -325,6 +355,15 @@ class RespParser:
     @property
     def buffered(self) -> int:
         """Bytes held that are not yet part of a returned reply."""
+        raise NotImplementedError  # pragma: no cover - every engine overrides it
+
+    @property
+    def failed(self) -> bool:
+        """True once bad bytes were found.
+
+        The replies that arrived complete before them are still returned;
+        after those, ``gets()`` raises ProtocolError, as does ``feed()``.
+        """
         raise NotImplementedError  # pragma: no cover - every engine overrides it
 
     def __iter__(self) -> Iterator[Any]:
@@ -436,6 +475,10 @@ class _HiredisRespParser(RespParser):
         self._containers = frozenset((list, dict, self._push_type))
         self._ready: deque[Any] = deque()
         self._tail = b""
+        # Bytes fed so far: the stream offset of data[i], while _process(data)
+        # runs, is _received - len(data) + i (data is always what is left).
+        self._received = 0
+        self._budget = ClaimBudget()
         # What is known about the stream position where the next data starts.
         self._at_crlf_end = True
         self._item_start = True
@@ -453,20 +496,29 @@ class _HiredisRespParser(RespParser):
         length_digits = min(len(str(max_bulk_length)), _BIG_DIGITS)
         # Item starts to check: big numbers, blob errors and attributes (to
         # the Python parser), string lengths that may exceed the limit or
-        # be big, aggregate lengths that may be huge, and under RESP2 every
-        # RESP3 type (for the Python parser to refuse).
+        # be big, aggregate lengths that count against the ClaimBudget or
+        # may be huge, and under RESP2 every RESP3 type (for the Python
+        # parser to refuse).
         if protocol == 3:
             rare, self._strings, aggregates = b"(!|", b"$=", b"*%~>"
         else:
             rare, self._strings, aggregates = b"_#,(!=%~|>", b"$", b"*"
         self._counted = self._strings + aggregates
+        self._types = RESP3_TYPES if protocol == 3 else RESP2_TYPES
         numbers = rb"[%s][0-9]{%d}|[%s][0-9]{%d}" % (
             re.escape(self._strings),
             length_digits,
             re.escape(aggregates),
-            _BIG_DIGITS,
+            len(str(COUNTED_CLAIM)),
         )
         rare_class = rb"[%s]" % re.escape(rare)
+        # An item start the Python parser takes over before its line is
+        # complete (the line may announce a huge aggregate or string).
+        self._sub_here = re.compile(
+            rare_class
+            + rb"|[%s][0-9]{%d}|[%s][0-9]{%d}"
+            % (re.escape(self._strings), length_digits, re.escape(aggregates), _BIG_DIGITS)
+        )
         # Searching costs about as much per CRLF as hiredis' own parsing, so
         # each search runs only if its first bytes occur at all (memchr).
         self._rare_bytes = [bytes([b]) for b in rare]
@@ -493,6 +545,7 @@ class _HiredisRespParser(RespParser):
         if not data:
             return
         rest = data if type(data) is bytes else bytes(data)
+        self._received += len(rest)
         if (
             len(rest) <= self._fast_size
             and self._at_crlf_end
@@ -519,6 +572,11 @@ class _HiredisRespParser(RespParser):
                     rest = self._process(rest)
         except ProtocolError as exc:
             self._fail_later(exc)
+
+    @property
+    def failed(self) -> bool:
+        """True once bad bytes were found (see :attr:`RespParser.failed`)."""
+        return self._failed is not None
 
     @property
     def buffered(self) -> int:
@@ -586,8 +644,14 @@ class _HiredisRespParser(RespParser):
             if kind in self._counted:
                 eol = data.find(b"\r\n", start)
                 length = _canonical_int(data[start + 1 : eol])
-                if length is None or (kind not in self._strings and length < BIG_AGGREGATE):
-                    continue  # hiredis refuses the first, handles the second
+                if length is None:
+                    continue  # hiredis refuses it
+                if kind not in self._strings and length < BIG_AGGREGATE:
+                    # hiredis parses it, reserving the whole list now.
+                    if length >= COUNTED_CLAIM:
+                        offset = self._received - size + start
+                        self._budget.claim(offset, 2 * length if kind == 37 else length)
+                    continue
                 if kind in self._strings:
                     if start > fed:
                         self._reader.feed(data, fed, start - fed)
@@ -595,7 +659,7 @@ class _HiredisRespParser(RespParser):
                     if fed >= size:
                         return b""
                     continue  # the position after the string starts an item
-            self._sub = PythonParser(*self._config, nested=True)
+            self._sub = self._new_sub(size - start)
             return data[start:] if start else data
         if fed > body_end:
             # A big string ended in the last partial line: start afresh after it.
@@ -614,14 +678,18 @@ class _HiredisRespParser(RespParser):
             self._item_start = False
             return b""
         known = body_end == 0 and self._item_start
+        if data[body_end] not in self._types and (known or self._probe()):
+            # An item starting with a byte no RESP type has: garbage, refused
+            # before its line ends (the Python parser does the same).
+            raise ProtocolError(f"unexpected reply type byte {chr(data[body_end])!r}")
         if tail < self._hold:
             self._tail = data[body_end:]
             self._at_crlf_end = True
             self._item_start = known
             return b""
         if known or self._probe():
-            if self._special_here.match(data, body_end):
-                self._sub = PythonParser(*self._config, nested=True)
+            if self._sub_here.match(data, body_end):
+                self._sub = self._new_sub(tail)
                 return data[body_end:]
             if tail >= self._max_line + 3:
                 raise ProtocolError(f"line longer than max_line_length={self._max_line}")
@@ -632,6 +700,12 @@ class _HiredisRespParser(RespParser):
         # Inside a string that contains CRLF: not an item start.
         self._feed_run(data, body_end)
         return b""
+
+    def _new_sub(self, left: int) -> PythonParser:
+        """A Python parser for the item whose bytes are the last ``left`` received."""
+        return PythonParser(
+            *self._config, nested=True, budget=self._budget, base=self._received - left
+        )
 
     def _take_string(self, data: bytes, start: int, eol: int, length: int) -> int:
         """Feed hiredis the string at ``start`` (header ending at ``eol``) unsearched.

@@ -50,7 +50,10 @@ from ..errors import TimeoutError as _TransportTimeout
 from ..protocol import iproto
 from ..protocol.iproto import (
     ER_WRONG_SCHEMA_VERSION,
+    GREETING_KEY,
     DatabaseError,
+    GreetingMessage,
+    IprotoCodec,
     Iterator,
     Schema,
     SchemaError,
@@ -62,7 +65,6 @@ from ..protocol.iproto import (
 )
 from ..transport.connection import CONNECTED
 from ..transport.connection import Connection as _Transport
-from ._codec import GREETING_KEY, GreetingMessage, IprotoCodec
 from ._requests import (
     Build,
     Names,
@@ -864,6 +866,6 @@ class _HandshakeFailed(ProtocolError):
     """Internal: the server refused the login; closes the connection attempt."""
 
 
-def _push(on_push: OnPush, ctx: Any, message: iproto.Response) -> None:
+def _push(on_push: OnPush, ctx: Any, message: iproto.Reply) -> None:
     on_push(message.data, ctx)
 

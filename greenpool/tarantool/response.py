@@ -27,8 +27,8 @@ class Response(Sequence[Any]):
 
     __slots__ = ("_data", "raw")
 
-    def __init__(self, raw: iproto.Response) -> None:
-        #: The decoded packet (:class:`greenpool.protocol.iproto.Response`).
+    def __init__(self, raw: iproto.Reply) -> None:
+        #: The decoded packet (:class:`greenpool.protocol.iproto.Reply`).
         self.raw = raw
         data = raw.data
         self._data: list[Any] = data if data is not None else []

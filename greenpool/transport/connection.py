@@ -19,7 +19,8 @@ still consumes the reply meant for it and drops it, so the next caller
 gets its own reply and the connection stays usable.
 
 Anything that leaves the byte stream in an unknown state (a send that
-failed, a malformed reply, the peer closing) closes the connection, and
+failed, a malformed reply, a reply nobody is waiting for, the peer closing)
+closes the connection, and
 every request pending on it fails at once.  :meth:`connect` can then be
 called again: the pools above reconnect broken connections in the
 background.
@@ -67,6 +68,9 @@ CONNECTING = "connecting"
 CONNECTED = "connected"
 
 _DEFAULT: Any = object()
+_UNKNOWN: Any = object()
+# How many abandoned keyed requests may wait for their late reply at once.
+_MAX_ORPHANS = 65536
 
 
 class Codec(Protocol):
@@ -185,6 +189,9 @@ class Connection:
         self._writer: Any = None
         self._ordered: deque[_Pending] = deque()
         self._keyed_pending: dict[Any, _Pending] = {}
+        # Keys of abandoned keyed requests whose reply has not come yet (an
+        # insertion-ordered set): only those replies may arrive unmatched.
+        self._orphans: dict[Any, None] = {}
         self._wbuf: list[bytes] = []
         self._out: Any = None
         # Requests waiting with a deadline, in deadline order, watched by one
@@ -385,6 +392,7 @@ class Connection:
         pending.extend(self._keyed_pending.values())
         self._ordered = deque()
         self._keyed_pending = {}
+        self._orphans = {}
         if not pending:
             return
         text = f"{self.name}: connection closed"
@@ -569,11 +577,18 @@ class Connection:
 
     def _abandon(self, p: _Pending) -> None:
         # The caller left.  Ordered: keep the slot so its reply is consumed and
-        # dropped.  Keyed: forget the key; a late reply for it is dropped.
+        # dropped.  Keyed: remember the key as an orphan; its late reply is
+        # dropped, any other unmatched reply breaks the connection.
         p.state = _ABANDONED
         p.greenlet = None
         if self._keyed and self._keyed_pending.get(p.key) is p:
             del self._keyed_pending[p.key]
+            orphans = self._orphans
+            orphans[p.key] = None
+            if len(orphans) > _MAX_ORPHANS:
+                # A server this many replies behind is broken anyway: the
+                # oldest orphan's reply, if it ever comes, closes the connection.
+                del orphans[next(iter(orphans))]
 
     def _expire(self, p: _Pending) -> None:
         # Runs in the hub when a request's own timer fires.
@@ -707,9 +722,17 @@ class Connection:
                     else:
                         self._push(message)
                     continue
-                p = pending.pop(key_of(message), None)
+                key = key_of(message)
+                p = pending.pop(key, None)
                 if p is None:
-                    continue  # a late reply to an abandoned request
+                    if self._orphans.pop(key, _UNKNOWN) is not _UNKNOWN:
+                        continue  # the late reply to an abandoned request
+                    # Never asked for, or answered already: nothing on this
+                    # stream can be trusted to reach the right caller now.
+                    raise ProtocolError(
+                        f"{self.name}: a reply for key {key!r}, which no request sent "
+                        "on this connection is waiting for"
+                    )
                 if p.state == _WAITING:
                     p.value = message
                     p.state = _DONE

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import pickle
 import struct
+import tracemalloc
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -32,14 +33,14 @@ from greenpool.errors import (
     ProtocolError,
     ReplyError,
 )
-from greenpool.protocol import iproto
+from greenpool.protocol import NEED_DATA, iproto
 from greenpool.protocol.iproto import (
     ER_PASSWORD_MISMATCH,
     ER_WRONG_SCHEMA_VERSION,
     DatabaseError,
     IprotoParser,
     Iterator,
-    Response,
+    Reply,
     Schema,
     SchemaError,
     SqlColumn,
@@ -65,6 +66,7 @@ from greenpool.protocol.iproto import (
     parse_greeting,
     scramble,
 )
+from greenpool.protocol.iproto._msgpack import _default
 
 # The schema version of the server the golden bytes come from.
 SCHEMA_VERSION = 83
@@ -72,17 +74,17 @@ SCHEMA_VERSION = 83
 STMT_ID = 3379101007
 
 
-def parse_all(data: bytes, **kwargs: Any) -> list[Response]:
+def parse_all(data: bytes, **kwargs: Any) -> list[Reply]:
     """Feed ``data`` in one piece and return every reply."""
     parser = IprotoParser(**kwargs)
     parser.feed(data)
     replies = list(parser)
-    assert parser.next_response() is None
+    assert parser.gets() is NEED_DATA
     assert parser.buffered == 0
     return replies
 
 
-def parse_one(data: bytes) -> Response:
+def parse_one(data: bytes) -> Reply:
     (reply,) = parse_all(data)
     return reply
 
@@ -554,7 +556,7 @@ def test_select_keys_are_packed_as_messagepack_packs_them(key: Any) -> None:
     assert header == {0: 1, 1: 1}
     assert (body[0x10], body[0x11], body[0x13], body[0x12], body[0x14]) == (512, 3, 5, 100, 5)
     parts = key if isinstance(key, (list, tuple)) else [] if key is None else [key]
-    tail = msgpack.packb(list(parts), use_bin_type=True, default=iproto._default)
+    tail = msgpack.packb(list(parts), use_bin_type=True, default=_default)
     assert packet.endswith(b"\x20" + tail)
 
 
@@ -805,12 +807,12 @@ def test_protocol_errors(packet: bytes, match: str) -> None:
     parser = IprotoParser(max_packet_size=1024)
     parser.feed(good + packet + good)
     # replies before the bad packet are still delivered
-    assert parser.next_response() == parse_one(good)
+    assert parser.gets() == parse_one(good)
     with pytest.raises(ProtocolError, match=match):
-        parser.next_response()
+        parser.gets()
     # ... and the parser is dead for good
     with pytest.raises(ProtocolError, match=match):
-        parser.next_response()
+        parser.gets()
     with pytest.raises(ProtocolError, match=match):
         parser.feed(good)
     assert parser.buffered == 0 and parser.pending == 0
@@ -822,7 +824,7 @@ def test_oversized_prefix_is_refused_before_the_body_arrives() -> None:
     parser.feed(b"x" * 1000)  # dropped, not buffered
     assert parser.buffered == 0
     with pytest.raises(ProtocolError, match="exceeds"):
-        parser.next_response()
+        parser.gets()
 
 
 def test_packet_at_the_limit_is_accepted() -> None:
@@ -840,10 +842,10 @@ def test_big_reply_uses_a_private_unpacker() -> None:
     for i in range(0, len(packet), 65536):
         parser.feed(packet[i : i + 65536])
         assert parser.buffered <= len(packet)
-    big = parser.next_response()
+    big = parser.gets()
     assert big is not None and big.data == rows
     parser.feed(REPLIES["select"])
-    assert parser.next_response() == parse_one(REPLIES["select"])
+    assert parser.gets() == parse_one(REPLIES["select"])
     # the same packet arriving in one piece
     assert parse_one(packet).data == rows
 
@@ -855,11 +857,11 @@ def test_a_body_running_into_the_next_packet_is_malformed() -> None:
     overrun = _packet({0: 0, 1: 2}, raw_body=b"\x81\x30\x93\x01")
     parser = IprotoParser()
     parser.feed(good + overrun + good + good)
-    assert parser.next_response() == parse_one(good)
+    assert parser.gets() == parse_one(good)
     with pytest.raises(ProtocolError, match="malformed.*runs past"):
-        parser.next_response()
+        parser.gets()
     with pytest.raises(ProtocolError, match="malformed"):
-        parser.next_response()
+        parser.gets()
 
 
 @pytest.mark.parametrize(
@@ -874,7 +876,62 @@ def test_a_huge_claimed_length_is_refused_without_allocating_it(raw_body: bytes)
     parser = IprotoParser()
     parser.feed(_packet({0: 0, 1: 2}, raw_body=raw_body) + REPLIES["select"])
     with pytest.raises(ProtocolError, match="malformed"):
-        parser.next_response()
+        parser.gets()
+
+
+def _nested_claims(header: bytes, levels: int) -> bytes:
+    """``levels`` array (or map) headers, each the first item of the one before."""
+    return header * levels
+
+
+@pytest.mark.parametrize(
+    "raw_body",
+    [
+        # msgpack reserves about 8,700 slots (68 kB) per array header before
+        # its elements arrive: 1,000 nested claims would reserve 68 MB.
+        b"\x81\x30" + _nested_claims(b"\xdd\x00\x0f\xff\xff", 1000),
+        b"\x81\x30" + _nested_claims(b"\xdc\xff\xff", 1000),
+        # the same claims in a packet padded with a megabyte of nils
+        b"\x81\x30" + _nested_claims(b"\xdd\x00\x0f\xff\xff", 1000) + b"\xc0" * 1_000_000,
+        # ... and inside an error extension's payload (decoded separately)
+        b"\x81\x52"
+        + b"\xc9" + struct.pack(">I", 5000) + b"\x03"
+        + (b"\x81\x00" + _nested_claims(b"\xdd\x00\x00\x0f\x00", 999)).ljust(5000, b"\xc0"),
+    ],
+    ids=["array32", "array16", "padded", "error-extension"],
+)
+def test_nested_claimed_lengths_are_refused_before_they_reserve_memory(raw_body: bytes) -> None:
+    parser = IprotoParser()
+    tracemalloc.start()
+    try:
+        parser.feed(_packet({0: 0x8000 | 42, 1: 2}, raw_body=raw_body))
+        with pytest.raises(ProtocolError, match="malformed"):
+            parser.read_all()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - len(raw_body) < 3_000_000, peak
+
+
+def test_packets_holding_array_header_bytes_still_decode() -> None:
+    # 0xdc and 0xdd inside values (a sync of 220, a string, a long array) make
+    # a packet over 128 bytes go through the structure walk first.
+    rows = [[220, "\u0750\u0770" * 40, b"\xdd\xdc" * 50]] + [[n] for n in range(70_000)]
+    packets = [
+        _packet({0: 0, 1: 220, 5: 0xDD}, {0x30: rows[:1]}),
+        _packet({0: 0, 1: 221}, {0x30: rows}),
+    ]
+    for chunk in (None, 7, 65536):
+        stream = b"".join(packets)
+        parser = IprotoParser()
+        got = []
+        pieces = [stream] if chunk is None else [
+            stream[i : i + chunk] for i in range(0, len(stream), chunk)
+        ]
+        for piece in pieces:
+            parser.feed(piece)
+            got += parser.read_all()
+        assert [(r.sync, r.data) for r in got] == [(220, rows[:1]), (221, rows)]
 
 
 def test_drain_returns_the_replies_before_bad_bytes_then_raises() -> None:
@@ -882,26 +939,41 @@ def test_drain_returns_the_replies_before_bad_bytes_then_raises() -> None:
     parser = IprotoParser()
     parser.feed(good + good + _packet({0: 0, 1: 1}, {0x30: 5}) + good)
     assert not parser.failed
-    assert parser.drain() == [parse_one(good), parse_one(good)]
+    assert parser.read_all() == [parse_one(good), parse_one(good)]
     assert parser.failed
     with pytest.raises(ProtocolError, match="data is not an array"):
-        parser.drain()
+        parser.read_all()
     with pytest.raises(ProtocolError, match="data is not an array"):
-        parser.next_response()
+        parser.gets()
     # a bad length prefix: the same
     parser = IprotoParser()
     parser.feed(good + b"\xc0")
-    assert parser.drain() == [parse_one(good)]
+    assert parser.read_all() == [parse_one(good)]
     with pytest.raises(ProtocolError, match="length prefix"):
-        parser.drain()
+        parser.read_all()
 
 
-def test_drain_and_next_response_agree_on_every_golden_reply() -> None:
+def test_read_all_and_gets_agree_on_every_golden_reply() -> None:
     stream = b"".join(v for k, v in REPLIES.items() if not k.startswith("greeting"))
     parser = IprotoParser()
     parser.feed(stream)
-    assert parser.drain() == parse_all(stream)
-    assert parser.drain() == [] and parser.pending == 0
+    assert parser.read_all() == parse_all(stream)
+    assert parser.read_all() == [] and parser.pending == 0
+
+
+def test_older_names_still_work() -> None:
+    # next_response/drain were the parser's names before the codecs shared
+    # one vocabulary; Response was the packet's name before Reply.
+    stream = REPLIES["select"] + REPLIES["select"]
+    parser = IprotoParser()
+    parser.feed(stream)
+    assert parser.next_response() == parse_one(REPLIES["select"])
+    assert parser.drain() == [parse_one(REPLIES["select"])]
+    assert parser.next_response() is None and parser.gets() is NEED_DATA
+    with pytest.warns(DeprecationWarning, match="Reply"):
+        assert iproto.Response is Reply
+    with pytest.raises(AttributeError):
+        iproto.no_such_name  # noqa: B018
 
 
 def test_big_packets_between_small_ones_keep_their_order() -> None:
@@ -914,7 +986,7 @@ def test_big_packets_between_small_ones_keep_their_order() -> None:
         got = []
         for i in range(0, len(stream), chunk):
             parser.feed(stream[i : i + chunk])
-            got += parser.drain()
+            got += parser.read_all()
         assert [r.sync for r in got] == [4, 2, 4, 2, 4]
         assert got[1].data == rows and got[3].data == rows
 
@@ -928,11 +1000,11 @@ def test_many_small_packets_fed_at_once_are_all_decoded() -> None:
     parser = IprotoParser()
     parser.feed(stream)
     assert parser.pending == 20_000
-    replies = parser.drain()
+    replies = parser.read_all()
     assert [r.sync for r in replies] == list(range(20_000))
     assert replies[-1].data == [[19_999, "v" * 50]]
     parser.feed(REPLIES["select"])
-    assert parser.drain() == [parse_one(REPLIES["select"])]
+    assert parser.read_all() == [parse_one(REPLIES["select"])]
 
 
 def test_all_length_prefix_forms() -> None:
@@ -954,12 +1026,12 @@ def test_a_plain_reply_body_is_made_when_read() -> None:
     reply = parse_one(packet)
     assert reply.body == {0x30: [[1, "a"]]} and reply.body is reply.body
     assert reply.body[0x30] is reply.data
-    assert reply == Response(0, 7, 3, {0x30: [[1, "a"]]}, [[1, "a"]])
+    assert reply == Reply(0, 7, 3, {0x30: [[1, "a"]]}, [[1, "a"]])
     for copy in (pickle.loads(pickle.dumps(parse_one(packet))), pickle.loads(pickle.dumps(reply))):
         assert copy == reply and copy.body == {0x30: [[1, "a"]]} and copy.data == [[1, "a"]]
     reply.body = {0x30: [], 0x99: 1}
     assert reply.body == {0x30: [], 0x99: 1}
-    assert Response(0, 1, None, {}).body == {}
+    assert Reply(0, 1, None, {}).body == {}
 
 
 def test_header_only_packet_has_empty_body() -> None:
@@ -1058,9 +1130,9 @@ def test_schema_staleness() -> None:
     wrong = parse_one(REPLIES["wrong_schema"])
     assert not schema.is_stale(wrong)  # the header still says 83 ...
     assert schema.needs_reload(wrong)  # ... but the request was refused
-    newer = Response(0, 1, SCHEMA_VERSION + 1, {})
+    newer = Reply(0, 1, SCHEMA_VERSION + 1, {})
     assert schema.is_stale(newer) and schema.needs_reload(newer)
-    assert not schema.is_stale(Response(0, 1, None, {}))
+    assert not schema.is_stale(Reply(0, 1, None, {}))
 
 
 def test_schema_from_responses_refuses_mixed_versions_and_errors() -> None:
@@ -1174,7 +1246,7 @@ def _replies(draw: st.DrawFn) -> tuple[bytes, tuple[Any, ...]]:
     return prefix + payload, expected
 
 
-def _summary(reply: Response) -> tuple[Any, ...]:
+def _summary(reply: Reply) -> tuple[Any, ...]:
     error = None if reply.error is None else (reply.error.code, reply.error.message)
     return (
         reply.sync,
@@ -1202,9 +1274,9 @@ def test_random_replies_split_anywhere_parse_back(
         parser.feed(stream[start:cut])
         start = cut
         if data.draw(st.booleans()):
-            taken = parser.drain() if data.draw(st.booleans()) else list(parser)
+            taken = parser.read_all() if data.draw(st.booleans()) else list(parser)
             got += [_summary(r) for r in taken]
-    got += [_summary(r) for r in parser.drain()]
+    got += [_summary(r) for r in parser.read_all()]
     assert got == [expected for _, expected in replies]
     assert parser.buffered == 0 and parser.pending == 0
 
@@ -1247,15 +1319,15 @@ def test_garbage_gives_only_protocol_errors_or_replies(data: bytes, sizes: list[
         # at most one incomplete packet (plus its prefix) is ever held
         assert parser.buffered <= _LIMIT + 9
         try:
-            for reply in parser.drain() if size % 2 else parser:
-                assert isinstance(reply, Response)
+            for reply in parser.read_all() if size % 2 else parser:
+                assert isinstance(reply, Reply)
             if parser.failed:
-                parser.drain()
+                parser.read_all()
         except ProtocolError:
             failed = True
     if failed:
         with pytest.raises(ProtocolError):
-            parser.next_response()
+            parser.gets()
         with pytest.raises(ProtocolError):
             parser.feed(b"\x00")
 

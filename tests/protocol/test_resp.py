@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from greenpool.errors import ConfigurationError, ProtocolError, ReplyError
 from greenpool.protocol import resp
+from greenpool.protocol._resp_py import MAX_UNBACKED_CLAIM, ClaimBudget
 from greenpool.protocol.resp import (
     HIREDIS_AVAILABLE,
     NEED_DATA,
@@ -387,6 +388,7 @@ def test_implementation_choice(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"errors": "no-such-handler"}, "errors"),
         ({"errors": None}, "errors"),
         ({"use_hiredis": 1}, "use_hiredis"),
+        ({"max_depth": 1025}, "max_depth"),
     ],
 )
 def test_bad_arguments(options: dict[str, Any], argument: str) -> None:
@@ -449,6 +451,74 @@ def test_nesting_deeper_than_max_depth(impl: str) -> None:
         parser.gets()
 
 
+def test_nesting_beyond_hiredis_limit_is_refused_at_once(impl: str) -> None:
+    # hiredis refuses an aggregate header 1025 levels deep as soon as it
+    # reads it, whatever the length; the Python parser does the same, so a
+    # stream of headers alone costs 1024 levels at most, not one per header.
+    parser = make_parser(impl, max_depth=1024)
+    parser.feed(b"*1\r\n" * 1024)
+    assert parser.gets() is NEED_DATA
+    with pytest.raises(ProtocolError, match="nest"):
+        parser.feed(b"*-1\r\n")
+        parser.gets()
+    assert parser.failed
+    # An endless chain of attributes adds no depth, but is bounded as well.
+    assert "nested" in assert_refused(impl, b"|1\r\n" * 3000)
+    parser = make_parser(impl, max_depth=1024)
+    parser.feed(b"*1\r\n" * 1024 + b":1\r\n")
+    reply = parser.gets()
+    for _ in range(1024):
+        reply = reply[0]
+    assert reply == 1
+
+
+def test_wide_claims_are_refused_at_once_and_cost_little(impl: str) -> None:
+    # The stream from issue 10: hiredis would reserve 8 MB per header, 7 GB
+    # in all, and every later gc.collect() would take seconds.
+    wire = b"*999999\r\n" * 900
+    tracemalloc.start()
+    try:
+        parser = make_parser(impl)
+        with pytest.raises(ProtocolError, match="ahead of the bytes"):
+            parser.feed(wire)
+            parser.gets()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000, peak
+    # Two lists of 600,000 open at once, before any element: refused too.
+    assert "ahead of the bytes" in assert_refused(impl, b"*2\r\n*600000\r\n*600000\r\n")
+
+
+def test_claims_backed_by_their_elements_are_accepted(impl: str) -> None:
+    # 1.2 million elements claimed in all, more than the budget, but each
+    # list is filled before the next one starts: the bytes pay for them.
+    part = b"*400000\r\n" + b"_\r\n" * 400_000
+    parser = make_parser(impl)
+    for chunk in (b"*3\r\n", part, part[:100], part[100:], part):
+        parser.feed(chunk)
+    (reply,) = parser.read_all()
+    assert [len(item) for item in reply] == [400_000] * 3
+    # One list just below a million elements, its elements still to come.
+    parser = make_parser(impl)
+    parser.feed(b"*999999\r\n")
+    assert parser.gets() is NEED_DATA
+
+
+def test_claim_budget_refills_with_bytes_up_to_its_size() -> None:
+    budget = ClaimBudget()
+    budget.claim(0, MAX_UNBACKED_CLAIM)  # all of it, at once
+    with pytest.raises(ProtocolError):
+        ClaimBudget().claim(0, MAX_UNBACKED_CLAIM + 1)
+    budget.claim(300, 100)  # 300 bytes later: 100 elements back
+    with pytest.raises(ProtocolError):
+        budget.claim(302, 1)
+    budget = ClaimBudget()
+    budget.claim(10**9, MAX_UNBACKED_CLAIM)  # no more than full after a long quiet stream
+    with pytest.raises(ProtocolError):
+        budget.claim(10**9 + 2, 1)
+
+
 def test_attribute_depth_counts_from_the_attribute(impl: str) -> None:
     wire = b"*1\r\n*1\r\n|1\r\n+k\r\n*1\r\n:1\r\n:2\r\n"
     parser = make_parser(impl, max_depth=2)
@@ -465,7 +535,7 @@ def test_attribute_depth_counts_from_the_attribute(impl: str) -> None:
         b"$" + b"1" * 41 + b"\r\n",
         b":" + b"1" * 41 + b"\r\n",
         b"*1\r\n+" + b"a" * 41 + b"\r\n",
-        b"+ok\r\n" + b"x" * 200,
+        b"+ok\r\n" + b":" + b"1" * 200,
         b"$3\r\nabc\r\n" + b"+" + b"b" * 100,
     ],
 )
@@ -491,6 +561,28 @@ def test_garbage_without_newlines_is_bounded(impl: str) -> None:
 )
 def test_bad_type_byte(impl: str, wire: bytes) -> None:
     assert_refused(impl, wire)
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_garbage_is_refused_before_its_line_ends(impl: str, protocol: int) -> None:
+    # A server answering with random bytes: the first one is no RESP type,
+    # so there is no point waiting up to max_line_length for a CRLF.
+    for wire in (b"+OK\r\n8\xb4\xe6R", b"*2\r\n:1\r\nx", b"8" + b"\xb4" * 60_000):
+        parser = make_parser(impl, protocol)
+        parser.feed(wire)
+        if wire.startswith(b"+"):
+            assert parser.gets() == b"OK"
+            assert parser.failed  # found while parsing the reply before it
+        with pytest.raises(ProtocolError, match="type byte"):
+            parser.gets()
+    # A byte that only starts an item under RESP3.
+    parser = make_parser(impl, protocol)
+    parser.feed(b"#t")
+    if protocol == 2:
+        with pytest.raises(ProtocolError, match="type byte"):
+            parser.gets()
+    else:
+        assert parser.gets() is NEED_DATA
 
 
 @pytest.mark.parametrize(
@@ -640,11 +732,13 @@ def test_push_repr_and_need_data_pickles() -> None:
 
 def test_replies_before_bad_bytes_are_returned_first(impl: str) -> None:
     parser = make_parser(impl)
+    assert not parser.failed
     parser.feed(b"+one\r\n:2\r\n?garbage\r\n")
     assert parser.gets() == b"one"
     assert parser.gets() == 2
     with pytest.raises(ProtocolError):
         parser.gets()
+    assert parser.failed
     with pytest.raises(ProtocolError):
         parser.gets()
 

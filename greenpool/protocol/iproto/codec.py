@@ -1,4 +1,4 @@
-"""The IPROTO codec as the transport layer's :class:`~greenpool.transport.connection.Codec`.
+"""The IPROTO byte stream as a transport codec: the greeting first, then packets.
 
 A Tarantool server speaks first: 128 bytes of text greeting (version and
 the salt for authentication), then IPROTO packets.  :class:`IprotoCodec`
@@ -6,27 +6,25 @@ starts in a *greeting* state; once the 128 bytes are in it returns a
 :class:`GreetingMessage` keyed :data:`GREETING_KEY` (so the handshake can
 wait for it like for any reply, and fails like any request if the
 connection breaks first), then hands every later byte to an
-:class:`~greenpool.protocol.iproto.IprotoParser`.  Replies are matched to
-requests by their ``sync``; push messages (``box.session.push``) carry the
-sync of the request they belong to.
+:class:`~.parser.IprotoParser`.  Replies are matched to requests by their
+``sync``; push messages (``box.session.push``) carry the sync of the
+request they belong to.
+
+It has the shape :class:`greenpool.transport.connection.Codec` asks for
+(``feed``, ``is_push``, ``key_of``) without importing the transport: this
+layer does no I/O.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..protocol.iproto import (
-    DEFAULT_MAX_PACKET_SIZE,
-    GREETING_SIZE,
-    Greeting,
-    IprotoParser,
-    Response,
-    parse_greeting,
-)
+from .constants import _CHUNK, DEFAULT_MAX_PACKET_SIZE, GREETING_SIZE
+from .greeting import Greeting, parse_greeting
+from .parser import IprotoParser
+from .responses import Reply
 
 __all__ = ["GREETING_KEY", "GreetingMessage", "IprotoCodec"]
-
-_CHUNK = 0x80
 
 #: The key the greeting is delivered under: no sync is negative.
 GREETING_KEY = -1
@@ -46,9 +44,10 @@ class GreetingMessage:
 class IprotoCodec:
     """Greeting first, then IPROTO replies.  One per socket (it keeps state).
 
-    :meth:`feed` returns :class:`~greenpool.protocol.iproto.Response`
-    objects.  Malformed bytes (a bad greeting included) raise
-    :class:`~greenpool.ProtocolError`, which makes the connection close.
+    :meth:`feed` returns :class:`~.responses.Reply` objects (and one
+    :class:`GreetingMessage` first).  Malformed bytes (a bad greeting
+    included) raise :class:`~greenpool.errors.ProtocolError`, which makes
+    the connection close; the limits are :class:`~.parser.IprotoParser`'s.
     """
 
     __slots__ = ("_buffer", "_parser", "greeting")
@@ -71,9 +70,9 @@ class IprotoCodec:
             return out
         parser = self._parser
         parser.feed(data)
-        replies: list[Any] = parser.drain()
+        replies: list[Any] = parser.read_all()
         if parser.failed:
-            parser.drain()  # raises: the connection must close
+            parser.read_all()  # raises: the connection must close
         return replies
 
     def _take_greeting(self, data: bytes) -> bytes:
@@ -87,11 +86,11 @@ class IprotoCodec:
         return buffered[GREETING_SIZE:]
 
     @staticmethod
-    def is_push(message: Response | GreetingMessage) -> bool:
+    def is_push(message: Reply | GreetingMessage) -> bool:
         """True for a ``box.session.push`` message (it precedes the final reply)."""
         return message.type == _CHUNK
 
     @staticmethod
-    def key_of(message: Response | GreetingMessage) -> int:
+    def key_of(message: Reply | GreetingMessage) -> int:
         """The sync of the request the message answers."""
         return message.sync
