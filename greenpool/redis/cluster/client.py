@@ -359,7 +359,7 @@ class RedisCluster(Commands):
         try:
             conn = node.node.shared_pool.get_least_loaded_connection()  # type: ignore[union-attr]
         except IndexError:  # nothing connected: the loop connects (nothing written yet)
-            return self._on_slot(slot, readonly, args, payload, options, False)
+            return self._on_slot(slot, readonly, args, payload, options, False, None, node)
         try:
             reply = conn.request(payload)
         except ConnectionError:
@@ -417,10 +417,13 @@ class RedisCluster(Commands):
         ttl = REDIRECT_TTL
         asking: ClusterNode | None = None
         backoff: Backoff | None = None
+        chosen = node if reply is None else None  # the fast path's pick, not connected yet
         while True:
             if reply is None:
                 if asking is not None:
                     node = asking
+                elif chosen is not None:
+                    node, chosen = chosen, None
                 else:
                     shard = topology.shard_of(slot)
                     node = self._reader(shard) if readonly and self._strategy else shard.primary

@@ -182,9 +182,6 @@ class ClusterPipeline(Commands):
                     else:
                         results[index] = reply  # it may have been written: never twice
                     continue
-                if isinstance(reply, BaseException):
-                    results[index] = reply
-                    continue
                 kind = reply.kind if type(reply) is ReplyError else ""
                 if kind not in _AGAIN_KINDS:
                     results[index] = _finish(reply, queued.options, node.node.settings)  # type: ignore[union-attr]

@@ -1,0 +1,412 @@
+"""RedisCluster against a real 6-node cluster (the session's): API, routing, pipelines, replicas.
+
+Nothing here moves slots or kills nodes (tests/redis/cluster/test_cluster_faults.py
+does, on clusters of its own).  Every test writes keys under a prefix of its own.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import gevent
+import pytest
+import redis.cluster
+
+from greenpool.errors import ConfigurationError
+from greenpool.redis import RedisCluster as ExportedRedisCluster
+from greenpool.redis import ResponseError
+from greenpool.redis.cluster import (
+    ClusterConfigurationError,
+    ClusterNode,
+    CrossSlotTransactionError,
+    LoadBalancingStrategy,
+    RedisCluster,
+    RedisClusterException,
+    key_slot,
+)
+from greenpool.testing import RedisClusterServer
+from tests.helpers import wait_until
+
+
+@pytest.fixture(scope="module")
+def rc(redis_cluster: RedisClusterServer) -> Iterator[RedisCluster]:
+    client = RedisCluster(startup_nodes=redis_cluster.startup_nodes)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+def keys_on_every_primary(client: RedisCluster, prefix: str, per_node: int = 3) -> list[str]:
+    """Keys of ``prefix``, ``per_node`` on each primary (so a command set touches every node)."""
+    wanted = {node.name: [] for node in client.get_primaries()}  # type: dict[str, list[str]]
+    i = 0
+    while any(len(v) < per_node for v in wanted.values()):
+        key = f"{prefix}:{i}"
+        owner = client.get_node_from_key(key)
+        assert owner is not None
+        if len(wanted[owner.name]) < per_node:
+            wanted[owner.name].append(key)
+        i += 1
+    return [k for keys in wanted.values() for k in keys]
+
+
+def holder(cluster: RedisClusterServer, key: str) -> list[int]:
+    """Ports of the primaries that hold ``key`` (asked directly, not through the client)."""
+    return [
+        node.port for node in cluster.primaries()
+        if cluster.pipeline(node, [("EXISTS", key)])[0] == 1  # MOVED (in place) elsewhere
+    ]
+
+
+# ---------------------------------------------------------------------------- construction
+
+
+def test_the_constructor_takes_redis_pys_arguments() -> None:
+    ours = inspect.signature(RedisCluster).parameters
+    theirs = inspect.signature(redis.cluster.RedisCluster).parameters
+    for name in ("host", "port", "startup_nodes", "require_full_coverage", "read_from_replicas",
+                 "load_balancing_strategy", "reinitialize_steps", "cluster_error_retry_attempts",
+                 "retry", "address_remap", "dynamic_startup_nodes", "url"):
+        assert name in theirs and name in ours, name
+    assert list(ours)[:3] == list(theirs)[:3] == ["host", "port", "startup_nodes"]
+    assert ExportedRedisCluster is RedisCluster
+    for flag in ("PRIMARIES", "REPLICAS", "ALL_NODES", "RANDOM", "DEFAULT_NODE"):
+        assert getattr(RedisCluster, flag) == getattr(redis.cluster.RedisCluster, flag)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({}, "startup_nodes"),
+        ({"host": "127.0.0.1", "db": 1}, "db"),
+        ({"host": "127.0.0.1", "load_balancing_strategy": "nearest"}, "load_balancing_strategy"),
+        ({"host": "127.0.0.1", "reinitialize_steps": -1}, "reinitialize_steps"),
+        ({"host": "127.0.0.1", "cluster_error_retry_attempts": "3"}, "cluster_error_retry_attempts"),
+        ({"host": "127.0.0.1", "no_such_option": 1}, "no_such_option"),
+        ({"host": "127.0.0.1", "max_connections": 0}, "max_connections"),
+        ({"host": "127.0.0.1", "host_port_remap": [{"from_host": "a"}]}, "host_port_remap"),
+        ({"startup_nodes": ["nonsense"]}, "startup_nodes"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs: dict[str, Any], argument: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        RedisCluster(**kwargs)
+    assert caught.value.argument == argument
+
+
+def test_bad_config_is_also_redis_pys_cluster_exception() -> None:
+    with pytest.raises(RedisClusterException):
+        RedisCluster()
+    assert issubclass(ClusterConfigurationError, ConfigurationError)
+
+
+def test_no_reachable_seed_raises_cluster_exception() -> None:
+    from greenpool.testing import free_port  # a port nobody listens on
+
+    with pytest.raises(RedisClusterException, match="cannot be connected"):
+        RedisCluster(host="127.0.0.1", port=free_port())
+
+
+def test_password_never_shown(redis_cluster: RedisClusterServer) -> None:
+    with pytest.raises(RedisClusterException) as caught:
+        RedisCluster(host="127.0.0.1", port=redis_cluster.startup_nodes[0][1],
+                     password="s3cret-pw", username="nobody")
+    assert "s3cret-pw" not in str(caught.value)
+
+
+def test_seeds_by_host_port_url_and_startup_nodes(redis_cluster: RedisClusterServer) -> None:
+    host, port = redis_cluster.startup_nodes[0]
+    for client in (
+        RedisCluster(host=host, port=port),
+        RedisCluster.from_url(f"redis://{host}:{port}/0"),
+        RedisCluster(startup_nodes=[ClusterNode(host, port)]),
+        RedisCluster(startup_nodes=[(h, p) for h, p in redis_cluster.startup_nodes[1:2]]),
+    ):
+        try:
+            assert len(client.get_nodes()) == 6
+            assert len(client.get_primaries()) == 3
+            assert len(client.get_replicas()) == 3
+            assert client.set("seed-check", "1") is True
+        finally:
+            client.close()
+    with pytest.raises(ClusterConfigurationError):
+        RedisCluster.from_url("unix:///tmp/redis.sock")
+
+
+def test_node_lookups_agree_with_the_servers(
+    rc: RedisCluster, redis_cluster: RedisClusterServer, prefix: str
+) -> None:
+    for key in (f"{prefix}:a", f"{prefix}:b", "{user1000}.following", b"\xff", 7):
+        slot = rc.keyslot(key)
+        assert slot == key_slot(key) == redis_cluster.key_slot(key)
+        owner = rc.get_node_from_key(key)
+        assert owner is not None and owner.port == redis_cluster.slot_owner(slot).port
+        replica = rc.get_node_from_key(key, replica=True)
+        assert replica is not None and replica.server_type == "replica"
+    node = rc.get_primaries()[0]
+    assert rc.get_node(node.host, node.port) is node
+    assert rc.get_node(node_name=node.name) is node
+    assert rc.get_node("127.0.0.1", 1) is None
+    assert rc.get_random_node() in rc.get_nodes()
+    assert rc.get_default_node().server_type == "primary"
+
+
+# ---------------------------------------------------------------------------- routing
+
+
+def test_every_command_group_lands_on_the_keys_primary(
+    rc: RedisCluster, redis_cluster: RedisClusterServer, prefix: str
+) -> None:
+    keys = iter(keys_on_every_primary(rc, prefix, per_node=4))
+    written: list[str] = []
+
+    def key() -> str:
+        k = next(keys)
+        written.append(k)
+        return k
+
+    k = key()
+    assert rc.set(k, "v") and rc.get(k) == b"v" and rc.append(k, "w") == 2
+    k = key()
+    assert rc.hset(k, mapping={"f": 1, "g": 2}) == 2 and rc.hgetall(k) == {b"f": b"1", b"g": b"2"}
+    k = key()
+    assert rc.rpush(k, 1, 2, 3) == 3 and rc.lrange(k, 0, -1) == [b"1", b"2", b"3"]
+    k = key()
+    assert rc.sadd(k, "a", "b") == 2 and rc.smembers(k) == {b"a", b"b"}
+    k = key()
+    assert rc.zadd(k, {"a": 1.0, "b": 2.0}) == 2 and rc.zrange(k, 0, -1, withscores=True) == [
+        (b"a", 1.0), (b"b", 2.0)]
+    k = key()
+    assert rc.xadd(k, {"f": "v"}) and rc.xlen(k) == 1
+    k = key()
+    assert rc.geoadd(k, (13.36, 38.11, "palermo")) == 1 and rc.geopos(k, "palermo")[0] is not None
+    k = key()
+    assert rc.pfadd(k, "a", "b") == 1 and rc.pfcount(k) == 2
+    k = key()
+    assert rc.setbit(k, 7, 1) == 0 and rc.bitcount(k) == 1
+    k = key()
+    assert rc.set(k, 1) and rc.expire(k, 100) and 0 < rc.ttl(k) <= 100
+    k = key()
+    assert rc.eval("return redis.call('SET', KEYS[1], ARGV[1])", 1, k, "x") == b"OK"
+    assert rc.get(k) == b"x"
+    for k in written:
+        assert holder(redis_cluster, k) == [rc.get_node_from_key(k).port]  # type: ignore[union-attr]
+
+
+def test_hash_tags_keep_multi_key_commands_on_one_slot(rc: RedisCluster, prefix: str) -> None:
+    a, b, c = f"{{{prefix}}}:a", f"{{{prefix}}}:b", f"{{{prefix}}}:c"
+    assert rc.keyslot(a) == rc.keyslot(b) == rc.keyslot(c)
+    assert rc.mset({a: 1, b: 2}) is True
+    assert rc.mget(a, b, c) == [b"1", b"2", None]
+    assert rc.sadd(c, "x") == 1
+    assert rc.rename(a, f"{{{prefix}}}:renamed") is True
+    assert rc.delete(b, c, f"{{{prefix}}}:renamed") == 3
+
+
+def test_cross_slot_commands_raise_before_sending(rc: RedisCluster, prefix: str) -> None:
+    a, b = f"{prefix}:a", f"{prefix}:b"
+    assert rc.keyslot(a) != rc.keyslot(b)
+    with pytest.raises(RedisClusterException, match="MGET - all keys must map to the same key slot"):
+        rc.mget(a, b)
+    with pytest.raises(RedisClusterException, match="MSET"):
+        rc.mset({a: 1, b: 2})
+    with pytest.raises(RedisClusterException, match="SUNIONSTORE"):
+        rc.sunionstore(a, [b])
+    assert rc.exists(a, b) == 0  # nothing was written
+
+
+def test_multi_key_commands_split_by_slot(rc: RedisCluster, prefix: str) -> None:
+    keys = keys_on_every_primary(rc, prefix, per_node=2)
+    mapping = {k: f"v{i}" for i, k in enumerate(keys)}
+    replies = rc.mset_nonatomic(mapping)
+    assert replies and all(r is True for r in replies)
+    assert rc.mget_nonatomic([*keys, f"{prefix}:missing"]) == [
+        *(v.encode() for v in mapping.values()), None]
+    assert rc.mget_nonatomic(keys[0], keys[-1]) == [b"v0", f"v{len(keys) - 1}".encode()]
+    assert rc.exists(*keys, f"{prefix}:missing") == len(keys)
+    assert rc.touch(*keys) == len(keys)
+    assert rc.unlink(*keys[:2]) == 2
+    assert rc.delete(*keys) == len(keys) - 2
+    assert rc.exists(*keys) == 0
+
+
+def test_target_nodes_and_merged_replies(
+    rc: RedisCluster, redis_cluster: RedisClusterServer, prefix: str
+) -> None:
+    keys = keys_on_every_primary(rc, prefix, per_node=1)
+    for k in keys:
+        rc.set(k, 1)
+    assert rc.ping(target_nodes=RedisCluster.ALL_NODES) is True
+    total = sum(redis_cluster.execute(n, "DBSIZE") for n in redis_cluster.primaries())
+    assert rc.dbsize(target_nodes=RedisCluster.PRIMARIES) == total
+    found = rc.keys(f"{prefix}:*", target_nodes=RedisCluster.PRIMARIES)
+    assert sorted(found) == sorted(k.encode() for k in keys)
+    # The default node only, like redis-py.
+    assert len(rc.keys(f"{prefix}:*")) == 1
+    one = rc.get_primaries()[0]
+    assert rc.dbsize(target_nodes=one) == redis_cluster.execute(redis_cluster.node(one.port), "DBSIZE")
+    per_node = rc.execute_command("DBSIZE", target_nodes=rc.get_primaries())
+    assert per_node == rc.dbsize(target_nodes=RedisCluster.PRIMARIES)  # merged: summed
+    info = rc.execute_command("INFO", "server", target_nodes=RedisCluster.REPLICAS)
+    assert sorted(info) == sorted(n.name for n in rc.get_replicas())
+    assert rc.ping(target_nodes=RedisCluster.RANDOM) is True
+    with pytest.raises(TypeError, match="target_nodes"):
+        rc.ping(target_nodes=42)
+
+
+def test_error_replies_and_blocking_commands(rc: RedisCluster, prefix: str) -> None:
+    k = f"{prefix}:list"
+    rc.set(f"{prefix}:str", "x")
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        rc.lpush(f"{prefix}:str", 1)
+    pusher = gevent.spawn_later(0.1, rc.rpush, k, "late")
+    assert rc.blpop([k], timeout=5) == (k.encode(), b"late")
+    pusher.get()
+    assert rc.blpop([k], timeout=0.1) is None
+
+
+def test_per_connection_settings_reach_every_node(redis_cluster: RedisClusterServer) -> None:
+    client = RedisCluster(startup_nodes=redis_cluster.startup_nodes)
+    try:
+        assert client.client_setname("cluster-name-check") is True
+        names = client.execute_command(
+            "CLIENT", "GETNAME", target_nodes=RedisCluster.ALL_NODES)
+        assert set(names.values()) == {b"cluster-name-check"}
+    finally:
+        client.close()
+
+
+# ---------------------------------------------------------------------------- pipelines
+
+
+def test_pipeline_over_every_node_keeps_order(rc: RedisCluster, prefix: str) -> None:
+    keys = keys_on_every_primary(rc, prefix, per_node=3)
+    with rc.pipeline() as pipe:
+        for i, k in enumerate(keys):
+            pipe.set(k, i).incr(k).get(k)
+        results = pipe.execute()
+    expected: list[Any] = []
+    for i in range(len(keys)):
+        expected += [True, i + 1, str(i + 1).encode()]
+    assert results == expected
+
+
+def test_pipeline_errors_in_place_or_raised(rc: RedisCluster, prefix: str) -> None:
+    k = f"{prefix}:s"
+    pipe = rc.pipeline()
+    pipe.set(k, "x").lpush(k, 1).get(k)
+    results = pipe.execute(raise_on_error=False)
+    assert results[0] is True and isinstance(results[1], ResponseError) and results[2] == b"x"
+    pipe.set(k, "x").lpush(k, 1)
+    with pytest.raises(ResponseError, match="Command # 2"):
+        pipe.execute()
+    with pytest.raises(RedisClusterException, match="no key"):
+        rc.pipeline().ping()
+
+
+def test_one_slot_transaction_and_cross_slot_refused(rc: RedisCluster, prefix: str) -> None:
+    a, b = f"{{{prefix}}}:a", f"{{{prefix}}}:b"
+    with rc.pipeline(transaction=True) as tx:
+        tx.set(a, 1).incr(a).set(b, "x").get(b)
+        assert tx.execute() == [True, 2, True, b"x"]
+    tx = rc.pipeline(transaction=True)
+    tx.set(f"{prefix}:x", 1).set(f"{prefix}:y", 1)
+    with pytest.raises(CrossSlotTransactionError):
+        tx.execute()
+    assert rc.exists(f"{prefix}:x", f"{prefix}:y") == 0  # nothing was sent
+
+
+# ---------------------------------------------------------------------------- replicas
+
+
+def _gets(cluster: RedisClusterServer, node: Any) -> int:
+    info = cluster.execute(node, "INFO", "commandstats")
+    text = info.decode() if isinstance(info, bytes) else str(info)
+    for line in text.splitlines():
+        if line.startswith("cmdstat_get:"):
+            return int(line.split("calls=")[1].split(",")[0])
+    return 0
+
+
+@pytest.mark.parametrize(
+    "strategy", [LoadBalancingStrategy.ROUND_ROBIN_REPLICAS, LoadBalancingStrategy.RANDOM_REPLICA]
+)
+def test_replica_reads(redis_cluster: RedisClusterServer, prefix: str, strategy: str) -> None:
+    client = RedisCluster(
+        startup_nodes=redis_cluster.startup_nodes, load_balancing_strategy=strategy)
+    try:
+        k = f"{prefix}:r"
+        assert client.set(k, "v")
+        primary = redis_cluster.node(client.get_node_from_key(k).port)  # type: ignore[union-attr]
+        replica = redis_cluster.node(client.get_node_from_key(k, replica=True).port)  # type: ignore[union-attr]
+        wait_until(lambda: redis_cluster.execute(replica, "READONLY") and
+                   _replicated(redis_cluster, replica, k))
+        before_p, before_r = _gets(redis_cluster, primary), _gets(redis_cluster, replica)
+        assert all(client.get(k) == b"v" for _ in range(20))
+        assert _gets(redis_cluster, replica) - before_r >= 20  # served by the replica
+        assert _gets(redis_cluster, primary) - before_p < 5  # (the fixture's own probes aside)
+        assert client.incr(f"{prefix}:n") == 1  # writes still go to primaries
+    finally:
+        client.close()
+
+
+def _replicated(cluster: RedisClusterServer, replica: Any, key: str) -> bool:
+    return cluster.execute(replica, "READONLY") is not None and (
+        cluster.pipeline(replica, [("READONLY",), ("GET", key)])[1] == b"v")
+
+
+def test_read_from_replicas_round_robin_spreads_reads(
+    redis_cluster: RedisClusterServer, prefix: str
+) -> None:
+    client = RedisCluster(startup_nodes=redis_cluster.startup_nodes, read_from_replicas=True)
+    assert client.load_balancing_strategy == LoadBalancingStrategy.ROUND_ROBIN
+    try:
+        k = f"{prefix}:rr"
+        client.set(k, "v")
+        replica = redis_cluster.node(client.get_node_from_key(k, replica=True).port)  # type: ignore[union-attr]
+        wait_until(lambda: _replicated(redis_cluster, replica, k))
+        before = _gets(redis_cluster, replica)
+        results = [client.get(k) for _ in range(20)]
+        assert set(results) == {b"v"}
+        assert 8 <= _gets(redis_cluster, replica) - before <= 12
+    finally:
+        client.close()
+
+
+# ---------------------------------------------------------------------------- refreshes
+
+
+def test_concurrent_refreshes_are_single_flight(rc: RedisCluster) -> None:
+    before = rc.stats()["refreshes"]
+    gevent.joinall([gevent.spawn(rc.refresh_slots) for _ in range(1000)], raise_error=True)
+    # One refresh asks one node when its map covers every slot; allow a second wave.
+    assert 1 <= rc.stats()["refreshes"] - before <= 2
+
+
+def test_many_greenlets_few_sockets(
+    redis_cluster: RedisClusterServer, prefix: str
+) -> None:
+    client = RedisCluster(startup_nodes=redis_cluster.startup_nodes)
+    wrong = []
+
+    def work(i: int) -> None:
+        for j in range(20):
+            k = f"{prefix}:{i}:{j}"
+            client.set(k, j)
+            if client.get(k) != str(j).encode():
+                wrong.append(k)
+
+    try:
+        gevent.joinall([gevent.spawn(work, i) for i in range(1000)], raise_error=True)
+        assert wrong == []
+        used = client.connections_used()
+        assert all(u["shared"] <= 2 and u["dedicated"] == 0 for u in used.values())
+    finally:
+        client.close()
