@@ -88,7 +88,8 @@ def test_the_constructor_takes_redis_pys_arguments() -> None:
         ({"host": "127.0.0.1", "db": 1}, "db"),
         ({"host": "127.0.0.1", "load_balancing_strategy": "nearest"}, "load_balancing_strategy"),
         ({"host": "127.0.0.1", "reinitialize_steps": -1}, "reinitialize_steps"),
-        ({"host": "127.0.0.1", "cluster_error_retry_attempts": "3"}, "cluster_error_retry_attempts"),
+        ({"host": "127.0.0.1", "cluster_error_retry_attempts": "3"},
+         "cluster_error_retry_attempts"),
         ({"host": "127.0.0.1", "no_such_option": 1}, "no_such_option"),
         ({"host": "127.0.0.1", "max_connections": 0}, "max_connections"),
         ({"host": "127.0.0.1", "host_port_remap": [{"from_host": "a"}]}, "host_port_remap"),
@@ -213,7 +214,7 @@ def test_hash_tags_keep_multi_key_commands_on_one_slot(rc: RedisCluster, prefix:
 def test_cross_slot_commands_raise_before_sending(rc: RedisCluster, prefix: str) -> None:
     a, b = f"{prefix}:a", f"{prefix}:b"
     assert rc.keyslot(a) != rc.keyslot(b)
-    with pytest.raises(RedisClusterException, match="MGET - all keys must map to the same key slot"):
+    with pytest.raises(RedisClusterException, match="MGET - all keys must map to the same"):
         rc.mget(a, b)
     with pytest.raises(RedisClusterException, match="MSET"):
         rc.mset({a: 1, b: 2})
@@ -251,7 +252,8 @@ def test_target_nodes_and_merged_replies(
     # The default node only, like redis-py.
     assert len(rc.keys(f"{prefix}:*")) == 1
     one = rc.get_primaries()[0]
-    assert rc.dbsize(target_nodes=one) == redis_cluster.execute(redis_cluster.node(one.port), "DBSIZE")
+    direct = redis_cluster.execute(redis_cluster.node(one.port), "DBSIZE")
+    assert rc.dbsize(target_nodes=one) == direct
     per_node = rc.execute_command("DBSIZE", target_nodes=rc.get_primaries())
     assert per_node == rc.dbsize(target_nodes=RedisCluster.PRIMARIES)  # merged: summed
     info = rc.execute_command("INFO", "server", target_nodes=RedisCluster.REPLICAS)
