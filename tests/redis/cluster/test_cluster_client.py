@@ -27,7 +27,7 @@ from greenpool.redis.cluster import (
     RedisClusterException,
     key_slot,
 )
-from greenpool.testing import RedisClusterServer
+from greenpool.testing import RedisClusterServer, TcpProxy
 from tests.helpers import wait_until
 
 
@@ -412,3 +412,60 @@ def test_many_greenlets_few_sockets(
         assert all(u["shared"] <= 2 and u["dedicated"] == 0 for u in used.values())
     finally:
         client.close()
+
+
+@pytest.mark.parametrize(("protocol", "decode"), [(2, True), (3, False), (3, True)])
+def test_protocols_and_decoding(
+    redis_cluster: RedisClusterServer, prefix: str, protocol: int, decode: bool
+) -> None:
+    client = RedisCluster(startup_nodes=redis_cluster.startup_nodes, protocol=protocol,
+                          decode_responses=decode)
+    try:
+        assert len(client.get_nodes()) == 6
+        value: Any = "v" if decode else b"v"
+        keys = keys_on_every_primary(client, prefix, per_node=1)
+        for k in keys:
+            assert client.set(k, "v") is True and client.get(k) == value
+        assert client.mget_nonatomic(keys) == [value] * len(keys)
+        with client.pipeline() as pipe:
+            for k in keys:
+                pipe.get(k).hset(f"{k}:h", "f", "x").hgetall(f"{k}:h")
+            results = pipe.execute()
+        field = "f" if decode else b"f"
+        x = "x" if decode else b"x"
+        assert results == [value, 1, {field: x}] * len(keys)
+        assert client.dump(keys[0]).startswith(b"\x00")  # never decoded
+    finally:
+        client.close()
+
+
+def test_address_remap_sends_everything_through_the_new_addresses(
+    redis_cluster: RedisClusterServer, prefix: str
+) -> None:
+    proxies = {port: TcpProxy("127.0.0.1", port).start() for _, port in redis_cluster.startup_nodes}
+    remapped: list[tuple[str, int]] = []
+
+    def remap(address: tuple[str, int]) -> tuple[str, int]:
+        remapped.append(address)
+        return ("127.0.0.1", proxies[address[1]].port)
+
+    table = [{"from_host": "127.0.0.1", "from_port": port, "to_host": "127.0.0.1",
+              "to_port": proxy.port} for port, proxy in proxies.items()]
+    seed = ("127.0.0.1", next(iter(proxies.values())).port)
+    clients = [
+        RedisCluster(startup_nodes=[seed], address_remap=remap),
+        RedisCluster(startup_nodes=[seed], host_port_remap=table),
+    ]
+    try:
+        proxy_ports = {p.port for p in proxies.values()}
+        for client in clients:
+            assert {n.port for n in client.get_nodes()} == proxy_ports
+            keys = keys_on_every_primary(client, prefix, per_node=1)
+            client.mset_nonatomic({k: "1" for k in keys})
+            assert client.mget_nonatomic(keys) == [b"1"] * len(keys)
+        assert {port for _, port in remapped} == set(proxies)
+    finally:
+        for client in clients:
+            client.close()
+        for proxy in proxies.values():
+            proxy.stop()

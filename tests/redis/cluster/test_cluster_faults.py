@@ -267,6 +267,15 @@ def test_a_paused_node_bounds_calls_and_pipelines_by_the_timeout(
             # Only the paused node's pipeline connection was closed.
             assert used[victim_name]["dedicated"] == 0
             assert all(used[name]["dedicated"] == 1 for name in keys if name != victim_name)
+            # The caller's own gevent.Timeout reaches it unchanged; the pipeline's
+            # connection to the paused node is closed, never reused.
+            pipe = client.pipeline()
+            pipe.get(keys[victim_name]).get(others[0])
+            mine = gevent.Timeout(0.2)
+            with pytest.raises(gevent.Timeout) as caught, mine:
+                pipe.execute()
+            assert caught.value is mine
+            assert client.connections_used()[victim_name]["dedicated"] == 0
         finally:
             cluster.resume(victim)
         assert [client.get(k) for k in keys.values()] == [b"v", b"v", b"v"]
