@@ -39,7 +39,7 @@ from ...protocol.resp import encode_command
 from .. import _execute
 from .._route import EVERY, REFUSE, refusal
 from ..commands import Commands
-from ..exceptions import FAILED_REPLIES
+from ..exceptions import FAILED_REPLIES, WatchError
 from ..node import Node
 from ..settings import RedisSettings, parse_url
 from .errors import (
@@ -689,6 +689,29 @@ class RedisCluster(Commands):
         if shard_hint is not None:
             raise RedisClusterException("shard_hint is deprecated in cluster mode")
         return ClusterPipeline(self, transaction=bool(transaction))
+
+    def transaction(
+        self, func: Callable[[ClusterPipeline], Any], *watches: Any, shard_hint: Any = None,
+        value_from_callable: bool = False, watch_delay: float | None = None,
+    ) -> Any:
+        """Run ``func(pipe)`` in a WATCH/MULTI/EXEC loop until no watched key changed.
+
+        ``watches`` (keys on one slot) are watched first; ``func`` reads
+        through the pipeline (at once), calls ``pipe.multi()`` and buffers
+        the writes.  Returns EXEC's results, or ``func``'s value with
+        ``value_from_callable``.  ``watch_delay`` seconds between attempts.
+        """
+        while True:
+            with self.pipeline(transaction=True, shard_hint=shard_hint) as pipe:
+                try:
+                    if watches:
+                        pipe.watch(*watches)
+                    value = func(pipe)
+                    results = pipe.execute()
+                    return value if value_from_callable else results
+                except WatchError:
+                    if watch_delay:
+                        gevent.sleep(watch_delay)
 
     def close(self) -> None:
         """Close every node's connections.  Commands in flight fail with ConnectionError."""

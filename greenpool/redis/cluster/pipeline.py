@@ -38,11 +38,13 @@ from ...errors import ConnectionError, ReplyError, TimeoutError
 from .. import _execute
 from .._route import BLOCKING, refusal
 from ..commands import Commands
-from ..exceptions import WatchError
+from ..exceptions import ResponseError, WatchError
 from .errors import ClusterError, CrossSlotTransactionError, RedisClusterException, cluster_error
 from .routing import plan
+from .slots import key_slot
 
 if TYPE_CHECKING:
+    from ...transport.connection import Connection
     from .client import RedisCluster
     from .topology import ClusterNode
 
@@ -52,6 +54,7 @@ _TTL = 16
 _ASKING = _execute.encode(("ASKING",))
 _MULTI = _execute.encode(("MULTI",))
 _EXEC = _execute.encode(("EXEC",))
+_UNWATCH = _execute.encode(("UNWATCH",))
 _AGAIN_KINDS = frozenset({"MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN"})
 
 
@@ -83,6 +86,12 @@ class ClusterPipeline(Commands):
         self.protocol = client.protocol
         self.decode_responses = client.decode_responses
         self._stack: list[_Queued] = []
+        # WATCH: one connection to the watched slot's primary, kept until execute/reset.
+        self._lease: Any = None
+        self._conn: Connection | None = None
+        self._watch_slot: int | None = None
+        self.watching = False
+        self.explicit_transaction = False
 
     def __len__(self) -> int:
         return len(self._stack)
@@ -93,15 +102,116 @@ class ClusterPipeline(Commands):
     def __enter__(self) -> ClusterPipeline:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.reset()
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None or isinstance(exc, Exception):
+            self.reset()
+        else:  # killed or timed out: the watching connection's state is unknown
+            self._stack = []
+            self._release(exc)
 
     def __repr__(self) -> str:
         return f"<ClusterPipeline transaction={self.transaction} commands={len(self._stack)}>"
 
     def reset(self) -> None:
-        """Drop the buffered commands."""
+        """Drop the buffered commands, UNWATCH, and give the watching connection back."""
         self._stack = []
+        self.explicit_transaction = False
+        if self._conn is not None and self.watching:
+            try:
+                _execute.result(self._conn.request(_UNWATCH), {})
+            except Exception as exc:
+                self._release(exc)
+                return
+        self._release(None)
+
+    # ------------------------------------------------------------------ WATCH
+
+    def watch(self, *names: Any) -> bool:
+        """WATCH keys (all on one slot) on a connection to that slot's primary.
+
+        Until :meth:`multi`, commands run at once on that connection (they
+        must be on the same slot).  Only in a transaction pipeline.  Raises
+        :class:`~greenpool.redis.cluster.CrossSlotTransactionError` for keys
+        on another slot, :class:`~greenpool.redis.WatchError` when the slot
+        moved while keys were watched.
+        """
+        if not self.transaction:
+            raise RedisClusterException("WATCH needs a transaction pipeline (transaction=True)")
+        if self.explicit_transaction:
+            raise ResponseError("cannot WATCH after MULTI")
+        if not names:
+            raise RedisClusterException("WATCH needs at least one key")
+        slots = {key_slot(name) for name in names}
+        if len(slots) > 1 or (self._watch_slot is not None and slots != {self._watch_slot}):
+            raise CrossSlotTransactionError("Cannot watch or send commands on different slots")
+        (slot,) = slots
+        client = self._client
+        backoff: Backoff | None = None
+        for _ in range(_TTL):
+            conn = self._watch_connection(slot)
+            reply = conn.request(_execute.encode(("WATCH", *names)))
+            kind = reply.kind if type(reply) is ReplyError else ""
+            if kind not in ("MOVED", "ASK"):
+                result = _execute.result_from_raw(reply, {}, self.settings)
+                self.watching = True
+                self._watch_slot = slot
+                return bool(result)
+            if self.watching:
+                self.reset()
+                raise WatchError("Slot rebalancing occurred while watching keys")
+            self._release(None)
+            error = cluster_error(reply)
+            if kind == "MOVED":
+                client.topology.moved(slot, error.host, error.port)  # type: ignore[attr-defined]
+            else:  # mid-migration: wait until the slot has moved
+                backoff = client.pause_before_retry(backoff, error)
+        raise ClusterError("TTL exhausted: WATCH kept being redirected")
+
+    def unwatch(self) -> bool:
+        """Forget the watched keys."""
+        result = True
+        if self._conn is not None and self.watching:
+            result = bool(_execute.result(self._conn.request(_UNWATCH), {}))
+        self.watching = False
+        return result
+
+    def multi(self) -> None:
+        """Start buffering the transaction's commands (after :meth:`watch`)."""
+        if self.explicit_transaction:
+            raise ResponseError("cannot issue nested calls to MULTI")
+        if self._stack:
+            raise ResponseError("commands without an initial MULTI are already buffered")
+        self.explicit_transaction = True
+
+    def _watch_connection(self, slot: int) -> Connection:
+        if self._conn is None:
+            node = self._client.node_for_slot(slot, False)
+            assert node.node is not None
+            lease = node.node.dedicated_pool.connection()
+            self._conn = lease.__enter__()
+            self._lease = lease
+        return self._conn
+
+    def _release(self, exc: BaseException | None) -> None:
+        lease, self._lease, self._conn = self._lease, None, None
+        self.watching = False
+        self._watch_slot = None
+        if lease is not None:
+            if exc is None:
+                lease.__exit__(None, None, None)
+            else:
+                lease.__exit__(type(exc), exc, None)
+
+    def _immediate(self, queued: _Queued) -> Any:
+        """A command while watching: at once, on the watching connection."""
+        if queued.slot != self._watch_slot:
+            raise CrossSlotTransactionError("Cannot watch or send commands on different slots")
+        assert self._conn is not None
+        reply = self._conn.request(_execute.encode(queued.command))
+        if type(reply) is ReplyError and reply.kind in ("MOVED", "ASK"):
+            self.reset()
+            raise WatchError("Slot rebalancing occurred while watching keys")
+        return _execute.result_from_raw(reply, queued.options, self.settings)
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         """Buffer one command; returns the pipeline.
@@ -122,7 +232,10 @@ class ClusterPipeline(Commands):
                 f"{shown} has no key: a cluster pipeline runs keyed commands only"
             )
         blocking = route is not None
-        self._stack.append(_Queued(where.command, options, where.slot, where.readonly, blocking))
+        queued = _Queued(where.command, options, where.slot, where.readonly, blocking)
+        if self.watching and not self.explicit_transaction:
+            return self._immediate(queued)
+        self._stack.append(queued)
         return self
 
     def execute(self, raise_on_error: bool = True) -> list[Any]:
@@ -137,8 +250,20 @@ class ClusterPipeline(Commands):
         """
         stack, self._stack = self._stack, []
         if not stack:
+            self.reset()
             return []
-        results = self._transaction(stack) if self.transaction else self._rounds(stack)
+        if self._conn is not None:
+            try:
+                results = self._watched_transaction(stack)
+            except (ResponseError, WatchError, RedisClusterException):
+                self.reset()
+                raise
+            except BaseException as exc:
+                self._release(exc)
+                raise
+            self.reset()
+        else:
+            results = self._transaction(stack) if self.transaction else self._rounds(stack)
         if raise_on_error:
             for index, result in enumerate(results):
                 if isinstance(result, Exception):
@@ -279,6 +404,30 @@ class ClusterPipeline(Commands):
             position += 1
 
     # ------------------------------------------------------------------ transaction
+
+    def _watched_transaction(self, stack: list[_Queued]) -> list[Any]:
+        if {queued.slot for queued in stack} != {self._watch_slot}:
+            raise CrossSlotTransactionError(
+                "All keys involved in a cluster transaction must map to the same slot"
+            )
+        assert self._conn is not None
+        parts = [_MULTI, *(_execute.encode(q.command) for q in stack), _EXEC]
+        replies = self._conn.request_many(b"".join(parts), len(parts))
+        multi, queued, exec_reply = replies[0], replies[1:-1], replies[-1]
+        if isinstance(multi, ReplyError):
+            raise cluster_error(multi)
+        if isinstance(exec_reply, ReplyError):
+            first = next((r for r in queued if isinstance(r, ReplyError)), exec_reply)
+            if first.kind in ("MOVED", "ASK"):
+                raise WatchError("Slot rebalancing occurred while watching keys")
+            index = queued.index(first) if first in queued else 0
+            raise _annotate(cluster_error(first), stack[index].command, index + 1)
+        if exec_reply is None:
+            raise WatchError("a watched key changed; the transaction did not run")
+        return [
+            _finish(reply, q.options, self.settings)
+            for reply, q in zip(exec_reply, stack, strict=True)
+        ]
 
     def _transaction(self, stack: list[_Queued]) -> list[Any]:
         slots = {queued.slot for queued in stack}

@@ -17,7 +17,7 @@ import redis.cluster
 
 from greenpool.errors import ConfigurationError
 from greenpool.redis import RedisCluster as ExportedRedisCluster
-from greenpool.redis import ResponseError
+from greenpool.redis import ResponseError, WatchError
 from greenpool.redis.cluster import (
     ClusterConfigurationError,
     ClusterNode,
@@ -323,6 +323,51 @@ def test_one_slot_transaction_and_cross_slot_refused(rc: RedisCluster, prefix: s
     with pytest.raises(CrossSlotTransactionError):
         tx.execute()
     assert rc.exists(f"{prefix}:x", f"{prefix}:y") == 0  # nothing was sent
+
+
+def test_watch_and_the_transaction_helper(rc: RedisCluster, prefix: str) -> None:
+    counter, log = f"{{{prefix}}}:n", f"{{{prefix}}}:log"
+    rc.set(counter, 0)
+
+    def bump(pipe: Any) -> int:
+        value = int(pipe.get(counter))  # runs at once while watching
+        gevent.sleep(0)  # let the others interleave: some attempts must be retried
+        pipe.multi()
+        pipe.set(counter, value + 1).rpush(log, value)
+        return value
+
+    seen = gevent.joinall(
+        [gevent.spawn(rc.transaction, bump, counter, value_from_callable=True)
+         for _ in range(50)], raise_error=True)
+    assert sorted(job.value for job in seen) == list(range(50))
+    assert rc.get(counter) == b"50"
+    assert rc.lrange(log, 0, -1) == [str(i).encode() for i in range(50)]
+    # Each transaction gave its connection back, and some had to retry.
+    node = rc.get_node_from_key(counter)
+    assert node is not None and node.node is not None
+    stats = node.node.dedicated_pool.stats()
+    assert stats["pool_in_use"] == 0
+    assert stats["requests_num"] > 50
+
+
+def test_watch_errors(rc: RedisCluster, prefix: str) -> None:
+    a = f"{{{prefix}}}:a"
+    with rc.pipeline(transaction=True) as pipe:
+        pipe.watch(a)
+        rc.set(a, "changed")  # by someone else
+        pipe.multi()
+        pipe.set(a, "mine")
+        with pytest.raises(WatchError):
+            pipe.execute()
+    assert rc.get(a) == b"changed"
+    with rc.pipeline(transaction=True) as pipe:
+        pipe.watch(a)
+        with pytest.raises(CrossSlotTransactionError):
+            pipe.watch(f"{prefix}:other")
+        with pytest.raises(CrossSlotTransactionError):
+            pipe.get(f"{prefix}:other")
+    with pytest.raises(RedisClusterException, match="transaction"):
+        rc.pipeline().watch(a)
 
 
 # ---------------------------------------------------------------------------- replicas
