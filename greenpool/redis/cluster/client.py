@@ -41,6 +41,7 @@ from .._route import EVERY, REFUSE, refusal
 from ..commands import Commands
 from ..exceptions import FAILED_REPLIES, WatchError
 from ..node import Node
+from ..pubsub import PubSub
 from ..settings import RedisSettings, parse_url
 from .errors import (
     ClusterConfigurationError,
@@ -712,6 +713,29 @@ class RedisCluster(Commands):
                 except WatchError:
                     if watch_delay:
                         gevent.sleep(watch_delay)
+
+    def pubsub(
+        self, node: ClusterNode | None = None, host: str | None = None, port: int | None = None,
+        **kwargs: Any,
+    ) -> PubSub:
+        """A :class:`~greenpool.redis.PubSub` on a connection of its own to one node.
+
+        ``node`` (or ``host`` and ``port``; default: the default node).
+        Plain SUBSCRIBE and PUBLISH reach every node (the cluster bus
+        broadcasts them), so any node will do.  ``kwargs`` are
+        :class:`~greenpool.redis.PubSub`'s.  Sharded pub/sub (SSUBSCRIBE)
+        is not supported yet; SPUBLISH is routed by its channel's slot.
+        """
+        if node is None and host is not None and port is not None:
+            node = self.get_node(host, port)
+            if node is None:
+                raise ClusterConfigurationError(
+                    "host", f"{host}:{port}", "not a node of the cluster"
+                )
+        target = self._nodes_for(node) if node is not None else [self.get_default_node()]
+        green = target[0].node
+        assert green is not None
+        return PubSub(green, **kwargs)
 
     def close(self) -> None:
         """Close every node's connections.  Commands in flight fail with ConnectionError."""

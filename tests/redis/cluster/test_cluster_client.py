@@ -370,6 +370,20 @@ def test_watch_errors(rc: RedisCluster, prefix: str) -> None:
         rc.pipeline().watch(a)
 
 
+def test_pubsub_on_any_node_hears_publish_on_another(rc: RedisCluster, prefix: str) -> None:
+    listener = rc.get_replicas()[0]
+    channel = f"{prefix}:news"
+    with rc.pubsub(host=listener.host, port=listener.port,
+                   ignore_subscribe_messages=True) as sub:
+        sub.subscribe(channel)
+        sub.get_message(timeout=1.0)  # the subscribe confirmation
+        assert rc.get_default_node() is not listener
+        rc.publish(channel, "hello")  # counts the publishing node's subscribers only: 0
+        message = sub.get_message(timeout=2.0)
+        assert message is not None and message["data"] == b"hello"
+    assert rc.spublish(channel, "nobody") == 0  # routed by the channel's slot
+
+
 # ---------------------------------------------------------------------------- replicas
 
 
