@@ -435,11 +435,11 @@ class RedisCluster(Commands):
                     backoff = self._pause(backoff, exc.error)
                     asking = None
                     continue
-                except ConnectionError:
+                except ConnectionError as exc:
                     topology.suspect(node)
                     if not readonly:
                         raise  # it may have been written: never sent twice
-                    backoff = self._pause(backoff, None)
+                    backoff = self._pause(backoff, exc)
                     asking = None
                     continue
             assert node is not None
@@ -513,7 +513,7 @@ class RedisCluster(Commands):
             return conn.request_many(_ASKING + payload, 2)[1]
         return conn.request(payload)
 
-    def _pause(self, backoff: Backoff | None, error: BaseException | None) -> Backoff:
+    def _pause(self, backoff: Backoff | None, error: BaseException) -> Backoff:
         """Wait before the next attempt, or raise ``error`` when no attempt is left."""
         if backoff is None:
             timeout = self.settings.socket_timeout
@@ -524,8 +524,6 @@ class RedisCluster(Commands):
         backoff = backoff.increment()
         delay = backoff.delay()
         if backoff.is_exhausted(delay):
-            if error is None:
-                raise ConnectionError("the cluster node stayed unreachable")
             raise error
         gevent.sleep(delay)
         return backoff
@@ -758,7 +756,7 @@ class RedisCluster(Commands):
         shard = self._topology.shard_of(slot)
         return self._reader(shard) if readonly and self._strategy else shard.primary
 
-    def pause_before_retry(self, backoff: Backoff | None, error: BaseException | None) -> Backoff:
+    def pause_before_retry(self, backoff: Backoff | None, error: BaseException) -> Backoff:
         """Back off before another attempt; raise ``error`` when none is left."""
         return self._pause(backoff, error)
 
