@@ -34,7 +34,7 @@ from typing import Any
 import gevent
 
 from ..._backoff import Backoff
-from ...errors import ConnectionError, ReplyError
+from ...errors import ConnectionError, NoConnectionAvailable, ReplyError
 from ...protocol.resp import encode_command
 from .. import _execute
 from .._route import EVERY, REFUSE, refusal
@@ -493,6 +493,8 @@ class RedisCluster(Commands):
             try:
                 lease = green.dedicated_pool.connection()
                 conn = lease.__enter__()
+            except NoConnectionAvailable:
+                raise  # the pool stayed full for pool_timeout: not a node failure
             except (ConnectionError, OSError) as exc:
                 raise _NotSent(exc) from exc
             try:

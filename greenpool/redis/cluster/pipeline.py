@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import gevent
 
 from ..._backoff import Backoff
-from ...errors import ConnectionError, ReplyError, TimeoutError
+from ...errors import ConnectionError, NoConnectionAvailable, ReplyError, TimeoutError
 from .. import _execute
 from .._route import BLOCKING, refusal
 from ..commands import Commands
@@ -307,6 +307,9 @@ class ClusterPipeline(Commands):
                     else:
                         results[index] = reply  # it may have been written: never twice
                     continue
+                if isinstance(reply, NoConnectionAvailable):
+                    results[index] = reply
+                    continue
                 kind = reply.kind if type(reply) is ReplyError else ""
                 if kind not in _AGAIN_KINDS:
                     results[index] = _finish(reply, queued.options, node.node.settings)  # type: ignore[union-attr]
@@ -381,6 +384,11 @@ class ClusterPipeline(Commands):
         try:
             lease = green.dedicated_pool.connection()
             conn = lease.__enter__()
+        except NoConnectionAvailable as exc:
+            # The pool stayed full for pool_timeout: this batch fails, nothing was sent.
+            for index in indexes:
+                out[index] = (node, exc)
+            return
         except (ConnectionError, OSError) as exc:
             for index in indexes:
                 out[index] = (node, _Unsent(exc))
@@ -449,6 +457,8 @@ class ClusterPipeline(Commands):
             try:
                 lease = green.dedicated_pool.connection()
                 conn = lease.__enter__()
+            except NoConnectionAvailable:
+                raise  # the pool stayed full for pool_timeout: not a node failure
             except (ConnectionError, OSError) as exc:
                 topology.suspect(node)
                 backoff = client.pause_before_retry(backoff, exc)

@@ -7,6 +7,7 @@ does, on clusters of its own).  Every test writes keys under a prefix of its own
 from __future__ import annotations
 
 import inspect
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,7 @@ import gevent
 import pytest
 import redis.cluster
 
-from greenpool.errors import ConfigurationError
+from greenpool.errors import ConfigurationError, NoConnectionAvailable
 from greenpool.redis import RedisCluster as ExportedRedisCluster
 from greenpool.redis import ResponseError, WatchError
 from greenpool.redis.cluster import (
@@ -382,6 +383,63 @@ def test_pubsub_on_any_node_hears_publish_on_another(rc: RedisCluster, prefix: s
         message = sub.get_message(timeout=2.0)
         assert message is not None and message["data"] == b"hello"
     assert rc.spublish(channel, "nobody") == 0  # routed by the channel's slot
+
+
+def test_a_full_node_pool_makes_pipelines_wait_not_fail(
+    redis_cluster: RedisClusterServer, prefix: str
+) -> None:
+    client = RedisCluster(startup_nodes=redis_cluster.startup_nodes, max_connections=2)
+    wrong: list[Any] = []
+
+    def work(i: int) -> None:
+        keys = [f"{prefix}:{i}:{j}" for j in range(4)]
+        with client.pipeline() as pipe:
+            for k in keys:
+                pipe.set(k, i).get(k)
+            results = pipe.execute()
+        if results != [True, str(i).encode()] * 4:
+            wrong.append(results)
+
+    try:
+        gevent.joinall([gevent.spawn(work, i) for i in range(300)], raise_error=True)
+        assert wrong == []
+        assert all(u["dedicated"] <= 2 for u in client.connections_used().values())
+    finally:
+        client.close()
+
+
+def test_a_full_node_pool_times_out_after_pool_timeout(
+    redis_cluster: RedisClusterServer, prefix: str
+) -> None:
+    client = RedisCluster(startup_nodes=redis_cluster.startup_nodes, max_connections=1,
+                          pool_timeout=0.2)
+    key = f"{prefix}:q"
+    try:
+        holder = gevent.spawn(client.blpop, [key], timeout=1)  # holds the only connection
+        gevent.sleep(0.05)
+        started = time.monotonic()
+        with pytest.raises(NoConnectionAvailable):
+            client.blpop([key], timeout=1)
+        assert 0.15 < time.monotonic() - started < 0.8
+        client.rpush(key, "x")  # shared connections are not limited by the pool
+        assert holder.get() == (key.encode(), b"x")
+    finally:
+        client.close()
+
+
+def test_redis_py_cluster_names(redis_cluster: RedisClusterServer) -> None:
+    client = RedisCluster(
+        startup_nodes=[{"host": h, "port": p} for h, p in redis_cluster.startup_nodes[:1]],
+        max_connections_per_node=7, skip_full_coverage_check=True, readonly_mode=True,
+    )
+    try:
+        assert client.require_full_coverage is False
+        assert client.read_from_replicas is True
+        node = client.get_primaries()[0].node
+        assert node is not None and node.dedicated_pool.stats()["pool_max"] == 7
+        assert client.set("rpc-names", 1) is True
+    finally:
+        client.close()
 
 
 # ---------------------------------------------------------------------------- replicas
