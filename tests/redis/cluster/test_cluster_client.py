@@ -7,6 +7,7 @@ does, on clusters of its own).  Every test writes keys under a prefix of its own
 from __future__ import annotations
 
 import inspect
+import random
 import time
 import uuid
 from collections.abc import Iterator
@@ -586,3 +587,58 @@ def test_address_remap_sends_everything_through_the_new_addresses(
             client.close()
         for proxy in proxies.values():
             proxy.stop()
+
+
+def test_callers_killed_at_any_point_leave_no_wrong_reply_or_lost_permit(
+    redis_cluster: RedisClusterServer, prefix: str
+) -> None:
+    client = RedisCluster(startup_nodes=redis_cluster.startup_nodes, max_connections=4)
+    wrong: list[Any] = []
+    done = [0]
+
+    def work(i: int) -> None:
+        n = 0
+        key, other = f"{prefix}:{i}", f"{prefix}:{i}:b"
+        while True:
+            n += 1
+            value = f"{i}:{n}".encode()
+            client.set(key, value)
+            if client.get(key) != value:
+                wrong.append((key, value))
+            with client.pipeline() as pipe:
+                results = pipe.set(other, value).get(other).get(key).execute()
+            if results != [True, value, value]:
+                wrong.append((other, results))
+            with client.pipeline(transaction=True) as tx:
+                tx.set(f"{{{key}}}:t", n).incr(f"{{{key}}}:t")
+                if tx.execute() != [True, n + 1]:
+                    wrong.append(("tx", key))
+            done[0] += 1
+
+    workers = [gevent.spawn(work, i) for i in range(200)]
+    deadline = time.monotonic() + 2.0
+    try:
+        # Kill a random worker at a random moment (GreenletExit or a Timeout of its
+        # own), and start a new one under the same index: its keys start afresh.
+        rng = random.Random(12)
+        while time.monotonic() < deadline:
+            gevent.sleep(rng.random() * 0.004)
+            i = rng.randrange(len(workers))
+            if rng.random() < 0.5:
+                workers[i].kill(block=True)
+            else:
+                workers[i].kill(gevent.Timeout(), block=True)
+            workers[i] = gevent.spawn(work, i)
+    finally:
+        gevent.killall(workers, block=True)
+    assert wrong == []
+    assert done[0] > 100
+    for node in client.get_primaries():
+        assert node.node is not None
+        assert node.node.dedicated_pool.stats()["pool_in_use"] == 0  # no permit lost
+    keys = keys_on_every_primary(client, f"{prefix}:after", per_node=2)
+    with client.pipeline() as pipe:
+        for k in keys:
+            pipe.set(k, k).get(k)
+        assert pipe.execute() == [x for k in keys for x in (True, k.encode())]
+    client.close()
