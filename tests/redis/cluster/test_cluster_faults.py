@@ -312,3 +312,50 @@ def test_a_write_is_not_resent_after_its_connection_broke(
         assert client.incr(key) == 1
     finally:
         client.close()
+
+
+def test_reads_move_to_the_primary_when_a_replica_dies(
+    fresh_redis_cluster: RedisClusterServer,
+) -> None:
+    cluster = fresh_redis_cluster
+    client = RedisCluster(startup_nodes=cluster.startup_nodes,
+                          load_balancing_strategy="round_robin_replicas")
+    keys = [f"r:{i}" for i in range(300)]
+    client.mset_nonatomic({k: k for k in keys})
+    for primary in cluster.primaries():  # every replica has every key before we start
+        assert cluster.execute(primary, "WAIT", 1, 5000) == 1
+    errors: collections.Counter[str] = collections.Counter()
+    wrong: list[Any] = []
+    reads = [0]
+    stop = False
+
+    def reader(i: int) -> None:
+        while not stop:
+            key = keys[(i * 7 + reads[0]) % len(keys)]
+            try:
+                got = client.get(key)
+            except Exception as exc:
+                errors[type(exc).__name__] += 1
+                gevent.sleep(0.001)
+                continue
+            if got != key.encode():
+                wrong.append((key, got))
+            reads[0] += 1
+
+    jobs = [gevent.spawn(reader, i) for i in range(200)]
+    try:
+        gevent.sleep(0.3)
+        victim = cluster.replicas()[0]
+        # It was serving reads (its shared connections are up).
+        assert client.connections_used()[f"127.0.0.1:{victim.port}"]["shared"] > 0
+        cluster.kill(victim)
+        before = reads[0]
+        gevent.sleep(1.5)
+        after = reads[0]
+    finally:
+        stop = True
+        gevent.joinall(jobs, raise_error=True)
+        client.close()
+    assert wrong == []
+    assert dict(errors) == {}  # a read is retried on the primary: nobody noticed
+    assert after - before > 1000
