@@ -1,7 +1,7 @@
 """greenpool.redis.cluster: Redis Cluster support.
 
 :class:`RedisCluster` (redis-py's cluster client over green nodes,
-``client.py``), its pipelines (``pipeline.py``), the slot map and its
+``client.py``), its pipelines (``pipeline.py``), pub/sub (``pubsub.py``), the slot map and its
 refreshes (``topology.py``), command routing from the command table
 (``routing.py``), the cluster's errors (``errors.py``) and
 :func:`key_slot`, the hash slot of a key (``slots.py``).
@@ -24,6 +24,7 @@ from .errors import (
     TryAgainError,
 )
 from .pipeline import ClusterPipeline
+from .pubsub import ClusterPubSub
 from .slots import SLOTS, key_slot
 from .topology import ClusterNode
 
@@ -36,6 +37,7 @@ __all__ = [
     "ClusterError",
     "ClusterNode",
     "ClusterPipeline",
+    "ClusterPubSub",
     "CrossSlotTransactionError",
     "LoadBalancingStrategy",
     "MasterDownError",

@@ -41,7 +41,6 @@ from .._route import EVERY, REFUSE, refusal
 from ..commands import Commands
 from ..exceptions import FAILED_REPLIES, WatchError
 from ..node import Node
-from ..pubsub import PubSub
 from ..settings import RedisSettings, parse_url
 from .errors import (
     ClusterConfigurationError,
@@ -50,6 +49,7 @@ from .errors import (
     cluster_error,
 )
 from .pipeline import ClusterPipeline
+from .pubsub import ClusterPubSub
 from .routing import (
     ALL_NODES,
     DEFAULT_NODE,
@@ -717,14 +717,15 @@ class RedisCluster(Commands):
     def pubsub(
         self, node: ClusterNode | None = None, host: str | None = None, port: int | None = None,
         **kwargs: Any,
-    ) -> PubSub:
-        """A :class:`~greenpool.redis.PubSub` on a connection of its own to one node.
+    ) -> ClusterPubSub:
+        """A :class:`~greenpool.redis.cluster.ClusterPubSub`: plain subscriptions on one
+        node, shard channels (``ssubscribe``) on their slots' primaries.
 
-        ``node`` (or ``host`` and ``port``; default: the default node).
-        Plain SUBSCRIBE and PUBLISH reach every node (the cluster bus
-        broadcasts them), so any node will do.  ``kwargs`` are
-        :class:`~greenpool.redis.PubSub`'s.  Sharded pub/sub (SSUBSCRIBE)
-        is not supported yet; SPUBLISH is routed by its channel's slot.
+        ``node`` (or ``host`` and ``port``; default: the default node) takes
+        the plain subscriptions: SUBSCRIBE and PUBLISH reach every node (the
+        cluster bus broadcasts them), so any node will do.  ``kwargs`` are
+        :class:`~greenpool.redis.PubSub`'s.  SPUBLISH is routed by its
+        channel's slot.
         """
         if node is None and host is not None and port is not None:
             node = self.get_node(host, port)
@@ -735,7 +736,7 @@ class RedisCluster(Commands):
         target = self._nodes_for(node) if node is not None else [self.get_default_node()]
         green = target[0].node
         assert green is not None
-        return PubSub(green, **kwargs)
+        return ClusterPubSub(self, green, **kwargs)
 
     def close(self) -> None:
         """Close every node's connections.  Commands in flight fail with ConnectionError."""

@@ -359,3 +359,56 @@ def test_reads_move_to_the_primary_when_a_replica_dies(
     assert wrong == []
     assert dict(errors) == {}  # a read is retried on the primary: nobody noticed
     assert after - before > 1000
+
+
+def test_sharded_pubsub_follows_a_slot_migration(
+    fresh_redis_cluster: RedisClusterServer,
+) -> None:
+    cluster = fresh_redis_cluster
+    client = RedisCluster(startup_nodes=cluster.startup_nodes)
+    channels: dict[str, str] = {}  # primary name -> a channel it serves
+    i = 0
+    while len(channels) < 3:
+        owner = client.get_node_from_key(f"ch:{i}")
+        assert owner is not None
+        channels.setdefault(owner.name, f"ch:{i}")
+        i += 1
+    sub = client.pubsub()
+    try:
+        sub.ssubscribe(*channels.values())
+        confirmations = [sub.get_sharded_message(timeout=2.0) for _ in channels]
+        assert sorted(m["channel"] for m in confirmations if m) == sorted(
+            c.encode() for c in channels.values())
+        assert {m["type"] for m in confirmations if m} == {"ssubscribe"}
+
+        def receive_all(tag: str) -> set[Any]:
+            for channel in channels.values():
+                assert client.spublish(channel, f"{tag}:{channel}") == 1
+            got = set()
+            deadline = time.monotonic() + 3.0
+            while len(got) < len(channels) and time.monotonic() < deadline:
+                message = sub.get_sharded_message(ignore_subscribe_messages=True, timeout=0.2)
+                if message is not None and message["data"] != b"probe":
+                    assert message["type"] == "smessage"
+                    got.add(message["data"])
+            return got
+
+        assert receive_all("before") == {f"before:{c}".encode() for c in channels.values()}
+        # Move the first channel's slot: its node drops the subscription (sunsubscribe).
+        moving = next(iter(channels.values()))
+        slot = key_slot(moving)
+        cluster.migrate_slot(slot, _other_primary(cluster, slot))
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            sub.get_sharded_message(timeout=0.2)  # handles the drop, subscribes again
+            owner = client.get_node_from_key(moving)
+            if owner is not None and owner.port == cluster.slot_owner(slot).port and (
+                    client.spublish(moving, "probe") == 1):
+                break
+        assert client.stats()["refreshes"] >= 2  # the drop refreshed the map
+        assert receive_all("after") == {f"after:{c}".encode() for c in channels.values()}
+        sub.sunsubscribe()
+        assert not sub.subscribed
+    finally:
+        sub.close()
+        client.close()
