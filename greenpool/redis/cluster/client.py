@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import gevent
@@ -681,6 +681,23 @@ class RedisCluster(Commands):
             for pairs in groups.values():
                 pipe.execute_command("MSET", *pairs, _parse=bool)
             return pipe.execute()
+
+    def scan_iter(
+        self, match: Any = None, count: int | None = None, _type: str | None = None,
+        **kwargs: Any,
+    ) -> Iterator[Any]:
+        """Yield every key matching ``match`` on every primary (or on ``target_nodes=``),
+        one node after the other, SCAN step by step.  A key may be yielded twice
+        if the keyspace changes meanwhile (or a slot moves)."""
+        target = kwargs.pop("target_nodes", None)
+        nodes = self._nodes_for(target) if target is not None else self.get_primaries()
+        for node in nodes:
+            cursor = 0
+            while True:
+                cursor, keys = self.scan(cursor, match, count, _type, target_nodes=node, **kwargs)
+                yield from keys
+                if cursor == 0:
+                    break
 
     # ------------------------------------------------------------------ pipelines, lifecycle
 

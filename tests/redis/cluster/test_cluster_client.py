@@ -265,6 +265,16 @@ def test_target_nodes_and_merged_replies(
         rc.ping(target_nodes=42)
 
 
+def test_scan_iter_visits_every_primary(rc: RedisCluster, prefix: str) -> None:
+    keys = keys_on_every_primary(rc, prefix, per_node=5)
+    rc.mset_nonatomic({k: 1 for k in keys})
+    found = list(rc.scan_iter(match=f"{prefix}:*", count=2))
+    assert sorted(found) == sorted(k.encode() for k in keys)
+    one = rc.get_node_from_key(keys[0])
+    mine = list(rc.scan_iter(match=f"{prefix}:*", target_nodes=one))
+    assert sorted(mine) == sorted(k.encode() for k in keys[:5])
+
+
 def test_error_replies_and_blocking_commands(rc: RedisCluster, prefix: str) -> None:
     k = f"{prefix}:list"
     rc.set(f"{prefix}:str", "x")
