@@ -148,6 +148,7 @@ class Topology:
         for seed in seeds:
             self.startup_nodes[seed.name] = self._adopt(seed)
         self.slots: list[Shard | None] = [None] * SLOTS
+        self._led_by: dict[str, Shard] = {}  # primary name -> its shard
         self.default_node: ClusterNode | None = None
         self._suspects: dict[str, float] = {}
         self._running: AsyncResult | None = None
@@ -218,12 +219,10 @@ class Topology:
         current = self.slots[slot]
         if current is not None and current.primary is target:
             return target  # another caller patched it already
-        for shard in self.slots:
-            if shard is not None and shard.primary is target:
-                self.slots[slot] = shard
-                break
-        else:
-            self.slots[slot] = Shard(target, [])
+        shard = self._led_by.get(target.name)
+        if shard is None:
+            shard = self._led_by[target.name] = Shard(target, [])
+        self.slots[slot] = shard
         self.nodes.setdefault(target.name, target)
         if refresh:
             self.refresh_soon()
@@ -305,6 +304,7 @@ class Topology:
             )
         self.slots = slots
         self.nodes = nodes
+        self._led_by = {s.primary.name: s for s in slots if s is not None}
         if self.default_node is None or self.default_node.name not in nodes or (
             nodes[self.default_node.name].server_type != PRIMARY
         ):
