@@ -412,3 +412,31 @@ def test_sharded_pubsub_follows_a_slot_migration(
     finally:
         sub.close()
         client.close()
+
+
+def test_a_planned_failover_under_load_costs_no_error(
+    fresh_redis_cluster: RedisClusterServer,
+) -> None:
+    cluster = fresh_redis_cluster
+    client = RedisCluster(startup_nodes=cluster.startup_nodes)
+    load = Load(client, 500).start()
+    try:
+        gevent.sleep(0.3)
+        replica = cluster.replicas_of(cluster.slot_owner(0))[0]
+        outcome: list[Any] = []
+        watcher = threading.Thread(target=lambda: outcome.append(cluster.failover(replica)),
+                                   daemon=True)
+        watcher.start()
+        while watcher.is_alive():
+            gevent.sleep(0.05)
+        assert outcome, "the failover did not complete"
+        ok_before = load.ok
+        gevent.sleep(1.0)
+        assert load.ok - ok_before > 1000  # working on the new primary
+    finally:
+        load.stop()
+        client.close()
+    assert load.wrong == []
+    # The old primary answers MOVED (nothing written) and the slot follows: no error.
+    assert dict(load.errors) == {}
+    assert client.stats()["moved"] > 0
