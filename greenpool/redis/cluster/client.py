@@ -457,7 +457,11 @@ class RedisCluster(Commands):
                 host, port = error.host, error.port  # type: ignore[attr-defined]
                 if kind == "MOVED":
                     asking = None
-                    topology.moved(slot, host, port, refresh=bool(self.reinitialize_steps))
+                    # The next attempt goes where the server said, even when the map
+                    # already had that primary (a replica that no longer serves the slot).
+                    chosen = topology.moved(slot, host, port, refresh=bool(self.reinitialize_steps))
+                    if node is not chosen and node.server_type != "primary":
+                        topology.suspect(node)
                 else:
                     topology.counters["ask"] += 1
                     asking = topology.node_at(host, port)

@@ -277,18 +277,21 @@ class ClusterPipeline(Commands):
         topology = client.topology
         results: list[Any] = [None] * len(stack)
         todo = list(range(len(stack)))
-        asking: dict[int, ClusterNode] = {}
+        asking: dict[int, ClusterNode] = {}  # next round with ASKING before it
+        moved: dict[int, ClusterNode] = {}  # next round where MOVED said
         backoff: Backoff | None = None
         ttl = _TTL
         while todo:
             groups: dict[ClusterNode, list[int]] = {}
             for index in todo:
                 queued = stack[index]
-                node = asking.get(index) or client.node_for_slot(queued.slot, queued.readonly)
+                node = asking.get(index) or moved.get(index) or client.node_for_slot(
+                    queued.slot, queued.readonly)
                 groups.setdefault(node, []).append(index)
             replies = self._send_groups(stack, groups, asking)
             again: list[int] = []
             asking = {}
+            moved = {}
             wait_error: BaseException | None = None
             for index in todo:
                 queued = stack[index]
@@ -317,7 +320,8 @@ class ClusterPipeline(Commands):
                 error = cluster_error(reply)
                 again.append(index)
                 if kind == "MOVED":
-                    topology.moved(queued.slot, error.host, error.port)  # type: ignore[attr-defined]
+                    moved[index] = topology.moved(
+                        queued.slot, error.host, error.port)  # type: ignore[attr-defined]
                 elif kind == "ASK":
                     topology.counters["ask"] += 1
                     asking[index] = topology.node_at(error.host, error.port)  # type: ignore[attr-defined]
