@@ -41,6 +41,7 @@ from .._route import EVERY, REFUSE, refusal
 from ..commands import Commands
 from ..exceptions import FAILED_REPLIES, WatchError
 from ..node import Node
+from ..pubsub import Monitor
 from ..settings import RedisSettings, parse_url
 from .errors import (
     ClusterConfigurationError,
@@ -758,6 +759,13 @@ class RedisCluster(Commands):
         green = target[0].node
         assert green is not None
         return ClusterPubSub(self, green, **kwargs)
+
+    def monitor(self, target_node: ClusterNode | None = None) -> Monitor:
+        """A :class:`~greenpool.redis.Monitor` of one node (default: the default node)."""
+        node = target_node if target_node is not None else self.get_default_node()
+        green = self._nodes_for(node)[0].node
+        assert green is not None
+        return Monitor(green)
 
     def close(self) -> None:
         """Close every node's connections.  Commands in flight fail with ConnectionError."""

@@ -275,6 +275,17 @@ def test_scan_iter_visits_every_primary(rc: RedisCluster, prefix: str) -> None:
     assert sorted(mine) == sorted(k.encode() for k in keys[:5])
 
 
+def test_monitor_one_node(rc: RedisCluster, prefix: str) -> None:
+    key = f"{prefix}:watched"
+    node = rc.get_node_from_key(key)
+    with rc.monitor(target_node=node) as monitor:
+        rc.set(key, "x")
+        seen = monitor.next_command(timeout=2.0)
+        while key not in seen["command"]:
+            seen = monitor.next_command(timeout=2.0)
+        assert seen["command"].startswith('"SET"')
+
+
 def test_error_replies_and_blocking_commands(rc: RedisCluster, prefix: str) -> None:
     k = f"{prefix}:list"
     rc.set(f"{prefix}:str", "x")
