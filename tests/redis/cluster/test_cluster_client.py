@@ -199,6 +199,16 @@ def test_every_command_group_lands_on_the_keys_primary(
     k = key()
     assert rc.eval("return redis.call('SET', KEYS[1], ARGV[1])", 1, k, "x") == b"OK"
     assert rc.get(k) == b"x"
+    assert rc.object("encoding", k) == b"embstr"  # a subcommand's key (OBJECT ENCODING key)
+    assert rc.memory_usage(k) > 0
+    k = key()
+    rc.xadd(k, {"a": 1})
+    streams = rc.xread({k: 0}, block=100)  # the keys after STREAMS; blocking: dedicated
+    assert streams and streams[0][0] == k.encode()
+    tag = f"{{{k}}}"
+    assert rc.zadd(f"{tag}:a", {"x": 1}) == 1 and rc.zadd(f"{tag}:b", {"y": 1}) == 1
+    assert rc.zunionstore(f"{tag}:dest", [f"{tag}:a", f"{tag}:b"]) == 2  # numkeys key specs
+    written.append(f"{tag}:dest")
     for k in written:
         assert holder(redis_cluster, k) == [rc.get_node_from_key(k).port]  # type: ignore[union-attr]
 
