@@ -17,7 +17,7 @@ import gevent
 import pytest
 
 from greenpool.errors import TimeoutError
-from greenpool.redis.cluster import RedisCluster, key_slot
+from greenpool.redis.cluster import RedisCluster, TryAgainError, key_slot
 from greenpool.testing import RedisClusterServer
 
 
@@ -440,3 +440,33 @@ def test_a_planned_failover_under_load_costs_no_error(
     # The old primary answers MOVED (nothing written) and the slot follows: no error.
     assert dict(load.errors) == {}
     assert client.stats()["moved"] > 0
+
+
+def test_tryagain_waits_for_the_migration_within_the_attempts(
+    fresh_redis_cluster: RedisClusterServer,
+) -> None:
+    cluster = fresh_redis_cluster
+    client = RedisCluster(startup_nodes=cluster.startup_nodes, cluster_error_retry_attempts=10)
+    a, b = "{mig}:a", "{mig}:b"
+    client.mset({a: "1", b: "2"})
+    slot = key_slot(a)
+    migration = cluster.begin_migration(slot, _other_primary(cluster, slot))
+    assert migration.move_keys(count=1) == 1  # one key on each side: MGET gets TRYAGAIN
+    pending = gevent.spawn(client.mget, a, b)
+    gevent.sleep(0.1)
+    assert not pending.ready()  # waiting with back-off, not failed
+    migration.finish()
+    assert pending.get(timeout=5) == [b"1", b"2"]
+    assert client.stats()["moved"] >= 1
+    # With no attempt left the server's error is raised, as redis-py's TryAgainError.
+    impatient = RedisCluster(startup_nodes=cluster.startup_nodes, cluster_error_retry_attempts=0)
+    try:
+        back = cluster.begin_migration(slot, _other_primary(cluster, slot))
+        back.move_keys(count=1)
+        with pytest.raises(TryAgainError):
+            impatient.mget(a, b)
+        back.finish()
+        assert impatient.mget(a, b) == [b"1", b"2"]
+    finally:
+        impatient.close()
+        client.close()
