@@ -10,10 +10,11 @@ round until every command has a final reply:
   round with ``ASKING`` before it), ``TRYAGAIN`` or ``CLUSTERDOWN`` (after a
   back-off), or that could not be written (the node unreachable), is sent
   again in the next round, **in pipeline order**, with the other such
-  commands of its slot.  A command that already got a final reply is never
-  sent again, so each key's commands run in the caller's order and none
-  runs twice (redis-py re-sends the redirected ones one at a time after the
-  rest, which let a ``GET`` overtake the ``SET`` before it);
+  commands of its slot, and so is every read after it on one of its keys
+  (that read ran too early).  A write that already got a final reply is
+  never sent again, so each key's commands run in the caller's order and
+  none runs twice (redis-py re-sends the redirected ones one at a time
+  after the rest, which let a ``GET`` overtake the ``SET`` before it);
 * a command on a connection that broke or timed out after its batch was
   written gets that error as its result (a read is sent again); that
   connection is closed, the others go back to their pools.
@@ -35,12 +36,13 @@ import gevent
 
 from ..._backoff import Backoff
 from ...errors import ConnectionError, NoConnectionAvailable, ReplyError, TimeoutError
+from ...protocol.resp import encode_arg
 from .. import _execute
 from .._route import BLOCKING, refusal
 from ..commands import Commands
 from ..exceptions import ResponseError, WatchError
 from .errors import ClusterError, CrossSlotTransactionError, RedisClusterException, cluster_error
-from .routing import plan
+from .routing import keys_in, plan
 from .slots import key_slot
 
 if TYPE_CHECKING:
@@ -64,6 +66,11 @@ class _Queued(NamedTuple):
     slot: int
     readonly: bool
     blocking: bool
+    name: str
+
+    def keys(self) -> set[Any]:
+        """The command's keys, as bytes (for comparing commands on the same key)."""
+        return {encode_arg(k) for k in keys_in(self.name, self.command)}
 
 
 class _Unsent(NamedTuple):
@@ -232,7 +239,8 @@ class ClusterPipeline(Commands):
                 f"{shown} has no key: a cluster pipeline runs keyed commands only"
             )
         blocking = route is not None
-        queued = _Queued(where.command, options, where.slot, where.readonly, blocking)
+        queued = _Queued(
+            where.command, options, where.slot, where.readonly, blocking, where.name)
         if self.watching and not self.explicit_transaction:
             return self._immediate(queued)
         self._stack.append(queued)
@@ -329,6 +337,8 @@ class ClusterPipeline(Commands):
                     if kind == "CLUSTERDOWN":
                         topology.refresh_soon()
                     wait_error = error
+            if again:
+                again = self._reads_after(stack, todo, again, results)
             todo = again
             if not todo:
                 break
@@ -343,6 +353,28 @@ class ClusterPipeline(Commands):
                     results[index] = exc
                 break
         return results
+
+    @staticmethod
+    def _reads_after(
+        stack: list[_Queued], sent: list[int], again: list[int], results: list[Any]
+    ) -> list[int]:
+        """``again`` plus every read sent after a command of ``again`` on one of its keys.
+
+        Such a read ran before the command it follows (which is sent again),
+        so its reply may miss that command's write: it is sent again after
+        it.  A write is never sent twice, even then.
+        """
+        pending = set(again)
+        touched: dict[int, set[Any]] = {}  # slot -> keys of the commands sent again
+        for index in sent:
+            queued = stack[index]
+            if index in pending:
+                touched.setdefault(queued.slot, set()).update(queued.keys())
+            elif queued.readonly and queued.slot in touched and (
+                    touched[queued.slot] & queued.keys()):
+                pending.add(index)
+                results[index] = None
+        return [index for index in sent if index in pending]
 
     def _send_groups(
         self, stack: list[_Queued], groups: dict[ClusterNode, list[int]],

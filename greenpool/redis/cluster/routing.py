@@ -30,6 +30,8 @@ __all__ = [
     "RANDOM",
     "REPLICAS",
     "Plan",
+    "is_blocking",
+    "keys_in",
     "merge",
     "plan",
     "slot_of_keys",
@@ -185,6 +187,12 @@ def plan(args: Sequence[Any]) -> Plan:
     if not keys:  # EVAL with no key, FCALL ...: any primary may run it
         return Plan(command, name, route, None, spec.readonly, RANDOM)
     return Plan(command, name, route, slot_of_keys(name, keys), spec.readonly, None)
+
+
+def keys_in(name: str, command: Sequence[Any]) -> list[Any]:
+    """The key arguments of ``command`` (the table's name ``name``), per the key specs."""
+    spec = TABLE.get(name)
+    return [] if spec is None else keys_of(command, spec)
 
 
 def is_blocking(route: Route | None) -> bool:

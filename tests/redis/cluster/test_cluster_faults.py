@@ -470,3 +470,30 @@ def test_tryagain_waits_for_the_migration_within_the_attempts(
     finally:
         impatient.close()
         client.close()
+
+
+def test_a_pipeline_read_after_a_retried_write_sees_that_write(
+    fresh_redis_cluster: RedisClusterServer,
+) -> None:
+    cluster = fresh_redis_cluster
+    client = RedisCluster(startup_nodes=cluster.startup_nodes, cluster_error_retry_attempts=10)
+    try:
+        a, b = "{pl}:a", "{pl}:b"
+        client.mset({a: "old", b: "old"})
+        slot = key_slot(a)
+        source = cluster.slot_owner(slot)
+        migration = cluster.begin_migration(slot, _other_primary(cluster, slot))
+        assert migration.move_keys(count=1) == 1
+        stay = a if cluster.pipeline(source, [("EXISTS", a)])[0] == 1 else b
+        gone = b if stay == a else a
+        pipe = client.pipeline()
+        # MSET is answered TRYAGAIN (its keys are split); the GET after it runs on the
+        # source at once and sees the old value: it must be sent again after the MSET.
+        pipe.mset({stay: "new", gone: "new"}).get(stay).get(gone)
+        running = gevent.spawn(pipe.execute)
+        gevent.sleep(0.1)
+        assert not running.ready()
+        migration.finish()
+        assert running.get(timeout=5) == [True, b"new", b"new"]
+    finally:
+        client.close()
