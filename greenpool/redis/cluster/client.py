@@ -212,11 +212,8 @@ class RedisCluster(Commands):
         if unknown:
             raise ClusterConfigurationError(unknown[0], node_kwargs[unknown[0]], "unknown argument")
         seeds = _seeds(host, port, startup_nodes)
-        # Checked once here, so that a bad argument fails now, not at the first node.
+        # A bad argument fails here (and the seeds' nodes, made below, check the pool's).
         self.settings = RedisSettings.build(host=seeds[0].host, port=seeds[0].port, **node_kwargs)
-        Node(self.settings, health_check_interval=0, **{
-            k: v for k, v in pool_options.items() if k != "health_check_interval"
-        }).close()
         self._settings_kwargs = node_kwargs
         self._pool_options = pool_options
         self.protocol = self.settings.protocol

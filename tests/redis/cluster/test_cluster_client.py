@@ -459,6 +459,17 @@ def test_a_full_node_pool_times_out_after_pool_timeout(
         client.close()
 
 
+def test_retry_gives_the_attempt_count(redis_cluster: RedisClusterServer) -> None:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    client = RedisCluster(startup_nodes=redis_cluster.startup_nodes, retry=Retry(NoBackoff(), 7))
+    try:
+        assert client.cluster_error_retry_attempts == 7
+    finally:
+        client.close()
+
+
 def test_redis_py_cluster_names(redis_cluster: RedisClusterServer) -> None:
     client = RedisCluster(
         startup_nodes=[{"host": h, "port": p} for h, p in redis_cluster.startup_nodes[:1]],
