@@ -65,7 +65,7 @@ from .routing import (
 from .slots import key_slot
 from .topology import AddressRemap, ClusterNode, Shard, Topology
 
-__all__ = ["ClusterNode", "LoadBalancingStrategy", "RedisCluster"]
+__all__ = ["ClusterNode", "LoadBalancingStrategy", "NodeClient", "RedisCluster"]
 
 #: How many redirects one command may follow (Redis's own clients use 16).
 REDIRECT_TTL = 16
@@ -307,6 +307,11 @@ class RedisCluster(Commands):
         if replica:
             return shard.replicas[0] if shard.replicas else None
         return shard.primary
+
+    def get_redis_connection(self, node: ClusterNode) -> NodeClient:
+        """The commands of the standalone client, all sent to ``node`` (no redirect
+        followed): redis-py's per-node client, over the node's own connections."""
+        return NodeClient(self, node)
 
     def refresh_slots(self, timeout: float | None = None) -> None:
         """Read the slot map now (or wait for the refresh already running)."""
@@ -788,6 +793,28 @@ class RedisCluster(Commands):
     def pause_before_retry(self, backoff: Backoff | None, error: BaseException) -> Backoff:
         """Back off before another attempt; raise ``error`` when none is left."""
         return self._pause(backoff, error)
+
+
+class NodeClient(Commands):
+    """Every command on one node of a :class:`RedisCluster` (``get_redis_connection``).
+
+    Routed like ``target_nodes=node``: no redirect is followed, an error
+    reply (MOVED included) is raised.
+    """
+
+    def __init__(self, cluster: RedisCluster, node: ClusterNode) -> None:
+        self.owner = cluster
+        self.node = node
+        self.protocol = cluster.protocol
+        self.decode_responses = cluster.decode_responses
+
+    def __repr__(self) -> str:
+        return f"<NodeClient {self.node.name}>"
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        """Send one command to the node; return its result (as ``RedisCluster``'s)."""
+        options.pop("target_nodes", None)
+        return self.owner.execute_command(*args, target_nodes=self.node, **options)
 
 
 class _NotSent(Exception):

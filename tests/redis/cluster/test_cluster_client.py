@@ -25,6 +25,7 @@ from greenpool.redis.cluster import (
     ClusterNode,
     CrossSlotTransactionError,
     LoadBalancingStrategy,
+    MovedError,
     RedisCluster,
     RedisClusterException,
     key_slot,
@@ -283,6 +284,20 @@ def test_scan_iter_visits_every_primary(rc: RedisCluster, prefix: str) -> None:
     one = rc.get_node_from_key(keys[0])
     mine = list(rc.scan_iter(match=f"{prefix}:*", target_nodes=one))
     assert sorted(mine) == sorted(k.encode() for k in keys[:5])
+
+
+def test_a_node_client_talks_to_its_node_only(
+    rc: RedisCluster, redis_cluster: RedisClusterServer, prefix: str
+) -> None:
+    key = f"{prefix}:n"
+    owner = rc.get_node_from_key(key)
+    other = next(n for n in rc.get_primaries() if n is not owner)
+    assert owner is not None
+    assert rc.get_redis_connection(owner).set(key, "x") is True
+    assert rc.get_redis_connection(owner).dbsize() == redis_cluster.execute(
+        redis_cluster.node(owner.port), "DBSIZE")
+    with pytest.raises(MovedError):
+        rc.get_redis_connection(other).get(key)
 
 
 def test_monitor_one_node(rc: RedisCluster, prefix: str) -> None:
