@@ -311,6 +311,14 @@ def test_monitor_one_node(rc: RedisCluster, prefix: str) -> None:
         assert seen["command"].startswith('"SET"')
 
 
+def test_script_load_reaches_every_primary(rc: RedisCluster, prefix: str) -> None:
+    sha = rc.script_load(f"return '{prefix}' .. KEYS[1]")
+    assert isinstance(sha, str) and len(sha) == 40
+    assert rc.script_exists(sha) == [True]  # merged: loaded on every primary
+    for key in keys_on_every_primary(rc, prefix, per_node=1):
+        assert rc.evalsha(sha, 1, key) == f"{prefix}{key}".encode()
+
+
 def test_error_replies_and_blocking_commands(rc: RedisCluster, prefix: str) -> None:
     k = f"{prefix}:list"
     rc.set(f"{prefix}:str", "x")
