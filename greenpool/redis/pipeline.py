@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ReplyError
+from ..errors import GreenpoolError, ReplyError
 from . import _execute
 from ._route import BLOCKING, Route, refusal, resolve, route_or_unseen
 from .commands import Commands
@@ -198,7 +198,9 @@ class Pipeline(Commands):
         for (args, options), reply in zip(stack, results, strict=True):
             try:
                 out.append(_execute.result_from_raw(reply, options, self.settings))
-            except (ReplyError, UnicodeDecodeError) as error:
+            except (GreenpoolError, UnicodeDecodeError) as error:
+                # No I/O here: whatever is raised came from this reply (an error
+                # reply may map to AuthenticationError, which is no ReplyError).
                 if raise_on_error:
                     raise _annotate(error, args, len(out) + 1) from None
                 out.append(error)
