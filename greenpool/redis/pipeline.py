@@ -221,7 +221,7 @@ class Pipeline(Commands):
             raise WatchError("a watched key changed; the transaction did not run")
         return exec_reply
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # type: ignore[override]  # the pipeline's, as in redis-py
         """Drop the buffered commands, UNWATCH, and give the connection back."""
         self._stack = []
         self._scripts = {}
