@@ -23,7 +23,7 @@ from typing import Any
 import gevent
 
 from .._util import check_bool
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ConnectionError, TimeoutError
 from ..pool.checkout import Pool
 from ..pool.multiplex import MultiplexPool
 from ..protocol.resp import encode_command
@@ -248,14 +248,20 @@ class Redis(Commands):
         any ``redis.backoff`` object) or anything with its ``call_with_retry(do, fail)``.
 
         Each command is then run through ``retry.call_with_retry``, which
-        retries on the errors it supports (redis-py's default: ConnectionError
-        and TimeoutError, which greenpool's are) after its backoff.  redis-py's
+        retries on the errors it supports after its backoff; greenpool's
+        :class:`~greenpool.ConnectionError` and :class:`~greenpool.TimeoutError`
+        are added to them (``update_supported_errors``).  redis-py's
         Retry waits with ``time.sleep``, which lets other greenlets run only
         under gevent's monkey-patching; without it use ``NoBackoff``.  None
         turns retrying off.  A retried command may run twice.
         """
         if retry is not None and not callable(getattr(retry, "call_with_retry", None)):
             raise ConfigurationError("retry", retry, "must have call_with_retry(do, fail)")
+        update = getattr(retry, "update_supported_errors", None)
+        if callable(update):
+            # redis-py's Retry knows redis-py's ConnectionError and TimeoutError;
+            # add greenpool's (as redis-py's connections add retry_on_error's).
+            update([ConnectionError, TimeoutError])
         self._retry = retry
         self._rewire()
 
