@@ -58,6 +58,14 @@ return 1
 
 
 class _Plain:
+    """The token holder shared by every greenlet (``thread_local=False``)."""
+
+    token: bytes | None = None
+
+
+class _PerGreenlet(local):  # type: ignore[misc]
+    """The token holder seen per greenlet: None in a greenlet that did not acquire."""
+
     token: bytes | None = None
 
 
@@ -92,7 +100,7 @@ class Lock:
         self.blocking_timeout = blocking_timeout
         self.thread_local = bool(thread_local)
         self.raise_on_release_error = raise_on_release_error
-        self.local: Any = local() if self.thread_local else _Plain()
+        self.local: Any = _PerGreenlet() if self.thread_local else _Plain()
         self.local.token = None
         if self.timeout and self.sleep > self.timeout:
             raise LockError("'sleep' must be less than 'timeout'", lock_name=name)
