@@ -52,7 +52,10 @@ class Redis(Commands):
     ``username``/``password`` (ACL or ``requirepass``); ``protocol`` 2 or 3
     (``HELLO 3``); ``client_name`` (``CLIENT SETNAME``); TLS with ``ssl=True``
     (verification on; ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``,
-    ``ssl_cert_reqs``, ``ssl_check_hostname``, ``ssl_server_hostname``) or
+    ``ssl_cert_reqs``, ``ssl_check_hostname``, ``ssl_server_hostname``,
+    ``ssl_ciphers``, ``ssl_min_version`` (an ``ssl.TLSVersion``),
+    ``ssl_include_verify_flags``/``ssl_exclude_verify_flags`` (lists of
+    ``ssl.VerifyFlags``)) or
     your own ``ssl_context``.  These run on every new connection.
 
     Replies: bytes, or str with ``decode_responses=True`` (``encoding``,
@@ -101,6 +104,10 @@ class Redis(Commands):
         ssl_cert_reqs: str | int = "required",
         ssl_check_hostname: bool = True,
         ssl_server_hostname: str | None = None,
+        ssl_ciphers: str | None = None,
+        ssl_min_version: Any = None,
+        ssl_include_verify_flags: list[Any] | None = None,
+        ssl_exclude_verify_flags: list[Any] | None = None,
         pool_size: int = 2,
         max_connections: int = 50,
         pool_timeout: float | None = 20.0,
@@ -116,6 +123,9 @@ class Redis(Commands):
             ssl_ca_certs=ssl_ca_certs, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
             ssl_password=ssl_password, ssl_cert_reqs=ssl_cert_reqs,
             ssl_check_hostname=ssl_check_hostname, ssl_server_hostname=ssl_server_hostname,
+            ssl_ciphers=ssl_ciphers, ssl_min_version=ssl_min_version,
+            ssl_include_verify_flags=ssl_include_verify_flags,
+            ssl_exclude_verify_flags=ssl_exclude_verify_flags,
         )
         self._attach(Node(
             self.settings, pool_size=pool_size, max_connections=max_connections,
