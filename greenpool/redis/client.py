@@ -72,6 +72,9 @@ class Redis(Commands):
     ``health_check_interval`` pings idle shared connections and closes one
     that stays silent for three intervals (0 turns this off).
 
+    ``retry``: a redis-py ``Retry`` to run every command through (see
+    :meth:`set_retry`; None, the default, resends nothing).
+
     With ``connect_now`` the shared connections connect here and a
     :class:`~greenpool.ConnectionError` is raised if none can; otherwise
     the first command connects.
@@ -113,6 +116,7 @@ class Redis(Commands):
         pool_timeout: float | None = 20.0,
         health_check_interval: float = 30.0,
         connect_now: bool = False,
+        retry: Any = None,
     ) -> None:
         self.settings = RedisSettings.build(
             host=host, port=port, unix_socket_path=unix_socket_path, db=db, username=username,
@@ -131,6 +135,8 @@ class Redis(Commands):
             self.settings, pool_size=pool_size, max_connections=max_connections,
             pool_timeout=pool_timeout, health_check_interval=health_check_interval,
         ))
+        if retry is not None:
+            self.set_retry(retry)
         if check_bool("connect_now", connect_now):
             self._node.shared_connection()
 

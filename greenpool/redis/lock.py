@@ -121,8 +121,8 @@ class Lock:
         raise LockError("Unable to acquire lock within the time specified", lock_name=self.name)
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
+        self, exc_type: type[BaseException] | None, exc_value: BaseException | None,
+        traceback: TracebackType | None,
     ) -> None:
         try:
             self.release()
@@ -159,8 +159,8 @@ class Lock:
                 return True
             if not blocking:
                 return False
-            if deadline is not None and time.monotonic() > deadline:
-                return False
+            if deadline is not None and time.monotonic() + sleep > deadline:
+                return False  # the next attempt would come too late
             gevent.sleep(sleep)
 
     def do_acquire(self, token: str | bytes) -> bool:

@@ -245,6 +245,14 @@ def test_set_retry_takes_redis_py_retry_and_backoff(redis_server: RedisServer, k
             with pytest.raises(ConfigurationError):
                 client.set_retry("three")
             client.delete(key)
+        given = Retry(ConstantBackoff(0.01), 2)
+        with Redis(host=proxy.host, port=proxy.port, retry=given) as client:
+            assert client.get_retry() is given
+            proxy.refuse()
+            proxy.cut()
+            gevent.spawn_later(0.05, proxy.normal)
+            given.update_retries(100)
+            assert client.ping() is True
     finally:
         proxy.stop()
 
