@@ -37,7 +37,7 @@ from ..errors import GreenpoolError, ReplyError
 from . import _execute
 from ._route import BLOCKING, Route, refusal, resolve, route_or_unseen
 from .commands import Commands
-from .exceptions import ResponseError, WatchError, error_from_reply
+from .exceptions import RedisError, ResponseError, WatchError, error_from_reply
 
 if TYPE_CHECKING:
     from ..pool.checkout import _Lease
@@ -129,9 +129,12 @@ class Pipeline(Commands):
                 _execute.result(conn.request(_execute.encode(load)), {})
 
     def watch(self, *names: Any) -> bool:
-        """WATCH keys: until :meth:`multi`, commands run at once on this connection."""
+        """WATCH keys: until :meth:`multi`, commands run at once on this connection.
+
+        After :meth:`multi` raises :class:`~greenpool.redis.exceptions.RedisError`
+        (as redis-py's)."""
         if self.explicit_transaction:
-            raise ResponseError("cannot WATCH after MULTI")
+            raise RedisError("Cannot issue a WATCH after a MULTI")
         self.watching = True
         return bool(self.immediate_execute_command("WATCH", *names))
 
@@ -144,11 +147,16 @@ class Pipeline(Commands):
         return result
 
     def multi(self) -> None:
-        """Start buffering the transaction's commands (after :meth:`watch`)."""
+        """Start buffering the transaction's commands (after :meth:`watch`).
+
+        A second call, or one after commands were buffered, raises
+        :class:`~greenpool.redis.exceptions.RedisError` (as redis-py's)."""
         if self.explicit_transaction:
-            raise ResponseError("cannot issue nested calls to MULTI")
+            raise RedisError("Cannot issue nested calls to MULTI")
         if self._stack:
-            raise ResponseError("commands without an initial MULTI are already buffered")
+            raise RedisError(
+                "Commands without an initial WATCH have already been issued"
+            )
         self.explicit_transaction = True
 
     def execute(self, raise_on_error: bool = True) -> list[Any]:

@@ -301,3 +301,38 @@ def test_from_pool_takes_a_node_and_owns_it(r: Redis) -> None:
     assert node.closed
     with pytest.raises(ConfigurationError, match="connection_pool"):
         Redis.from_pool(redis.ConnectionPool())  # type: ignore[arg-type]
+
+
+def test_pipeline_watch_multi_misuse_matches_redis_py(
+    r: Redis, theirs: redis.Redis, key: str
+) -> None:
+    outcomes = []
+    for client in (r, theirs):
+        seen = []
+        with client.pipeline() as pipe:
+            seen.append(pipe.watch(key))
+            seen.append(pipe.get(key))  # immediate mode
+            pipe.multi()
+            for misuse in (pipe.multi, lambda: pipe.watch(key)):
+                try:
+                    misuse()
+                except Exception as exc:
+                    seen.append((_name(exc), str(exc)))
+            pipe.set(key, "v")
+            seen.append(pipe.execute())
+        with client.pipeline() as pipe:
+            pipe.get(key)
+            try:
+                pipe.multi()
+            except Exception as exc:
+                seen.append((_name(exc), str(exc)))
+            seen.append(pipe.unwatch())
+        outcomes.append(seen)
+        client.delete(key)
+    assert outcomes[0] == outcomes[1]
+
+
+def _name(exc: Exception) -> str:
+    # greenpool.redis.exceptions.RedisError is greenpool's base error under its own name.
+    name = type(exc).__name__
+    return "RedisError" if name == "GreenpoolError" else name
