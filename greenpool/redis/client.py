@@ -36,6 +36,7 @@ from .commands._replies import ok, to_text
 from .commands._spec import word
 from .commands._table import TABLE
 from .exceptions import FAILED_REPLIES, WatchError
+from .keyspace import KeyspaceNotifications
 from .lock import Lock
 from .node import Node
 from .pipeline import Pipeline
@@ -491,6 +492,20 @@ class Redis(Commands):
         """None: client-side caching is not supported (redis-py's gives None when it
         has no cache)."""
         return None
+
+    def keyspace_notifications(
+        self, key_prefix: str | bytes | None = None, ignore_subscribe_messages: bool = True
+    ) -> KeyspaceNotifications:
+        """A :class:`~greenpool.redis.keyspace.KeyspaceNotifications`: keyspace and
+        keyevent notifications as parsed objects, on a pub/sub connection of its own.
+
+        ``key_prefix`` keeps only keys starting with it (and strips it);
+        ``ignore_subscribe_messages`` as for :meth:`pubsub`.  The server sends
+        notifications only as its ``notify-keyspace-events`` setting says.
+        """
+        return KeyspaceNotifications(
+            self, key_prefix=key_prefix, ignore_subscribe_messages=ignore_subscribe_messages
+        )
 
     def monitor(self) -> Monitor:
         """A :class:`~greenpool.redis.Monitor` streaming every command the server runs."""
