@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from commands_executor import Canned, Keys, SocketRedis, assert_refused, t
+from wire import assert_sends_same, case
 
 from greenpool.errors import ConfigurationError
 
@@ -153,3 +154,37 @@ def connection_scenario(c: Any, k: Keys) -> Results:
 
 def test_connection_scenario_matches_redis_py(crosscheck: Crosscheck) -> None:
     crosscheck(connection_scenario)
+
+
+@pytest.mark.parametrize(("method", "args", "kwargs"), [
+    case("auth", "pw"),
+    case("auth", "pw", "user"),
+    case("quit"),
+    case("reset"),
+    case("client_info"),
+    case("client_list"),
+    case("client_list", "normal", [1, 2]),
+    case("client_kill", "1.2.3.4:5"),
+    case("client_kill_filter", _id="7", _type="pubsub", addr="a:1", skipme=True, laddr="b:2",
+         user="u", maxage=9),
+    case("client_kill_filter", skipme=False),
+    case("client_pause", 100),
+    case("client_pause", 100, all=False),
+    case("client_unpause"),
+    case("client_unblock", 5),
+    case("client_unblock", "5", error=True),
+    case("client_no_evict", "ON"),
+    case("client_no_touch", "OFF"),
+    case("client_reply", "SKIP"),
+    case("client_setinfo", "lib-name", "x"),
+    case("client_tracking"),
+    case("client_tracking", False, 3, ["a", "b"], True, True, True, True),
+    case("client_tracking_on", clientid=4, optin=True),
+    case("client_tracking_off", noloop=True),
+    case("client_trackinginfo"),
+    case("client_getredir"),
+])
+def test_connection_methods_send_what_redis_py_sends(
+    method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    assert_sends_same(method, *args, reply=b"OK", **kwargs)
