@@ -243,8 +243,10 @@ class Redis(Commands):
 
         ``command`` is the name as redis-py spells it: ``"GET"``, or with its
         subcommand, ``"CLIENT LIST"``.  The callback gets the reply as it
-        comes (``str`` when decoding) and the method's keyword options; an
-        error reply still raises.  It applies to this client's commands and
+        comes (``str`` when decoding) and, as keyword arguments, the options
+        the method passed on (usually none: redis-py's methods pass some of
+        their arguments, ``withscores`` say, which greenpool's shape
+        themselves); an error reply still raises.  It applies to this client's commands and
         to its pipelines.
         """
         if not isinstance(command, str) or not command.strip():

@@ -150,8 +150,8 @@ class Lock:
         blocking_timeout = self.blocking_timeout if blocking_timeout is None else blocking_timeout
         if token is None:
             token = uuid.uuid1().hex.encode()
-        elif isinstance(token, str):
-            token = token.encode()
+        else:
+            token = self.redis.get_encoder().encode(token)
         deadline = None if blocking_timeout is None else time.monotonic() + blocking_timeout
         while True:
             if self.do_acquire(token):
@@ -176,7 +176,7 @@ class Lock:
         """True if this lock's token (this greenlet's, with ``thread_local``) holds the key."""
         stored = self.redis.get(self.name)
         if isinstance(stored, str):
-            stored = stored.encode()
+            stored = self.redis.get_encoder().encode(stored)
         token = self.local.token
         return token is not None and stored == token
 
