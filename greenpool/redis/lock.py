@@ -14,6 +14,10 @@ Waiting sleeps with ``gevent.sleep``: other greenlets run meanwhile.  With
 (``gevent.local.local``), as redis-py keeps it per thread: a lock acquired
 in one greenlet can't be released from another.  With
 ``thread_local=False`` any greenlet holding the object may release it.
+
+A greenlet killed while its ``SET`` is on the wire may leave the key taken
+with a token nobody holds (the server may have run it): give locks a
+``timeout`` so that such a key expires.
 """
 
 from __future__ import annotations
