@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import gevent
+import gevent.event
 import pytest
 import redis
 from helpers import wait_until
@@ -336,3 +337,35 @@ def _name(exc: Exception) -> str:
     # greenpool.redis.exceptions.RedisError is greenpool's base error under its own name.
     name = type(exc).__name__
     return "RedisError" if name == "GreenpoolError" else name
+
+
+@pytest.mark.parametrize("how", ["kill", "timeout"])
+def test_a_transaction_interrupted_in_its_function_leaves_nothing_behind(
+    r: Redis, key: str, how: str
+) -> None:
+    r.set(key, 0)
+    entered = gevent.event.Event()
+
+    def slow(pipe: Pipeline) -> None:
+        pipe.get(key)  # WATCH is active on the dedicated connection now
+        entered.set()
+        gevent.sleep(10)
+
+    if how == "kill":
+        worker = gevent.spawn(r.transaction, slow, key)
+        entered.wait(5)
+        worker.kill()
+    else:
+        with pytest.raises(gevent.Timeout), gevent.Timeout(0.1):
+            r.transaction(slow, key)
+    # The connection that held the WATCH was closed, not reused: a later
+    # transaction is not aborted by the key changing now.
+    stats = r.dedicated_pool.stats()
+    assert (stats["pool_in_use"], stats["connections"]) == (0, 0)
+    r.set(key, 5)
+
+    def add(pipe: Pipeline) -> None:
+        pipe.multi()
+        pipe.incr(key)
+
+    assert r.transaction(add) == [6]

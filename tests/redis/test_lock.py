@@ -196,3 +196,17 @@ def test_lock_has_redis_pys_signatures() -> None:
         if method.lower().startswith("lua_") or method == "register_scripts":
             continue  # redis-py's script registry: greenpool's scripts are its own
         assert render(getattr(Lock, method)) == render(getattr(theirs, method)), method
+
+
+def test_a_waiter_killed_or_timed_out_takes_nothing(r: Redis, name: str) -> None:
+    holder = r.lock(name, timeout=5)
+    assert holder.acquire()
+    waiter = r.lock(name, timeout=5, sleep=0.01)
+    glet = gevent.spawn(waiter.acquire)
+    gevent.sleep(0.05)
+    glet.kill()
+    with pytest.raises(gevent.Timeout), gevent.Timeout(0.05):
+        waiter.acquire()
+    holder.release()
+    assert not r.lock(name).locked()
+    assert not waiter.owned()
