@@ -17,7 +17,9 @@ the node.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import gevent
@@ -218,22 +220,13 @@ class Redis(Commands):
             return _execute.result(reply, options)
         return reply  # the reply as it is: _execute.result's common case, inline
 
-    def _wired_execute(self, *args: Any, **options: Any) -> Any:
-        # execute_command while a response callback or a retry is set (see _rewire).
-        if self._callbacks:
-            options = _with_callback(self._callbacks, args, options)
-        retry = self._retry
-        if retry is None:
-            return Redis.execute_command(self, *args, **options)
-        return retry.call_with_retry(
-            lambda: Redis.execute_command(self, *args, **options), lambda error: None
-        )
-
     def _rewire(self) -> None:
         # Plain execute_command (the hot path untouched) unless a callback or a
-        # retry is set: then the instance's execute_command is _wired_execute.
+        # retry is set: then the instance's execute_command is _wired (holding the
+        # client weakly, so that a dropped client is still collected at once).
         if self._callbacks or self._retry is not None:
-            self.execute_command = self._wired_execute  # type: ignore[method-assign]
+            wired = partial(_wired, weakref.proxy(self), self._callbacks, self._retry)
+            self.execute_command = wired  # type: ignore[method-assign]
         else:
             self.__dict__.pop("execute_command", None)
 
@@ -272,7 +265,8 @@ class Redis(Commands):
         are added to them (``update_supported_errors``).  redis-py's
         Retry waits with ``time.sleep``, which lets other greenlets run only
         under gevent's monkey-patching; without it use ``NoBackoff``.  None
-        turns retrying off.  A retried command may run twice.
+        turns retrying off.  A retried command may run twice.  Pipelines,
+        pub/sub and MONITOR are not retried.
         """
         if retry is not None and not callable(getattr(retry, "call_with_retry", None)):
             raise ConfigurationError("retry", retry, "must have call_with_retry(do, fail)")
@@ -338,13 +332,8 @@ class Redis(Commands):
         """
         pipe = Pipeline(self._node, transaction=transaction)
         if self._callbacks:
-            callbacks = self._callbacks
-
-            def execute_command(*args: Any, **options: Any) -> Any:
-                return Pipeline.execute_command(pipe, *args,
-                                                **_with_callback(callbacks, args, options))
-
-            pipe.execute_command = execute_command  # type: ignore[method-assign]
+            wired = partial(_wired, weakref.proxy(pipe), self._callbacks, None)
+            pipe.execute_command = wired  # type: ignore[method-assign]
         return pipe
 
     def transaction(
@@ -547,6 +536,17 @@ class Redis(Commands):
     def dedicated_pool(self) -> Pool[Connection]:
         """The checkout pool of dedicated connections."""
         return self._node.dedicated_pool
+
+
+def _wired(target: Any, callbacks: dict[str, Callable[..., Any]], retry: Any,
+           *args: Any, **options: Any) -> Any:
+    """``target``'s own execute_command, with the response callbacks and the retry."""
+    if callbacks:
+        options = _with_callback(callbacks, args, options)
+    execute = target.__class__.execute_command
+    if retry is None:
+        return execute(target, *args, **options)
+    return retry.call_with_retry(lambda: execute(target, *args, **options), lambda error: None)
 
 
 def _with_callback(

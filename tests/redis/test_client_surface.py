@@ -369,3 +369,22 @@ def test_a_transaction_interrupted_in_its_function_leaves_nothing_behind(
         pipe.incr(key)
 
     assert r.transaction(add) == [6]
+
+
+def test_callbacks_and_retry_keep_no_cycle(redis_server: RedisServer) -> None:
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        client = Redis(host=redis_server.host, port=redis_server.port)
+        client.set_response_callback("PING", lambda reply, **options: "pong")
+        client.set_retry(Retry(NoBackoff(), 1))
+        assert client.ping() == "pong"
+        pipe = client.pipeline()
+        assert pipe.ping().execute() == ["pong"]
+        dropped = weakref.ref(client), weakref.ref(pipe)
+        del client, pipe
+        assert [ref() for ref in dropped] == [None, None]  # freed without the collector
+    finally:
+        gc.enable()
