@@ -431,8 +431,14 @@ class Redis(Commands):
         too, the dedicated ones are replaced before their next use, and the
         credentials replace ``username``/``password`` for every connection
         opened later (reconnections too).  redis-py's authenticates the one
-        pooled connection it happens to get.
+        pooled connection it happens to get.  A password or username that is
+        not a string raises :class:`~greenpool.ConfigurationError` (the
+        password masked).
         """
+        if not isinstance(password, str):
+            raise ConfigurationError("password", password, "must be a string")
+        if username is not None and not isinstance(username, str):
+            raise ConfigurationError("username", username, "must be a string or None")
         pieces = (password,) if username is None else (username, password)
         reply = self._node.set_everywhere("auth", ("AUTH", *pieces))
         return bool(_execute.result(reply, {"_parse": ok}))

@@ -86,6 +86,9 @@ def test_auth_authenticates_every_connection_and_reconnections(protocol: int) ->
             assert client.execute_command("ACL", "WHOAMI") == b"app"
             assert client.get_connection_kwargs()["username"] == "app"
             assert secret not in repr(client) and secret not in repr(client.settings)
+            with pytest.raises(ConfigurationError) as bad:
+                client.auth([secret])  # type: ignore[arg-type]
+            assert secret not in str(bad.value)
 
 
 def _pings(client: Redis) -> bool:
