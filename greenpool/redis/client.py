@@ -25,7 +25,7 @@ from typing import Any
 import gevent
 
 from .._util import check_bool
-from ..errors import ConfigurationError, ConnectionError, TimeoutError
+from ..errors import ConfigurationError, ConnectionError, NoConnectionAvailable, TimeoutError
 from ..pool.checkout import Pool
 from ..pool.multiplex import MultiplexPool
 from ..protocol.resp import encode_command
@@ -37,7 +37,7 @@ from .commands import Commands
 from .commands._replies import ok, to_text
 from .commands._spec import word
 from .commands._table import TABLE
-from .exceptions import FAILED_REPLIES, WatchError
+from .exceptions import FAILED_REPLIES, MaxConnectionsError, WatchError
 from .keyspace import KeyspaceNotifications
 from .lock import Lock
 from .node import Node
@@ -298,8 +298,11 @@ class Redis(Commands):
             wait = _execute.reply_wait(options.get("_block_timeout"), self.settings)
         else:
             wait = self.settings.socket_timeout
-        with self._node.dedicated_pool.connection() as conn:
-            reply = conn.request(payload, timeout=wait)
+        try:
+            with self._node.dedicated_pool.connection() as conn:
+                reply = conn.request(payload, timeout=wait)
+        except NoConnectionAvailable as exc:
+            raise MaxConnectionsError(str(exc)) from None
         return _execute.result_from_raw(reply, options, self.settings)
 
     def execute_blocking(self, *args: Any, timeout: float | None = None, **options: Any) -> Any:
@@ -455,11 +458,14 @@ class Redis(Commands):
         return to_text(_execute.result(self._on_own_connection(("RESET",)), {}))
 
     def _on_own_connection(self, args: tuple[Any, ...]) -> Any:
-        with self._node.dedicated_pool.connection() as conn:
-            try:
-                return conn.request(_execute.encode(args))
-            finally:
-                conn.close(f"{args[0]} ran on it")
+        try:
+            with self._node.dedicated_pool.connection() as conn:
+                try:
+                    return conn.request(_execute.encode(args))
+                finally:
+                    conn.close(f"{args[0]} ran on it")
+        except NoConnectionAvailable as exc:
+            raise MaxConnectionsError(str(exc)) from None
 
     def get_encoder(self) -> Encoder:
         """How this client encodes arguments and decodes replies (redis-py's ``Encoder``)."""

@@ -20,7 +20,9 @@ from it.
 Where greenpool's hierarchy adds a base to redis-py's, it is so that a
 class stays one of greenpool's own errors: :class:`BusyLoadingError` is a
 :class:`ConnectionError` (as in redis-py) and also a :class:`ResponseError`
-(it is an error reply); the classes redis-py derives from ``Exception``
+(it is an error reply); :class:`MaxConnectionsError` (the dedicated
+connections all busy past ``pool_timeout``) is also
+:class:`~greenpool.NoConnectionAvailable`; the classes redis-py derives from ``Exception``
 alone (:class:`ChildDeadlockedError`, :class:`RedisClusterException`,
 :class:`IncorrectPolicyType`) are :class:`~greenpool.GreenpoolError`\\ s.
 """
@@ -29,7 +31,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConnectionError, GreenpoolError, ProtocolError, ReplyError, TimeoutError
+from ..errors import (
+    ConnectionError,
+    GreenpoolError,
+    NoConnectionAvailable,
+    ProtocolError,
+    ReplyError,
+    TimeoutError,
+)
 from ._codec import UndecodableReply
 
 __all__ = [
@@ -140,8 +149,17 @@ class ExternalAuthProviderError(ConnectionError):
     """The server's external authentication (LDAP ...) failed."""
 
 
-class MaxConnectionsError(ConnectionError):
-    """No connection may be opened: the limit is reached (redis-py's name)."""
+class MaxConnectionsError(ConnectionError, NoConnectionAvailable):
+    """No dedicated connection came free within ``pool_timeout``: ``max_connections``
+    are all in use.
+
+    A :class:`ConnectionError`, as what redis-py's pools raise when they run
+    out, and greenpool's :class:`~greenpool.NoConnectionAvailable` (whose
+    message names the longest holders).
+    """
+
+    def __init__(self, message: str, address: str | None = None) -> None:
+        super().__init__(message, address)
 
 
 class WatchError(GreenpoolError):

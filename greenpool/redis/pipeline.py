@@ -33,11 +33,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import GreenpoolError, ReplyError
+from ..errors import GreenpoolError, NoConnectionAvailable, ReplyError
 from . import _execute
 from ._route import BLOCKING, Route, refusal, resolve, route_or_unseen
 from .commands import Commands
-from .exceptions import RedisError, ResponseError, WatchError, error_from_reply
+from .exceptions import (
+    MaxConnectionsError,
+    RedisError,
+    ResponseError,
+    WatchError,
+    error_from_reply,
+)
 
 if TYPE_CHECKING:
     from ..pool.checkout import _Lease
@@ -247,7 +253,10 @@ class Pipeline(Commands):
     def _connection(self) -> Connection:
         if self._conn is None:
             lease = self.node.dedicated_pool.connection()
-            self._conn = lease.__enter__()
+            try:
+                self._conn = lease.__enter__()
+            except NoConnectionAvailable as exc:
+                raise MaxConnectionsError(str(exc)) from None
             self._lease = lease
         return self._conn
 

@@ -391,3 +391,26 @@ def test_callbacks_and_retry_keep_no_cycle(redis_server: RedisServer) -> None:
         assert [ref() for ref in dropped] == [None, None]  # freed without the collector
     finally:
         gc.enable()
+
+
+def test_dedicated_connections_all_busy_raise_redis_pys_connection_error(
+    redis_server: RedisServer, key: str
+) -> None:
+    from greenpool import NoConnectionAvailable
+    from greenpool.redis.exceptions import MaxConnectionsError
+
+    with Redis(host=redis_server.host, port=redis_server.port, max_connections=1,
+               pool_timeout=0.05) as client:
+        holder = gevent.spawn(client.blpop, [key], timeout=2)
+        gevent.sleep(0.05)
+        for call in (lambda: client.blpop([key], timeout=1),
+                     lambda: client.pipeline().ping().execute(),
+                     client.quit):
+            with pytest.raises(MaxConnectionsError) as caught:
+                call()
+            error = caught.value
+            assert isinstance(error, ConnectionError)  # what redis-py's pools raise
+            assert isinstance(error, NoConnectionAvailable)  # greenpool's, with its report
+            assert "redis-dedicated" in str(error)
+        client.lpush(key, "x")
+        assert holder.get(timeout=5) == (key.encode(), b"x")
