@@ -252,6 +252,7 @@ _URL_OPTIONS: dict[str, Any] = {
     "ssl_ca_certs": str,
     "ssl_certfile": str,
     "ssl_keyfile": str,
+    "ssl_password": str,
     "ssl_check_hostname": "bool",
     "username": str,
     "password": str,

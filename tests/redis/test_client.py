@@ -89,6 +89,13 @@ def test_from_url_reads_every_option_redis_py_parses() -> None:
         assert client.node.dedicated_pool is not None
 
 
+def test_url_ssl_password_stays_hidden() -> None:
+    assert parse_url("rediss://h/0?ssl_password=k3y-pass")["ssl_password"] == "k3y-pass"
+    with pytest.raises(ConfigurationError) as info:
+        Redis.from_url("redis://h/0?ssl_password=k3y-pass")  # needs TLS
+    assert "k3y-pass" not in str(info.value)
+
+
 @pytest.mark.parametrize(
     ("url", "argument"),
     [
