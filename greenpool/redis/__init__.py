@@ -14,14 +14,19 @@ from .commands import Commands, CommandsMixin, Script
 from .exceptions import (
     AuthenticationError,
     BusyLoadingError,
+    ConnectionError,
     DataError,
+    LockError,
+    LockNotOwnedError,
     NoScriptError,
     PubSubError,
     ReadOnlyError,
     RedisError,
     ResponseError,
+    TimeoutError,
     WatchError,
 )
+from .lock import Lock
 from .node import Node
 from .pipeline import Pipeline
 from .pubsub import Monitor, PubSub, PubSubWorker
@@ -32,7 +37,11 @@ __all__ = [
     "BusyLoadingError",
     "Commands",
     "CommandsMixin",
+    "ConnectionError",
     "DataError",
+    "Lock",
+    "LockError",
+    "LockNotOwnedError",
     "Monitor",
     "NoScriptError",
     "Node",
@@ -46,6 +55,7 @@ __all__ = [
     "RedisSettings",
     "ResponseError",
     "Script",
+    "TimeoutError",
     "WatchError",
     "parse_url",
 ]
