@@ -509,3 +509,31 @@ def test_a_script_in_a_pipeline_is_loaded_first(r: Redis) -> None:
         script(args=["hi"], client=pipe)
         pipe.get("t:absent")
         assert pipe.execute() == [b"hi!", None]
+
+
+# ---------------------------------------------------------------------- mapping operators
+
+
+def test_the_mapping_operators_behave_as_redis_pys(redis_server: Any) -> None:
+    import redis
+
+    ours = Redis(host=redis_server.host, port=redis_server.port, decode_responses=True)
+    theirs = redis.Redis(host=redis_server.host, port=redis_server.port, decode_responses=True)
+    try:
+        for client, key in ((ours, "map:ours"), (theirs, "map:theirs")):
+            client[key] = "v"
+            assert client[key] == "v"
+            assert key in client
+            del client[key]
+            assert key not in client
+            with pytest.raises(KeyError) as missing:
+                client[key]
+            assert missing.value.args == (key,)
+        # Each operator is one command on the server: written by one, read by the other.
+        ours["map:both"] = 7
+        assert theirs["map:both"] == "7"
+        del theirs["map:both"]
+        assert "map:both" not in ours
+    finally:
+        ours.close()
+        theirs.close()
