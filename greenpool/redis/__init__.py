@@ -15,14 +15,19 @@ from .commands import Commands, CommandsMixin, Script
 from .exceptions import (
     AuthenticationError,
     BusyLoadingError,
+    ConnectionError,
     DataError,
+    LockError,
+    LockNotOwnedError,
     NoScriptError,
     PubSubError,
     ReadOnlyError,
     RedisError,
     ResponseError,
+    TimeoutError,
     WatchError,
 )
+from .lock import Lock
 from .node import Node
 from .pipeline import Pipeline
 from .pubsub import Monitor, PubSub, PubSubWorker
@@ -35,7 +40,11 @@ __all__ = [
     "ClusterPipeline",
     "Commands",
     "CommandsMixin",
+    "ConnectionError",
     "DataError",
+    "Lock",
+    "LockError",
+    "LockNotOwnedError",
     "Monitor",
     "NoScriptError",
     "Node",
@@ -50,6 +59,7 @@ __all__ = [
     "RedisSettings",
     "ResponseError",
     "Script",
+    "TimeoutError",
     "WatchError",
     "parse_url",
 ]

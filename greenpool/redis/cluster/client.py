@@ -26,6 +26,7 @@ failures, per command:
 
 from __future__ import annotations
 
+import inspect
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -37,9 +38,11 @@ from ..._backoff import Backoff
 from ...errors import ConnectionError, NoConnectionAvailable, ReplyError
 from ...protocol.resp import encode_command
 from .. import _execute
+from .._encoder import Encoder
 from .._route import EVERY, REFUSE, refusal
 from ..commands import Commands
 from ..exceptions import FAILED_REPLIES, WatchError
+from ..lock import Lock
 from ..node import Node
 from ..pubsub import Monitor
 from ..settings import RedisSettings, parse_url
@@ -72,12 +75,10 @@ REDIRECT_TTL = 16
 
 _ASKING = _execute.encode(("ASKING",))
 _POOL_OPTIONS = ("pool_size", "max_connections", "pool_timeout", "health_check_interval")
-_SETTINGS_OPTIONS = frozenset({
-    "username", "password", "protocol", "client_name", "socket_timeout",
-    "socket_connect_timeout", "decode_responses", "encoding", "encoding_errors", "ssl",
-    "ssl_context", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_password",
-    "ssl_cert_reqs", "ssl_check_hostname", "ssl_server_hostname",
-})
+# Every connection argument of the standalone client, but where to connect.
+_SETTINGS_OPTIONS = frozenset(inspect.signature(RedisSettings.build).parameters) - {
+    "host", "port", "unix_socket_path", "db",
+}
 _RETRYABLE_KINDS = frozenset({"TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN"})
 
 
@@ -438,6 +439,8 @@ class RedisCluster(Commands):
                     backoff = self._pause(backoff, exc.error)
                     asking = None
                     continue
+                except NoConnectionAvailable:
+                    raise  # the node's pool stayed full: not a node failure
                 except ConnectionError as exc:
                     topology.suspect(node)
                     if not readonly:
@@ -543,6 +546,8 @@ class RedisCluster(Commands):
         node = self.get_default_node()
         try:
             return self._run_on(node, command, options, dedicated)
+        except NoConnectionAvailable:
+            raise
         except ConnectionError:
             # The default node failed: pick another primary for next time.
             self._topology.suspect(node)
@@ -761,6 +766,27 @@ class RedisCluster(Commands):
         green = target[0].node
         assert green is not None
         return ClusterPubSub(self, green, **kwargs)
+
+    def lock(
+        self, name: str, timeout: float | None = None, sleep: float = 0.1,
+        blocking: bool = True, blocking_timeout: float | None = None, lock_class: Any = None,
+        thread_local: bool = True, raise_on_release_error: bool = True,
+    ) -> Lock:
+        """A :class:`~greenpool.redis.lock.Lock` on the key ``name``, on that key's
+        primary (redis-py's semantics; see that class).  Nothing is sent until
+        it is acquired."""
+        cls = Lock if lock_class is None else lock_class
+        lock: Lock = cls(
+            self, name, timeout=timeout, sleep=sleep, blocking=blocking,
+            blocking_timeout=blocking_timeout, thread_local=thread_local,
+            raise_on_release_error=raise_on_release_error,
+        )
+        return lock
+
+    def get_encoder(self) -> Encoder:
+        """How this client encodes arguments and decodes replies (redis-py's ``Encoder``)."""
+        s = self.settings
+        return Encoder(s.encoding, s.encoding_errors, s.decode_responses)
 
     def monitor(self, target_node: ClusterNode | None = None) -> Monitor:
         """A :class:`~greenpool.redis.Monitor` of one node (default: the default node)."""

@@ -119,7 +119,7 @@ class ClusterPipeline(Commands):
     def __repr__(self) -> str:
         return f"<ClusterPipeline transaction={self.transaction} commands={len(self._stack)}>"
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # type: ignore[override]  # the pipeline's, as in redis-py
         """Drop the buffered commands, UNWATCH, and give the watching connection back."""
         self._stack = []
         self.explicit_transaction = False
@@ -309,6 +309,9 @@ class ClusterPipeline(Commands):
                     again.append(index)
                     wait_error = reply.error
                     continue
+                if isinstance(reply, NoConnectionAvailable):
+                    results[index] = reply  # the node's pool stayed full: nothing sent
+                    continue
                 if isinstance(reply, (ConnectionError, TimeoutError)):
                     if isinstance(reply, ConnectionError):
                         topology.suspect(node)
@@ -317,9 +320,6 @@ class ClusterPipeline(Commands):
                         wait_error = reply
                     else:
                         results[index] = reply  # it may have been written: never twice
-                    continue
-                if isinstance(reply, NoConnectionAvailable):
-                    results[index] = reply
                     continue
                 kind = reply.kind if type(reply) is ReplyError else ""
                 if kind not in _AGAIN_KINDS:

@@ -300,6 +300,22 @@ def test_a_node_client_talks_to_its_node_only(
         rc.get_redis_connection(other).get(key)
 
 
+def test_locks_on_keys_of_every_node(rc: RedisCluster, prefix: str) -> None:
+    names = keys_on_every_primary(rc, prefix, per_node=1)
+    held: dict[str, list[int]] = {name: [] for name in names}
+
+    def worker(name: str, i: int) -> None:
+        with rc.lock(name, timeout=5, blocking_timeout=5):
+            held[name].append(i)
+            gevent.sleep(0.01)
+            assert held[name][-1] == i  # nobody else got this lock meanwhile
+
+    gevent.joinall([gevent.spawn(worker, name, i) for name in names for i in range(5)],
+                   raise_error=True)
+    assert all(sorted(v) == list(range(5)) for v in held.values())
+    assert rc.exists(*names) == 0  # every lock released
+
+
 def test_monitor_one_node(rc: RedisCluster, prefix: str) -> None:
     key = f"{prefix}:watched"
     node = rc.get_node_from_key(key)
