@@ -10,6 +10,7 @@ follow redis-py, so moving over is mostly a change of import.
 from __future__ import annotations
 
 from .client import Redis
+from .cluster import ClusterNode, ClusterPipeline, RedisCluster
 from .commands import Commands, CommandsMixin, Script
 from .exceptions import (
     AuthenticationError,
@@ -35,6 +36,8 @@ from .settings import RedisSettings, parse_url
 __all__ = [
     "AuthenticationError",
     "BusyLoadingError",
+    "ClusterNode",
+    "ClusterPipeline",
     "Commands",
     "CommandsMixin",
     "ConnectionError",
@@ -51,6 +54,7 @@ __all__ = [
     "PubSubWorker",
     "ReadOnlyError",
     "Redis",
+    "RedisCluster",
     "RedisError",
     "RedisSettings",
     "ResponseError",
