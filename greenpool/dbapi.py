@@ -276,7 +276,8 @@ class DBAPIPool(Pool[C]):
         Blocks like :meth:`~greenpool.Pool.get` and while ``fn`` runs.
         """
         return run_with_retries(
-            lambda: self, fn, args, kwargs, self._max_retries, self._retry_timeout, self.name,
+            lambda: self, fn, args, kwargs, self.options.max_retries, self.options.retry_timeout,
+            self.name,
             caller_frame(),
         )
 

@@ -39,7 +39,7 @@ from greenlet import getcurrent
 
 from .._fork import fd_of, register, sever
 from .._stats import zero
-from .._util import caller_frame, check_bool, check_float, check_int, check_timeout
+from .._util import caller_frame, check_timeout
 from ..address import Address, parse_server_list
 from ..errors import (
     AllServersUnavailable,
@@ -51,6 +51,7 @@ from ..errors import (
 )
 from ..errors import ConnectionError as _GreenConnectionError
 from ._handoff import HandoffQueue, WaitTimeout
+from ._options import DEFAULT_RETRY_EXCEPTIONS, PoolOptions
 from ._retry import retry_backoff, wait_or_give_up
 from .listeners import ListenerSet
 
@@ -59,11 +60,6 @@ __all__ = ["DEFAULT_RETRY_EXCEPTIONS", "Pool"]
 log = logging.getLogger("greenpool.pool")
 
 C = TypeVar("C")
-
-#: What :meth:`Pool.execute` retries by default: errors that say the
-#: connection (not the request) failed.  Timeouts are not in the list: a
-#: request that timed out may have run, and running it again is not safe.
-DEFAULT_RETRY_EXCEPTIONS: tuple[type[BaseException], ...] = (ConnectionError, EOFError)
 
 # The attributes behind stats()' counters, reset by pop_stats().
 _COUNTERS = (
@@ -258,60 +254,44 @@ class Pool(Generic[C]):
         if not callable(connect):
             raise ConfigurationError("connect", connect, "must be a callable making a connection")
         self._connect = connect
-        self._pool_size = check_int("pool_size", pool_size, minimum=0) or 0
-        self._max_overflow = check_int("max_overflow", max_overflow, minimum=0, unlimited=-1) or 0
-        if self._max_overflow == -1:
-            self._max = _UNLIMITED
-        else:
-            self._max = self._pool_size + self._max_overflow
-            if self._max < 1:
-                raise ConfigurationError(
-                    "pool_size", pool_size, "pool_size + max_overflow must be at least 1"
-                )
-        self._pool_timeout = check_timeout("pool_timeout", pool_timeout)
-        self._prefill = check_bool("prefill", prefill)
-        # Armed: the next connection made in this process starts the fill.
-        self._fill_armed = self._prefill
-        if recycle == -1:
-            recycle = None
-        self._recycle = check_int("recycle", recycle, minimum=1, allow_none=True)
-        self._recycle_at = self._recycle if self._recycle is not None else _UNLIMITED
-        self._max_lifetime = check_float(
-            "max_lifetime", max_lifetime, allow_none=True, strict=True
+        options = PoolOptions(
+            pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
+            prefill=prefill, recycle=recycle, max_lifetime=max_lifetime, max_idle=max_idle,
+            use_local=use_local, max_retries=max_retries, max_waiting=max_waiting, name=name,
+            listeners=listeners, leak_timeout=leak_timeout, retry_exceptions=retry_exceptions,
+            retry_timeout=retry_timeout, housekeeping_interval=housekeeping_interval,
         )
-        self._max_idle = check_float("max_idle", max_idle, allow_none=True, strict=True)
-        self._use_local = check_bool("use_local", use_local)
-        self._max_retries = check_int("max_retries", max_retries, minimum=0, unlimited=-1) or 0
-        self._max_waiting = check_int("max_waiting", max_waiting, minimum=0, allow_none=True)
         for arg, fn in (("check", check), ("reset", reset), ("close", close)):
             if fn is not None and not callable(fn):
                 raise ConfigurationError(arg, fn, "must be callable or None")
+        self._options = options
+        # The options read on the hot paths, as attributes of their own.
+        self._pool_size = options.pool_size
+        self._max_overflow = options.max_overflow
+        most = options.max_connections
+        self._max = _UNLIMITED if most is None else most
+        self._pool_timeout = options.pool_timeout
+        self._prefill = options.prefill
+        # Armed: the next connection made in this process starts the fill.
+        self._fill_armed = self._prefill
+        self._recycle = options.recycle
+        self._recycle_at = self._recycle if self._recycle is not None else _UNLIMITED
+        self._max_lifetime = options.max_lifetime
+        self._max_idle = options.max_idle
+        self._use_local = options.use_local
+        self._max_retries = options.max_retries
+        self._max_waiting = options.max_waiting
         self._check = check
         self._reset = reset
         self._close_fn = close
-        if name is not None and not isinstance(name, str):
-            raise ConfigurationError("name", name, "must be a string")
-        self.name: str = name if name is not None else f"pool-{id(self):x}"
-        self._leak_timeout = check_float(
-            "leak_timeout", leak_timeout, allow_none=True, strict=True
-        )
-        retry_types = tuple(retry_exceptions)
-        if not all(isinstance(t, type) and issubclass(t, BaseException) for t in retry_types):
-            raise ConfigurationError(
-                "retry_exceptions", retry_exceptions, "must be exception classes"
-            )
-        self._retry_exceptions = retry_types
-        self._retry_timeout = check_float(
-            "retry_timeout", retry_timeout, allow_none=True, strict=True
-        )
-        self._housekeeping_interval = check_float(
-            "housekeeping_interval", housekeeping_interval, strict=True
-        ) or 1.0
+        self.name: str = options.name if options.name is not None else f"pool-{id(self):x}"
+        self._leak_timeout = options.leak_timeout
+        self._retry_exceptions = tuple(options.retry_exceptions)
+        self._retry_timeout = options.retry_timeout
+        self._housekeeping_interval = options.housekeeping_interval
 
         self._listeners = ListenerSet(self.name)
-        if isinstance(listeners, (dict, str, bytes)) or not isinstance(listeners, Iterable):
-            raise ConfigurationError("listeners", listeners, "must be a list of listeners")
-        for listener in listeners:
+        for listener in options.listeners:
             self._listeners.add(listener)
 
         # State.
@@ -492,6 +472,11 @@ class Pool(Generic[C]):
     def closed(self) -> bool:
         """True after :meth:`close`."""
         return self._closed
+
+    @property
+    def options(self) -> PoolOptions:
+        """The pool's checked keywords (``pool_size``, ``max_retries``...), as given."""
+        return self._options
 
     def __enter__(self) -> Pool[C]:
         return self

@@ -20,7 +20,7 @@ What each server's pool adds to the DB-API rules:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any
@@ -40,6 +40,7 @@ from ..dbapi import (
     transaction_state,
 )
 from ..errors import ConfigurationError, InvalidRequestError, PoolClosed
+from ..pool._options import OPTION_NAMES, PoolOptions
 from ..pool.checkout import _Entry, _Server
 from ..pool.modes import (
     InstanceState,
@@ -55,6 +56,10 @@ from ._liveness import Liveness, probe
 from ._roles import RoleMonitor
 
 __all__ = ["PostgresPool"]
+
+#: The :class:`~greenpool.Pool` keywords PostgresPool takes, for each server's
+#: pool (``name`` is its own; its pools retry by what broke, not by type).
+_POOL_KEYWORDS = tuple(n for n in OPTION_NAMES if n not in ("name", "retry_exceptions"))
 
 log = logging.getLogger("greenpool.postgres")
 
@@ -92,7 +97,7 @@ class _HostPool(DBAPIPool[Any]):
 
     def __init__(self, unit: _Unit, connect: Callable[[], Any], **kwargs: Any) -> None:
         self._unit = unit
-        super().__init__(connect, retry_exceptions=(), **kwargs)
+        super().__init__(connect, **kwargs)
 
     def _has_liveness(self) -> bool:
         return True
@@ -328,29 +333,18 @@ class PostgresPool:
         connection_factory: Any = None,
         cursor_factory: Any = None,
         name: str | None = None,
-        pool_size: int = 5,
-        max_overflow: int = 0,
-        pool_timeout: float | None = 30.0,
-        prefill: bool = True,
-        recycle: int | None = 10000,
-        max_lifetime: float | None = None,
-        max_idle: float | None = None,
-        use_local: bool = False,
-        max_retries: int = 5,
-        max_waiting: int | None = None,
-        listeners: Iterable[Any] = (),
-        leak_timeout: float | None = None,
-        retry_timeout: float | None = None,
-        housekeeping_interval: float = 1.0,
-        **connect_kwargs: Any,
+        **kwargs: Any,
     ) -> None:
+        # The checkout pools' keywords (pool_size=...), checked once and
+        # shared by every server's pool; the rest are libpq's.
+        options = PoolOptions.take(kwargs, _POOL_KEYWORDS, use_local=False, retry_exceptions=())
+        connect_kwargs = kwargs
         self._driver = chosen = choose(driver, connection_factory)
         params = _parse_params(chosen, dsn, connect_kwargs)
         self._display_dsn = _masked(chosen, params)
         self._mode = self._parse_mode(mode, "mode")
         check_bool("autocommit", autocommit)
         check_bool("pre_ping", pre_ping)
-        check_bool("prefill", prefill)
         self._connect_timeout = check_float(
             "connect_timeout", connect_timeout, allow_none=True, strict=True
         )
@@ -384,25 +378,7 @@ class PostgresPool:
             timeout=self._connect_timeout or 10.0,
             name=self.name,
         )
-        pool_kwargs = dict(
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=pool_timeout,
-            recycle=recycle,
-            max_lifetime=max_lifetime,
-            max_idle=max_idle,
-            use_local=use_local,
-            max_retries=max_retries,
-            max_waiting=max_waiting,
-            listeners=listeners,
-            leak_timeout=leak_timeout,
-            retry_timeout=retry_timeout,
-            housekeeping_interval=housekeeping_interval,
-            pre_ping=pre_ping,
-            configure=configure,
-            check=check,
-            reset=reset,
-        )
+        self._options = options
         chosen.ensure_green()
         try:
             for address in addresses:
@@ -422,9 +398,11 @@ class PostgresPool:
                 unit.pool = _HostPool(
                     unit,
                     connect,
-                    name=f"{self.name}/{label}" if label else self.name,
-                    prefill=prefill,
-                    **pool_kwargs,
+                    pre_ping=pre_ping,
+                    configure=configure,
+                    check=check,
+                    reset=reset,
+                    **options.but(name=f"{self.name}/{label}" if label else self.name).keywords(),
                 )
                 self._units.append(unit)
         except BaseException:
@@ -433,8 +411,6 @@ class PostgresPool:
         self._strategy.update()
         if len(self._units) == 1 and self._mode is Mode.ANY:
             self._only = self._units[0].pool
-        self._max_retries = self._units[0].pool._max_retries
-        self._retry_timeout = self._units[0].pool._retry_timeout
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> PostgresPool:
@@ -593,8 +569,8 @@ class PostgresPool:
         at once.  Only pass functions safe to run twice, such as reads.
         """
         return run_with_retries(
-            lambda: self._pick(mode), fn, args, kwargs, self._max_retries,
-            self._retry_timeout, self.name, caller_frame(),
+            lambda: self._pick(mode), fn, args, kwargs, self._options.max_retries,
+            self._options.retry_timeout, self.name, caller_frame(),
         )
 
     # ------------------------------------------------------------------ management
