@@ -75,11 +75,13 @@ class HandoffQueue:
     list); it must not block.
     """
 
-    __slots__ = ("_dead", "_deadlines", "_hub", "_live", "_on_orphan", "_queue")
+    __slots__ = ("_dead", "_deadlines", "_hub", "_on_orphan", "_queue", "waiting")
 
     def __init__(self, on_orphan: Callable[[Any], None]) -> None:
         self._queue: deque[_Waiter] = deque()
-        self._live = 0
+        #: How many greenlets wait now (read it, never write it): an attribute,
+        #: not a property, because the pool reads it on every checkout.
+        self.waiting = 0
         # Records of waiters that left (timed out, killed) but are still queued;
         # they are skipped by hand() and compacted away when they pile up.
         self._dead = 0
@@ -91,12 +93,8 @@ class HandoffQueue:
 
     def __len__(self) -> int:
         """The number of greenlets waiting now."""
-        return self._live
+        return self.waiting
 
-    @property
-    def waiting(self) -> int:
-        """The number of greenlets waiting now (same as ``len()``)."""
-        return self._live
 
     def hand(self, value: Any) -> bool:
         """Give ``value`` to the longest waiter.  Returns False if nobody waits.
@@ -109,7 +107,7 @@ class HandoffQueue:
             if waiter.state == WAITING:
                 waiter.state = DONE
                 waiter.value = value
-                self._live -= 1
+                self.waiting -= 1
                 hub = self._hub
                 if hub is None:
                     hub = self._hub = get_hub()
@@ -130,7 +128,7 @@ class HandoffQueue:
                 waiter.value = error
                 failed += 1
                 waiter.wake = hub.loop.run_callback(waiter.greenlet.switch)
-        self._live = 0
+        self.waiting = 0
         self._dead = 0
         self._deadlines.clear()
         return failed
@@ -152,7 +150,7 @@ class HandoffQueue:
             hub = self._hub = get_hub()
         waiter = _Waiter(getcurrent())
         self._queue.append(waiter)
-        self._live += 1
+        self.waiting += 1
         self._deadlines.wait(hub, waiter, timeout, shared)
         state = waiter.state
         value, waiter.value = waiter.value, None
@@ -165,10 +163,10 @@ class HandoffQueue:
 
     def _expired(self, due: list[_Waiter]) -> None:
         # Runs in the hub: these waiters' deadlines passed (see greenpool._deadlines).
-        waiting = self._live  # before any of them leaves
+        waiting = self.waiting  # before any of them leaves
         for waiter in due:
             waiter.value = waiting
-        self._live -= len(due)
+        self.waiting -= len(due)
         self._left(len(due))
 
     def _leave(self, waiter: _Waiter, state: int) -> None:
@@ -176,7 +174,7 @@ class HandoffQueue:
         if waiter.wake is not None:
             waiter.wake.stop()  # never switch into this greenlet for this wait again
         if state == WAITING:
-            self._live -= 1
+            self.waiting -= 1
             self._left()
         elif state == DONE:
             value, waiter.value = waiter.value, None
@@ -187,6 +185,6 @@ class HandoffQueue:
         # outnumber the live ones, so waits that keep timing out on a pool
         # that never frees up can't grow the queue without bound.
         self._dead += count
-        if self._dead > 64 and self._dead > self._live:
+        if self._dead > 64 and self._dead > self.waiting:
             self._queue = deque(w for w in self._queue if w.state == WAITING)
             self._dead = 0

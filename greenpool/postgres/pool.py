@@ -40,8 +40,9 @@ from ..dbapi import (
     transaction_state,
 )
 from ..errors import ConfigurationError, InvalidRequestError, PoolClosed
+from ..pool._entry import Entry
 from ..pool._options import OPTION_NAMES, PoolOptions
-from ..pool.checkout import _Entry, _Server
+from ..pool._servers import Server
 from ..pool.modes import (
     InstanceState,
     Mode,
@@ -102,11 +103,12 @@ class _HostPool(DBAPIPool[Any]):
     def _has_liveness(self) -> bool:
         return True
 
-    def _server(self) -> _Server:
-        return self._servers[0]
+    def _drop_older(self) -> None:
+        """Drop the idle connections made before now (the server failed or changed role)."""
+        self._invalidate(self._servers.first())
 
     def _server_gone(self) -> None:
-        self._invalidate(self._server())
+        self._drop_older()
         self._unit.suspect()
 
     def _alive(self, conn: Any) -> bool:
@@ -149,14 +151,14 @@ class _HostPool(DBAPIPool[Any]):
         code = getattr(exc, "pgcode", None) or getattr(exc, "sqlstate", None) or ""
         return code.startswith(("08", "57P"))
 
-    def _server_failed(self, entry: _Entry, exc: BaseException) -> None:
+    def _server_failed(self, entry: Entry, exc: BaseException) -> None:
         log.info(
             "pool %s: a connection to %s broke (%s); dropping idle ones made before it",
             self.name, self._unit, type(exc).__name__,
         )
         self._server_gone()
 
-    def _connection_failed(self, server: _Server, exc: BaseException) -> None:
+    def _connection_failed(self, server: Server, exc: BaseException) -> None:
         super()._connection_failed(server, exc)
         self._invalidate(server)
         self._unit.unreachable()
@@ -194,7 +196,7 @@ class _Unit:
                 self.owner.name, self.label, state.status.name.lower(), role,
             )
         if state.status is Status.UNHEALTHY and old.status is Status.HEALTHY:
-            self.pool._invalidate(self.pool._server())
+            self.pool._drop_older()
         self.owner._strategy.update()
 
     def suspect(self) -> None:
@@ -542,10 +544,8 @@ class PostgresPool:
         pool did not hand out or that was already returned.  May block while
         a rollback runs.
         """
-        key = id(conn)
         for unit in self._units:
-            entry = unit.pool._out.get(key)
-            if entry is not None and entry.conn is conn:
+            if unit.pool.lent(conn):
                 unit.pool.put(conn)
                 return
         if len(self._units) == 1:

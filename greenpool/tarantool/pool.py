@@ -103,7 +103,7 @@ from ._requests import (
     call_args,
     default_iterator,
 )
-from .connection import DEFAULT_DEADLINE, Connection, OnPush, _check_timeout
+from .connection import DEFAULT_DEADLINE, Connection, OnPush, check_request_timeout
 from .crud import CrudMixin
 from .errors import NetworkError, NetworkTimeoutError
 from .response import Response
@@ -358,7 +358,7 @@ class PoolUnit:
             self._mark_unhealthy(error or NetworkError("not connected", str(self.endpoint)))
             return False
         try:
-            reply = live[0]._perform(build_call, _BOX_INFO, pool.health_timeout)
+            reply = live[0].perform(build_call, _BOX_INFO, pool.health_timeout)
             info = reply.data[0] if reply.data else None
             if not isinstance(info, Mapping) or not isinstance(info.get("ro"), bool):
                 raise ProtocolError(f"box.info gave no 'ro' flag: {reply!r}")
@@ -366,10 +366,8 @@ class PoolUnit:
             # The instance stopped answering: fail what waits on it now.
             self._mark_unhealthy(exc)
             for conn in self.connections:
-                conn._transport.close(
-                    NetworkError(f"box.info unanswered for {pool.health_timeout}s",
-                                 str(self.endpoint))
-                )
+                conn.abort(NetworkError(f"box.info unanswered for {pool.health_timeout}s",
+                                        str(self.endpoint)))
             return False
         except Exception as exc:
             self._mark_unhealthy(exc)
@@ -664,7 +662,7 @@ class ConnectionPool(CrudMixin):
             if timeout is None:
                 timeout = self.deadline
             elif type(timeout) is not float or not timeout > 0:
-                timeout = _check_timeout(timeout)
+                timeout = check_request_timeout(timeout)
             deadline = monotonic() + timeout
             getnext = self._getnext
             tries = 0
@@ -679,8 +677,8 @@ class ConnectionPool(CrudMixin):
                     raise error from None
                 try:
                     conn = unit.only or unit.pick()
-                    # The first try may wait the whole timeout (see Connection._perform).
-                    return conn._perform(build, args, None if tries else timeout, on_push,
+                    # The first try may wait the whole timeout (see Connection.perform).
+                    return conn.perform(build, args, None if tries else timeout, on_push,
                                          on_push_ctx, verify, deadline)
                 except NetworkTimeoutError:
                     raise
