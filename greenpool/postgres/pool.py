@@ -344,7 +344,7 @@ class PostgresPool:
         self._driver = chosen = choose(driver, connection_factory)
         params = _parse_params(chosen, dsn, connect_kwargs)
         self._display_dsn = _masked(chosen, params)
-        self._mode = self._parse_mode(mode, "mode")
+        self._mode = parse_mode(mode)
         check_bool("autocommit", autocommit)
         check_bool("pre_ping", pre_ping)
         self._connect_timeout = check_float(
@@ -436,15 +436,6 @@ class PostgresPool:
     # ------------------------------------------------------------------ set-up helpers
 
     @staticmethod
-    def _parse_mode(mode: Any, argument: str) -> Mode:
-        try:
-            return parse_mode(mode, argument=argument)
-        except ValueError:
-            raise ConfigurationError(
-                argument, mode, "must be a Mode (ANY, RW, RO, PREFER_RW, PREFER_RO) or its name"
-            ) from None
-
-    @staticmethod
     def _dsn_address(params: dict[str, str]) -> Address | None:
         host, port = params.get("host"), params.get("port")
         if host and "," not in host and not host.startswith("/"):
@@ -478,7 +469,7 @@ class PostgresPool:
         elif isinstance(mode, Mode):
             wanted = mode
         else:
-            wanted = self._parse_mode(mode, "mode")
+            wanted = parse_mode(mode)
         units = self._units
         if len(units) == 1 and wanted is Mode.ANY:
             return units[0].pool

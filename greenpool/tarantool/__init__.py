@@ -18,7 +18,7 @@ from ..pool.modes import (
     Status,
     StrategyInterface,
 )
-from ..protocol.iproto import Iterator
+from ..protocol.iproto import IteratorType
 from .connection import DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE, Connection
 from .crud import CrudError, CrudResult
 from .errors import (
@@ -49,7 +49,7 @@ __all__ = [
     "DatabaseError",
     "Endpoint",
     "InstanceState",
-    "Iterator",
+    "IteratorType",
     "LeastLoadedStrategy",
     "Mode",
     "NetworkError",
@@ -64,3 +64,17 @@ __all__ = [
     "StrategyInterface",
     "make_ssl_context",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # ``Iterator``, the iterator enum's former name, shadowed collections.abc.Iterator.
+    if name == "Iterator":
+        import warnings
+
+        warnings.warn(
+            "greenpool.tarantool.Iterator is now called IteratorType",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return IteratorType
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

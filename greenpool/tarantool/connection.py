@@ -54,7 +54,7 @@ from ..protocol.iproto import (
     DatabaseError,
     GreetingMessage,
     IprotoCodec,
-    Iterator,
+    IteratorType,
     Schema,
     SchemaError,
     encode_auth,
@@ -700,7 +700,7 @@ class Connection(CrudMixin):
         offset: int = 0,
         limit: int = _U32_MAX,
         index: str | int = 0,
-        iterator: Iterator | int | str | None = None,
+        iterator: IteratorType | int | str | None = None,
         on_push: OnPush | None = None,
         on_push_ctx: Any = None,
         timeout: float | None = None,
@@ -709,7 +709,7 @@ class Connection(CrudMixin):
 
         ``key`` is a list of key parts, one part, or None (every tuple).
         ``iterator`` defaults to EQ, or ALL when the key is empty; it takes
-        :class:`~greenpool.protocol.iproto.Iterator` values, their names
+        :class:`~greenpool.protocol.iproto.IteratorType` values, their names
         (``"GE"``) or operators (``">="``).
         """
         if iterator is None:

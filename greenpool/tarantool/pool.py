@@ -85,7 +85,7 @@ from ..protocol.iproto import (
     ER_LOADING,
     ER_READONLY,
     DatabaseError,
-    Iterator,
+    IteratorType,
     encode_insert,
     encode_replace,
 )
@@ -418,8 +418,9 @@ class ConnectionPool(CrudMixin):
     instance fits the mode (the message lists every instance and why),
     :class:`~greenpool.tarantool.NetworkError` /
     :class:`~greenpool.tarantool.NetworkTimeoutError`,
-    :class:`~greenpool.tarantool.DatabaseError`, ``ValueError`` for a
-    missing or unknown mode, and :class:`~greenpool.PoolClosed` after
+    :class:`~greenpool.tarantool.DatabaseError`,
+    :class:`~greenpool.ConfigurationError` (a ValueError) for a missing or
+    unknown mode, and :class:`~greenpool.PoolClosed` after
     :meth:`close`.  Each takes ``timeout=`` to override ``deadline`` once.
     """
 
@@ -725,7 +726,7 @@ class ConnectionPool(CrudMixin):
         offset: int = 0,
         limit: int = _U32_MAX,
         index: str | int = 0,
-        iterator: Iterator | int | str | None = None,
+        iterator: IteratorType | int | str | None = None,
         mode: Any = Mode.ANY,
         on_push: OnPush | None = None,
         on_push_ctx: Any = None,
@@ -778,29 +779,29 @@ class ConnectionPool(CrudMixin):
 
     def call(self, func_name: str, *args: Any, mode: Any = None, on_push: OnPush | None = None,
              on_push_ctx: Any = None, timeout: float | None = None) -> Response:
-        """CALL a Lua function on an instance fitting ``mode`` (required: ValueError without)."""
+        """CALL a Lua function on an instance fitting ``mode`` (required)."""
         _need_mode("call", mode)
         return self._send(mode, build_call, (func_name, call_args(args)),
                           _OTHER, timeout, on_push, on_push_ctx)
 
     def eval(self, expr: str, *args: Any, mode: Any = None, on_push: OnPush | None = None,
              on_push_ctx: Any = None, timeout: float | None = None) -> Response:
-        """EVAL Lua on an instance fitting ``mode`` (required: ValueError without)."""
+        """EVAL Lua on an instance fitting ``mode`` (required)."""
         _need_mode("eval", mode)
         return self._send(mode, build_eval, (expr, call_args(args)),
                           _OTHER, timeout, on_push, on_push_ctx)
 
     def execute(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
                 mode: Any = None, timeout: float | None = None) -> Response:
-        """Run SQL on an instance fitting ``mode`` (required: ValueError without)."""
+        """Run SQL on an instance fitting ``mode`` (required)."""
         _need_mode("execute", mode)
         return self._send(mode, build_execute, (query, params), _OTHER, timeout)
 
 
 def _need_mode(method: str, mode: Any) -> None:
     if mode is None:
-        raise ValueError(
-            f"{method}() needs mode= (Mode.RW, RO, ANY, PREFER_RW or PREFER_RO): "
+        raise ConfigurationError(
+            "mode", mode, f"{method}() needs one (Mode.RW, RO, ANY, PREFER_RW or PREFER_RO): "
             "the pool can't tell whether it reads or writes"
         )
 

@@ -12,7 +12,7 @@ the connection layer above it.  One module per idea:
   salt for ``chap-sha1`` authentication;
 * ``_msgpack``: the decimal, UUID and error extension types, and packing;
 * :mod:`.requests`: ``encode_*`` functions return complete packets (length
-  prefix, header, body) ready to write to a socket, and :class:`Iterator`
+  prefix, header, body) ready to write to a socket, and :class:`IteratorType`
   names the index iterators of a SELECT;
 * :mod:`.responses`: :class:`Reply`, one decoded packet;
 * :mod:`.parser`: :class:`IprotoParser` splits a byte stream into packets
@@ -76,7 +76,7 @@ from .errors import DatabaseError, SchemaError
 from .greeting import Greeting, parse_greeting, scramble
 from .parser import IprotoParser
 from .requests import (
-    Iterator,
+    IteratorType,
     encode_auth,
     encode_call,
     encode_delete,
@@ -124,7 +124,7 @@ __all__ = [
     "IndexInfo",
     "IprotoCodec",
     "IprotoParser",
-    "Iterator",
+    "IteratorType",
     "Key",
     "Reply",
     "RequestType",
@@ -167,4 +167,12 @@ def __getattr__(name: str) -> Any:
             stacklevel=2,
         )
         return Reply
+    if name == "Iterator":
+        # The enum's former name shadowed collections.abc.Iterator.
+        warnings.warn(
+            "greenpool.protocol.iproto.Iterator is now called IteratorType",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return IteratorType
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
