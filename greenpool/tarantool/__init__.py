@@ -10,6 +10,7 @@ moving over is mostly a change of import.  See ``docs/tarantool.md``.
 
 from __future__ import annotations
 
+from .._util import former_names
 from ..pool.modes import (
     InstanceState,
     LeastLoadedStrategy,
@@ -66,15 +67,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # ``Iterator``, the iterator enum's former name, shadowed collections.abc.Iterator.
-    if name == "Iterator":
-        import warnings
-
-        warnings.warn(
-            "greenpool.tarantool.Iterator is now called IteratorType",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return IteratorType
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``Iterator``, the iterator enum's former name, shadowed collections.abc.Iterator.
+__getattr__ = former_names(__name__, {"Iterator": ("IteratorType", IteratorType)})

@@ -47,9 +47,7 @@ a :class:`DatabaseError`.  Other extension types decode as
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
+from ..._util import former_names
 from .codec import GREETING_KEY, GreetingMessage, IprotoCodec
 from .constants import (
     DEFAULT_MAX_PACKET_SIZE,
@@ -156,23 +154,9 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # ``Response`` was the packet class's name; it now means only
-    # greenpool.tarantool.Response (the user's rows), so the old spelling
-    # here warns.
-    if name == "Response":
-        warnings.warn(
-            "greenpool.protocol.iproto.Response is now called Reply",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return Reply
-    if name == "Iterator":
-        # The enum's former name shadowed collections.abc.Iterator.
-        warnings.warn(
-            "greenpool.protocol.iproto.Iterator is now called IteratorType",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return IteratorType
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Former names: ``Response`` now means only greenpool.tarantool.Response (the
+# user's rows); ``Iterator`` shadowed collections.abc.Iterator.
+__getattr__ = former_names(__name__, {
+    "Response": ("Reply", Reply),
+    "Iterator": ("IteratorType", IteratorType),
+})
