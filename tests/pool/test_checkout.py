@@ -8,8 +8,8 @@ import socket as stdsocket
 from typing import Any
 
 import gevent
-import gevent.monkey
 import gevent.event
+import gevent.monkey
 import pytest
 from gevent import GreenletExit
 from helpers import LineRedis, client_count, wait_until
