@@ -139,7 +139,23 @@ class Deadlines:
             raise RuntimeError("cannot block in the gevent hub; call this from a greenlet")
         timer = None
         if timeout is not None:
-            timer = self._watch(hub.loop, record, timeout, shared)
+            # _watch's common case inlined (this is every request's path): a
+            # reading shared in this run of the hub, a deadline in order, the
+            # shared timer already armed.
+            loop = hub.loop
+            now = monotonic()
+            loop_time = loop.now()
+            if loop_time != self._loop_time or now - self._reading > _SAME_MOMENT:
+                self._loop_time = loop_time
+                self._reading = now
+            deadline = self._reading + timeout
+            queue = self._queue
+            if (shared and self._timer is not None and queue
+                    and deadline >= queue[-1].deadline):
+                record.deadline = deadline
+                queue.append(record)
+            else:
+                timer = self._watch(loop, record, now, deadline, shared)
         try:
             while record.state == WAITING:
                 hub.switch()
@@ -167,14 +183,8 @@ class Deadlines:
             timer.close()
         self._queue = deque()
 
-    def _watch(self, loop: Any, record: Wait, timeout: float, shared: bool) -> Any:
+    def _watch(self, loop: Any, record: Wait, now: float, deadline: float, shared: bool) -> Any:
         # Returns the wait's own timer, or None when the shared one watches it.
-        now = monotonic()
-        loop_time = loop.now()
-        if loop_time != self._loop_time or now - self._reading > _SAME_MOMENT:
-            self._loop_time = loop_time
-            self._reading = now
-        deadline = self._reading + timeout
         record.deadline = deadline
         queue = self._queue
         if shared and (not queue or deadline >= queue[-1].deadline):
@@ -189,7 +199,7 @@ class Deadlines:
                 self._timer.close()
                 self._arm(loop, now, deadline)
             return None
-        timer = loop.timer(max(timeout, 0.0))
+        timer = loop.timer(max(deadline - now, 0.0))
         timer.start(self._expire_one, record, update=True)
         return timer
 

@@ -93,7 +93,11 @@ class _Pending(Wait):
     __slots__ = ("key", "on_push", "remaining", "results")
 
     def __init__(self, greenlet: Any) -> None:
-        Wait.__init__(self, greenlet)
+        # Wait.__init__, inlined: one request makes one of these.
+        self.greenlet = greenlet
+        self.state = WAITING
+        self.value: Any = None
+        self.deadline = 0.0
         self.results: list[Any] | None = None
         self.remaining = 1
         self.key: Any = None
