@@ -62,7 +62,11 @@ class _Waiter(Wait):
     __slots__ = ("wake",)
 
     def __init__(self, greenlet: Any) -> None:
-        Wait.__init__(self, greenlet)
+        # Wait.__init__, inlined: every wait that blocks makes one.
+        self.greenlet = greenlet
+        self.state = WAITING
+        self.value: Any = None
+        self.deadline = 0.0
         self.wake: Any = None  # the scheduled switch into the waiter, cancelled if it leaves
 
 
