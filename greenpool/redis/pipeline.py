@@ -46,7 +46,7 @@ from .exceptions import (
 )
 
 if TYPE_CHECKING:
-    from ..pool.checkout import _Lease
+    from ..pool.checkout import Lease
     from ..transport.connection import Connection
     from .node import Node
 
@@ -64,7 +64,7 @@ class Pipeline(Commands):
         self.transaction = transaction
         self._stack: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         self._scripts: dict[str, Any] = {}
-        self._lease: _Lease[Connection] | None = None
+        self._lease: Lease[Connection] | None = None
         self._conn: Connection | None = None
         self.watching = False
         self.explicit_transaction = False
