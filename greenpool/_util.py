@@ -12,6 +12,7 @@ import logging
 import math
 import sys
 import warnings
+import weakref
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -159,3 +160,24 @@ def former_names(module: str, renamed: dict[str, tuple[str, Any]]) -> Callable[[
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def weak_method(
+    method: Callable[..., Any], gone: Callable[[], Any] | None = None
+) -> Callable[..., Any]:
+    """``method`` (a bound method) as a callable that does not keep its object alive.
+
+    For callbacks that a long-lived greenlet holds (a transport's listeners,
+    codec factory, handshake): the object can be collected, and then its
+    finaliser closes what it owned.  Called after the object is gone, the
+    callable returns ``gone()`` (None when ``gone`` is None).
+    """
+    ref = weakref.WeakMethod(method)
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        bound = ref()
+        if bound is None:
+            return gone() if gone is not None else None
+        return bound(*args, **kwargs)
+
+    return call

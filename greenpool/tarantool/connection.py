@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from time import monotonic
 from typing import Any
@@ -43,7 +44,7 @@ from gevent.event import AsyncResult
 from .._backoff import Backoff
 from .._fork import register
 from .._stats import ConnectionCounters, RequestCounters
-from .._util import call_listener, check_bool, check_float, check_int
+from .._util import call_listener, check_bool, check_float, check_int, weak_method
 from ..errors import ConfigurationError, ProtocolError
 from ..errors import ConnectionError as _TransportError
 from ..errors import TimeoutError as _TransportTimeout
@@ -100,6 +101,11 @@ _U32_MAX = 0xFFFF_FFFF
 
 #: ``on_push(data, on_push_ctx)`` receives each ``box.session.push`` message.
 OnPush = Callable[[Any, Any], Any]
+
+
+def _collected() -> Any:
+    """What a transport's callback does once its Connection was collected."""
+    raise NetworkError("the Connection object was collected")
 
 
 class Connection(CrudMixin):
@@ -218,19 +224,26 @@ class Connection(CrudMixin):
         self._is_open = False  # between the transport's open and close events
         self._closing = False  # close() is closing the transport: not a loss
         register(self)
+        # The transport's reader greenlet keeps the transport alive while its
+        # socket is open; the transport holds this object only weakly, so a
+        # Connection dropped without close() is collected, and its
+        # finaliser closes the socket.
         self._transport = _Transport(
             endpoint.address,
-            codec=self._new_codec,
+            codec=weak_method(self._new_codec, _collected),
             matching="keyed",
             connect_timeout=self.connection_timeout,
             ssl_context=endpoint.ssl_context,
             server_hostname=endpoint.server_hostname,
-            handshake=self._handshake,
+            handshake=weak_method(self._handshake, _collected),
             name=self.name,
         )
         self._transport.add_listener(
-            on_open=self._on_transport_open, on_close=self._on_transport_close
+            on_open=weak_method(self._on_transport_open),
+            on_close=weak_method(self._on_transport_close),
         )
+        finalizer = weakref.finalize(self, self._transport.close, "the Connection was collected")
+        finalizer.atexit = False
         if check_bool("connect_now", connect_now):
             self.connect()
 

@@ -57,6 +57,7 @@ next refresh.  Retries happen only where they are safe:
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from time import monotonic
@@ -155,7 +156,10 @@ class PoolUnit:
         endpoint: Endpoint,
         connections: list[Connection],
     ) -> None:
-        self.pool = pool
+        # Weakly: the worker greenlet and the connections' listeners hold the
+        # unit, and a ConnectionPool dropped without close() must still be
+        # collected (its finaliser then stops the units).
+        self._pool_ref = weakref.ref(pool)
         self.addr = mask_value(addr)
         self.endpoint = endpoint
         self.connections = connections
@@ -181,6 +185,18 @@ class PoolUnit:
         )
 
     # -- what strategies and requests read -------------------------------
+
+    @property
+    def pool(self) -> ConnectionPool:
+        """The :class:`ConnectionPool` of the unit.
+
+        Raises ReferenceError once the pool was collected (its units are
+        stopped then).
+        """
+        pool = self._pool_ref()
+        if pool is None:
+            raise ReferenceError("the unit's ConnectionPool was collected")
+        return pool
 
     @property
     def conn(self) -> Connection:
@@ -233,13 +249,16 @@ class PoolUnit:
             old, self.state = self.state, state
             log.info("%s: %s -> %s%s", self.endpoint, _label(old), _label(state),
                      f" ({_short(error)})" if error is not None else "")
-            self.pool._state_changed()
+            pool = self._pool_ref()
+            if pool is not None:
+                pool._state_changed()
 
     def _mark_unhealthy(self, error: BaseException | None) -> None:
         self._set_state(InstanceState(Status.UNHEALTHY, self.state.read_only), error)
 
     def _on_connection_closed(self, conn: Connection, cause: BaseException | None) -> None:
-        if self.pool._closed or any(c.connected for c in self.connections):
+        pool = self._pool_ref()
+        if pool is None or pool._closed or any(c.connected for c in self.connections):
             return
         self._mark_unhealthy(cause or NetworkError("connection closed", str(self.endpoint)))
         self.wake()
@@ -258,7 +277,9 @@ class PoolUnit:
             self._wake_queued = True
             self.input_queue.put_nowait(_REFRESH)
         worker = self.worker
-        if worker is not None and worker.dead and not self.pool._closed and self.pool._started:
+        pool = self._pool_ref()
+        if (worker is not None and worker.dead and pool is not None and not pool._closed
+                and pool._started):
             self.start()
 
     # -- the worker ----------------------------------------------------
@@ -266,7 +287,7 @@ class PoolUnit:
     def start(self) -> None:
         """Start the worker greenlet (idempotent)."""
         if self.worker is None or self.worker.dead:
-            self.worker = gevent.spawn(self._run)
+            self.worker = gevent.spawn(_unit_worker, weakref.ref(self))
             self.worker.name = f"greenpool-tarantool-unit-{self.endpoint}"
 
     def stop(self) -> None:
@@ -280,51 +301,23 @@ class PoolUnit:
             conn.close()
         self.state = InstanceState(Status.UNHEALTHY, self.state.read_only)
 
-    def _run(self) -> None:
-        # connect() has just refreshed: start with the wait, not another refresh.
-        fresh = self.state.status is Status.HEALTHY
-        me = gevent.getcurrent()
-        while self.worker is me:  # not after fork(): the child starts a worker of its own
-            try:
-                if fresh:
-                    fresh = False
-                    wait = self.pool.refresh_delay - (monotonic() - self.last_refresh)
-                elif self.refresh():
-                    self._failures = 0
-                    wait = self.pool.refresh_delay
-                else:
-                    self._failures += 1
-                    wait = replace(_REFRESH_BACKOFF, cap=self.pool.refresh_delay,
-                                   attempts=self._failures).delay()
-                if wait > 0 and self._wait(wait):
-                    return
-            except GreenletExit:
-                return
-            except BaseException:  # the worker must never die: log, pause, go on
-                log.exception("%s: unit worker error (continuing)", self.endpoint)
-                try:
-                    gevent.sleep(min(1.0, self.pool.refresh_delay))
-                except GreenletExit:
-                    return
+    def _next_wait(self, fresh: bool) -> float:
+        """One round of the worker: refresh unless ``fresh``; how long to wait until the next."""
+        delay = self.pool.refresh_delay
+        if fresh:
+            return delay - (monotonic() - self.last_refresh)
+        if self.refresh():
+            self._failures = 0
+            return delay
+        self._failures += 1
+        return replace(_REFRESH_BACKOFF, cap=delay, attempts=self._failures).delay()
 
-    def _wait(self, timeout: float) -> bool:
-        """Block until ``timeout`` passes or a message comes; True means stop."""
-        try:
-            message = self.input_queue.get(timeout=timeout)
-        except Empty:
-            return False
-        while True:  # coalesce whatever else is queued
-            if message == _STOP:
-                return True
-            try:
-                message = self.input_queue.get_nowait()
-            except Empty:
-                break
+    def _woken(self) -> None:
+        """After a wake-up message: coalesce, and keep refreshes apart."""
         self._wake_queued = False
         since = monotonic() - self.last_refresh
         if since < _MIN_REFRESH_INTERVAL:
             gevent.sleep(_MIN_REFRESH_INTERVAL - since)
-        return False
 
     def refresh(self) -> bool:
         """Connect what is broken, read ``box.info``, set the state; True when healthy.
@@ -381,6 +374,80 @@ class PoolUnit:
             return False
         self._set_state(InstanceState(Status.HEALTHY, info["ro"]))
         return True
+
+
+
+def _unit_worker(ref: weakref.ref[PoolUnit]) -> None:
+    """A unit's worker greenlet: refresh, wait for the delay or a message, repeat.
+
+    Holds its unit only while it refreshes, never while it waits, so that a
+    pool dropped without ``close()`` can be collected.  Ends on a stop
+    message, when it is no longer its unit's worker (stopped, or the copy
+    of a parent's worker after ``fork()``), or when the unit is gone.
+    Catches everything else: it logs, pauses, and goes on.
+    """
+    me = gevent.getcurrent()
+    fresh: bool | None = None  # connect() has just refreshed: start with the wait
+    while True:
+        unit = ref()
+        if unit is None or unit.worker is not me:
+            return
+        try:
+            if fresh is None:
+                fresh = unit.state.status is Status.HEALTHY
+            wait = unit._next_wait(fresh)
+            fresh = False
+            queue = unit.input_queue
+            del unit
+            if wait > 0:
+                message = _next_message(queue, wait)
+                if message == _STOP:
+                    return
+                if message is not None:
+                    unit = ref()
+                    if unit is None:
+                        return
+                    unit._woken()
+                    del unit
+        except GreenletExit:
+            return
+        except BaseException:  # the worker must never die: log, pause, go on
+            unit = ref()
+            log.exception("%s: unit worker error (continuing)",
+                          unit.endpoint if unit is not None else "?")
+            pause = 1.0
+            if unit is not None:
+                pool = unit._pool_ref()
+                if pool is not None:
+                    pause = min(1.0, pool.refresh_delay)
+            del unit
+            try:
+                gevent.sleep(pause)
+            except GreenletExit:
+                return
+
+
+def _stop_units(units: list[PoolUnit]) -> None:
+    for unit in units:
+        unit.stop()
+
+
+def _next_message(queue: Queue[str], timeout: float) -> str | None:
+    """Wait up to ``timeout`` for a message; take every other one queued with it.
+
+    Returns ``_STOP`` if any of them is, a wake-up otherwise, None when
+    ``timeout`` passed first.
+    """
+    try:
+        message: str = queue.get(timeout=timeout)
+    except Empty:
+        return None
+    while message != _STOP:
+        try:
+            message = queue.get_nowait()
+        except Empty:
+            break
+    return message
 
 
 class ConnectionPool(CrudMixin):
@@ -495,6 +562,9 @@ class ConnectionPool(CrudMixin):
             self.pool[str(endpoint)] = unit
         self.strategy: StrategyInterface = strategy_class(self.units)
         self._getnext = self.strategy.getnext
+        # A pool dropped without close(): stop the workers, close the sockets.
+        finalizer = weakref.finalize(self, _stop_units, list(self.units))
+        finalizer.atexit = False
         if check_bool("connect_now", connect_now):
             self.connect()
 
