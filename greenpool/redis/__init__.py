@@ -3,7 +3,8 @@
 :class:`Redis` sends ordinary commands over a few shared, auto-pipelined
 green connections, and leases dedicated ones for blocking commands,
 pipelines and transactions; :meth:`Redis.pubsub` and :meth:`Redis.monitor`
-get connections of their own.  Method names, arguments and return types
+get connections of their own.  :class:`Sentinel` makes clients of a
+primary (or its replicas) that follow failovers.  Method names, arguments and return types
 follow redis-py, so moving over is mostly a change of import.
 """
 
@@ -22,9 +23,10 @@ from .exceptions import (
     ResponseError,
     WatchError,
 )
-from .node import Node
+from .node import Locator, Node
 from .pipeline import Pipeline
 from .pubsub import Monitor, PubSub, PubSubWorker
+from .sentinel import MasterNotFoundError, Sentinel, SlaveNotFoundError
 from .settings import RedisSettings, parse_url
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "Commands",
     "CommandsMixin",
     "DataError",
+    "Locator",
+    "MasterNotFoundError",
     "Monitor",
     "NoScriptError",
     "Node",
@@ -46,6 +50,8 @@ __all__ = [
     "RedisSettings",
     "ResponseError",
     "Script",
+    "Sentinel",
+    "SlaveNotFoundError",
     "WatchError",
     "parse_url",
 ]

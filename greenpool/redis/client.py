@@ -27,7 +27,7 @@ from . import _execute
 from ._route import BLOCKING, EVERY, REFUSE, ROUTES, UNSEEN, Route, refusal, resolve
 from .commands import Commands
 from .exceptions import FAILED_REPLIES
-from .node import Node
+from .node import Locator, Node
 from .pipeline import Pipeline
 from .pubsub import Monitor, PubSub
 from .settings import RedisSettings, parse_url
@@ -63,6 +63,11 @@ class Redis(Commands):
     :class:`~greenpool.ConnectionError` is raised if none can; otherwise
     the first command connects.
 
+    ``locator`` (a :class:`~greenpool.redis.node.Locator`) is asked where the
+    server is before each connect, instead of ``host``/``port``:
+    :meth:`Sentinel.master_for <greenpool.redis.Sentinel.master_for>` passes
+    one.
+
     Bad arguments raise :class:`~greenpool.ConfigurationError`.
     """
 
@@ -96,6 +101,7 @@ class Redis(Commands):
         pool_timeout: float | None = 20.0,
         health_check_interval: float = 30.0,
         connect_now: bool = False,
+        locator: Locator | None = None,
     ) -> None:
         self.settings = RedisSettings.build(
             host=host, port=port, unix_socket_path=unix_socket_path, db=db, username=username,
@@ -107,6 +113,7 @@ class Redis(Commands):
             ssl_password=ssl_password, ssl_cert_reqs=ssl_cert_reqs,
             ssl_check_hostname=ssl_check_hostname, ssl_server_hostname=ssl_server_hostname,
         )
+        self.settings.locator = locator
         self.protocol = protocol
         self.decode_responses = decode_responses
         self._node = Node(
