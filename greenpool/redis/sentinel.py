@@ -64,7 +64,8 @@ T = TypeVar("T")
 TRUST_SECONDS = 1.0
 
 #: The sentinels' events that name a new primary.
-_EVENTS = ("+switch-master", "+promoted-slave")
+_EVENTS = ("+switch-master", "+promoted-slave", "+failover-state-wait-promotion")
+_REPLICA_EVENTS = frozenset(_EVENTS[1:])
 
 
 class MasterNotFoundError(ConnectionError):
@@ -546,7 +547,7 @@ class _Watch:
         kind, parts = _text(channel), _text(data).split()
         if kind == "+switch-master" and len(parts) == 5:
             name, host, port = parts[0], parts[3], parts[4]
-        elif kind == "+promoted-slave" and len(parts) == 8 and parts[4] == "@":
+        elif kind in _REPLICA_EVENTS and len(parts) == 8 and parts[4] == "@":
             name, host, port = parts[5], parts[2], parts[3]
         else:
             return
