@@ -189,11 +189,16 @@ class Sentinel(SentinelCommands):
         errors: list[str] = []
 
         def ask(sentinel: Redis) -> None:
+            # SENTINEL MASTER first: the sentinel leading a failover changes
+            # GET-MASTER-ADDR-BY-NAME and the epoch of SENTINEL MASTER at the
+            # same moment, so asked in this order a pair straddling that
+            # moment is (old epoch, new address), never (new epoch, old address).
             try:
+                state = sentinel.sentinel_master(service_name)
                 address = sentinel.execute_command(
                     "SENTINEL", "GET-MASTER-ADDR-BY-NAME", service_name
                 )
-                answers.append((address, sentinel.sentinel_master(service_name)))
+                answers.append((address, state))
             except (ConnectionError, TimeoutError, ResponseError) as exc:
                 errors.append(f"{sentinel.settings.address}: {exc!r}")
 

@@ -135,7 +135,8 @@ def test_master_for_and_slave_for(redis_sentinel: RedisSentinelSet, sentinel: Se
     assert master.execute_command("ROLE")[0] == "master"
     assert int(master.info("server")["tcp_port"]) == primary.port
     assert master.execute_command("WAIT", 2, 2000) == 2
-    assert replica.get("t:sentinel:a") == "1"
+    # Replicated to both (WAIT), read back through the replicas' client.
+    wait_until(lambda: replica.get("t:sentinel:a") == "1", timeout=2)
     assert replica.execute_command("ROLE")[0] == "slave"
     with pytest.raises(ReadOnlyError):
         replica.set("t:sentinel:a", "2")
@@ -270,10 +271,13 @@ def _lost(load: _Load, primary: Redis, since: float) -> tuple[int, int]:
 
 
 def _failover_under_load(
-    sets: RedisSentinelSet, fault: Callable[[], SentinelFailover]
+    sets: RedisSentinelSet,
+    fault: Callable[[], SentinelFailover],
+    made: Callable[[Redis], Any] = lambda client: None,
 ) -> tuple[_Load, SentinelFailover, Sentinel]:
     manager = Sentinel(sets.sentinel_addresses, socket_timeout=1, socket_connect_timeout=1)
     client = manager.master_for(SERVICE)
+    made(client)
     load = _Load(client)
     load.start()
     gevent.sleep(1.0)
@@ -319,11 +323,26 @@ def _check(
 
 
 def test_sentinel_failover_under_1000_writers(fresh_redis_sentinel: RedisSentinelSet) -> None:
+    # A caller blocked on the old primary (on a dedicated connection) is
+    # failed when the client moves, not left waiting there.
+    blocked: list[Any] = []
     load, failover, manager = _failover_under_load(
-        fresh_redis_sentinel, fresh_redis_sentinel.failover
+        fresh_redis_sentinel, fresh_redis_sentinel.failover,
+        lambda client: blocked.append(gevent.spawn(_blpop_until_moved, client)),
     )
     assert manager.stats()["announcements"] >= 1
+    outcome, waited = blocked[0].get(timeout=5)
+    assert outcome == "ConnectionError" and waited < 10, (outcome, waited)
     _check(load, failover, manager, fresh_redis_sentinel)
+
+
+def _blpop_until_moved(client: Redis) -> tuple[str, float]:
+    began = time.monotonic()
+    try:
+        client.blpop(["t:sentinel:never"], timeout=30)
+    except ConnectionError as exc:
+        return type(exc).__name__, time.monotonic() - began
+    return "returned", time.monotonic() - began
 
 
 def test_killed_primary_under_1000_writers(fresh_redis_sentinel: RedisSentinelSet) -> None:
