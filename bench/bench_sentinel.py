@@ -249,6 +249,12 @@ def fault_run(make: Factory, kind: str, args: argparse.Namespace) -> dict[str, A
         switched = seen.switched_at + offset if seen.switched_at is not None else None
         keys = [f"w:{i}:{n}" for i, n, _, _ in work.acked]
         present = _surviving(sentinels.primary(), keys)
+        # More than one means the sentinels failed over again (a new primary
+        # starved of CPU looks down to them): then writes the first new
+        # primary acknowledged are lost when it is demoted in turn.
+        switches = len(
+            {(was, now) for s in sentinels.sentinels for _, was, now in s.switch_times()}
+        )
     # Under load our poll notices late; the +switch-master log line does not.
     reported = min(seen.reported_at, switched) if switched is not None else seen.reported_at
     lost_all = lost_after = lost_after_switch = 0
@@ -265,6 +271,7 @@ def fault_run(make: Factory, kind: str, args: argparse.Namespace) -> dict[str, A
     return {
         "fault": kind,
         "reported s": reported - fault_at,
+        "switches": switches,
         "switch s": (switched - fault_at) if switched is not None else float("nan"),
         "all writers s": (max(recovered.values()) - reported) if not never else float("nan"),
         "never": never,
@@ -315,9 +322,9 @@ def main() -> None:
             f"after {args.fault_after:g} s (reported/switch: s after the fault; all writers: s "
             "after the report)",
             rows,
-            ["client", "fault", "reported s", "switch s", "all writers s", "never", "writes/s",
-             "errors", "lost", "lost after report", "lost after switch", "wrong", "sockets",
-             "error types"],
+            ["client", "fault", "reported s", "switch s", "switches", "all writers s", "never",
+             "writes/s", "errors", "lost", "lost after report", "lost after switch", "wrong",
+             "sockets", "error types"],
         )  # fmt: skip
         for kind in ("SENTINEL FAILOVER", "SIGKILL primary"):
             print(f"[{kind}]", end=" ")
