@@ -343,9 +343,10 @@ def _ratios(rows: list[dict[str, Any]], higher: list[str], lower: list[str]) -> 
         best = max(r[column] for r in theirs)
         parts.append(f"{column} x{ours[0][column] / best:.1f}" if best else f"{column} n/a")
     for column in lower:
-        best = min(r[column] for r in theirs)
+        known = [r[column] for r in theirs if r[column] == r[column]]  # not NaN
         value = ours[0][column]
-        parts.append(f"{column} {value:.3g} vs best redis-py {best:.3g}")
+        best = f"{min(known):.3g}" if known else "none (some writers never recovered)"
+        parts.append(f"{column} {value:.3g} vs best redis-py {best}")
     print("greenpool vs the best redis-py: " + ", ".join(parts))
 
 

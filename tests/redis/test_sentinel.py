@@ -300,24 +300,42 @@ def _failover_log(sets: RedisSentinelSet) -> str:
     return "\n".join(lines)
 
 
+def _last_report(sets: RedisSentinelSet, failover: SentinelFailover) -> tuple[float, int]:
+    """(when the last failover was reported, how many failovers the sentinels made).
+
+    On a busy machine the sentinels may take a new primary starved of CPU
+    for down and fail over once more; the checks then hold for the last
+    failover, reported no later than its first ``+switch-master`` log line.
+    """
+    switches: dict[tuple[Any, Any], float] = {}
+    for sentinel in sets.sentinels:
+        for wall, was, now in sentinel.switch_times():
+            switches[(was, now)] = min(wall, switches.get((was, now), wall))
+    if len(switches) <= 1:
+        return failover.reported_at, len(switches)
+    return max(switches.values()) + time.monotonic() - time.time(), len(switches)
+
+
 def _check(
     load: _Load, failover: SentinelFailover, manager: Sentinel, sets: RedisSentinelSet
 ) -> None:
-    new = failover.new_primary
-    reader = Redis(new.host, new.port)
-    lost, lost_after = _lost(load, reader, failover.reported_at)
+    reported, failovers = _last_report(sets, failover)
+    final = sets.primary()
+    reader = Redis(final.host, final.port)
+    lost, lost_after = _lost(load, reader, reported)
     reader.close()
-    recovered = load.recovered_after(failover.reported_at)
+    recovered = load.recovered_after(reported)
     summary = (f"{len(load.acks)} writes, errors {load.error_kinds}, lost {lost} "
                f"({lost_after} acknowledged after the report), slowest writer "
-               f"{max(recovered):.2f} s after the report, stats {manager.stats()}")
+               f"{max(recovered):.2f} s after the report, failovers {failovers}, "
+               f"stats {manager.stats()}")
     if lost_after or max(recovered) > 2.0:
         summary += "\n" + _failover_log(sets)
     print(summary)
     assert not load.wrong, load.wrong[:5]
     assert lost_after == 0, summary
     assert max(recovered) <= 2.0, summary
-    assert manager.stats()["moves"] >= 1
+    assert manager.stats()["moves"] >= failovers >= 1
     load.client.close()
     manager.close()
 
