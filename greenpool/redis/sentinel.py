@@ -335,8 +335,10 @@ class Sentinel(SentinelCommands):
         """Stop listening and polling, close the connections to the sentinels.
 
         Clients made by :meth:`master_for`/:meth:`slave_for` are the
-        caller's: they are not closed, and no longer follow announcements
-        (a connect still asks the sentinels).  Calling it again does nothing.
+        caller's: they are not closed and keep their connections, but no
+        longer follow announcements, and a new connect of theirs fails with
+        :class:`MasterNotFoundError` (the sentinels can't be asked): close
+        them first.  Calling it again does nothing.
         """
         self._finalizer()
         for sentinel in self.sentinels:
