@@ -45,7 +45,7 @@ import gevent
 from gevent.event import AsyncResult
 
 from .._backoff import Backoff
-from .._util import check_float, check_int
+from .._util import check_bool, check_float, check_int
 from ..address import Address
 from ..errors import ConfigurationError, ConnectionError, TimeoutError
 from .client import Redis
@@ -92,7 +92,10 @@ class Sentinel(SentinelCommands):
     :class:`~greenpool.redis.Redis` arguments for the clients of
     :meth:`master_for` and :meth:`slave_for`.  ``poll_interval`` (greenpool's
     own): seconds between polls of the sentinels while a primary's client
-    exists, the fallback for a missed announcement.
+    exists, the fallback for a missed announcement.  ``subscribe``
+    (greenpool's own, default True): listen for the sentinels'
+    announcements; with False the clients follow a failover by the polls
+    alone (where pub/sub to the sentinels is not allowed).
 
     Nothing connects here.  Bad arguments raise
     :class:`~greenpool.ConfigurationError`.
@@ -106,6 +109,7 @@ class Sentinel(SentinelCommands):
         force_master_ip: str | None = None,
         *,
         poll_interval: float = 1.0,
+        subscribe: bool = True,
         **connection_kwargs: Any,
     ) -> None:
         try:
@@ -122,6 +126,7 @@ class Sentinel(SentinelCommands):
         ):
             raise ConfigurationError("force_master_ip", force_master_ip, "must be a host or None")
         self._poll_interval = check_float("poll_interval", poll_interval, strict=True) or 1.0
+        check_bool("subscribe", subscribe)
         if sentinel_kwargs is None:
             sentinel_kwargs = {
                 key: value for key, value in connection_kwargs.items()
@@ -135,7 +140,9 @@ class Sentinel(SentinelCommands):
         #: How long a discovery waits for the sentinels' answers.
         self._ask_timeout = self.sentinels[0].settings.socket_timeout or 1.0
         self._counters = {"discoveries": 0, "announcements": 0, "moves": 0}
-        self._watch = _Watch(self.sentinels, self._poll_interval, self._counters)
+        self._watch = _Watch(
+            self.sentinels if subscribe else [], self._poll_interval, self._counters
+        )
         self._finalizer = weakref.finalize(self, self._watch.stop)
 
     def __repr__(self) -> str:

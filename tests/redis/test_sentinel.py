@@ -108,6 +108,7 @@ def test_bad_arguments_name_themselves(redis_sentinel: RedisSentinelSet) -> None
         ({"sentinels": addresses, "min_other_sentinels": -1}, "min_other_sentinels"),
         ({"sentinels": addresses, "sentinel_kwargs": "x"}, "sentinel_kwargs"),
         ({"sentinels": addresses, "poll_interval": 0}, "poll_interval"),
+        ({"sentinels": addresses, "subscribe": "no"}, "subscribe"),
     ):
         with pytest.raises(ConfigurationError) as info:
             Sentinel(**kwargs)
@@ -406,3 +407,26 @@ def _try_set(client: Redis) -> bool:
         return bool(client.set("t:ro", "new"))
     except (ConnectionError, ResponseError):
         return False
+
+
+def test_polls_alone_follow_a_failover(fresh_redis_sentinel: RedisSentinelSet) -> None:
+    """Without the announcements (``subscribe=False``), a poll moves every connection."""
+    sets = fresh_redis_sentinel
+    manager = Sentinel(sets.sentinel_addresses, socket_timeout=1, subscribe=False,
+                       poll_interval=0.2)
+    client = manager.master_for(SERVICE, decode_responses=True)
+    assert client.set("t:poll", "old") is True
+    failover = _in_thread(sets.failover)
+
+    def on_new_primary() -> bool:
+        try:
+            return int(client.info("server")["tcp_port"]) == failover.new_primary.port
+        except (ConnectionError, ResponseError):
+            return False
+
+    wait_until(on_new_primary, timeout=2)  # reported_at has passed: at most a poll later
+    assert client.set("t:poll", "new") is True
+    assert failover.new_primary.execute("GET", "t:poll") == b"new"
+    assert manager.stats()["announcements"] == 0 and manager.stats()["moves"] == 1
+    client.close()
+    manager.close()
