@@ -43,7 +43,7 @@ from ..errors import ConfigurationError, ConnectionError, TimeoutError
 from ..pool.checkout import Pool
 from ..pool.heartbeat import Heartbeat
 from ..pool.multiplex import MultiplexPool
-from ..transport.connection import Connection
+from ..transport.connection import DISCONNECTED, Connection
 from . import _execute
 from .settings import RedisSettings
 
@@ -197,19 +197,19 @@ class Node:
         return reply
 
     def reconnect_all(self, cause: str) -> None:
-        """Close every connected connection now, shared and dedicated, idle or in use.
+        """Close every connection now, shared and dedicated, idle, in use or connecting.
 
         For a server that moved: requests in flight on them fail with
-        :class:`~greenpool.ConnectionError` (``cause`` says why), and every
-        later request runs on a connection made afterwards (asking the
-        settings' locator where).  Never blocks.
+        :class:`~greenpool.ConnectionError` (``cause`` says why), so does a
+        connect under way (it may have been told the old address), and
+        every later request runs on a connection made afterwards (asking
+        the settings' locator where).  Never blocks.
         """
         self._stamps.generation += 1
-        for conn in list(self._stamps.opened):
-            if conn.live():
+        # Connecting ones too: they may have been told the old address.
+        for conn in [*self._stamps.opened, *self._shared.connections]:
+            if conn.state != DISCONNECTED:
                 conn.close(cause)
-        for conn in self._shared.connected_connections:
-            conn.close(cause)
 
     def connections_used(self) -> dict[str, int]:
         """How many connections exist: ``shared`` (connected) and ``dedicated`` (open)."""
@@ -251,8 +251,8 @@ def _open_dedicated(settings: RedisSettings, stamps: _Stamps) -> Connection:
     generation = stamps.generation
     raw = replace(settings, decode_responses=False)
     conn = raw.new_connection(name=f"redis dedicated {settings.address}")
+    stamps.opened[conn] = generation  # before connecting: reconnect_all sees it
     conn.connect()
-    stamps.opened[conn] = generation
     return conn
 
 

@@ -297,7 +297,9 @@ class Connection:
         except BaseException as exc:
             self._teardown(exc)
             raise
-        if self.state != CONNECTING:  # broke during the handshake
+        if self.state != CONNECTING:  # closed during the handshake, or before it
+            if self._sock is not None:  # a socket opened after close(): not kept
+                self._teardown(self.close_cause)
             raise ConnectionError(
                 f"{self.name}: closed while connecting: {self.close_cause!r}", str(self.address)
             )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+import gevent.event
 import pytest
 import redis
 import redis.sentinel
@@ -430,3 +431,49 @@ def test_polls_alone_follow_a_failover(fresh_redis_sentinel: RedisSentinelSet) -
     assert manager.stats()["announcements"] == 0 and manager.stats()["moves"] == 1
     client.close()
     manager.close()
+
+
+class _GatedLocator:
+    """A locator that answers where it was pointed when asked, once its gate opens."""
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.address = address
+        self.gate = gevent.event.Event()
+        self.gate.set()
+
+    def __str__(self) -> str:
+        return "gated"
+
+    def locate(self) -> tuple[str, int]:
+        address = self.address
+        self.gate.wait()
+        return address
+
+    def watch(self, codec: Any) -> Any:
+        return codec
+
+
+def test_a_connect_under_way_when_the_node_moves_fails(
+    redis_server: Any, fresh_redis: Any
+) -> None:
+    """A connect told the old address just before the move never serves requests."""
+    old, new = (redis_server.host, redis_server.port), (fresh_redis.host, fresh_redis.port)
+    locator = _GatedLocator(old)
+    client = Redis(locator=locator, pool_size=1, health_check_interval=0)
+    locator.gate.clear()
+    first = gevent.spawn(lambda: int(client.info("server")["tcp_port"]))
+    blocked = gevent.spawn(client.blpop, ["t:sentinel:gated"], timeout=1)
+    gevent.sleep(0.05)  # both connects have asked where, and wait at the gate
+    locator.address = new
+    client.node.reconnect_all("moved")
+    locator.gate.set()
+    for greenlet in (first, blocked):
+        greenlet.join(timeout=5)
+        assert isinstance(greenlet.exception, ConnectionError), greenlet.exception
+    assert int(client.info("server")["tcp_port"]) == fresh_redis.port
+    assert client.blpop(["t:sentinel:gated"], timeout=0.01) is None
+    wait_until(lambda: all(c.address.port == fresh_redis.port
+                           for c in client.shared_pool.connections if c.live()))
+    assert all(c.address.port == fresh_redis.port for c in client.shared_pool.connections
+               if c.live())
+    client.close()
