@@ -433,6 +433,14 @@ def test_polls_alone_follow_a_failover(fresh_redis_sentinel: RedisSentinelSet) -
     manager.close()
 
 
+def _outcome(call: Callable[[], Any]) -> Any:
+    """What ``call()`` returned, or the ConnectionError it raised."""
+    try:
+        return call()
+    except ConnectionError as exc:
+        return exc
+
+
 class _GatedLocator:
     """A locator that answers where it was pointed when asked, once its gate opens."""
 
@@ -461,15 +469,14 @@ def test_a_connect_under_way_when_the_node_moves_fails(
     locator = _GatedLocator(old)
     client = Redis(locator=locator, pool_size=1, health_check_interval=0)
     locator.gate.clear()
-    first = gevent.spawn(lambda: int(client.info("server")["tcp_port"]))
-    blocked = gevent.spawn(client.blpop, ["t:sentinel:gated"], timeout=1)
+    first = gevent.spawn(_outcome, lambda: client.info("server")["tcp_port"])
+    blocked = gevent.spawn(_outcome, lambda: client.blpop(["t:sentinel:gated"], timeout=1))
     gevent.sleep(0.05)  # both connects have asked where, and wait at the gate
     locator.address = new
     client.node.reconnect_all("moved")
     locator.gate.set()
     for greenlet in (first, blocked):
-        greenlet.join(timeout=5)
-        assert isinstance(greenlet.exception, ConnectionError), greenlet.exception
+        assert isinstance(greenlet.get(timeout=5), ConnectionError), greenlet.value
     assert int(client.info("server")["tcp_port"]) == fresh_redis.port
     assert client.blpop(["t:sentinel:gated"], timeout=0.01) is None
     wait_until(lambda: all(c.address.port == fresh_redis.port
