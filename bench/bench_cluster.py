@@ -8,9 +8,8 @@ gevent, so redis-py is green.  Contenders (``CONTENDERS``):
   most 100 connections per node, which raises ``MaxConnectionsError`` at
   once when full);
 * redis-py ``RedisCluster(max_connections=1000)``;
-* greenpool's ``RedisCluster``, once it exists: write ``make_greenpool``
-  below (it returns the client and a close function) and add it to
-  ``CONTENDERS``; nothing else changes.
+* greenpool's ``RedisCluster`` with its defaults (per node: 2 shared
+  auto-pipelined connections, a checkout pool that waits when full).
 
 **Steady phase** (``--ops`` calls in all, ``--repeat`` times, contenders
 interleaved): each greenlet alternates SET and GET on its own keys, spread
@@ -51,6 +50,7 @@ import gevent  # noqa: E402
 import redis.cluster  # noqa: E402
 from _sockets import ClientSockets  # noqa: E402
 
+from greenpool.redis import RedisCluster  # noqa: E402
 from greenpool.testing import RedisClusterServer  # noqa: E402
 
 #: Keys per greenlet; 1,000 greenlets x 16 keys cover every slot's neighbourhood.
@@ -73,18 +73,15 @@ def make_redis_py_1000(cluster: RedisClusterServer) -> tuple[Any, Callable[[], N
     return client, client.close
 
 
-# The hook for greenpool's client (issue 12), e.g.:
-#
-# def make_greenpool(cluster: RedisClusterServer) -> tuple[Any, Callable[[], None]]:
-#     from greenpool.redis import RedisCluster
-#     client = RedisCluster(startup_nodes=cluster.startup_nodes)
-#     return client, client.close
-#
-# and add  "greenpool": make_greenpool  to CONTENDERS.
+def make_greenpool(cluster: RedisClusterServer) -> tuple[Any, Callable[[], None]]:
+    client = RedisCluster(startup_nodes=cluster.startup_nodes)
+    return client, client.close
+
 
 CONTENDERS: dict[str, Factory] = {
     "redis-py defaults": make_redis_py_defaults,
     "redis-py max_connections=1000": make_redis_py_1000,
+    "greenpool RedisCluster": make_greenpool,
 }
 
 
@@ -223,6 +220,7 @@ def main() -> None:
 
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in CONTENDERS}
     with RedisClusterServer() as cluster:
+        cluster_nodes = list(cluster.nodes)
         print(f"cluster ready in {cluster.startup_seconds:.2f} s: {', '.join(cluster.addresses)}")
         for _ in range(args.repeat):  # interleaved: drift hits every contender alike
             for name, make in CONTENDERS.items():
@@ -239,6 +237,7 @@ def main() -> None:
             "p99 ms": fig["p99_ms"], "max ms": fig["max_ms"], "calls": int(fig["calls"]),
             "errors": int(fig["errors"]), "wrong": int(fig["wrong"]),
             "sockets": int(fig["sockets"]),
+            "per node": round(fig["sockets"] / len(cluster_nodes), 1),
             "error types (all runs)": ", ".join(f"{k} {v}" for k, v in types.most_common()),
         })  # fmt: skip
     _common.print_table(
@@ -246,8 +245,17 @@ def main() -> None:
         f"median of {args.repeat} runs",
         rows,
         ["client", "ops/s", "p50 ms", "p99 ms", "max ms", "calls", "errors", "wrong", "sockets",
-         "error types (all runs)"],
+         "per node", "error types (all runs)"],
     )  # fmt: skip
+    ours = next((r for r in rows if r["client"].startswith("greenpool")), None)
+    theirs = [r for r in rows if r["client"].startswith("redis-py")]
+    if ours is not None and theirs:
+        best = max(theirs, key=lambda r: r["ops/s"])
+        print(
+            f"greenpool / best redis-py ({best['client']}): "
+            f"{ours['ops/s'] / max(best['ops/s'], 1e-9):.1f}x ops/s; "
+            f"greenpool worst call / median: {ours['max ms'] / max(ours['p50 ms'], 1e-9):.1f}x"
+        )
 
     if args.failover:
         rows = []

@@ -146,18 +146,21 @@ def main() -> None:
     top = max(args.greenlets)
     gp, rp = medians[("greenpool", top)], medians[("redis-py", top)]
     print("\nTargets:")
-    print(_common.verdict(f"{top} greenlets: >= 8x redis-py ops/s",
-                          gp["ops_per_s"] >= 8 * rp["ops_per_s"],
+    # Issue 11's targets (issue 3's were 8x, more than redis-benchmark, and
+    # no slower at 1 greenlet).
+    print(_common.verdict(f"{top} greenlets: >= 10x redis-py ops/s",
+                          gp["ops_per_s"] >= 10 * rp["ops_per_s"],
                           f"{gp['ops_per_s'] / rp['ops_per_s']:.1f}x"))
-    print(_common.verdict(f"{top} greenlets: more ops/s than redis-benchmark -c 50",
-                          gp["ops_per_s"] > ref, f"{gp['ops_per_s']:,.0f} vs {ref:,.0f}"))
+    print(_common.verdict(f"{top} greenlets: >= 1.5x redis-benchmark -c 50's ops/s",
+                          gp["ops_per_s"] >= 1.5 * ref,
+                          f"{gp['ops_per_s'] / ref:.2f}x ({gp['ops_per_s']:,.0f} vs {ref:,.0f})"))
     spread = gp["max_ms"] / max(gp["p50_ms"], 1e-9)
     print(_common.verdict(f"{top} greenlets: worst call < 20x median", spread < 20,
                           f"{spread:.1f}x"))
     if 1 in args.greenlets:
         one_gp, one_rp = medians[("greenpool", 1)], medians[("redis-py", 1)]
-        print(_common.verdict("1 greenlet: no slower than redis-py",
-                              one_gp["ops_per_s"] >= one_rp["ops_per_s"],
+        print(_common.verdict("1 greenlet: >= 1.3x redis-py ops/s",
+                              one_gp["ops_per_s"] >= 1.3 * one_rp["ops_per_s"],
                               f"{one_gp['ops_per_s'] / one_rp['ops_per_s']:.2f}x"))
     print(_common.verdict("0 wrong replies", all(f["wrong"] == 0 for f in medians.values()),
                           f"{sum(int(f['wrong']) for f in medians.values())}"))

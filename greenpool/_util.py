@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
+import warnings
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -140,3 +141,21 @@ def monkey_patched() -> bool:
     """
     monkey = sys.modules.get("gevent.monkey")
     return bool(monkey is not None and monkey.is_module_patched("socket"))
+
+
+def former_names(module: str, renamed: dict[str, tuple[str, Any]]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that keeps former names working, with a DeprecationWarning.
+
+    ``renamed`` maps each former name to ``(new name, object)``.  Any other
+    missing name raises AttributeError as usual.
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name in renamed:
+            new, value = renamed[name]
+            warnings.warn(f"{module}.{name} is now called {new}", DeprecationWarning,
+                          stacklevel=2)
+            return value
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__

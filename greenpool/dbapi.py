@@ -32,6 +32,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from time import monotonic
+from types import FrameType
 from typing import Any, TypeVar
 
 from ._util import caller_frame, check_timeout
@@ -40,8 +41,9 @@ from .errors import (
     ConfigurationError,
     PoolError,
 )
+from .pool._entry import Entry
 from .pool._retry import retry_backoff, wait_or_give_up
-from .pool.checkout import Pool, _Entry
+from .pool.checkout import Pool
 from .pool.modes import PoolTopologyError
 
 __all__ = ["DBAPIPool", "TransactionLease", "TxState", "transaction_state"]
@@ -171,10 +173,10 @@ class TransactionLease:
     def __init__(self, pool: DBAPIPool[Any], timeout: Any) -> None:
         self._pool = pool
         self._timeout = timeout
-        self._entry: _Entry | None = None
+        self._entry: Entry | None = None
 
     def __enter__(self) -> Any:
-        entry = self._pool._checkout(self._timeout, caller_frame())
+        entry = self._pool._lend(self._timeout, caller_frame())
         self._entry = entry
         return entry.conn
 
@@ -276,11 +278,16 @@ class DBAPIPool(Pool[C]):
         Blocks like :meth:`~greenpool.Pool.get` and while ``fn`` runs.
         """
         return run_with_retries(
-            lambda: self, fn, args, kwargs, self._max_retries, self._retry_timeout, self.name,
+            lambda: self, fn, args, kwargs, self.options.max_retries, self.options.retry_timeout,
+            self.name,
             caller_frame(),
         )
 
     # ------------------------------------------------------------------ hooks
+
+    def _lend(self, timeout: Any, frame: FrameType | None) -> Entry:
+        """Check out for this module's leases (TransactionLease, run_with_retries)."""
+        return self._checkout(timeout, frame)
 
     def _has_liveness(self) -> bool:
         """Subclasses with a round-trip-free liveness check return True."""
@@ -342,8 +349,8 @@ class DBAPIPool(Pool[C]):
         Only without ``servers``: with a list, which server ``conn`` belongs to
         is not known here.
         """
-        if not self._connect_with_address:
-            self._invalidate(self._servers[0])
+        if not self._servers.with_address:
+            self._invalidate(self._servers.first())
 
     def _reset_connection(self, conn: C) -> None:
         state = transaction_state(conn)
@@ -362,23 +369,22 @@ class DBAPIPool(Pool[C]):
         """Did ``exc`` (an Exception from the application's block) break the connection?"""
         return transaction_state(conn) is TxState.CLOSED
 
-    def _server_failed(self, entry: _Entry, exc: BaseException) -> None:
+    def _server_failed(self, entry: Entry, exc: BaseException) -> None:
         """A connection broke: drop idle connections to its server made before now."""
         self._invalidate(entry.server)
 
     # ------------------------------------------------------------------ returns
 
     def _checkin_after_error(
-        self, entry: _Entry, exc: BaseException, broken: bool = False
+        self, entry: Entry, exc: BaseException, broken: bool = False
     ) -> None:
         if not broken and isinstance(exc, Exception) and self._broken(entry.conn, exc):
-            self._connections_lost += 1
             super()._checkin_after_error(entry, exc, broken=True)
             self._server_failed(entry, exc)
             return
         super()._checkin_after_error(entry, exc, broken)
 
-    def _finish(self, entry: _Entry, exc: BaseException | None) -> None:
+    def _finish(self, entry: Entry, exc: BaseException | None) -> None:
         """End a ``with`` block: commit or roll back, then give the connection back."""
         conn: Any = entry.conn
         if entry.depth > 1:  # nested: the outer block owns the transaction
@@ -454,7 +460,7 @@ def run_with_retries(
         error: BaseException
         try:
             pool = pick()
-            entry = pool._checkout(None, frame)
+            entry = pool._lend(None, frame)
         except Exception as exc:
             if not _retryable_checkout_error(exc):
                 raise

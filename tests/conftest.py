@@ -14,7 +14,9 @@ install: the project runs no skipped tests, so it fails loudly instead.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +34,16 @@ from greenpool.testing import (
     TarantoolServer,
     TcpProxy,
 )
+
+# Tests are named after the module they test (tests/tarantool/test_pool.py,
+# tests/postgres/test_pool.py), so pytest imports them by path
+# (``--import-mode=importlib`` in pyproject.toml) and puts no test directory
+# on sys.path.  The helpers the tests import by name (helpers, scripted_server,
+# pg_helpers, wire ...) are found through these directories instead.
+_TESTS = Path(__file__).parent
+for _directory in sorted({p.parent for p in _TESTS.rglob("*.py")}, reverse=True):
+    if not (_directory / "__init__.py").exists() and str(_directory) not in sys.path:
+        sys.path.insert(0, str(_directory))
 
 
 def _serve(server: ServerProcess | ServerGroup) -> Iterator[Any]:

@@ -1,6 +1,7 @@
 """Layer 3: pools.
 
-* :class:`Pool`: exclusive checkout (one greenlet per connection at a time).
+* :class:`Pool`: exclusive checkout (one greenlet per connection at a time);
+  :class:`PoolOptions`, its keywords checked (``Pool.options``).
 * :class:`MultiplexPool`: a few shared connections to one node; each
   request goes to the least loaded one (zcached's API).
 * :class:`ConnectionManager` and :class:`Heartbeat`: one connection per
@@ -13,6 +14,7 @@ Pools import the layers below (codecs, transport) and never a driver.
 
 from __future__ import annotations
 
+from ._options import PoolOptions
 from .checkout import DEFAULT_RETRY_EXCEPTIONS, Pool
 from .heartbeat import Heartbeat
 from .listeners import HOOKS, PoolListener
@@ -51,6 +53,7 @@ __all__ = [
     "MultiplexPool",
     "Pool",
     "PoolListener",
+    "PoolOptions",
     "PoolTopologyError",
     "RoundRobinStrategy",
     "Status",

@@ -23,7 +23,10 @@ Every way a wait can end is accounted for:
   been handed to it, the value goes to ``on_orphan`` (which passes it on),
   so nothing handed over is ever lost.
 
-All state changes happen between yields, so no lock is needed.  One queue
+Waiting, timing out and leaving on a BaseException follow the rules of
+:mod:`greenpool._deadlines` (a fresh clock; one timer for every ``shared``
+wait); this module keeps the queue order and the count of waiters.  All
+state changes happen between yields, so no lock is needed.  One queue
 belongs to one hub (one OS thread).
 """
 
@@ -36,14 +39,9 @@ from typing import Any
 from gevent import get_hub
 from greenlet import getcurrent
 
-__all__ = ["HandoffQueue", "WaitTimeout"]
+from .._deadlines import DONE, FAILED, TIMED_OUT, WAITING, Deadlines, Wait
 
-# Waiter states.
-_WAITING = 0
-_HANDED = 1
-_TIMED_OUT = 2
-_FAILED = 3
-_ABANDONED = 4
+__all__ = ["HandoffQueue", "WaitTimeout"]
 
 
 class WaitTimeout(Exception):
@@ -58,15 +56,17 @@ class WaitTimeout(Exception):
         self.waiting = waiting
 
 
-class _Waiter:
-    __slots__ = ("deadline", "greenlet", "state", "value", "wake")
+class _Waiter(Wait):
+    # ``value``: handed (DONE): the value; failed: the error; timed out: how
+    # many were waiting.
+    __slots__ = ("wake",)
 
     def __init__(self, greenlet: Any) -> None:
+        # Wait.__init__, inlined: every wait that blocks makes one.
         self.greenlet = greenlet
-        self.state = _WAITING
-        # Handed: the value; failed: the error; timed out: how many were waiting.
+        self.state = WAITING
         self.value: Any = None
-        self.deadline: float | None = None  # set for waiters on the shared timer
+        self.deadline = 0.0
         self.wake: Any = None  # the scheduled switch into the waiter, cancelled if it leaves
 
 
@@ -79,23 +79,26 @@ class HandoffQueue:
     list); it must not block.
     """
 
-    __slots__ = ("_dead", "_hub", "_live", "_on_orphan", "_queue", "_timer")
+    __slots__ = ("_dead", "_deadlines", "_hub", "_on_orphan", "_queue", "waiting")
 
     def __init__(self, on_orphan: Callable[[Any], None]) -> None:
         self._queue: deque[_Waiter] = deque()
-        self._live = 0
+        #: How many greenlets wait now (read it, never write it): an attribute,
+        #: not a property, because the pool reads it on every checkout.
+        self.waiting = 0
         # Records of waiters that left (timed out, killed) but are still queued;
         # they are skipped by hand() and compacted away when they pile up.
         self._dead = 0
         self._on_orphan = on_orphan
         # One timer serves every waiter that waits with the same timeout: their
         # deadlines grow in queue order, so it only ever watches the oldest.
-        self._timer: Any = None
+        self._deadlines = Deadlines(self._expired, self._leave)
         self._hub: Any = None
 
     def __len__(self) -> int:
         """The number of greenlets waiting now."""
-        return self._live
+        return self.waiting
+
 
     def hand(self, value: Any) -> bool:
         """Give ``value`` to the longest waiter.  Returns False if nobody waits.
@@ -105,10 +108,10 @@ class HandoffQueue:
         queue = self._queue
         while queue:
             waiter = queue.popleft()
-            if waiter.state == _WAITING:
-                waiter.state = _HANDED
+            if waiter.state == WAITING:
+                waiter.state = DONE
                 waiter.value = value
-                self._live -= 1
+                self.waiting -= 1
                 hub = self._hub
                 if hub is None:
                     hub = self._hub = get_hub()
@@ -124,16 +127,14 @@ class HandoffQueue:
         queue = self._queue
         while queue:
             waiter = queue.popleft()
-            if waiter.state == _WAITING:
-                waiter.state = _FAILED
+            if waiter.state == WAITING:
+                waiter.state = FAILED
                 waiter.value = error
                 failed += 1
                 waiter.wake = hub.loop.run_callback(waiter.greenlet.switch)
-        self._live = 0
+        self.waiting = 0
         self._dead = 0
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.close()
+        self._deadlines.clear()
         return failed
 
     def wait(self, timeout: float | None, *, shared: bool = False) -> Any:
@@ -151,98 +152,43 @@ class HandoffQueue:
         hub = self._hub
         if hub is None:
             hub = self._hub = get_hub()
-        current = getcurrent()
-        if current is hub:
-            raise RuntimeError("cannot block in the gevent hub; call this from a greenlet")
-        waiter = _Waiter(current)
+        waiter = _Waiter(getcurrent())
         self._queue.append(waiter)
-        self._live += 1
-        timer = None
-        try:
-            if timeout is not None:
-                if shared:
-                    waiter.deadline = hub.loop.now() + timeout
-                    if self._timer is None:
-                        self._arm(hub.loop, timeout)
-                else:
-                    timer = hub.loop.timer(max(timeout, 0.0))
-                    timer.start(self._expire, waiter)
-            while waiter.state == _WAITING:
-                hub.switch()
-        except BaseException:
-            state = waiter.state
-            waiter.state = _ABANDONED
-            if waiter.wake is not None:
-                waiter.wake.stop()  # never switch into this greenlet for this wait again
-            if state == _WAITING:
-                self._live -= 1
-                self._left()
-            elif state == _HANDED:
-                value, waiter.value = waiter.value, None
-                self._on_orphan(value)
-            raise
-        finally:
-            if timer is not None:
-                timer.close()
+        self.waiting += 1
+        self._deadlines.wait(hub, waiter, timeout, shared)
         state = waiter.state
         value, waiter.value = waiter.value, None
-        if state == _HANDED:
+        if state == DONE:
             return value
-        if state == _TIMED_OUT:
+        if state == TIMED_OUT:
             raise WaitTimeout(value)
-        assert state == _FAILED
+        assert state == FAILED
         raise value
 
-    def _arm(self, loop: Any, delay: float) -> None:
-        timer = loop.timer(max(delay, 0.0))
-        self._timer = timer
-        timer.start(self._expire_shared)
-
-    def _expire_shared(self) -> None:
-        # Runs in the hub when the shared timer fires: time out every shared
-        # waiter whose deadline passed, and re-arm for the next one.
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.close()
-        loop = get_hub().loop
-        now = loop.now()
-        due = []
-        following = None
-        for waiter in self._queue:
-            if waiter.state != _WAITING or waiter.deadline is None:
-                continue
-            if waiter.deadline <= now + 1e-6:
-                due.append(waiter)
-            else:
-                following = waiter.deadline
-                break
-        if following is not None:
-            self._arm(loop, following - now)
-        waiting = self._live  # before any of them leaves
+    def _expired(self, due: list[_Waiter]) -> None:
+        # Runs in the hub: these waiters' deadlines passed (see greenpool._deadlines).
+        waiting = self.waiting  # before any of them leaves
         for waiter in due:
-            waiter.state = _TIMED_OUT
             waiter.value = waiting
-            self._live -= 1
-            self._dead += 1
-        if due:
-            self._left(0)
-        for waiter in due:
-            waiter.greenlet.switch()
+        self.waiting -= len(due)
+        self._left(len(due))
+
+    def _leave(self, waiter: _Waiter, state: int) -> None:
+        # A BaseException ended the wait (see greenpool._deadlines).
+        if waiter.wake is not None:
+            waiter.wake.stop()  # never switch into this greenlet for this wait again
+        if state == WAITING:
+            self.waiting -= 1
+            self._left()
+        elif state == DONE:
+            value, waiter.value = waiter.value, None
+            self._on_orphan(value)
 
     def _left(self, count: int = 1) -> None:
         # A waiter left while still queued.  Compact when the dead records
         # outnumber the live ones, so waits that keep timing out on a pool
         # that never frees up can't grow the queue without bound.
         self._dead += count
-        if self._dead > 64 and self._dead > self._live:
-            self._queue = deque(w for w in self._queue if w.state == _WAITING)
+        if self._dead > 64 and self._dead > self.waiting:
+            self._queue = deque(w for w in self._queue if w.state == WAITING)
             self._dead = 0
-
-    def _expire(self, waiter: _Waiter) -> None:
-        # Runs in the hub when the waiter's timer fires.
-        if waiter.state == _WAITING:
-            waiter.state = _TIMED_OUT
-            waiter.value = self._live
-            self._live -= 1
-            self._left()
-            waiter.greenlet.switch()

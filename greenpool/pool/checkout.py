@@ -39,8 +39,8 @@ from greenlet import getcurrent
 
 from .._fork import fd_of, register, sever
 from .._stats import zero
-from .._util import caller_frame, check_bool, check_float, check_int, check_timeout
-from ..address import Address, parse_server_list
+from .._util import caller_frame, check_timeout
+from ..address import Address
 from ..errors import (
     AllServersUnavailable,
     ConfigurationError,
@@ -50,20 +50,18 @@ from ..errors import (
     TooManyRequests,
 )
 from ..errors import ConnectionError as _GreenConnectionError
+from ._entry import Entry
 from ._handoff import HandoffQueue, WaitTimeout
+from ._options import DEFAULT_RETRY_EXCEPTIONS, PoolOptions
 from ._retry import retry_backoff, wait_or_give_up
+from ._servers import Server, ServerList
 from .listeners import ListenerSet
 
-__all__ = ["DEFAULT_RETRY_EXCEPTIONS", "Pool"]
+__all__ = ["DEFAULT_RETRY_EXCEPTIONS", "Lease", "Pool"]
 
 log = logging.getLogger("greenpool.pool")
 
 C = TypeVar("C")
-
-#: What :meth:`Pool.execute` retries by default: errors that say the
-#: connection (not the request) failed.  Timeouts are not in the list: a
-#: request that timed out may have run, and running it again is not safe.
-DEFAULT_RETRY_EXCEPTIONS: tuple[type[BaseException], ...] = (ConnectionError, EOFError)
 
 # The attributes behind stats()' counters, reset by pop_stats().
 _COUNTERS = (
@@ -94,59 +92,7 @@ _PERMIT = _Permit()
 _ABANDONED: list[Any] = []
 
 
-class _Server:
-    """A server in the list, and the time before which its connections are suspect."""
-
-    __slots__ = ("address", "invalid_before")
-
-    def __init__(self, address: Address | None) -> None:
-        self.address = address
-        self.invalid_before = -_INF
-
-    def __str__(self) -> str:
-        return str(self.address) if self.address is not None else "(connect)"
-
-
-class _Entry:
-    """The pool's record of one connection."""
-
-    __slots__ = (
-        "closed",
-        "conn",
-        "created",
-        "depth",
-        "doomed",
-        "expires",
-        "frame",
-        "generation",
-        "key",
-        "out_at",
-        "owner",
-        "reported",
-        "server",
-        "stale_at",
-        "uses",
-    )
-
-    def __init__(self, conn: Any, server: _Server, created: float, expires: float) -> None:
-        self.conn = conn
-        self.key = id(conn)
-        self.server = server
-        self.created = created
-        self.expires = expires
-        self.stale_at = expires
-        self.uses = 0
-        self.owner: Any = None
-        self.out_at = 0.0
-        self.depth = 0
-        self.frame: FrameType | None = None
-        self.doomed = False
-        self.closed = False
-        self.reported = False
-        self.generation = 0  # the pool's generation it was made in (see _forget_inherited)
-
-
-class _Lease(Generic[C]):
+class Lease(Generic[C]):
     """The context manager returned by :meth:`Pool.connection`."""
 
     __slots__ = ("_entry", "_pool", "_timeout")
@@ -154,7 +100,7 @@ class _Lease(Generic[C]):
     def __init__(self, pool: Pool[C], timeout: Any) -> None:
         self._pool = pool
         self._timeout = timeout
-        self._entry: _Entry | None = None
+        self._entry: Entry | None = None
 
     def __enter__(self) -> C:
         entry = self._pool._checkout(self._timeout, caller_frame())
@@ -228,6 +174,27 @@ class Pool(Generic[C]):
       (see :mod:`greenpool.pool.listeners`).
 
     Bad arguments raise :class:`~greenpool.ConfigurationError`.
+
+    **For subclasses** (:class:`~greenpool.dbapi.DBAPIPool`, PostgresPool's
+    per-server pools): these are the seams, and the only ones.
+
+    * Records a subclass may read, never write: :attr:`options` (a
+      :class:`~greenpool.pool._options.PoolOptions`), ``self._servers`` (a
+      :class:`~greenpool.pool._servers.ServerList`), and the
+      :class:`~greenpool.pool._entry.Entry` records the hooks pass.
+    * Methods it may call on ``self``: ``_checkout(timeout, frame) -> Entry``
+      (blocks like :meth:`get`), ``_checkin(entry, reset=True)``,
+      ``_checkin_after_error(entry, exc, broken=False)`` (``broken``: the
+      caller saw the connection break: close it, count it lost) and
+      ``_invalidate(server)`` (drop the connections to ``server`` made before
+      now).
+    * Hooks it may override, calling ``super()``: ``_checkin_after_error``
+      (decide what an error means for the connection) and
+      ``_connection_failed(server, exc)`` (a connect to ``server`` failed;
+      runs in the connecting greenlet, must not block).
+
+    Everything else with a leading underscore is the pool's own; the books
+    it keeps balanced at every yield are not a subclass's to touch.
     """
 
     def __init__(
@@ -258,66 +225,50 @@ class Pool(Generic[C]):
         if not callable(connect):
             raise ConfigurationError("connect", connect, "must be a callable making a connection")
         self._connect = connect
-        self._pool_size = check_int("pool_size", pool_size, minimum=0) or 0
-        self._max_overflow = check_int("max_overflow", max_overflow, minimum=0, unlimited=-1) or 0
-        if self._max_overflow == -1:
-            self._max = _UNLIMITED
-        else:
-            self._max = self._pool_size + self._max_overflow
-            if self._max < 1:
-                raise ConfigurationError(
-                    "pool_size", pool_size, "pool_size + max_overflow must be at least 1"
-                )
-        self._pool_timeout = check_timeout("pool_timeout", pool_timeout)
-        self._prefill = check_bool("prefill", prefill)
-        # Armed: the next connection made in this process starts the fill.
-        self._fill_armed = self._prefill
-        if recycle == -1:
-            recycle = None
-        self._recycle = check_int("recycle", recycle, minimum=1, allow_none=True)
-        self._recycle_at = self._recycle if self._recycle is not None else _UNLIMITED
-        self._max_lifetime = check_float(
-            "max_lifetime", max_lifetime, allow_none=True, strict=True
+        options = PoolOptions(
+            pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
+            prefill=prefill, recycle=recycle, max_lifetime=max_lifetime, max_idle=max_idle,
+            use_local=use_local, max_retries=max_retries, max_waiting=max_waiting, name=name,
+            listeners=listeners, leak_timeout=leak_timeout, retry_exceptions=retry_exceptions,
+            retry_timeout=retry_timeout, housekeeping_interval=housekeeping_interval,
         )
-        self._max_idle = check_float("max_idle", max_idle, allow_none=True, strict=True)
-        self._use_local = check_bool("use_local", use_local)
-        self._max_retries = check_int("max_retries", max_retries, minimum=0, unlimited=-1) or 0
-        self._max_waiting = check_int("max_waiting", max_waiting, minimum=0, allow_none=True)
         for arg, fn in (("check", check), ("reset", reset), ("close", close)):
             if fn is not None and not callable(fn):
                 raise ConfigurationError(arg, fn, "must be callable or None")
+        self._options = options
+        # The options read on the hot paths, as attributes of their own.
+        self._pool_size = options.pool_size
+        self._max_overflow = options.max_overflow
+        most = options.max_connections
+        self._max = _UNLIMITED if most is None else most
+        self._pool_timeout = options.pool_timeout
+        self._prefill = options.prefill
+        # Armed: the next connection made in this process starts the fill.
+        self._fill_armed = self._prefill
+        self._recycle = options.recycle
+        self._recycle_at = self._recycle if self._recycle is not None else _UNLIMITED
+        self._max_lifetime = options.max_lifetime
+        self._max_idle = options.max_idle
+        self._use_local = options.use_local
+        self._max_retries = options.max_retries
+        self._max_waiting = options.max_waiting
         self._check = check
         self._reset = reset
         self._close_fn = close
-        if name is not None and not isinstance(name, str):
-            raise ConfigurationError("name", name, "must be a string")
-        self.name: str = name if name is not None else f"pool-{id(self):x}"
-        self._leak_timeout = check_float(
-            "leak_timeout", leak_timeout, allow_none=True, strict=True
-        )
-        retry_types = tuple(retry_exceptions)
-        if not all(isinstance(t, type) and issubclass(t, BaseException) for t in retry_types):
-            raise ConfigurationError(
-                "retry_exceptions", retry_exceptions, "must be exception classes"
-            )
-        self._retry_exceptions = retry_types
-        self._retry_timeout = check_float(
-            "retry_timeout", retry_timeout, allow_none=True, strict=True
-        )
-        self._housekeeping_interval = check_float(
-            "housekeeping_interval", housekeeping_interval, strict=True
-        ) or 1.0
+        self.name: str = options.name if options.name is not None else f"pool-{id(self):x}"
+        self._leak_timeout = options.leak_timeout
+        self._retry_exceptions = tuple(options.retry_exceptions)
+        self._retry_timeout = options.retry_timeout
+        self._housekeeping_interval = options.housekeeping_interval
 
         self._listeners = ListenerSet(self.name)
-        if isinstance(listeners, (dict, str, bytes)) or not isinstance(listeners, Iterable):
-            raise ConfigurationError("listeners", listeners, "must be a list of listeners")
-        for listener in listeners:
+        for listener in options.listeners:
             self._listeners.add(listener)
 
         # State.
-        self._idle: list[_Entry] = []
-        self._out: dict[int, _Entry] = {}
-        self._local: dict[Any, _Entry] = {}
+        self._idle: list[Entry] = []
+        self._out: dict[int, Entry] = {}
+        self._local: dict[Any, Entry] = {}
         self._total = 0  # connections that exist, plus slots reserved for ones being made
         self._waiters = HandoffQueue(self._pass_on)
         self._closed = False
@@ -325,7 +276,7 @@ class Pool(Generic[C]):
         self._forgotten: set[int] = set()
         # Every open connection's entry, wherever it is (idle, out, being
         # handed over, being reset): what a fork() must sever.
-        self._entries: dict[int, _Entry] = {}
+        self._entries: dict[int, Entry] = {}
         self._housekeeper: Any = None
         self._last_reclaim = 0.0
 
@@ -342,10 +293,7 @@ class Pool(Generic[C]):
         self._connections_lost = 0
         self._returns_bad = 0
 
-        self._server_source: Any = None
-        self._servers: list[_Server] = [_Server(None)]
-        self._next_server = 0
-        self._connect_with_address = False
+        self._servers = ServerList()
         if servers is not None:
             self.set_server_list(servers)
 
@@ -356,7 +304,7 @@ class Pool(Generic[C]):
     # ------------------------------------------------------------------
     # Public API
 
-    def connection(self, timeout: float | None = None) -> _Lease[C]:
+    def connection(self, timeout: float | None = None) -> Lease[C]:
         """Check out a connection for a ``with`` block: ``with pool.connection() as conn:``.
 
         ``timeout`` overrides ``pool_timeout`` for this checkout (``None``:
@@ -369,7 +317,7 @@ class Pool(Generic[C]):
         """
         if timeout is not None:
             check_timeout("timeout", timeout)
-        return _Lease(self, timeout)
+        return Lease(self, timeout)
 
     def get(self, timeout: float | None = None) -> C:
         """Check out a connection; give it back with :meth:`put`.
@@ -386,6 +334,11 @@ class Pool(Generic[C]):
             check_timeout("timeout", timeout)
         conn: C = self._checkout(timeout, caller_frame()).conn
         return conn
+
+    def lent(self, conn: Any) -> bool:
+        """True when ``conn`` is checked out from this pool now.  Never blocks."""
+        entry = self._out.get(id(conn))
+        return entry is not None and entry.conn is conn
 
     def put(self, conn: C) -> None:
         """Give back a connection from :meth:`get`.
@@ -429,7 +382,6 @@ class Pool(Generic[C]):
             except self._retry_exceptions as exc:
                 nested = entry.depth > 1
                 server = entry.server
-                self._connections_lost += 1
                 self._checkin_after_error(entry, exc, broken=True)
                 self._invalidate(server)
                 self._listeners.fire(
@@ -493,6 +445,11 @@ class Pool(Generic[C]):
         """True after :meth:`close`."""
         return self._closed
 
+    @property
+    def options(self) -> PoolOptions:
+        """The pool's checked keywords (``pool_size``, ``max_retries``...), as given."""
+        return self._options
+
     def __enter__(self) -> Pool[C]:
         return self
 
@@ -506,13 +463,7 @@ class Pool(Generic[C]):
         servers no longer listed are closed; checked-out ones are closed when
         they come back.  Raises ConfigurationError for an empty or bad list.
         """
-        addresses = parse_server_list(servers, argument="servers")
-        random.shuffle(addresses)
-        old = {s.address: s for s in self._servers}
-        self._servers = [old.get(a) or _Server(a) for a in addresses]
-        self._next_server = 0
-        self._server_source = servers
-        self._connect_with_address = True
+        addresses = self._servers.replace(servers)
         kept = {id(s) for s in self._servers}
         for entry in list(self._idle):
             if id(entry.server) not in kept:
@@ -528,7 +479,7 @@ class Pool(Generic[C]):
     @property
     def servers(self) -> list[Address]:
         """The servers in the order they are used (empty without ``servers``)."""
-        return [s.address for s in self._servers if s.address is not None]
+        return self._servers.addresses()
 
     def add_listener(self, listener: Any) -> None:
         """Register a listener: an object with some of the hooks, or a dict of callables."""
@@ -610,7 +561,7 @@ class Pool(Generic[C]):
     # ------------------------------------------------------------------
     # Checkout
 
-    def _checkout(self, timeout: Any, frame: FrameType | None, fresh: bool = False) -> _Entry:
+    def _checkout(self, timeout: Any, frame: FrameType | None, fresh: bool = False) -> Entry:
         # The hot path: keep it short.  Everything unusual goes to _acquire/_validated.
         current = getcurrent()
         if self._use_local:
@@ -619,7 +570,7 @@ class Pool(Generic[C]):
                 entry.depth += 1
                 return entry
         idle = self._idle
-        if idle and not self._waiters._live and not fresh:
+        if idle and not self._waiters.waiting and not fresh:
             entry = idle.pop()
             now = monotonic()
             entry.out_at = now
@@ -644,7 +595,7 @@ class Pool(Generic[C]):
                 raise
         return entry
 
-    def _validated(self, entry: _Entry, now: float, timeout: Any) -> _Entry:
+    def _validated(self, entry: Entry, now: float, timeout: Any) -> Entry:
         """Validate an idle entry just popped; replace it if stale or failing ``check``.
 
         The entry returned has ``out_at`` set, like every entry :meth:`_acquire` returns.
@@ -670,13 +621,13 @@ class Pool(Generic[C]):
                     return entry
                 self._connections_lost += 1
                 self._discard(entry, "check failed")
-            if self._idle and not self._waiters._live:
+            if self._idle and not self._waiters.waiting:
                 entry = self._idle.pop()
                 now = monotonic()
             else:
                 return self._acquire(timeout, False)
 
-    def _acquire(self, timeout: Any, fresh: bool) -> _Entry:
+    def _acquire(self, timeout: Any, fresh: bool) -> Entry:
         """The slow path: reserve a slot and connect, or wait in line.
 
         Returns an entry whose ``out_at`` is the moment it was got.
@@ -691,7 +642,7 @@ class Pool(Generic[C]):
                 # After a failure: a new connection (to the next server), not an idle one.
                 self._total += 1
                 return self._open_in_slot(count_error=True)
-            if self._idle and not self._waiters._live:
+            if self._idle and not self._waiters.waiting:
                 entry = self._idle.pop()
                 if fresh:
                     # At the limit: reuse an idle connection's slot for the fresh one.
@@ -718,7 +669,7 @@ class Pool(Generic[C]):
             if self._listeners.pool_at_max:
                 self._listeners.fire("pool_at_max", "info", pool_max=self._max)
             raise NoConnectionAvailable(self._timeout_message(0.0))
-        if self._max_waiting is not None and self._waiters._live >= self._max_waiting:
+        if self._max_waiting is not None and self._waiters.waiting >= self._max_waiting:
             self._requests_errors += 1
             raise TooManyRequests(
                 f"pool {self.name!r}: {len(self._waiters)} callers already waiting "
@@ -747,7 +698,7 @@ class Pool(Generic[C]):
         self._requests_wait += now - started
         if value is _PERMIT:
             return self._open_in_slot(count_error=True)
-        handed: _Entry = value
+        handed: Entry = value
         handed.out_at = now
         return handed
 
@@ -776,7 +727,7 @@ class Pool(Generic[C]):
         )
 
     @classmethod
-    def _holder_text(cls, entry: _Entry, now: float) -> str:
+    def _holder_text(cls, entry: Entry, now: float) -> str:
         """``Greenlet-7 0x7f.. for 2.500s, checked out in handler() at app.py:42``.
 
         The frame is the one leak reports keep, so the line is where that
@@ -806,7 +757,7 @@ class Pool(Generic[C]):
     # ------------------------------------------------------------------
     # Connecting
 
-    def _open_in_slot(self, count_error: bool = False) -> _Entry:
+    def _open_in_slot(self, count_error: bool = False) -> Entry:
         """Make a connection in a slot already reserved; release the slot on failure."""
         generation = self._generation
         try:
@@ -835,7 +786,7 @@ class Pool(Generic[C]):
         expires = _INF
         if self._max_lifetime is not None:
             expires = now + self._max_lifetime * (1.0 - random.random() * 0.05)
-        entry = _Entry(conn, server, now, expires)
+        entry = Entry(conn, server, now, expires)
         entry.out_at = now
         entry.generation = generation
         self._entries[entry.key] = entry
@@ -849,10 +800,10 @@ class Pool(Generic[C]):
                 raise
         return entry
 
-    def _open(self) -> tuple[Any, _Server, float]:
+    def _open(self) -> tuple[Any, Server, float]:
         """Connect to the next server in turn; try each once.  Returns (conn, server, start)."""
-        if not self._connect_with_address:
-            server = self._servers[0]
+        if not self._servers.with_address:
+            server = self._servers.first()
             started = monotonic()
             try:
                 return self._connect(), server, started
@@ -861,10 +812,7 @@ class Pool(Generic[C]):
                 raise
         errors: dict[str, BaseException] = {}
         last: BaseException | None = None
-        servers = self._servers
-        for _ in range(len(servers)):
-            server = servers[self._next_server % len(servers)]
-            self._next_server += 1
+        for server in self._servers.rotation():
             started = monotonic()
             try:
                 return self._connect(server.address), server, started
@@ -882,7 +830,7 @@ class Pool(Generic[C]):
         glet = gevent.spawn(_background_fill, weakref.ref(self), self._generation)
         glet.name = f"greenpool-fill-{self.name}"
 
-    def _connection_failed(self, server: _Server, exc: BaseException) -> None:
+    def _connection_failed(self, server: Server, exc: BaseException) -> None:
         self._connections_errors += 1
         log.warning("pool %s: connecting to %s failed: %r", self.name, server, exc)
         self._listeners.fire(
@@ -892,7 +840,7 @@ class Pool(Generic[C]):
     # ------------------------------------------------------------------
     # Return
 
-    def _checkin(self, entry: _Entry, reset: bool = True) -> None:
+    def _checkin(self, entry: Entry, reset: bool = True) -> None:
         # The hot path: keep it short.  Everything unusual goes to _checkin_slow.
         # ``reset=False``: the caller has just seen the connection clean (a
         # subclass that knows its driver), so the ``reset`` hook is skipped.
@@ -917,7 +865,7 @@ class Pool(Generic[C]):
         ):
             self._checkin_slow(entry, now, reset)
             return
-        if self._waiters._live:
+        if self._waiters.waiting:
             self._waiters.hand(entry)
         elif len(self._idle) < self._pool_size:
             if self._max_idle is not None:
@@ -929,7 +877,7 @@ class Pool(Generic[C]):
         if self._listeners.connection_checked_in:
             self._listeners.fire("connection_checked_in", "debug", connection=entry.conn)
 
-    def _checkin_slow(self, entry: _Entry, now: float, reset: bool = True) -> None:
+    def _checkin_slow(self, entry: Entry, now: float, reset: bool = True) -> None:
         if entry.doomed or self._closed:
             self._discard(entry, "closed pool" if self._closed else "marked bad")
             return
@@ -953,9 +901,15 @@ class Pool(Generic[C]):
             self._listeners.fire("connection_checked_in", "debug", connection=entry.conn)
 
     def _checkin_after_error(
-        self, entry: _Entry, exc: BaseException, broken: bool = False
+        self, entry: Entry, exc: BaseException, broken: bool = False
     ) -> None:
-        """Return a connection whose block ended with ``exc``."""
+        """Return a connection whose block ended with ``exc``.
+
+        ``broken``: the caller saw the connection break; it is closed and
+        counted lost whatever ``exc`` is.
+        """
+        if broken:
+            self._connections_lost += 1
         unusable = (
             broken or not isinstance(exc, Exception) or isinstance(exc, self._retry_exceptions)
         )
@@ -968,7 +922,7 @@ class Pool(Generic[C]):
             self._close_entry(entry, f"closed after {type(exc).__name__}")
         self._checkin(entry)
 
-    def _unregister(self, entry: _Entry) -> None:
+    def _unregister(self, entry: Entry) -> None:
         self._out.pop(entry.key, None)
         if self._use_local and self._local.get(entry.owner) is entry:
             del self._local[entry.owner]
@@ -976,7 +930,7 @@ class Pool(Generic[C]):
         entry.frame = None
         entry.depth = 0
 
-    def _give_back(self, entry: _Entry, now: float) -> None:
+    def _give_back(self, entry: Entry, now: float) -> None:
         """Hand a usable connection to the longest waiter, or keep it idle, or close it."""
         if entry.generation != self._generation:
             return  # inherited across fork(): severed, and not in this process's books
@@ -1001,7 +955,7 @@ class Pool(Generic[C]):
         if self._closed or not self._waiters.hand(_PERMIT):
             self._total -= 1
 
-    def _replace(self, old: _Entry) -> None:
+    def _replace(self, old: Entry) -> None:
         """Close ``old`` (recycle / max_lifetime) and open its successor in the background."""
         self._close_entry(old, "recycled")
         if self._closed:
@@ -1027,7 +981,7 @@ class Pool(Generic[C]):
     # ------------------------------------------------------------------
     # Closing
 
-    def _close_entry(self, entry: _Entry, reason: str) -> None:
+    def _close_entry(self, entry: Entry, reason: str) -> None:
         """Close the connection (once).  Does not touch the slot."""
         if entry.closed:
             return
@@ -1048,14 +1002,14 @@ class Pool(Generic[C]):
                     "connection_disposed", "debug", connection=entry.conn, message=reason
                 )
 
-    def _discard(self, entry: _Entry, reason: str) -> None:
+    def _discard(self, entry: Entry, reason: str) -> None:
         """Close a connection and free its slot, even if interrupted while closing."""
         try:
             self._close_entry(entry, reason)
         finally:
             self._release_slot()
 
-    def _invalidate(self, server: _Server) -> None:
+    def _invalidate(self, server: Server) -> None:
         """A failure showed ``server`` went away: drop every connection to it made before now."""
         now = monotonic()
         server.invalid_before = now
@@ -1117,7 +1071,7 @@ class Pool(Generic[C]):
         return bool(dead)
 
     @staticmethod
-    def _checkout_stack(entry: _Entry) -> str:
+    def _checkout_stack(entry: Entry) -> str:
         if entry.frame is None:
             return "  (unknown)\n"
         return "".join(traceback.format_stack(entry.frame))

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..errors import PoolError
+from ..errors import ConfigurationError, PoolError
 
 __all__ = [
     "InstanceState",
@@ -83,7 +83,11 @@ class Unit(Protocol):
 
 
 def parse_mode(value: Any, *, argument: str = "mode") -> Mode:
-    """Accept a :class:`Mode` or its name (``"rw"``, ``"PREFER_RO"``); ValueError otherwise."""
+    """Accept a :class:`Mode` or its name (``"rw"``, ``"PREFER_RO"``).
+
+    Raises :class:`~greenpool.ConfigurationError` (a ValueError) naming
+    ``argument`` otherwise.
+    """
     if isinstance(value, Mode):
         return value
     if isinstance(value, str):
@@ -92,7 +96,7 @@ def parse_mode(value: Any, *, argument: str = "mode") -> Mode:
         except KeyError:
             pass
     names = ", ".join(m.name for m in Mode)
-    raise ValueError(f"{argument}={value!r}: expected a greenpool Mode ({names})")
+    raise ConfigurationError(argument, value, f"must be a Mode ({names}) or its name")
 
 
 class StrategyInterface(abc.ABC):

@@ -20,7 +20,7 @@ What each server's pool adds to the DB-API rules:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any
@@ -40,7 +40,9 @@ from ..dbapi import (
     transaction_state,
 )
 from ..errors import ConfigurationError, InvalidRequestError, PoolClosed
-from ..pool.checkout import _Entry, _Server
+from ..pool._entry import Entry
+from ..pool._options import OPTION_NAMES, PoolOptions
+from ..pool._servers import Server
 from ..pool.modes import (
     InstanceState,
     Mode,
@@ -55,6 +57,10 @@ from ._liveness import Liveness, probe
 from ._roles import RoleMonitor
 
 __all__ = ["PostgresPool"]
+
+#: The :class:`~greenpool.Pool` keywords PostgresPool takes, for each server's
+#: pool (``name`` is its own; its pools retry by what broke, not by type).
+_POOL_KEYWORDS = tuple(n for n in OPTION_NAMES if n not in ("name", "retry_exceptions"))
 
 log = logging.getLogger("greenpool.postgres")
 
@@ -92,16 +98,17 @@ class _HostPool(DBAPIPool[Any]):
 
     def __init__(self, unit: _Unit, connect: Callable[[], Any], **kwargs: Any) -> None:
         self._unit = unit
-        super().__init__(connect, retry_exceptions=(), **kwargs)
+        super().__init__(connect, **kwargs)
 
     def _has_liveness(self) -> bool:
         return True
 
-    def _server(self) -> _Server:
-        return self._servers[0]
+    def _drop_older(self) -> None:
+        """Drop the idle connections made before now (the server failed or changed role)."""
+        self._invalidate(self._servers.first())
 
     def _server_gone(self) -> None:
-        self._invalidate(self._server())
+        self._drop_older()
         self._unit.suspect()
 
     def _alive(self, conn: Any) -> bool:
@@ -144,14 +151,14 @@ class _HostPool(DBAPIPool[Any]):
         code = getattr(exc, "pgcode", None) or getattr(exc, "sqlstate", None) or ""
         return code.startswith(("08", "57P"))
 
-    def _server_failed(self, entry: _Entry, exc: BaseException) -> None:
+    def _server_failed(self, entry: Entry, exc: BaseException) -> None:
         log.info(
             "pool %s: a connection to %s broke (%s); dropping idle ones made before it",
             self.name, self._unit, type(exc).__name__,
         )
         self._server_gone()
 
-    def _connection_failed(self, server: _Server, exc: BaseException) -> None:
+    def _connection_failed(self, server: Server, exc: BaseException) -> None:
         super()._connection_failed(server, exc)
         self._invalidate(server)
         self._unit.unreachable()
@@ -189,7 +196,7 @@ class _Unit:
                 self.owner.name, self.label, state.status.name.lower(), role,
             )
         if state.status is Status.UNHEALTHY and old.status is Status.HEALTHY:
-            self.pool._invalidate(self.pool._server())
+            self.pool._drop_older()
         self.owner._strategy.update()
 
     def suspect(self) -> None:
@@ -328,29 +335,18 @@ class PostgresPool:
         connection_factory: Any = None,
         cursor_factory: Any = None,
         name: str | None = None,
-        pool_size: int = 5,
-        max_overflow: int = 0,
-        pool_timeout: float | None = 30.0,
-        prefill: bool = True,
-        recycle: int | None = 10000,
-        max_lifetime: float | None = None,
-        max_idle: float | None = None,
-        use_local: bool = False,
-        max_retries: int = 5,
-        max_waiting: int | None = None,
-        listeners: Iterable[Any] = (),
-        leak_timeout: float | None = None,
-        retry_timeout: float | None = None,
-        housekeeping_interval: float = 1.0,
-        **connect_kwargs: Any,
+        **kwargs: Any,
     ) -> None:
+        # The checkout pools' keywords (pool_size=...), checked once and
+        # shared by every server's pool; the rest are libpq's.
+        options = PoolOptions.take(kwargs, _POOL_KEYWORDS, use_local=False, retry_exceptions=())
+        connect_kwargs = kwargs
         self._driver = chosen = choose(driver, connection_factory)
         params = _parse_params(chosen, dsn, connect_kwargs)
         self._display_dsn = _masked(chosen, params)
-        self._mode = self._parse_mode(mode, "mode")
+        self._mode = parse_mode(mode)
         check_bool("autocommit", autocommit)
         check_bool("pre_ping", pre_ping)
-        check_bool("prefill", prefill)
         self._connect_timeout = check_float(
             "connect_timeout", connect_timeout, allow_none=True, strict=True
         )
@@ -384,25 +380,7 @@ class PostgresPool:
             timeout=self._connect_timeout or 10.0,
             name=self.name,
         )
-        pool_kwargs = dict(
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=pool_timeout,
-            recycle=recycle,
-            max_lifetime=max_lifetime,
-            max_idle=max_idle,
-            use_local=use_local,
-            max_retries=max_retries,
-            max_waiting=max_waiting,
-            listeners=listeners,
-            leak_timeout=leak_timeout,
-            retry_timeout=retry_timeout,
-            housekeeping_interval=housekeeping_interval,
-            pre_ping=pre_ping,
-            configure=configure,
-            check=check,
-            reset=reset,
-        )
+        self._options = options
         chosen.ensure_green()
         try:
             for address in addresses:
@@ -422,9 +400,11 @@ class PostgresPool:
                 unit.pool = _HostPool(
                     unit,
                     connect,
-                    name=f"{self.name}/{label}" if label else self.name,
-                    prefill=prefill,
-                    **pool_kwargs,
+                    pre_ping=pre_ping,
+                    configure=configure,
+                    check=check,
+                    reset=reset,
+                    **options.but(name=f"{self.name}/{label}" if label else self.name).keywords(),
                 )
                 self._units.append(unit)
         except BaseException:
@@ -433,8 +413,6 @@ class PostgresPool:
         self._strategy.update()
         if len(self._units) == 1 and self._mode is Mode.ANY:
             self._only = self._units[0].pool
-        self._max_retries = self._units[0].pool._max_retries
-        self._retry_timeout = self._units[0].pool._retry_timeout
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> PostgresPool:
@@ -456,15 +434,6 @@ class PostgresPool:
         return cls(url, **kwargs)
 
     # ------------------------------------------------------------------ set-up helpers
-
-    @staticmethod
-    def _parse_mode(mode: Any, argument: str) -> Mode:
-        try:
-            return parse_mode(mode, argument=argument)
-        except ValueError:
-            raise ConfigurationError(
-                argument, mode, "must be a Mode (ANY, RW, RO, PREFER_RW, PREFER_RO) or its name"
-            ) from None
 
     @staticmethod
     def _dsn_address(params: dict[str, str]) -> Address | None:
@@ -500,7 +469,7 @@ class PostgresPool:
         elif isinstance(mode, Mode):
             wanted = mode
         else:
-            wanted = self._parse_mode(mode, "mode")
+            wanted = parse_mode(mode)
         units = self._units
         if len(units) == 1 and wanted is Mode.ANY:
             return units[0].pool
@@ -566,10 +535,8 @@ class PostgresPool:
         pool did not hand out or that was already returned.  May block while
         a rollback runs.
         """
-        key = id(conn)
         for unit in self._units:
-            entry = unit.pool._out.get(key)
-            if entry is not None and entry.conn is conn:
+            if unit.pool.lent(conn):
                 unit.pool.put(conn)
                 return
         if len(self._units) == 1:
@@ -593,8 +560,8 @@ class PostgresPool:
         at once.  Only pass functions safe to run twice, such as reads.
         """
         return run_with_retries(
-            lambda: self._pick(mode), fn, args, kwargs, self._max_retries,
-            self._retry_timeout, self.name, caller_frame(),
+            lambda: self._pick(mode), fn, args, kwargs, self._options.max_retries,
+            self._options.retry_timeout, self.name, caller_frame(),
         )
 
     # ------------------------------------------------------------------ management

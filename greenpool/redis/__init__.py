@@ -11,18 +11,24 @@ follow redis-py, so moving over is mostly a change of import.
 from __future__ import annotations
 
 from .client import Redis
+from .cluster import ClusterNode, ClusterPipeline, RedisCluster
 from .commands import Commands, CommandsMixin, Script
 from .exceptions import (
     AuthenticationError,
     BusyLoadingError,
+    ConnectionError,
     DataError,
+    LockError,
+    LockNotOwnedError,
     NoScriptError,
     PubSubError,
     ReadOnlyError,
     RedisError,
     ResponseError,
+    TimeoutError,
     WatchError,
 )
+from .lock import Lock
 from .node import Locator, Node
 from .pipeline import Pipeline
 from .pubsub import Monitor, PubSub, PubSubWorker
@@ -32,10 +38,16 @@ from .settings import RedisSettings, parse_url
 __all__ = [
     "AuthenticationError",
     "BusyLoadingError",
+    "ClusterNode",
+    "ClusterPipeline",
     "Commands",
     "CommandsMixin",
+    "ConnectionError",
     "DataError",
     "Locator",
+    "Lock",
+    "LockError",
+    "LockNotOwnedError",
     "MasterNotFoundError",
     "Monitor",
     "NoScriptError",
@@ -46,12 +58,14 @@ __all__ = [
     "PubSubWorker",
     "ReadOnlyError",
     "Redis",
+    "RedisCluster",
     "RedisError",
     "RedisSettings",
     "ResponseError",
     "Script",
     "Sentinel",
     "SlaveNotFoundError",
+    "TimeoutError",
     "WatchError",
     "parse_url",
 ]

@@ -83,3 +83,4 @@ def decode_reply(reply: Any, encoding: str, errors: str = "strict") -> Any:
             for key, value in reply.items()
         }
     return reply
+

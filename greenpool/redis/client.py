@@ -16,17 +16,30 @@ the node.
 
 from __future__ import annotations
 
+import warnings
+import weakref
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+import gevent
+
 from .._util import check_bool
+from ..errors import ConfigurationError, ConnectionError, NoConnectionAvailable, TimeoutError
 from ..pool.checkout import Pool
 from ..pool.multiplex import MultiplexPool
 from ..protocol.resp import encode_command
 from ..transport.connection import Connection
 from . import _execute
+from ._encoder import Encoder
 from ._route import BLOCKING, EVERY, REFUSE, ROUTES, UNSEEN, Route, refusal, resolve
 from .commands import Commands
-from .exceptions import FAILED_REPLIES
+from .commands._replies import ok, to_text
+from .commands._spec import word
+from .commands._table import TABLE
+from .exceptions import FAILED_REPLIES, MaxConnectionsError, WatchError
+from .keyspace import KeyspaceNotifications
+from .lock import Lock
 from .node import Locator, Node
 from .pipeline import Pipeline
 from .pubsub import Monitor, PubSub
@@ -42,7 +55,10 @@ class Redis(Commands):
     ``username``/``password`` (ACL or ``requirepass``); ``protocol`` 2 or 3
     (``HELLO 3``); ``client_name`` (``CLIENT SETNAME``); TLS with ``ssl=True``
     (verification on; ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``,
-    ``ssl_cert_reqs``, ``ssl_check_hostname``, ``ssl_server_hostname``) or
+    ``ssl_cert_reqs``, ``ssl_check_hostname``, ``ssl_server_hostname``,
+    ``ssl_ciphers``, ``ssl_min_version`` (an ``ssl.TLSVersion``),
+    ``ssl_include_verify_flags``/``ssl_exclude_verify_flags`` (lists of
+    ``ssl.VerifyFlags``)) or
     your own ``ssl_context``.  These run on every new connection.
 
     Replies: bytes, or str with ``decode_responses=True`` (``encoding``,
@@ -58,6 +74,9 @@ class Redis(Commands):
     and pipelines, checked out with ``pool_timeout``.
     ``health_check_interval`` pings idle shared connections and closes one
     that stays silent for three intervals (0 turns this off).
+
+    ``retry``: a redis-py ``Retry`` to run every command through (see
+    :meth:`set_retry`; None, the default, resends nothing).
 
     With ``connect_now`` the shared connections connect here and a
     :class:`~greenpool.ConnectionError` is raised if none can; otherwise
@@ -96,11 +115,16 @@ class Redis(Commands):
         ssl_cert_reqs: str | int = "required",
         ssl_check_hostname: bool = True,
         ssl_server_hostname: str | None = None,
+        ssl_ciphers: str | None = None,
+        ssl_min_version: Any = None,
+        ssl_include_verify_flags: list[Any] | None = None,
+        ssl_exclude_verify_flags: list[Any] | None = None,
         pool_size: int = 2,
         max_connections: int = 50,
         pool_timeout: float | None = 20.0,
         health_check_interval: float = 30.0,
         connect_now: bool = False,
+        retry: Any = None,
         locator: Locator | None = None,
     ) -> None:
         self.settings = RedisSettings.build(
@@ -112,19 +136,48 @@ class Redis(Commands):
             ssl_ca_certs=ssl_ca_certs, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
             ssl_password=ssl_password, ssl_cert_reqs=ssl_cert_reqs,
             ssl_check_hostname=ssl_check_hostname, ssl_server_hostname=ssl_server_hostname,
+            ssl_ciphers=ssl_ciphers, ssl_min_version=ssl_min_version,
+            ssl_include_verify_flags=ssl_include_verify_flags,
+            ssl_exclude_verify_flags=ssl_exclude_verify_flags,
         )
         self.settings.locator = locator
-        self.protocol = protocol
-        self.decode_responses = decode_responses
-        self._node = Node(
+        self._attach(Node(
             self.settings, pool_size=pool_size, max_connections=max_connections,
             pool_timeout=pool_timeout, health_check_interval=health_check_interval,
-        )
+        ))
+        if retry is not None:
+            self.set_retry(retry)
+        if check_bool("connect_now", connect_now):
+            self._node.shared_connection()
+
+    def _attach(self, node: Node) -> None:
+        self._node = node
+        self.settings = node.settings
+        self.protocol = node.settings.protocol
+        self.decode_responses = node.settings.decode_responses
+        self._callbacks: dict[str, Callable[..., Any]] = {}
+        self._retry: Any = None
         # The hot path's one call: the least loaded shared connection (IndexError
         # when none is connected).
         self._least_loaded = self._node.shared_pool.get_least_loaded_connection
-        if check_bool("connect_now", connect_now):
-            self._node.shared_connection()
+
+    @classmethod
+    def from_pool(cls, connection_pool: Node) -> Redis:
+        """A client over an existing :class:`~greenpool.redis.node.Node` (redis-py's
+        ``from_pool``: the client owns it and closes it with :meth:`close`).
+
+        Anything but a Node (a redis-py ``ConnectionPool``) raises
+        :class:`~greenpool.ConfigurationError`.
+        """
+        if not isinstance(connection_pool, Node):
+            raise ConfigurationError(
+                "connection_pool", connection_pool,
+                "must be a greenpool.redis.Node (a redis-py pool can't carry greenpool's "
+                "connections); use Redis(...) or Redis.from_url(...)",
+            )
+        client = cls.__new__(cls)
+        client._attach(connection_pool)
+        return client
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Redis:
@@ -174,6 +227,64 @@ class Redis(Commands):
             return _execute.result(reply, options)
         return reply  # the reply as it is: _execute.result's common case, inline
 
+    def _rewire(self) -> None:
+        # Plain execute_command (the hot path untouched) unless a callback or a
+        # retry is set: then the instance's execute_command is _wired (holding the
+        # client weakly, so that a dropped client is still collected at once).
+        if self._callbacks or self._retry is not None:
+            wired = partial(_wired, weakref.proxy(self), self._callbacks, self._retry)
+            self.execute_command = wired  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("execute_command", None)
+
+    def set_response_callback(self, command: str, callback: Callable[..., Any]) -> None:
+        """Shape ``command``'s replies with ``callback(reply, **options)`` instead of the
+        method's own shape (redis-py's response callbacks).
+
+        ``command`` is the name as redis-py spells it: ``"GET"``, or with its
+        subcommand, ``"CLIENT LIST"``.  The callback gets the reply as it
+        comes (``str`` when decoding) and, as keyword arguments, the options
+        the method passed on (usually none: redis-py's methods pass some of
+        their arguments, ``withscores`` say, which greenpool's shape
+        themselves); an error reply still raises.  It applies to this client's commands and
+        to its pipelines.
+        """
+        if not isinstance(command, str) or not command.strip():
+            raise ConfigurationError("command", command, "must be a command name")
+        if not callable(callback):
+            raise ConfigurationError("callback", callback, "must be callable")
+        self._callbacks[" ".join(command.upper().split())] = callback
+        self._rewire()
+
+    def get_retry(self) -> Any:
+        """The retry set with :meth:`set_retry`, or None (the default: greenpool never
+        sends a command twice on its own, since a command whose connection broke
+        may have run)."""
+        return self._retry
+
+    def set_retry(self, retry: Any) -> None:
+        """Retry failed commands with ``retry``: a redis-py ``redis.retry.Retry`` (with
+        any ``redis.backoff`` object) or anything with its ``call_with_retry(do, fail)``.
+
+        Each command is then run through ``retry.call_with_retry``, which
+        retries on the errors it supports after its backoff; greenpool's
+        :class:`~greenpool.ConnectionError` and :class:`~greenpool.TimeoutError`
+        are added to them (``update_supported_errors``).  redis-py's
+        Retry waits with ``time.sleep``, which lets other greenlets run only
+        under gevent's monkey-patching; without it use ``NoBackoff``.  None
+        turns retrying off.  A retried command may run twice.  Pipelines,
+        pub/sub and MONITOR are not retried.
+        """
+        if retry is not None and not callable(getattr(retry, "call_with_retry", None)):
+            raise ConfigurationError("retry", retry, "must have call_with_retry(do, fail)")
+        update = getattr(retry, "update_supported_errors", None)
+        if callable(update):
+            # redis-py's Retry knows redis-py's ConnectionError and TimeoutError;
+            # add greenpool's (as redis-py's connections add retry_on_error's).
+            update([ConnectionError, TimeoutError])
+        self._retry = retry
+        self._rewire()
+
     def _routed(self, route: Route | None, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
         route, command = resolve(route, args)
         if route is None:
@@ -194,8 +305,11 @@ class Redis(Commands):
             wait = _execute.reply_wait(options.get("_block_timeout"), self.settings)
         else:
             wait = self.settings.socket_timeout
-        with self._node.dedicated_pool.connection() as conn:
-            reply = conn.request(payload, timeout=wait)
+        try:
+            with self._node.dedicated_pool.connection() as conn:
+                reply = conn.request(payload, timeout=wait)
+        except NoConnectionAvailable as exc:
+            raise MaxConnectionsError(str(exc)) from None
         return _execute.result_from_raw(reply, options, self.settings)
 
     def execute_blocking(self, *args: Any, timeout: float | None = None, **options: Any) -> Any:
@@ -226,7 +340,80 @@ class Redis(Commands):
         connection leased for the duration.  ``shard_hint`` is ignored, as
         in redis-py.
         """
-        return Pipeline(self._node, transaction=transaction)
+        pipe = Pipeline(self._node, transaction=transaction)
+        if self._callbacks:
+            wired = partial(_wired, weakref.proxy(pipe), self._callbacks, None)
+            pipe.execute_command = wired  # type: ignore[method-assign]
+        return pipe
+
+    def transaction(
+        self, func: Callable[[Pipeline], Any], *watches: Any, **kwargs: Any
+    ) -> Any:
+        """Run ``func(pipe)`` and the transaction it buffers, again until no watched key
+        changed under it; return EXEC's results (``func``'s value with
+        ``value_from_callable=True``).
+
+        ``watches`` are WATCHed first, so ``func`` reads them at once (the
+        pipeline is in immediate mode until ``func`` calls ``pipe.multi()``).
+        A :class:`~greenpool.redis.exceptions.WatchError` starts over, after
+        ``watch_delay`` seconds (sleeping greenly) if given.  Keyword
+        arguments: ``shard_hint`` (ignored, as in redis-py),
+        ``value_from_callable``, ``watch_delay``.  Blocks on the server;
+        holds one dedicated connection throughout.  Whatever ``func`` raises
+        (but WatchError) propagates, with the transaction discarded.
+        """
+        shard_hint = kwargs.pop("shard_hint", None)
+        value_from_callable = kwargs.pop("value_from_callable", False)
+        watch_delay = kwargs.pop("watch_delay", None)
+        with self.pipeline(True, shard_hint) as pipe:
+            while True:
+                try:
+                    if watches:
+                        pipe.watch(*watches)
+                    func_value = func(pipe)
+                    exec_value = pipe.execute()
+                    return func_value if value_from_callable else exec_value
+                except WatchError:
+                    if watch_delay is not None and watch_delay > 0:
+                        gevent.sleep(watch_delay)
+
+    def watch(self, *names: Any) -> None:
+        """Does nothing but warn, as redis-py's does: WATCH belongs to one connection, so
+        it is :meth:`Pipeline.watch <greenpool.redis.Pipeline.watch>` (or
+        :meth:`transaction`).  On shared connections it would watch for every caller."""
+        warnings.warn(
+            DeprecationWarning("Call WATCH from a Pipeline object: r.pipeline().watch(...)"),
+            stacklevel=2,
+        )
+
+    def unwatch(self) -> None:
+        """Does nothing but warn, as redis-py's does: see :meth:`watch`."""
+        warnings.warn(
+            DeprecationWarning("Call UNWATCH from a Pipeline object: pipe.unwatch()"),
+            stacklevel=2,
+        )
+
+    def lock(
+        self,
+        name: str,
+        timeout: float | None = None,
+        sleep: float = 0.1,
+        blocking: bool = True,
+        blocking_timeout: float | None = None,
+        lock_class: Any = None,
+        thread_local: bool = True,
+        raise_on_release_error: bool = True,
+    ) -> Lock:
+        """A :class:`~greenpool.redis.lock.Lock` on the key ``name`` (redis-py's
+        semantics; see that class).  ``lock_class`` is another class taking the
+        same arguments.  Nothing is sent until it is acquired."""
+        cls = Lock if lock_class is None else lock_class
+        lock: Lock = cls(
+            self, name, timeout=timeout, sleep=sleep, blocking=blocking,
+            blocking_timeout=blocking_timeout, thread_local=thread_local,
+            raise_on_release_error=raise_on_release_error,
+        )
+        return lock
 
     def pubsub(self, **kwargs: Any) -> PubSub:
         """A :class:`~greenpool.redis.PubSub` on a connection of its own.
@@ -237,6 +424,98 @@ class Redis(Commands):
         ignored: the client's own settings decide decoding).
         """
         return PubSub(self._node, **kwargs)
+
+    def client(self) -> Redis:
+        """A new client with this one's connection settings and connections of its own
+        (redis-py's gives a client pinned to one connection of the same pool;
+        greenpool's connections are shared by design, so a separate client is what
+        keeps its state apart).  Close it when done."""
+        return type(self)(**self.get_connection_kwargs(), pool_size=1)
+
+    def auth(self, password: str, username: str | None = None, **kwargs: Any) -> bool:
+        """Authenticate every connection of the client; True.
+
+        AUTH runs first on one shared connection: a wrong password raises
+        :class:`~greenpool.redis.exceptions.AuthenticationError` and changes
+        nothing.  Otherwise every other shared connection is authenticated
+        too, the dedicated ones are replaced before their next use, and the
+        credentials replace ``username``/``password`` for every connection
+        opened later (reconnections too).  redis-py's authenticates the one
+        pooled connection it happens to get.  A password or username that is
+        not a string raises :class:`~greenpool.ConfigurationError` (the
+        password masked).
+        """
+        if not isinstance(password, str):
+            raise ConfigurationError("password", password, "must be a string")
+        if username is not None and not isinstance(username, str):
+            raise ConfigurationError("username", username, "must be a string or None")
+        pieces = (password,) if username is None else (username, password)
+        reply = self._node.set_everywhere("auth", ("AUTH", *pieces))
+        return bool(_execute.result(reply, {"_parse": ok}))
+
+    def quit(self, **kwargs: Any) -> bool:
+        """QUIT on a connection of its own, closed afterwards; True.  The client's
+        other connections stay as they are (redis-py's closes the one pooled
+        connection it gets, which reconnects on next use)."""
+        return bool(_execute.result(self._on_own_connection(("QUIT",)), {"_parse": ok}))
+
+    def reset(self) -> str:
+        """RESET on a connection of its own, closed afterwards; ``"RESET"``.  The
+        shared connections keep their database, name and credentials."""
+        return to_text(_execute.result(self._on_own_connection(("RESET",)), {}))
+
+    def _on_own_connection(self, args: tuple[Any, ...]) -> Any:
+        try:
+            with self._node.dedicated_pool.connection() as conn:
+                try:
+                    return conn.request(_execute.encode(args))
+                finally:
+                    conn.close(f"{args[0]} ran on it")
+        except NoConnectionAvailable as exc:
+            raise MaxConnectionsError(str(exc)) from None
+
+    def get_encoder(self) -> Encoder:
+        """How this client encodes arguments and decodes replies (redis-py's ``Encoder``)."""
+        s = self.settings
+        return Encoder(s.encoding, s.encoding_errors, s.decode_responses)
+
+    def get_connection_kwargs(self) -> dict[str, Any]:
+        """The connection settings as keyword arguments of :class:`Redis` (the
+        credentials included; after :meth:`auth`, the new ones)."""
+        s = self.settings
+        kwargs: dict[str, Any] = (
+            {"unix_socket_path": s.address.path} if s.address.is_unix
+            else {"host": s.address.host, "port": s.address.port}
+        )
+        kwargs.update(
+            db=s.db, username=s.username, password=s.password, protocol=s.protocol,
+            client_name=s.client_name, socket_timeout=s.socket_timeout,
+            socket_connect_timeout=s.socket_connect_timeout,
+            decode_responses=s.decode_responses, encoding=s.encoding,
+            encoding_errors=s.encoding_errors,
+        )
+        if s.ssl_context is not None:
+            kwargs.update(ssl_context=s.ssl_context, ssl_server_hostname=s.ssl_server_hostname)
+        return kwargs
+
+    def get_cache(self) -> None:
+        """None: client-side caching is not supported (redis-py's gives None when it
+        has no cache)."""
+        return None
+
+    def keyspace_notifications(
+        self, key_prefix: str | bytes | None = None, ignore_subscribe_messages: bool = True
+    ) -> KeyspaceNotifications:
+        """A :class:`~greenpool.redis.keyspace.KeyspaceNotifications`: keyspace and
+        keyevent notifications as parsed objects, on a pub/sub connection of its own.
+
+        ``key_prefix`` keeps only keys starting with it (and strips it);
+        ``ignore_subscribe_messages`` as for :meth:`pubsub`.  The server sends
+        notifications only as its ``notify-keyspace-events`` setting says.
+        """
+        return KeyspaceNotifications(
+            self, key_prefix=key_prefix, ignore_subscribe_messages=ignore_subscribe_messages
+        )
 
     def monitor(self) -> Monitor:
         """A :class:`~greenpool.redis.Monitor` streaming every command the server runs."""
@@ -276,3 +555,31 @@ class Redis(Commands):
     def dedicated_pool(self) -> Pool[Connection]:
         """The checkout pool of dedicated connections."""
         return self._node.dedicated_pool
+
+
+def _wired(target: Any, callbacks: dict[str, Callable[..., Any]], retry: Any,
+           *args: Any, **options: Any) -> Any:
+    """``target``'s own execute_command, with the response callbacks and the retry."""
+    if callbacks:
+        options = _with_callback(callbacks, args, options)
+    execute = target.__class__.execute_command
+    if retry is None:
+        return execute(target, *args, **options)
+    return retry.call_with_retry(lambda: execute(target, *args, **options), lambda error: None)
+
+
+def _with_callback(
+    callbacks: dict[str, Callable[..., Any]], args: tuple[Any, ...], options: dict[str, Any]
+) -> dict[str, Any]:
+    """``options`` with ``_parse`` replaced by the command's response callback, if set."""
+    if not args:
+        return options
+    name = word(args[0])
+    spec = TABLE.get(name)
+    if spec is not None and spec.container and len(args) > 1:
+        name = f"{name} {word(args[1])}"
+    callback = callbacks.get(" ".join(name.upper().split()))
+    if callback is None:
+        return options
+    given = {k: v for k, v in options.items() if not k.startswith("_") and k != "never_decode"}
+    return {**options, "_parse": lambda reply: callback(reply, **given)}

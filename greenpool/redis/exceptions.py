@@ -1,32 +1,93 @@
-"""Errors raised by the Redis client, named as redis-py names them.
+"""Errors raised by the Redis client, with redis-py's names and hierarchy.
 
-Every one is a :class:`~greenpool.GreenpoolError`.  An error *reply* from
-the server becomes a :class:`ResponseError` (or a subclass picked by the
-reply's first word); the connection it came on stays usable.
+Every class redis-py's ``redis.exceptions`` defines is here under the same
+name, with (at least) the same base classes, so ``except
+redis.exceptions.X`` ports by changing the module.  Every one is also a
+greenpool error: :data:`RedisError` *is* :class:`~greenpool.GreenpoolError`,
+:class:`ConnectionError` and :class:`TimeoutError` are greenpool's own (what
+the transport raises), and :class:`InvalidResponse` is
+:class:`~greenpool.ProtocolError` (bytes that break the protocol).
+
+An error *reply* from the server becomes the class redis-py raises for it
+(:func:`error_from_reply`): :class:`ResponseError`, or the class its first
+word picks (``NOSCRIPT`` :class:`NoScriptError`, ``WRONGPASS``
+:class:`AuthenticationError`, ``MOVED`` :class:`MovedError` ...), or for
+some ``ERR`` messages the class redis-py picks by the whole message.  The
+connection it came on stays usable.  Unlike redis-py's, the message keeps
+its first word (``"NOSCRIPT No matching script ..."``): ``kind`` is read
+from it.
+
+Where greenpool's hierarchy adds a base to redis-py's, it is so that a
+class stays one of greenpool's own errors: :class:`BusyLoadingError` is a
+:class:`ConnectionError` (as in redis-py) and also a :class:`ResponseError`
+(it is an error reply); :class:`MaxConnectionsError` (the dedicated
+connections all busy past ``pool_timeout``) is also
+:class:`~greenpool.NoConnectionAvailable`; the classes redis-py derives from ``Exception``
+alone (:class:`ChildDeadlockedError`, :class:`RedisClusterException`,
+:class:`IncorrectPolicyType`) are :class:`~greenpool.GreenpoolError`\\ s.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConnectionError, GreenpoolError, ReplyError
+from ..errors import (
+    ConnectionError,
+    GreenpoolError,
+    NoConnectionAvailable,
+    ProtocolError,
+    ReplyError,
+    TimeoutError,
+)
 from ._codec import UndecodableReply
 
 __all__ = [
     "FAILED_REPLIES",
+    "AskError",
     "AuthenticationError",
+    "AuthenticationWrongNumberOfArgsError",
+    "AuthorizationError",
     "BusyLoadingError",
+    "ChildDeadlockedError",
+    "ClusterCrossSlotError",
+    "ClusterDownError",
+    "ClusterError",
+    "ConnectionError",
+    "CrossSlotTransactionError",
     "DataError",
+    "ExecAbortError",
+    "ExternalAuthProviderError",
+    "IncorrectPolicyType",
+    "InvalidPipelineStack",
+    "InvalidResponse",
+    "LockError",
+    "LockNotOwnedError",
+    "MasterDownError",
+    "MaxConnectionsError",
+    "ModuleError",
+    "MovedError",
+    "NoPermissionError",
     "NoScriptError",
+    "NoSuchFieldsetError",
+    "OutOfMemoryError",
     "PubSubError",
     "ReadOnlyError",
+    "RedisClusterException",
     "RedisError",
     "ResponseError",
+    "SlotNotCoveredError",
+    "TimeoutError",
+    "TryAgainError",
     "WatchError",
     "error_from_reply",
 ]
 
 RedisError = GreenpoolError
+"""The base of every error here (greenpool's base error)."""
+
+InvalidResponse = ProtocolError
+"""Bytes from the server that break the protocol.  The connection closes, and the
+requests on it fail with :class:`ConnectionError` caused by this error."""
 
 
 class ResponseError(ReplyError):
@@ -37,12 +98,68 @@ class NoScriptError(ResponseError):
     """EVALSHA named a script the server does not have (``NOSCRIPT``)."""
 
 
-class BusyLoadingError(ResponseError):
-    """The server is loading its data set (``LOADING``)."""
+class OutOfMemoryError(ResponseError):
+    """The server is past ``maxmemory`` and refuses writes (``OOM``)."""
+
+
+class ExecAbortError(ResponseError):
+    """EXEC aborted: a command was refused while queueing (``EXECABORT``)."""
 
 
 class ReadOnlyError(ResponseError):
     """A write reached a read-only replica (``READONLY``)."""
+
+
+class NoPermissionError(ResponseError):
+    """The ACL user may not run the command or touch the key (``NOPERM``)."""
+
+
+class ModuleError(ResponseError):
+    """MODULE LOAD or UNLOAD failed."""
+
+
+class NoSuchFieldsetError(ResponseError):
+    """HIMPORT named a fieldset the connection has not prepared."""
+
+
+class AuthenticationWrongNumberOfArgsError(ResponseError):
+    """AUTH was sent with a username to a server that takes only a password (Redis < 6)."""
+
+
+class BusyLoadingError(ConnectionError, ResponseError):
+    """The server is loading its data set (``LOADING``).
+
+    A :class:`ConnectionError`, as in redis-py, and a :class:`ResponseError`
+    (it is an error reply: the connection stays usable).
+    """
+
+    def __init__(self, message: str, address: str | None = None) -> None:
+        super().__init__(message, address)
+
+
+class AuthenticationError(ConnectionError):
+    """The server refused the credentials (the message never contains them)."""
+
+
+class AuthorizationError(ConnectionError):
+    """The server refused a connection for want of rights (redis-py's name)."""
+
+
+class ExternalAuthProviderError(ConnectionError):
+    """The server's external authentication (LDAP ...) failed."""
+
+
+class MaxConnectionsError(ConnectionError, NoConnectionAvailable):
+    """No dedicated connection came free within ``pool_timeout``: ``max_connections``
+    are all in use.
+
+    A :class:`ConnectionError`, as what redis-py's pools raise when they run
+    out, and greenpool's :class:`~greenpool.NoConnectionAvailable` (whose
+    message names the longest holders).
+    """
+
+    def __init__(self, message: str, address: str | None = None) -> None:
+        super().__init__(message, address)
 
 
 class WatchError(GreenpoolError):
@@ -66,14 +183,125 @@ class PubSubError(GreenpoolError):
     """Pub/sub used wrongly (for example a worker with a channel that has no handler)."""
 
 
-class AuthenticationError(ConnectionError):
-    """The server refused the credentials (the message never contains them)."""
+class LockError(GreenpoolError, ValueError):
+    """A :class:`~greenpool.redis.lock.Lock` used wrongly, or not acquired in time.
+
+    ``lock_name`` is the lock's key (None when not known).
+    """
+
+    def __init__(self, message: str | None = None, lock_name: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.lock_name = lock_name
 
 
-_BY_KIND: dict[str, type[ResponseError]] = {
+class LockNotOwnedError(LockError):
+    """The lock expired or another holder took it: it is not this token's any more."""
+
+
+class ChildDeadlockedError(GreenpoolError):
+    """redis-py's error for a forked child finding its pool locked (kept for the name:
+    greenpool's pools notice a fork and open new connections instead)."""
+
+
+class RedisClusterException(GreenpoolError):
+    """A cluster client used wrongly (redis-py's base of cluster usage errors)."""
+
+
+class SlotNotCoveredError(RedisClusterException):
+    """No node serves the key's hash slot."""
+
+
+class CrossSlotTransactionError(RedisClusterException):
+    """A cluster transaction touched keys of more than one hash slot."""
+
+
+class InvalidPipelineStack(RedisClusterException):
+    """A cluster pipeline's commands can't be grouped by node."""
+
+
+class IncorrectPolicyType(GreenpoolError):
+    """A request or response policy of the wrong type (redis-py's cluster policies)."""
+
+
+class ClusterError(GreenpoolError):
+    """A cluster stayed unusable after the retries."""
+
+
+class ClusterDownError(ClusterError, ResponseError):
+    """The cluster is down (``CLUSTERDOWN``)."""
+
+
+class MasterDownError(ClusterDownError):
+    """The replica's link with its primary is down (``MASTERDOWN``)."""
+
+
+class AskError(ResponseError):
+    """The key's slot is migrating: ask another node (``ASK slot host:port``).
+
+    :attr:`slot_id`, :attr:`node_addr` (``"host:port"``), :attr:`host` and
+    :attr:`port` say where.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        words = message.split()
+        if words and words[0] in ("ASK", "MOVED"):
+            words = words[1:]
+        slot = words[0] if words else ""
+        addr = words[1] if len(words) > 1 else ""
+        self.slot_id = int(slot) if slot.isdigit() else None
+        self.node_addr = addr
+        host, _, port = addr.rpartition(":")
+        self.host = host
+        self.port = int(port) if port.isdigit() else None
+
+
+class MovedError(AskError):
+    """The key's slot is served by another node (``MOVED slot host:port``)."""
+
+
+class TryAgainError(ResponseError):
+    """A multi-key command met a slot being migrated; try again (``TRYAGAIN``)."""
+
+
+class ClusterCrossSlotError(ResponseError):
+    """The command's keys are in different hash slots (``CROSSSLOT``)."""
+
+
+_BY_KIND: dict[str, type[Exception]] = {
     "NOSCRIPT": NoScriptError,
     "LOADING": BusyLoadingError,
     "READONLY": ReadOnlyError,
+    "OOM": OutOfMemoryError,
+    "EXECABORT": ExecAbortError,
+    "NOPERM": NoPermissionError,
+    "WRONGPASS": AuthenticationError,
+    "NOAUTH": AuthenticationError,
+    "ASK": AskError,
+    "MOVED": MovedError,
+    "TRYAGAIN": TryAgainError,
+    "CLUSTERDOWN": ClusterDownError,
+    "CROSSSLOT": ClusterCrossSlotError,
+    "MASTERDOWN": MasterDownError,
+}
+
+# ``ERR`` replies redis-py tells apart by their whole message (after ``ERR ``).
+_BY_ERR_MESSAGE: dict[str, type[Exception]] = {
+    "max number of clients reached": ConnectionError,
+    "invalid password": AuthenticationError,
+    "wrong number of arguments for 'auth' command": AuthenticationWrongNumberOfArgsError,
+    "wrong number of arguments for 'AUTH' command": AuthenticationWrongNumberOfArgsError,
+    "Error loading the extension. Please check the server logs.": ModuleError,
+    "Error unloading module: no such module with that name": ModuleError,
+    "Error unloading module: operation not possible.": ModuleError,
+    "Error unloading module: the module exports one or more module-side data types, "
+    "can't unload": ModuleError,
+    "AUTH <password> called without any password configured for the default user. "
+    "Are you sure your configuration is correct?": AuthenticationError,
+    "Client sent AUTH, but no password is set": AuthenticationError,
+    "problem with LDAP service": ExternalAuthProviderError,
+    "no such fieldset": NoSuchFieldsetError,
 }
 
 
@@ -81,7 +309,11 @@ def error_from_reply(reply: Any) -> Exception:
     """The exception to raise for a failed reply: an error reply, or one that did not decode."""
     if isinstance(reply, UndecodableReply):
         return reply.error
-    cls = _BY_KIND.get(reply.kind, ResponseError)
+    kind = reply.kind
+    if kind == "ERR":
+        cls = _BY_ERR_MESSAGE.get(reply.message[4:], ResponseError)
+    else:
+        cls = _BY_KIND.get(kind, ResponseError)
     return cls(reply.message)
 
 

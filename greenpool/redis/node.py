@@ -159,7 +159,7 @@ class Node:
             ) from exc
 
     def set_everywhere(self, name: str, args: tuple[Any, ...]) -> Any:
-        """Run a per-connection setting (``CLIENT SETNAME x``) on every connection.
+        """Run a per-connection setting (``CLIENT SETNAME x``, ``AUTH``) on every connection.
 
         ``name`` is its table name (``"client|setname"``).  It runs first on
         one shared connection: an error reply is raised and nothing is
@@ -168,7 +168,8 @@ class Node:
         shared connection, and the idle dedicated connections are replaced
         before their next use.  An HIMPORT fieldset is kept by its name
         (``HIMPORT PREPARE``) until ``HIMPORT DISCARD`` (or ``DISCARDALL``)
-        forgets it.  Returns the first connection's reply.
+        forgets it.  AUTH's credentials replace the settings' (``username``,
+        ``password``).  Returns the first connection's reply.
         """
         first = self.shared_connection()
         reply = first.request(_execute.encode(args))
@@ -178,6 +179,10 @@ class Node:
         kept = settings.connection_commands
         if name == "client|setname":
             settings.client_name = _text(args[2])
+        elif name == "auth":
+            # The handshake of every new connection authenticates with these.
+            settings.username = _text(args[1]) if len(args) > 2 else None
+            settings.password = _text(args[-1])
         elif name == "himport|discard":
             kept.pop(_FIELDSET + _text(args[2]), None)
         elif name == "himport|discardall":

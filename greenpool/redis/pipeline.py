@@ -33,14 +33,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ReplyError
+from ..errors import GreenpoolError, NoConnectionAvailable, ReplyError
 from . import _execute
 from ._route import BLOCKING, Route, refusal, resolve, route_or_unseen
 from .commands import Commands
-from .exceptions import ResponseError, WatchError, error_from_reply
+from .exceptions import (
+    MaxConnectionsError,
+    RedisError,
+    ResponseError,
+    WatchError,
+    error_from_reply,
+)
 
 if TYPE_CHECKING:
-    from ..pool.checkout import _Lease
+    from ..pool.checkout import Lease
     from ..transport.connection import Connection
     from .node import Node
 
@@ -58,7 +64,7 @@ class Pipeline(Commands):
         self.transaction = transaction
         self._stack: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         self._scripts: dict[str, Any] = {}
-        self._lease: _Lease[Connection] | None = None
+        self._lease: Lease[Connection] | None = None
         self._conn: Connection | None = None
         self.watching = False
         self.explicit_transaction = False
@@ -129,9 +135,12 @@ class Pipeline(Commands):
                 _execute.result(conn.request(_execute.encode(load)), {})
 
     def watch(self, *names: Any) -> bool:
-        """WATCH keys: until :meth:`multi`, commands run at once on this connection."""
+        """WATCH keys: until :meth:`multi`, commands run at once on this connection.
+
+        After :meth:`multi` raises :class:`~greenpool.redis.exceptions.RedisError`
+        (as redis-py's)."""
         if self.explicit_transaction:
-            raise ResponseError("cannot WATCH after MULTI")
+            raise RedisError("Cannot issue a WATCH after a MULTI")
         self.watching = True
         return bool(self.immediate_execute_command("WATCH", *names))
 
@@ -144,11 +153,16 @@ class Pipeline(Commands):
         return result
 
     def multi(self) -> None:
-        """Start buffering the transaction's commands (after :meth:`watch`)."""
+        """Start buffering the transaction's commands (after :meth:`watch`).
+
+        A second call, or one after commands were buffered, raises
+        :class:`~greenpool.redis.exceptions.RedisError` (as redis-py's)."""
         if self.explicit_transaction:
-            raise ResponseError("cannot issue nested calls to MULTI")
+            raise RedisError("Cannot issue nested calls to MULTI")
         if self._stack:
-            raise ResponseError("commands without an initial MULTI are already buffered")
+            raise RedisError(
+                "Commands without an initial WATCH have already been issued"
+            )
         self.explicit_transaction = True
 
     def execute(self, raise_on_error: bool = True) -> list[Any]:
@@ -198,7 +212,9 @@ class Pipeline(Commands):
         for (args, options), reply in zip(stack, results, strict=True):
             try:
                 out.append(_execute.result_from_raw(reply, options, self.settings))
-            except (ReplyError, UnicodeDecodeError) as error:
+            except (GreenpoolError, UnicodeDecodeError) as error:
+                # No I/O here: whatever is raised came from this reply (an error
+                # reply may map to AuthenticationError, which is no ReplyError).
                 if raise_on_error:
                     raise _annotate(error, args, len(out) + 1) from None
                 out.append(error)
@@ -219,7 +235,7 @@ class Pipeline(Commands):
             raise WatchError("a watched key changed; the transaction did not run")
         return exec_reply
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # type: ignore[override]  # the pipeline's, as in redis-py
         """Drop the buffered commands, UNWATCH, and give the connection back."""
         self._stack = []
         self._scripts = {}
@@ -237,7 +253,10 @@ class Pipeline(Commands):
     def _connection(self) -> Connection:
         if self._conn is None:
             lease = self.node.dedicated_pool.connection()
-            self._conn = lease.__enter__()
+            try:
+                self._conn = lease.__enter__()
+            except NoConnectionAvailable as exc:
+                raise MaxConnectionsError(str(exc)) from None
             self._lease = lease
         return self._conn
 

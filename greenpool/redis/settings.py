@@ -89,6 +89,10 @@ class RedisSettings:
         ssl_cert_reqs: str | int = "required",
         ssl_check_hostname: bool = True,
         ssl_server_hostname: str | None = None,
+        ssl_ciphers: str | None = None,
+        ssl_min_version: ssl.TLSVersion | int | None = None,
+        ssl_include_verify_flags: list[ssl.VerifyFlags] | None = None,
+        ssl_exclude_verify_flags: list[ssl.VerifyFlags] | None = None,
     ) -> RedisSettings:
         """Check every argument; raise ConfigurationError naming the first bad one."""
         if unix_socket_path is not None:
@@ -124,8 +128,13 @@ class RedisSettings:
         # mistake whether or not it would be used today.
         check_bool("ssl_check_hostname", ssl_check_hostname)
         cert_reqs_mode(ssl_cert_reqs)
-        files = {"ssl_ca_certs": ssl_ca_certs, "ssl_certfile": ssl_certfile,
-                 "ssl_keyfile": ssl_keyfile, "ssl_password": ssl_password}
+        files: dict[str, Any] = {
+            "ssl_ca_certs": ssl_ca_certs, "ssl_certfile": ssl_certfile,
+            "ssl_keyfile": ssl_keyfile, "ssl_password": ssl_password,
+            "ssl_ciphers": ssl_ciphers, "ssl_min_version": ssl_min_version,
+            "ssl_include_verify_flags": ssl_include_verify_flags,
+            "ssl_exclude_verify_flags": ssl_exclude_verify_flags,
+        }
         for name, value in files.items():
             if value is not None and ssl_context is not None:
                 raise ConfigurationError(name, value, "give ssl_context or this, not both")
@@ -137,7 +146,12 @@ class RedisSettings:
             context = make_ssl_context(
                 ca_certs=ssl_ca_certs, certfile=ssl_certfile, keyfile=ssl_keyfile,
                 password=ssl_password, cert_reqs=ssl_cert_reqs, check_hostname=ssl_check_hostname,
+                ciphers=ssl_ciphers, minimum_version=_tls_version(ssl_min_version),
             )
+            for flag in _verify_flags("ssl_include_verify_flags", ssl_include_verify_flags):
+                context.verify_flags |= flag
+            for flag in _verify_flags("ssl_exclude_verify_flags", ssl_exclude_verify_flags):
+                context.verify_flags &= ~flag
         return cls(
             address=address, db=db, username=username, password=password, protocol=protocol,
             client_name=client_name, socket_timeout=socket_timeout,
@@ -219,6 +233,24 @@ def _watched(locator: Any, codec: Callable[[], RespCodec]) -> Any:
     return locator.watch(codec())
 
 
+def _tls_version(value: Any) -> ssl.TLSVersion | None:
+    if value is None:
+        return None
+    try:
+        return ssl.TLSVersion(value)
+    except (ValueError, TypeError):
+        raise ConfigurationError("ssl_min_version", value, "must be an ssl.TLSVersion") from None
+
+
+def _verify_flags(argument: str, value: Any) -> list[ssl.VerifyFlags]:
+    if value is None:
+        return []
+    try:
+        return [ssl.VerifyFlags(flag) for flag in value]
+    except (ValueError, TypeError):
+        raise ConfigurationError(argument, value, "must be a list of ssl.VerifyFlags") from None
+
+
 _BOOL = {"1": True, "true": True, "yes": True, "on": True,
          "0": False, "false": False, "no": False, "off": False}
 _URL_OPTIONS: dict[str, Any] = {
@@ -238,9 +270,33 @@ _URL_OPTIONS: dict[str, Any] = {
     "ssl_ca_certs": str,
     "ssl_certfile": str,
     "ssl_keyfile": str,
+    "ssl_password": str,
     "ssl_check_hostname": "bool",
     "username": str,
     "password": str,
+    "ssl_ciphers": str,
+    "ssl_min_version": int,
+    "ssl_include_verify_flags": "flags",
+    "ssl_exclude_verify_flags": "flags",
+    # redis-py's names for what greenpool calls otherwise, or does anyway:
+    "timeout": float,  # the wait for a dedicated connection: pool_timeout
+    "socket_read_size": int,
+    "socket_keepalive": "bool",
+    "retry_on_timeout": "bool",
+    "retry_on_error": "list",
+    "legacy_responses": "bool",
+}
+
+# Options redis-py reads that ask for what greenpool always does: the value that
+# means it is accepted and dropped; any other is refused, saying why.
+_AS_GREENPOOL_DOES: dict[str, tuple[Any, str]] = {
+    "socket_keepalive": (True, "greenpool's connections always use TCP keepalive"),
+    "retry_on_timeout": (False, "greenpool does not resend commands on its own (one may "
+                                "have run); call set_retry() on the client"),
+    "retry_on_error": ([], "greenpool does not resend commands on its own (one may have "
+                           "run); call set_retry() on the client"),
+    "legacy_responses": (True, "greenpool gives redis-py's legacy (RESP2) reply shapes "
+                               "on both protocols"),
 }
 
 
@@ -293,9 +349,25 @@ def parse_url(url: str) -> dict[str, Any]:
         try:
             if kind == "bool":
                 value: Any = _BOOL[raw.lower()]
+            elif kind == "flags":
+                names = [n.strip() for n in raw.strip("[]").split(",") if n.strip()]
+                value = [ssl.VerifyFlags[name] for name in names]
+            elif kind == "list":
+                value = [n.strip() for n in raw.strip("[]").split(",") if n.strip()]
             else:
                 value = kind(raw)
         except (KeyError, ValueError):
             raise ConfigurationError(key, raw, "bad value in the URL") from None
-        kwargs[key] = value
+        if key in _AS_GREENPOOL_DOES:
+            accepted, why = _AS_GREENPOOL_DOES[key]
+            if value != accepted:
+                raise ConfigurationError(key, value, why)
+        elif key == "socket_read_size":
+            if value < 1:
+                raise ConfigurationError(key, value, "must be >= 1")
+            # Accepted and dropped: greenpool's reader sizes its reads itself.
+        elif key == "timeout":
+            kwargs["pool_timeout"] = value
+        else:
+            kwargs[key] = value
     return kwargs

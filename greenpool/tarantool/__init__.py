@@ -10,6 +10,7 @@ moving over is mostly a change of import.  See ``docs/tarantool.md``.
 
 from __future__ import annotations
 
+from .._util import former_names
 from ..pool.modes import (
     InstanceState,
     LeastLoadedStrategy,
@@ -18,7 +19,7 @@ from ..pool.modes import (
     Status,
     StrategyInterface,
 )
-from ..protocol.iproto import Iterator
+from ..protocol.iproto import IteratorType
 from .connection import DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE, Connection
 from .crud import CrudError, CrudResult
 from .errors import (
@@ -49,7 +50,7 @@ __all__ = [
     "DatabaseError",
     "Endpoint",
     "InstanceState",
-    "Iterator",
+    "IteratorType",
     "LeastLoadedStrategy",
     "Mode",
     "NetworkError",
@@ -64,3 +65,7 @@ __all__ = [
     "StrategyInterface",
     "make_ssl_context",
 ]
+
+
+# ``Iterator``, the iterator enum's former name, shadowed collections.abc.Iterator.
+__getattr__ = former_names(__name__, {"Iterator": ("IteratorType", IteratorType)})

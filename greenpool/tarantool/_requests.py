@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from ..errors import ConfigurationError
 from ..protocol.iproto import (
-    Iterator,
+    IteratorType,
     Schema,
     encode_call,
     encode_delete,
@@ -124,11 +124,11 @@ def _version(names: Names, space: Any, index: Any = 0) -> int | None:
     return names.version
 
 
-# Plain ints, not Iterator members: a request's args tuple holding only
+# Plain ints, not IteratorType members: a request's args tuple holding only
 # ints and strings is one the GC can stop tracking (an enum member is an
 # object it tracks).
-_EQ: Final = int(Iterator.EQ)
-_ALL: Final = int(Iterator.ALL)
+_EQ: Final = int(IteratorType.EQ)
+_ALL: Final = int(IteratorType.ALL)
 
 
 def default_iterator(key: Any) -> int:

@@ -43,7 +43,7 @@ from gevent.event import AsyncResult
 from .._backoff import Backoff
 from .._fork import register
 from .._stats import ConnectionCounters, RequestCounters
-from .._util import check_bool, check_float, check_int
+from .._util import call_listener, check_bool, check_float, check_int
 from ..errors import ConfigurationError, ProtocolError
 from ..errors import ConnectionError as _TransportError
 from ..errors import TimeoutError as _TransportTimeout
@@ -54,7 +54,7 @@ from ..protocol.iproto import (
     DatabaseError,
     GreetingMessage,
     IprotoCodec,
-    Iterator,
+    IteratorType,
     Schema,
     SchemaError,
     encode_auth,
@@ -353,10 +353,7 @@ class Connection(CrudMixin):
             if not self._closing:
                 self._connects.lost += 1
         for listener in list(self._close_listeners):
-            try:
-                listener(self, cause)
-            except Exception:
-                log.exception("%s: close listener %r raised", self.name, listener)
+            call_listener(log, listener, self, cause)
 
     # ------------------------------------------------------------------
     # Connecting
@@ -486,6 +483,13 @@ class Connection(CrudMixin):
         finally:
             self._closing = False
 
+    def abort(self, cause: BaseException) -> None:
+        """Close the connection as broken: requests in flight fail with
+        :class:`NetworkError` chaining ``cause``, and it counts as lost in the
+        stats.  Never blocks; a later request connects again.
+        """
+        self._transport.close(cause)
+
     def _forget_inherited(self) -> None:
         """In a child after fork(): forget the attempts under way (see :mod:`greenpool._fork`).
 
@@ -535,7 +539,7 @@ class Connection(CrudMixin):
     # ------------------------------------------------------------------
     # Sending
 
-    def _perform(
+    def perform(
         self,
         build: Build,
         args: tuple[Any, ...],
@@ -546,6 +550,10 @@ class Connection(CrudMixin):
         deadline: float | None = None,
     ) -> Response:
         """Send one request built by ``build(names, sync, args)`` and return its Response.
+
+        The one request path: the public methods and
+        :class:`~greenpool.tarantool.ConnectionPool` go through it, with an
+        encoder from :mod:`greenpool.tarantool._requests` as ``build``.
 
         ``timeout`` bounds the whole call (None: the ``deadline`` setting).
         The pool gives the call's absolute ``deadline`` (``monotonic()``)
@@ -559,7 +567,7 @@ class Connection(CrudMixin):
                 if timeout is None:
                     timeout = self.deadline
                 elif type(timeout) is not float or not timeout > 0:
-                    timeout = _check_timeout(timeout)
+                    timeout = check_request_timeout(timeout)
                 deadline = monotonic() + timeout
             # The first try waits the whole ``timeout``, the same for every caller
             # (the transport's one deadline timer serves requests whose deadlines
@@ -681,7 +689,7 @@ class Connection(CrudMixin):
     def ping(self, notime: bool = False, *, timeout: float | None = None) -> float | str:
         """Send a PING; return the round trip in seconds, or ``"Success"`` with ``notime``."""
         start = monotonic()
-        self._perform(build_ping, (), timeout)
+        self.perform(build_ping, (), timeout)
         return "Success" if notime else monotonic() - start
 
     def select(
@@ -692,7 +700,7 @@ class Connection(CrudMixin):
         offset: int = 0,
         limit: int = _U32_MAX,
         index: str | int = 0,
-        iterator: Iterator | int | str | None = None,
+        iterator: IteratorType | int | str | None = None,
         on_push: OnPush | None = None,
         on_push_ctx: Any = None,
         timeout: float | None = None,
@@ -701,12 +709,12 @@ class Connection(CrudMixin):
 
         ``key`` is a list of key parts, one part, or None (every tuple).
         ``iterator`` defaults to EQ, or ALL when the key is empty; it takes
-        :class:`~greenpool.protocol.iproto.Iterator` values, their names
+        :class:`~greenpool.protocol.iproto.IteratorType` values, their names
         (``"GE"``) or operators (``">="``).
         """
         if iterator is None:
             iterator = default_iterator(key)
-        return self._perform(
+        return self.perform(
             build_select, (space_name, key, offset, limit, index, iterator), timeout,
             on_push, on_push_ctx, type(space_name) is not int or type(index) is not int,
         )
@@ -724,7 +732,7 @@ class Connection(CrudMixin):
 
         A duplicate key raises DatabaseError ``ER_TUPLE_FOUND``.
         """
-        return self._perform(
+        return self.perform(
             build_store, (encode_insert, space_name, values),
             timeout, on_push, on_push_ctx,
         )
@@ -739,7 +747,7 @@ class Connection(CrudMixin):
         timeout: float | None = None,
     ) -> Response:
         """Insert the tuple ``values`` or replace the one with its primary key."""
-        return self._perform(
+        return self.perform(
             build_store, (encode_replace, space_name, values),
             timeout, on_push, on_push_ctx,
         )
@@ -760,7 +768,7 @@ class Connection(CrudMixin):
         Fields are numbers from 0 or names.  The Response holds the new
         tuple, or is empty when no tuple matched.
         """
-        return self._perform(
+        return self.perform(
             build_update, (space_name, key, op_list, index),
             timeout, on_push, on_push_ctx,
         )
@@ -781,7 +789,7 @@ class Connection(CrudMixin):
         ``index`` is accepted for tarantool-python compatibility (the
         server always uses the primary key).  The Response is empty.
         """
-        return self._perform(
+        return self.perform(
             build_upsert, (space_name, tuple_value, op_list, index),
             timeout, on_push, on_push_ctx,
         )
@@ -797,7 +805,7 @@ class Connection(CrudMixin):
         timeout: float | None = None,
     ) -> Response:
         """Delete the tuple with ``key``; the Response holds it (or is empty)."""
-        return self._perform(
+        return self.perform(
             build_delete, (space_name, key, index),
             timeout, on_push, on_push_ctx,
         )
@@ -815,7 +823,7 @@ class Connection(CrudMixin):
         As in tarantool-python, one list or tuple argument is taken as the
         argument list.
         """
-        return self._perform(
+        return self.perform(
             build_call, (func_name, call_args(args)),
             timeout, on_push, on_push_ctx,
         )
@@ -829,7 +837,7 @@ class Connection(CrudMixin):
         timeout: float | None = None,
     ) -> Response:
         """Run the Lua chunk ``expr`` (``...`` are ``args``); the Response holds its results."""
-        return self._perform(
+        return self.perform(
             build_eval, (expr, call_args(args)),
             timeout, on_push, on_push_ctx,
         )
@@ -847,16 +855,17 @@ class Connection(CrudMixin):
         statements set :attr:`Response.affected_row_count` and
         :attr:`Response.autoincrement_ids`.
         """
-        return self._perform(
+        return self.perform(
             build_execute, (query, params),
             timeout,
         )
 
     def _crud_call(self, name: str, args: list[Any], mode: Any = None) -> Response:
-        return self._perform(build_call, (name, args))
+        return self.perform(build_call, (name, args))
 
 
-def _check_timeout(timeout: object) -> float:
+def check_request_timeout(timeout: object) -> float:
+    """``timeout`` as a float; ConfigurationError unless it is a positive number of seconds."""
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ConfigurationError("timeout", timeout, "must be a positive number of seconds")
     return float(timeout)

@@ -85,7 +85,7 @@ from ..protocol.iproto import (
     ER_LOADING,
     ER_READONLY,
     DatabaseError,
-    Iterator,
+    IteratorType,
     encode_insert,
     encode_replace,
 )
@@ -103,7 +103,7 @@ from ._requests import (
     call_args,
     default_iterator,
 )
-from .connection import DEFAULT_DEADLINE, Connection, OnPush, _check_timeout
+from .connection import DEFAULT_DEADLINE, Connection, OnPush, check_request_timeout
 from .crud import CrudMixin
 from .errors import NetworkError, NetworkTimeoutError
 from .response import Response
@@ -358,7 +358,7 @@ class PoolUnit:
             self._mark_unhealthy(error or NetworkError("not connected", str(self.endpoint)))
             return False
         try:
-            reply = live[0]._perform(build_call, _BOX_INFO, pool.health_timeout)
+            reply = live[0].perform(build_call, _BOX_INFO, pool.health_timeout)
             info = reply.data[0] if reply.data else None
             if not isinstance(info, Mapping) or not isinstance(info.get("ro"), bool):
                 raise ProtocolError(f"box.info gave no 'ro' flag: {reply!r}")
@@ -366,10 +366,8 @@ class PoolUnit:
             # The instance stopped answering: fail what waits on it now.
             self._mark_unhealthy(exc)
             for conn in self.connections:
-                conn._transport.close(
-                    NetworkError(f"box.info unanswered for {pool.health_timeout}s",
-                                 str(self.endpoint))
-                )
+                conn.abort(NetworkError(f"box.info unanswered for {pool.health_timeout}s",
+                                        str(self.endpoint)))
             return False
         except Exception as exc:
             self._mark_unhealthy(exc)
@@ -420,8 +418,9 @@ class ConnectionPool(CrudMixin):
     instance fits the mode (the message lists every instance and why),
     :class:`~greenpool.tarantool.NetworkError` /
     :class:`~greenpool.tarantool.NetworkTimeoutError`,
-    :class:`~greenpool.tarantool.DatabaseError`, ``ValueError`` for a
-    missing or unknown mode, and :class:`~greenpool.PoolClosed` after
+    :class:`~greenpool.tarantool.DatabaseError`,
+    :class:`~greenpool.ConfigurationError` (a ValueError) for a missing or
+    unknown mode, and :class:`~greenpool.PoolClosed` after
     :meth:`close`.  Each takes ``timeout=`` to override ``deadline`` once.
     """
 
@@ -664,7 +663,7 @@ class ConnectionPool(CrudMixin):
             if timeout is None:
                 timeout = self.deadline
             elif type(timeout) is not float or not timeout > 0:
-                timeout = _check_timeout(timeout)
+                timeout = check_request_timeout(timeout)
             deadline = monotonic() + timeout
             getnext = self._getnext
             tries = 0
@@ -679,8 +678,8 @@ class ConnectionPool(CrudMixin):
                     raise error from None
                 try:
                     conn = unit.only or unit.pick()
-                    # The first try may wait the whole timeout (see Connection._perform).
-                    return conn._perform(build, args, None if tries else timeout, on_push,
+                    # The first try may wait the whole timeout (see Connection.perform).
+                    return conn.perform(build, args, None if tries else timeout, on_push,
                                          on_push_ctx, verify, deadline)
                 except NetworkTimeoutError:
                     raise
@@ -727,7 +726,7 @@ class ConnectionPool(CrudMixin):
         offset: int = 0,
         limit: int = _U32_MAX,
         index: str | int = 0,
-        iterator: Iterator | int | str | None = None,
+        iterator: IteratorType | int | str | None = None,
         mode: Any = Mode.ANY,
         on_push: OnPush | None = None,
         on_push_ctx: Any = None,
@@ -780,29 +779,29 @@ class ConnectionPool(CrudMixin):
 
     def call(self, func_name: str, *args: Any, mode: Any = None, on_push: OnPush | None = None,
              on_push_ctx: Any = None, timeout: float | None = None) -> Response:
-        """CALL a Lua function on an instance fitting ``mode`` (required: ValueError without)."""
+        """CALL a Lua function on an instance fitting ``mode`` (required)."""
         _need_mode("call", mode)
         return self._send(mode, build_call, (func_name, call_args(args)),
                           _OTHER, timeout, on_push, on_push_ctx)
 
     def eval(self, expr: str, *args: Any, mode: Any = None, on_push: OnPush | None = None,
              on_push_ctx: Any = None, timeout: float | None = None) -> Response:
-        """EVAL Lua on an instance fitting ``mode`` (required: ValueError without)."""
+        """EVAL Lua on an instance fitting ``mode`` (required)."""
         _need_mode("eval", mode)
         return self._send(mode, build_eval, (expr, call_args(args)),
                           _OTHER, timeout, on_push, on_push_ctx)
 
     def execute(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None, *,
                 mode: Any = None, timeout: float | None = None) -> Response:
-        """Run SQL on an instance fitting ``mode`` (required: ValueError without)."""
+        """Run SQL on an instance fitting ``mode`` (required)."""
         _need_mode("execute", mode)
         return self._send(mode, build_execute, (query, params), _OTHER, timeout)
 
 
 def _need_mode(method: str, mode: Any) -> None:
     if mode is None:
-        raise ValueError(
-            f"{method}() needs mode= (Mode.RW, RO, ANY, PREFER_RW or PREFER_RO): "
+        raise ConfigurationError(
+            "mode", mode, f"{method}() needs one (Mode.RW, RO, ANY, PREFER_RW or PREFER_RO): "
             "the pool can't tell whether it reads or writes"
         )
 

@@ -45,6 +45,7 @@ from gevent import GreenletExit, get_hub
 from gevent import socket as gsocket
 from greenlet import getcurrent
 
+from .._deadlines import DONE, FAILED, TIMED_OUT, WAITING, Deadlines, Wait
 from .._fork import fd_of, register, sever
 from .._util import call_listener, check_float
 from ..address import Address, AddressLike, parse_address
@@ -55,12 +56,6 @@ __all__ = ["Codec", "Connection"]
 
 log = logging.getLogger("greenpool.connection")
 
-# Request states.
-_WAITING = 0
-_DONE = 1
-_FAILED = 2
-_TIMED_OUT = 3
-_ABANDONED = 4
 
 # Connection states.
 DISCONNECTED = "disconnected"
@@ -92,29 +87,28 @@ class Codec(Protocol):
         ...
 
 
-class _Pending:
+class _Pending(Wait):
     """One request waiting for its reply (or, for a batch, its replies)."""
 
-    __slots__ = (
-        "deadline", "greenlet", "key", "on_push", "remaining", "results", "state", "value"
-    )
+    __slots__ = ("key", "on_push", "remaining", "results")
 
     def __init__(self, greenlet: Any) -> None:
+        # Wait.__init__, inlined: one request makes one of these.
         self.greenlet = greenlet
-        self.state = _WAITING
+        self.state = WAITING
         self.value: Any = None
+        self.deadline = 0.0
         self.results: list[Any] | None = None
         self.remaining = 1
         self.key: Any = None
         self.on_push: Callable[[Any], None] | None = None
-        self.deadline = 0.0
 
 
 def _wake_all(done: list[_Pending]) -> None:
     # Runs in the hub: resume every caller whose reply (or error) is in.
     for pending in done:
         greenlet = pending.greenlet
-        if greenlet is not None and (pending.state == _DONE or pending.state == _FAILED):
+        if greenlet is not None and (pending.state == DONE or pending.state == FAILED):
             greenlet.switch()
 
 
@@ -201,11 +195,9 @@ class Connection:
         self._orphans: dict[Any, None] = {}
         self._wbuf: list[bytes] = []
         self._out: Any = None
-        # Requests waiting with a deadline, in deadline order, watched by one
-        # timer armed for the first (see _wait).
-        self._deadlines: deque[_Pending] = deque()
-        self._deadline_timer: Any = None
-        self._deadline_due = 0.0  # when the deadline timer fires (loop time)
+        # Blocks callers until their reply, and times them out: one timer
+        # for every request whose deadline keeps the order (see greenpool._deadlines).
+        self._deadlines = Deadlines(self._expired, self._left)
         self._flush_scheduled = False
         self._writing = False
         self._hub: Any = None
@@ -380,10 +372,7 @@ class Connection:
         self._out = None
         self._flush_scheduled = False
         self.push_all = False
-        timer, self._deadline_timer = self._deadline_timer, None
-        if timer is not None:
-            timer.close()
-        self._deadlines = deque()
+        self._deadlines.clear()
         current = getcurrent()
         for glet in (self._reader, self._writer):
             if glet is not None and glet is not current and not glet.dead:
@@ -412,10 +401,10 @@ class Connection:
             text += f": {cause}" if str(cause) else f": {type(cause).__name__}"
         done = []
         for p in pending:
-            if p.state == _WAITING:
+            if p.state == WAITING:
                 error = ConnectionError(text, str(self.address))
                 error.__cause__ = cause
-                p.state = _FAILED
+                p.state = FAILED
                 p.value = error
                 done.append(p)
         if done:
@@ -459,7 +448,11 @@ class Connection:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.run_callback(self._flush)
-        self._wait(p, self.request_timeout if timeout is _DEFAULT else timeout)
+        if timeout is _DEFAULT:
+            timeout = self.request_timeout
+        self._deadlines.wait(self._hub, p, timeout)
+        if p.state != DONE:
+            raise self._failure(p, timeout)
         return p.value
 
     def request_many(
@@ -482,7 +475,11 @@ class Connection:
         p.remaining = count
         self._ordered.append(p)
         self._queue(payload)
-        self._wait(p, self.request_timeout if timeout is _DEFAULT else timeout)
+        if timeout is _DEFAULT:
+            timeout = self.request_timeout
+        self._deadlines.wait(self._hub, p, timeout)
+        if p.state != DONE:
+            raise self._failure(p, timeout)
         return p.results
 
     def send(self, payload: bytes) -> None:
@@ -502,97 +499,26 @@ class Connection:
             self._flush_scheduled = True
             self._loop.run_callback(self._flush)
 
-    def _wait(self, p: _Pending, timeout: float | None) -> None:
-        hub = self._hub
-        if p.greenlet is hub:
-            self._abandon(p)
-            raise RuntimeError("cannot wait for a reply in the gevent hub; use a greenlet")
-        timer = None
-        if timeout is not None:
-            # Deadlines of requests with the same timeout grow in arrival order,
-            # so one timer watching the earliest serves them all (a libev timer
-            # per request costs about a fifth of a request).  A deadline that
-            # would break the order gets a timer of its own.
-            loop = self._loop
-            deadline = loop.now() + timeout
-            queue = self._deadlines
-            if not queue or deadline >= queue[-1].deadline:
-                p.deadline = deadline
-                queue.append(p)
-                if self._deadline_timer is None:
-                    self._arm_deadlines(loop, timeout)
-                elif len(queue) == 1 and deadline < self._deadline_due:
-                    # The queue had emptied with the timer still armed for a
-                    # later deadline than this one: watch this one instead.
-                    # (test_a_short_timeout_after_a_long_one_that_finished)
-                    self._deadline_timer.close()
-                    self._arm_deadlines(loop, timeout)
-            else:
-                timer = loop.timer(timeout)
-                timer.start(self._expire, p)
-        try:
-            while p.state == _WAITING:
-                hub.switch()
-        except BaseException:
-            if p.state == _WAITING:
-                self._abandon(p)
-            p.greenlet = None  # never switch into this greenlet for this request again
-            raise
-        finally:
-            if timer is not None:
-                timer.close()
-            elif timeout is not None:
-                # Drop finished requests from the front: replies mostly come back
-                # in order, so the queue stays as short as the requests in flight.
-                queue = self._deadlines
-                while queue and queue[0].state != _WAITING:
-                    queue.popleft()
-        p.greenlet = None
-        state = p.state
-        if state == _DONE:
-            return
-        if state == _TIMED_OUT:
-            raise TimeoutError(f"{self.name}: no reply within {timeout}s")
-        raise p.value
+    def _failure(self, p: _Pending, timeout: float | None) -> BaseException:
+        # The error for a request that ended without its reply.
+        if p.state == TIMED_OUT:
+            return TimeoutError(f"{self.name}: no reply within {timeout}s")
+        error: BaseException = p.value
+        return error
 
-    def _arm_deadlines(self, loop: Any, delay: float) -> None:
-        timer = loop.timer(max(delay, 0.0))
-        self._deadline_timer = timer
-        self._deadline_due = loop.now() + delay
-        timer.start(self._expire_due)
+    def _expired(self, due: list[_Pending]) -> None:
+        # Runs in the hub: these requests' deadlines passed (see greenpool._deadlines).
+        for p in due:
+            self._orphan(p)
 
-    def _expire_due(self) -> None:
-        # Runs in the hub when the shared deadline timer fires: time out every
-        # request whose deadline passed, then re-arm for the next one.
-        timer, self._deadline_timer = self._deadline_timer, None
-        if timer is not None:
-            timer.close()
-        loop = self._loop
-        now = loop.now()
-        queue = self._deadlines
-        due = []
-        while queue:
-            p = queue[0]
-            if p.state != _WAITING:
-                queue.popleft()
-            elif p.deadline <= now + 1e-6:
-                queue.popleft()
-                due.append((p, p.greenlet))
-                self._abandon(p)
-                p.state = _TIMED_OUT
-            else:
-                break
-        if queue and loop is not None:
-            self._arm_deadlines(loop, queue[0].deadline - now)
-        for _, greenlet in due:
-            greenlet.switch()
+    def _left(self, p: _Pending, _state: int) -> None:
+        # A BaseException ended the caller's wait (see greenpool._deadlines).
+        self._orphan(p)
 
-    def _abandon(self, p: _Pending) -> None:
+    def _orphan(self, p: _Pending) -> None:
         # The caller left.  Ordered: keep the slot so its reply is consumed and
         # dropped.  Keyed: remember the key as an orphan; its late reply is
         # dropped, any other unmatched reply breaks the connection.
-        p.state = _ABANDONED
-        p.greenlet = None
         if self._keyed and self._keyed_pending.get(p.key) is p:
             del self._keyed_pending[p.key]
             orphans = self._orphans
@@ -601,14 +527,6 @@ class Connection:
                 # A server this many replies behind is broken anyway: the
                 # oldest orphan's reply, if it ever comes, closes the connection.
                 del orphans[next(iter(orphans))]
-
-    def _expire(self, p: _Pending) -> None:
-        # Runs in the hub when a request's own timer fires.
-        if p.state == _WAITING:
-            greenlet = p.greenlet
-            self._abandon(p)
-            p.state = _TIMED_OUT
-            greenlet.switch()
 
     def _not_connected(self) -> ConnectionError:
         cause = f": {self.close_cause}" if self.close_cause is not None else ""
@@ -704,17 +622,17 @@ class Connection:
                 p = pending[0]
                 if p.results is None:
                     pending.popleft()
-                    if p.state == _WAITING:
+                    if p.state == WAITING:
                         p.value = message
-                        p.state = _DONE
+                        p.state = DONE
                         done.append(p)
                 else:
                     p.results.append(message)
                     p.remaining -= 1
                     if p.remaining == 0:
                         pending.popleft()
-                        if p.state == _WAITING:
-                            p.state = _DONE
+                        if p.state == WAITING:
+                            p.state = DONE
                             done.append(p)
         finally:
             # Wake whoever got a reply, even when a later message was bad.
@@ -745,9 +663,9 @@ class Connection:
                         f"{self.name}: a reply for key {key!r}, which no request sent "
                         "on this connection is waiting for"
                     )
-                if p.state == _WAITING:
+                if p.state == WAITING:
                     p.value = message
-                    p.state = _DONE
+                    p.state = DONE
                     done.append(p)
         finally:
             if done:
@@ -787,8 +705,7 @@ class Connection:
         self._out = None
         self._writing = False
         self._flush_scheduled = False
-        self._deadline_timer = None
-        self._deadlines = deque()
+        self._deadlines = Deadlines(self._expired, self._left)  # the parent's timer: dropped
         self.state = DISCONNECTED
         cause = ConnectionError(f"{self.name}: inherited across fork()", str(self.address))
         self.close_cause = cause

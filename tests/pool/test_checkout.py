@@ -9,6 +9,7 @@ from typing import Any
 
 import gevent
 import gevent.event
+import gevent.monkey
 import pytest
 from gevent import GreenletExit
 from helpers import LineRedis, client_count, wait_until
@@ -182,6 +183,29 @@ def test_an_enclosing_gevent_timeout_is_honoured(make_pool: Any) -> None:
     pool.put(held)
     assert pool.checkedin() == 1
     assert pool.get(timeout=0) is held
+
+
+def test_a_wait_begun_right_after_a_blocked_hub_gets_its_whole_timeout(make_pool: Any) -> None:
+    # The hub's loop time was stale after a 0.3 s block: a 0.2 s wait begun
+    # then, on the pool's shared timer (already armed for an earlier waiter),
+    # timed out at once though the connection came back 0.05 s later.
+    pool = make_pool(pool_size=1, pool_timeout=0.2)
+    held = pool.get()
+    blocking_sleep = gevent.monkey.get_original("time", "sleep")
+
+    def block_then_wait() -> Any:
+        blocking_sleep(0.3)
+        return pool.get()
+
+    earlier = gevent.spawn(pool.get)  # begun before the block: rightly out of time after it
+    waiter = gevent.spawn(block_then_wait)
+    gevent.sleep(0.05)
+    with pytest.raises(NoConnectionAvailable):
+        earlier.get(timeout=0.1)
+    assert not waiter.dead
+    pool.put(held)
+    assert waiter.get(timeout=2) is held
+    pool.put(held)
 
 
 def test_waiters_are_served_first_in_first_out(make_pool: Any) -> None:

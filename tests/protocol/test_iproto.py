@@ -39,7 +39,7 @@ from greenpool.protocol.iproto import (
     ER_WRONG_SCHEMA_VERSION,
     DatabaseError,
     IprotoParser,
-    Iterator,
+    IteratorType,
     Reply,
     Schema,
     SchemaError,
@@ -461,7 +461,7 @@ def _theirs(factory: Callable[..., Any], *args: Any) -> bytes:
     [
         (lambda: encode_ping(77), lambda: _theirs(tarantool_request.RequestPing), ()),
         (
-            lambda: encode_select(77, 512, 1, [1, "a"], 5, 100, Iterator.GE),
+            lambda: encode_select(77, 512, 1, [1, "a"], 5, 100, IteratorType.GE),
             lambda: _theirs(tarantool_request.RequestSelect, 512, 1, [1, "a"], 5, 100, 5),
             (),
         ),
@@ -551,7 +551,7 @@ def test_encoders_agree_with_tarantool_python(
 )
 def test_select_keys_are_packed_as_messagepack_packs_them(key: Any) -> None:
     # One-integer keys take a faster path; the bytes must be the same.
-    packet = encode_select(1, 512, 3, key, 5, 100, Iterator.GE)
+    packet = encode_select(1, 512, 3, key, 5, 100, IteratorType.GE)
     _, header, body = _split(packet)
     assert header == {0: 1, 1: 1}
     assert (body[0x10], body[0x11], body[0x13], body[0x12], body[0x14]) == (512, 3, 5, 100, 5)
@@ -688,7 +688,7 @@ def test_schema_selects() -> None:
     for packet, space in ((encode_vspace_select(3), 281), (encode_vindex_select(4), 289)):
         body = parse_one(packet).body
         assert body[iproto.Key.SPACE_ID] == space
-        assert body[iproto.Key.ITERATOR] == Iterator.ALL
+        assert body[iproto.Key.ITERATOR] == IteratorType.ALL
         assert body[iproto.Key.KEY] == []
 
 
@@ -710,23 +710,23 @@ def test_invalid_utf8_strings_round_trip() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (Iterator.GT, Iterator.GT),
-        (0, Iterator.EQ),
-        (11, Iterator.NEIGHBOR),
-        ("EQ", Iterator.EQ),
-        ("ge", Iterator.GE),
-        (" bits_any_set ", Iterator.BITS_ANY_SET),
-        ("==", Iterator.EQ),
-        ("=", Iterator.EQ),
-        ("<", Iterator.LT),
-        ("<=", Iterator.LE),
-        (">=", Iterator.GE),
-        (">", Iterator.GT),
-        ("&&", Iterator.OVERLAPS),
-        ("<->", Iterator.NEIGHBOR),
+        (IteratorType.GT, IteratorType.GT),
+        (0, IteratorType.EQ),
+        (11, IteratorType.NEIGHBOR),
+        ("EQ", IteratorType.EQ),
+        ("ge", IteratorType.GE),
+        (" bits_any_set ", IteratorType.BITS_ANY_SET),
+        ("==", IteratorType.EQ),
+        ("=", IteratorType.EQ),
+        ("<", IteratorType.LT),
+        ("<=", IteratorType.LE),
+        (">=", IteratorType.GE),
+        (">", IteratorType.GT),
+        ("&&", IteratorType.OVERLAPS),
+        ("<->", IteratorType.NEIGHBOR),
     ],
 )
-def test_iterator_from(value: Any, expected: Iterator) -> None:
+def test_iterator_from(value: Any, expected: IteratorType) -> None:
     assert iterator_from(value) is expected
     body = parse_one(encode_select(1, 512, 0, iterator=value)).body
     assert body[iproto.Key.ITERATOR] == expected
@@ -1590,3 +1590,19 @@ REQUESTS: dict[str, bytes] = {
         "00000014002090"
     ),
 }
+
+
+@pytest.mark.parametrize(("module", "old", "new"), [
+    ("greenpool.protocol.iproto", "Response", "Reply"),
+    ("greenpool.protocol.iproto", "Iterator", "IteratorType"),
+    ("greenpool.tarantool", "Iterator", "IteratorType"),
+])
+def test_former_names_still_work_and_warn(module: str, old: str, new: str) -> None:
+    # One name, one meaning: the packet is Reply (tarantool.Response is the
+    # user's rows) and the iterator enum no longer shadows collections.abc.Iterator.
+    import importlib
+
+    package = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match=f"now called {new}"):
+        value = getattr(package, old)
+    assert value is getattr(package, new)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,66 @@ def test_from_url_forms(redis_server: Any) -> None:
         "db": 4,
         "decode_responses": True,
     }
+
+
+def test_from_url_reads_every_option_redis_py_parses() -> None:
+    url = (
+        "rediss://h/0?socket_timeout=1&socket_connect_timeout=2&socket_read_size=65536&socket_keepalive=true"
+        "&retry_on_timeout=false&retry_on_error=[]&max_connections=9&health_check_interval=5"
+        "&ssl_check_hostname=false&ssl_include_verify_flags=VERIFY_X509_STRICT"
+        "&ssl_exclude_verify_flags=[VERIFY_X509_PARTIAL_CHAIN,VERIFY_CRL_CHECK_LEAF]"
+        "&ssl_min_version=771&timeout=3&protocol=3&legacy_responses=true&ssl_cert_reqs=none"
+        "&ssl_ciphers=ECDHE+AESGCM"
+    )
+    options = parse_url(url)
+    assert options == {
+        "host": "h", "db": 0, "ssl": True, "socket_timeout": 1.0, "socket_connect_timeout": 2.0,
+        "max_connections": 9, "health_check_interval": 5.0, "ssl_check_hostname": False,
+        "ssl_include_verify_flags": [ssl.VerifyFlags.VERIFY_X509_STRICT],
+        "ssl_exclude_verify_flags": [ssl.VerifyFlags.VERIFY_X509_PARTIAL_CHAIN,
+                                     ssl.VerifyFlags.VERIFY_CRL_CHECK_LEAF],
+        "ssl_min_version": 771, "pool_timeout": 3.0, "protocol": 3, "ssl_cert_reqs": "none",
+        "ssl_ciphers": "ECDHE AESGCM",
+    }
+    # Each option redis-py's parse_url reads is in that URL (db as its path).
+    import redis.connection
+
+    given = {part.split("=")[0] for part in url.split("?")[1].split("&")} | {"db"}
+    assert set(redis.connection.URL_QUERY_ARGUMENT_PARSERS) <= given
+    with Redis.from_url(url) as client:
+        context = client.settings.ssl_context
+        assert context is not None
+        assert context.minimum_version == ssl.TLSVersion.TLSv1_2
+        assert context.verify_flags & ssl.VerifyFlags.VERIFY_X509_STRICT
+        assert not context.verify_flags & ssl.VerifyFlags.VERIFY_X509_PARTIAL_CHAIN
+        assert client.node.dedicated_pool is not None
+
+
+def test_url_ssl_password_stays_hidden() -> None:
+    assert parse_url("rediss://h/0?ssl_password=k3y-pass")["ssl_password"] == "k3y-pass"
+    with pytest.raises(ConfigurationError) as info:
+        Redis.from_url("redis://h/0?ssl_password=k3y-pass")  # needs TLS
+    assert "k3y-pass" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "argument"),
+    [
+        ("redis://h/0?socket_keepalive=false", "socket_keepalive"),
+        ("redis://h/0?retry_on_timeout=true", "retry_on_timeout"),
+        ("redis://h/0?retry_on_error=[TimeoutError]", "retry_on_error"),
+        ("redis://h/0?legacy_responses=no", "legacy_responses"),
+        ("redis://h/0?socket_read_size=0", "socket_read_size"),
+        ("redis://h/0?ssl_include_verify_flags=VERIFY_NOTHING", "ssl_include_verify_flags"),
+        ("rediss://h/0?ssl_min_version=12345", "ssl_min_version"),
+        ("rediss://h/0?ssl_ciphers=NO-SUCH-CIPHER", "ssl_ciphers"),
+        ("redis://h/0?ssl_ciphers=ECDHE", "ssl_ciphers"),  # without TLS
+    ],
+)
+def test_url_options_greenpool_cannot_honour_are_refused(url: str, argument: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Redis.from_url(url)
+    assert info.value.argument == argument
 
 
 @pytest.mark.parametrize(
@@ -448,3 +509,31 @@ def test_a_script_in_a_pipeline_is_loaded_first(r: Redis) -> None:
         script(args=["hi"], client=pipe)
         pipe.get("t:absent")
         assert pipe.execute() == [b"hi!", None]
+
+
+# ---------------------------------------------------------------------- mapping operators
+
+
+def test_the_mapping_operators_behave_as_redis_pys(redis_server: Any) -> None:
+    import redis
+
+    ours = Redis(host=redis_server.host, port=redis_server.port, decode_responses=True)
+    theirs = redis.Redis(host=redis_server.host, port=redis_server.port, decode_responses=True)
+    try:
+        for client, key in ((ours, "map:ours"), (theirs, "map:theirs")):
+            client[key] = "v"
+            assert client[key] == "v"
+            assert key in client
+            del client[key]
+            assert key not in client
+            with pytest.raises(KeyError) as missing:
+                client[key]
+            assert missing.value.args == (key,)
+        # Each operator is one command on the server: written by one, read by the other.
+        ours["map:both"] = 7
+        assert theirs["map:both"] == "7"
+        del theirs["map:both"]
+        assert "map:both" not in ours
+    finally:
+        ours.close()
+        theirs.close()

@@ -27,20 +27,7 @@ ABSENT = "(absent)"
 # redis-py's methods greenpool does not have yet, by the group they belong in.
 # A helper adding a group's methods removes them here; the test fails while a
 # method listed here exists, and for any missing method not listed.
-_NOT_YET: dict[str, list[str]] = {
-    "client": [
-        "from_pool", "get_cache", "get_connection_kwargs", "get_encoder", "get_retry",
-        "keyspace_notifications", "lock", "parse_response", "set_response_callback", "set_retry",
-        "transaction"
-    ],
-    "connection": [
-        "auth", "client", "client_getredir", "client_info", "client_kill", "client_kill_filter",
-        "client_list", "client_no_evict", "client_no_touch", "client_pause", "client_reply",
-        "client_setinfo", "client_tracking", "client_tracking_off", "client_tracking_on",
-        "client_trackinginfo", "client_unblock", "client_unpause", "hello", "quit", "reset"
-    ],
-    "transactions": ["unwatch", "watch"],
-}
+_NOT_YET: dict[str, list[str]] = {}
 
 # Methods greenpool has whose parameters are still short of redis-py's (the
 # options of newer servers); the test fails once one matches.

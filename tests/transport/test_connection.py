@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 import gevent
+import gevent.monkey
 import pytest
 from helpers import echo_storm, wait_until
 from scripted_server import ScriptedServer
@@ -298,6 +299,34 @@ def test_a_short_timeout_after_a_long_one_that_finished(redis_server: Any,
     finally:
         proxy.normal()
         c.close()
+
+
+def test_a_blocked_hub_does_not_expire_the_next_request(conn: Connection) -> None:
+    # The hub's loop time is refreshed only when it polls.  A deadline read
+    # from it right after the hub was blocked for longer than the timeout
+    # was already past: the request timed out at once, against a live server.
+    blocking_sleep = gevent.monkey.get_original("time", "sleep")
+    for timeout in (0.1, 0.1, 5.0, 0.1):  # in deadline order, then out of it
+        gevent.sleep(0.001)
+        blocking_sleep(0.3)
+        assert conn.request(cmd("PING"), timeout=timeout) == b"PONG"
+    # A blocked hub in the middle of a run that already read the clock: the
+    # request begun before the block may rightly time out, not the one after.
+    results: list[Any] = []
+
+    def ask_first() -> None:
+        try:
+            conn.request(cmd("PING"), timeout=0.1)
+        except TimeoutError:
+            pass
+
+    def block_then_ask() -> None:
+        blocking_sleep(0.3)
+        results.append(conn.request(cmd("PING"), timeout=0.1))
+
+    gevent.joinall([gevent.spawn(ask_first), gevent.spawn(block_then_ask)],
+                   timeout=5, raise_error=True)
+    assert results == [b"PONG"]
 
 
 def test_locate_is_asked_before_each_connect(redis_server: Any, fresh_redis: Any) -> None:

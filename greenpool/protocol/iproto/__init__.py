@@ -12,7 +12,7 @@ the connection layer above it.  One module per idea:
   salt for ``chap-sha1`` authentication;
 * ``_msgpack``: the decimal, UUID and error extension types, and packing;
 * :mod:`.requests`: ``encode_*`` functions return complete packets (length
-  prefix, header, body) ready to write to a socket, and :class:`Iterator`
+  prefix, header, body) ready to write to a socket, and :class:`IteratorType`
   names the index iterators of a SELECT;
 * :mod:`.responses`: :class:`Reply`, one decoded packet;
 * :mod:`.parser`: :class:`IprotoParser` splits a byte stream into packets
@@ -47,9 +47,7 @@ a :class:`DatabaseError`.  Other extension types decode as
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
+from ..._util import former_names
 from .codec import GREETING_KEY, GreetingMessage, IprotoCodec
 from .constants import (
     DEFAULT_MAX_PACKET_SIZE,
@@ -76,7 +74,7 @@ from .errors import DatabaseError, SchemaError
 from .greeting import Greeting, parse_greeting, scramble
 from .parser import IprotoParser
 from .requests import (
-    Iterator,
+    IteratorType,
     encode_auth,
     encode_call,
     encode_delete,
@@ -124,7 +122,7 @@ __all__ = [
     "IndexInfo",
     "IprotoCodec",
     "IprotoParser",
-    "Iterator",
+    "IteratorType",
     "Key",
     "Reply",
     "RequestType",
@@ -156,15 +154,9 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # ``Response`` was the packet class's name; it now means only
-    # greenpool.tarantool.Response (the user's rows), so the old spelling
-    # here warns.
-    if name == "Response":
-        warnings.warn(
-            "greenpool.protocol.iproto.Response is now called Reply",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return Reply
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Former names: ``Response`` now means only greenpool.tarantool.Response (the
+# user's rows); ``Iterator`` shadowed collections.abc.Iterator.
+__getattr__ = former_names(__name__, {
+    "Response": ("Reply", Reply),
+    "Iterator": ("IteratorType", IteratorType),
+})

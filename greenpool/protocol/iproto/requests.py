@@ -9,9 +9,10 @@ if its schema changed since, so names resolved with
 arguments raise :class:`~greenpool.errors.ConfigurationError` naming the
 argument.
 
-:class:`Iterator` is the index iterator type a SELECT takes (the enum keeps
-tarantool-python's name; nothing in this package needs
-:class:`collections.abc.Iterator` beside it).
+:class:`IteratorType` is the index iterator type a SELECT takes (named so
+that it does not shadow :class:`collections.abc.Iterator`; ``Iterator``, its
+former name, is a deprecated alias in :mod:`greenpool.protocol.iproto` and
+:mod:`greenpool.tarantool`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from .constants import (
 from .greeting import scramble
 
 __all__ = [
-    "Iterator",
+    "IteratorType",
     "encode_auth",
     "encode_call",
     "encode_delete",
@@ -60,7 +61,7 @@ __all__ = [
 ]
 
 
-class Iterator(IntEnum):
+class IteratorType(IntEnum):
     """Index iterator types for :func:`encode_select`.
 
     ``EQ``/``REQ`` find keys equal to the given one (``REQ`` in reverse
@@ -83,33 +84,33 @@ class Iterator(IntEnum):
     NEIGHBOR = 11
 
 
-_ITERATOR_ALIASES: Final[Mapping[str, Iterator]] = {
-    "=": Iterator.EQ,
-    "==": Iterator.EQ,
-    "<": Iterator.LT,
-    "<=": Iterator.LE,
-    ">=": Iterator.GE,
-    ">": Iterator.GT,
-    "&": Iterator.BITS_ALL_SET,
-    "&&": Iterator.OVERLAPS,
-    "<->": Iterator.NEIGHBOR,
+_ITERATOR_ALIASES: Final[Mapping[str, IteratorType]] = {
+    "=": IteratorType.EQ,
+    "==": IteratorType.EQ,
+    "<": IteratorType.LT,
+    "<=": IteratorType.LE,
+    ">=": IteratorType.GE,
+    ">": IteratorType.GT,
+    "&": IteratorType.BITS_ALL_SET,
+    "&&": IteratorType.OVERLAPS,
+    "<->": IteratorType.NEIGHBOR,
 }
 
 
-def iterator_from(value: Iterator | int | str) -> Iterator:
-    """Return the :class:`Iterator` that ``value`` names.
+def iterator_from(value: IteratorType | int | str) -> IteratorType:
+    """Return the :class:`IteratorType` that ``value`` names.
 
-    Accepts an :class:`Iterator`, its number, its name in any case (``"ge"``,
+    Accepts an :class:`IteratorType`, its number, its name in any case (``"ge"``,
     ``"BITS_ANY_SET"``) or an operator: ``=``/``==`` EQ, ``<`` LT, ``<=`` LE,
     ``>=`` GE, ``>`` GT, ``&`` BITS_ALL_SET, ``&&`` OVERLAPS, ``<->``
     NEIGHBOR.  Raises :class:`~greenpool.errors.ConfigurationError` for
     anything else.
     """
-    if isinstance(value, Iterator):
+    if isinstance(value, IteratorType):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         try:
-            return Iterator(value)
+            return IteratorType(value)
         except ValueError:
             raise ConfigurationError("iterator", value, "is not an iterator number (0-11)")
     if isinstance(value, str):
@@ -118,10 +119,10 @@ def iterator_from(value: Iterator | int | str) -> Iterator:
         if alias is not None:
             return alias
         try:
-            return Iterator[text.upper()]
+            return IteratorType[text.upper()]
         except KeyError:
             pass
-    names = ", ".join(Iterator.__members__)
+    names = ", ".join(IteratorType.__members__)
     raise ConfigurationError("iterator", value, f"must be one of {names} or an operator")
 
 
@@ -322,14 +323,14 @@ def encode_select(
     key: Any = None,
     offset: int = 0,
     limit: int = _U32_MAX,
-    iterator: Iterator | int | str = Iterator.EQ,
+    iterator: IteratorType | int | str = IteratorType.EQ,
     *,
     schema_version: int | None = None,
 ) -> bytes:
     """Return a SELECT packet: tuples of ``space_id`` found through ``index_id``.
 
     ``key`` is a list or tuple of key parts, a single part, or None (empty
-    key: with ``Iterator.EQ`` or ``ALL`` that is every tuple).  ``iterator``
+    key: with ``IteratorType.EQ`` or ``ALL`` that is every tuple).  ``iterator``
     is anything :func:`iterator_from` accepts.  The reply's
     :attr:`Reply.data` is the list of tuples.  Raises
     :class:`~greenpool.errors.ConfigurationError` for bad arguments.
@@ -341,7 +342,7 @@ def encode_select(
         and type(index_id) is int
         and type(offset) is int
         and type(limit) is int
-        and (type(iterator) is Iterator or (type(iterator) is int and 0 <= iterator <= 11))
+        and (type(iterator) is IteratorType or (type(iterator) is int and 0 <= iterator <= 11))
     ):
         # The hot path: struct checks the ranges of the ints (on struct.error
         # the checks below name the bad argument), and one struct.pack makes
@@ -656,7 +657,7 @@ def encode_vspace_select(sync: int) -> bytes:
 
     Raises :class:`~greenpool.errors.ConfigurationError` for a bad sync.
     """
-    return encode_select(sync, VSPACE_ID, 0, None, iterator=Iterator.ALL)
+    return encode_select(sync, VSPACE_ID, 0, None, iterator=IteratorType.ALL)
 
 
 def encode_vindex_select(sync: int) -> bytes:
@@ -664,4 +665,4 @@ def encode_vindex_select(sync: int) -> bytes:
 
     Raises :class:`~greenpool.errors.ConfigurationError` for a bad sync.
     """
-    return encode_select(sync, VINDEX_ID, 0, None, iterator=Iterator.ALL)
+    return encode_select(sync, VINDEX_ID, 0, None, iterator=IteratorType.ALL)

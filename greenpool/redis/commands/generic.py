@@ -22,7 +22,28 @@ from ._replies import (
 
 
 class GenericCommands(CommandGroup):
-    """The generic group: redis-py's methods for it."""
+    """The generic group: redis-py's methods for it, and the mapping operators.
+
+    As with redis-py, a client reads and writes string keys like a dict:
+    ``r["k"]`` is GET (``KeyError`` when the key is missing), ``r["k"] = v``
+    is SET, ``del r["k"]`` is DEL and ``"k" in r`` is EXISTS.  Each is one
+    command and blocks like any other.
+    """
+
+    def __getitem__(self, name: KeyT) -> Any:
+        value = self.execute_command("GET", name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __setitem__(self, name: KeyT, value: EncodableT) -> None:
+        self.execute_command("SET", name, value)
+
+    def __delitem__(self, name: KeyT) -> None:
+        self.execute_command("DEL", name)
+
+    def __contains__(self, name: KeyT) -> bool:
+        return bool(self.execute_command("EXISTS", name, _parse=integer_reply))
 
     def delete(self, *names: KeyT) -> int:
         """Delete the keys; return how many existed."""

@@ -16,7 +16,7 @@ from tls_terminator import TlsTerminator
 
 from greenpool import ConfigurationError
 from greenpool.protocol.iproto import ER_TUPLE_FOUND, encode_eval, encode_ping
-from greenpool.protocol.iproto import Iterator as It
+from greenpool.protocol.iproto import IteratorType as It
 from greenpool.tarantool import (
     Connection,
     DatabaseError,

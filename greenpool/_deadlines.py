@@ -1,0 +1,254 @@
+"""Waiting for a hand-off, with a deadline: the rule both of greenpool's waits share.
+
+Two places park a greenlet until another party settles its record: the
+transport's request waiting for its reply (:mod:`greenpool.transport.connection`)
+and the checkout pool's waiter waiting for a connection
+(:mod:`greenpool.pool._handoff`).  Both need the same four guarantees, held
+here once:
+
+1. **Every way a wait ends has one state.**  A :class:`Wait` starts
+   ``WAITING`` and leaves it exactly once: ``DONE`` or ``FAILED`` (the owner
+   settled it and scheduled the switch into its greenlet), ``TIMED_OUT``
+   (its deadline passed: settled here) or ``ABANDONED`` (a BaseException
+   was thrown into the waiting greenlet).  The waiting greenlet is switched
+   into for a record only while the record is ``WAITING``; after it left, its
+   ``greenlet`` is None so no late wake-up reaches it.
+2. **A BaseException leaves the books balanced and reaches the caller
+   unchanged.**  ``kill()``, an enclosing ``gevent.Timeout`` or
+   KeyboardInterrupt thrown into :meth:`Deadlines.wait` marks the record
+   ``ABANDONED``, calls the owner's ``on_leave(record, state)`` with the
+   state it had at that moment (``WAITING``: give the slot up; ``DONE``:
+   the value was handed over, pass it on), then re-raises the same
+   exception object.
+3. **Deadlines on a fresh clock.**  A deadline is a ``time.monotonic()``
+   reading plus the timeout, not the hub's cached loop time: that time is
+   refreshed only when the loop polls, so after the hub was blocked (a C
+   call, a CPU-bound greenlet, a long run of callbacks) for longer than a
+   timeout, a wait begun then timed out at once
+   (tests/transport/test_connection.py
+   ``test_a_blocked_hub_does_not_expire_the_next_request``).  Waits begun
+   in one run of the hub (the loop time unchanged) share one reading while
+   it is under ``_SAME_MOMENT`` (5 ms) old, so a batch of waits begun
+   together with one timeout gets one deadline and times out together
+   (tests/pool/test_checkout_exhaustion.py
+   ``test_a_batch_timing_out_together_counts_itself_whole``): a deadline
+   is at most 5 ms early, about the timer's own resolution.  The shared
+   timer is armed on the loop's time, which may be stale: if it fires
+   before the first deadline it is re-armed for the rest.
+4. **One timer for many deadlines.**  Waits with the same timeout get
+   deadlines in arrival order, so one libev timer watching the earliest
+   serves them all; a libev timer per wait cost about a fifth of a request
+   in the transport (bench/bench_redis.py).  A deadline that would break the
+   order, or a wait that asks for it (``shared=False``), gets a timer of its
+   own, started on a fresh loop time (``update=True``, as ``gevent.Timeout``).
+
+Everything runs in one hub (one OS thread); state changes happen between
+yields, so no lock is needed.  Callbacks marked *runs in the hub* must not
+block.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from time import monotonic
+from typing import Any
+
+__all__ = ["ABANDONED", "DONE", "FAILED", "TIMED_OUT", "WAITING", "Deadlines", "Wait"]
+
+# A wait's states (see the module docstring, point 1).
+WAITING = 0
+DONE = 1
+FAILED = 2
+TIMED_OUT = 3
+ABANDONED = 4
+
+# A timer may fire a hair before the deadline it was armed for (the two
+# clocks round differently); such a deadline counts as passed.
+_SLACK = 1e-6
+# How old a clock reading may be and still serve a wait begun in the same
+# run of the hub (point 3 of the module docstring).
+_SAME_MOMENT = 0.005
+
+
+class Wait:
+    """One greenlet's wait: ``state``, ``value`` (the owner's result or error) and ``deadline``.
+
+    Owners subclass it to add their own fields (with ``__slots__``).
+    """
+
+    __slots__ = ("deadline", "greenlet", "state", "value")
+
+    def __init__(self, greenlet: Any) -> None:
+        self.greenlet = greenlet
+        self.state = WAITING
+        self.value: Any = None
+        self.deadline = 0.0
+
+
+class Deadlines:
+    """Blocks greenlets on their :class:`Wait` records, and times them out.
+
+    ``on_expired(records)`` runs in the hub with the records whose deadline
+    just passed, already marked ``TIMED_OUT``, before their greenlets are
+    resumed: the owner takes them off its books there (and may set
+    ``record.value``).  ``on_leave(record, state)`` runs in the
+    waiting greenlet when a BaseException ends its wait (point 2 of the
+    module docstring).  Neither may block.
+    """
+
+    __slots__ = (
+        "_due", "_loop", "_loop_time", "_on_expired", "_on_leave", "_queue", "_reading", "_timer"
+    )
+
+    def __init__(
+        self,
+        on_expired: Callable[[list[Any]], None],
+        on_leave: Callable[[Any, int], None],
+    ) -> None:
+        self._on_expired = on_expired
+        self._on_leave = on_leave
+        # Waits on the shared timer, in deadline order; finished ones are
+        # dropped from the front as they are met.
+        self._queue: deque[Any] = deque()
+        self._timer: Any = None
+        self._due = 0.0  # when the shared timer fires (monotonic)
+        self._loop: Any = None
+        # The last clock reading, and the loop time when it was taken.
+        self._reading = 0.0
+        self._loop_time = -1.0
+
+    def __len__(self) -> int:
+        """How many waits the shared timer watches (finished ones not yet dropped included)."""
+        return len(self._queue)
+
+    def wait(self, hub: Any, record: Wait, timeout: float | None, shared: bool = True) -> None:
+        """Block the calling greenlet (``record.greenlet``) until ``record`` leaves ``WAITING``.
+
+        ``timeout`` in seconds (None: no deadline): when it passes first the
+        record ends ``TIMED_OUT``.  With ``shared`` the deadline joins the
+        shared timer if it keeps the deadline order.  Returns normally for
+        every state but ``ABANDONED``; the caller reads ``record.state``.
+        Raises RuntimeError when called in the hub, and whatever
+        BaseException is thrown in while waiting (after ``on_leave``).
+        """
+        if record.greenlet is hub:
+            record.state = ABANDONED
+            record.greenlet = None
+            self._on_leave(record, WAITING)
+            raise RuntimeError("cannot block in the gevent hub; call this from a greenlet")
+        timer = None
+        if timeout is not None:
+            # _watch's common case inlined (this is every request's path): a
+            # reading shared in this run of the hub, a deadline in order, the
+            # shared timer already armed.
+            loop = hub.loop
+            now = monotonic()
+            loop_time = loop.now()
+            if loop_time != self._loop_time or now - self._reading > _SAME_MOMENT:
+                self._loop_time = loop_time
+                self._reading = now
+            deadline = self._reading + timeout
+            queue = self._queue
+            if (shared and self._timer is not None and queue
+                    and deadline >= queue[-1].deadline):
+                record.deadline = deadline
+                queue.append(record)
+            else:
+                timer = self._watch(loop, record, now, deadline, shared)
+        try:
+            while record.state == WAITING:
+                hub.switch()
+        except BaseException:
+            state = record.state
+            record.state = ABANDONED
+            record.greenlet = None  # never switch into this greenlet for this wait again
+            self._on_leave(record, state)
+            raise
+        finally:
+            if timer is not None:
+                timer.close()
+            elif timeout is not None:
+                # Drop finished waits from the front: they mostly end in
+                # order, so the queue stays as short as the waits under way.
+                queue = self._queue
+                while queue and queue[0].state != WAITING:
+                    queue.popleft()
+        record.greenlet = None
+
+    def clear(self) -> None:
+        """Stop the shared timer and forget every wait it watched (their owner failed them)."""
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.close()
+        self._queue = deque()
+
+    def _watch(self, loop: Any, record: Wait, now: float, deadline: float, shared: bool) -> Any:
+        # Returns the wait's own timer, or None when the shared one watches it.
+        record.deadline = deadline
+        queue = self._queue
+        if shared and (not queue or deadline >= queue[-1].deadline):
+            queue.append(record)
+            if self._timer is None:
+                self._arm(loop, now, deadline)
+            elif len(queue) == 1 and deadline < self._due:
+                # The queue had emptied with the timer still armed for a later
+                # deadline than this one: watch this one instead.
+                # (tests/transport/test_connection.py
+                # test_a_short_timeout_after_a_long_one_that_finished)
+                self._timer.close()
+                self._arm(loop, now, deadline)
+            return None
+        timer = loop.timer(max(deadline - now, 0.0))
+        timer.start(self._expire_one, record, update=True)
+        return timer
+
+    def _arm(self, loop: Any, now: float, deadline: float) -> None:
+        # update=False: gevent would otherwise refresh the loop time here when
+        # called from a greenlet run by a callback, and split the waits begun
+        # in this run of the hub (see _watch).  If the loop time is stale the
+        # timer fires early, and _fire re-arms it.
+        self._loop = loop
+        timer = loop.timer(max(deadline - now, 0.0))
+        self._timer = timer
+        self._due = deadline
+        timer.start(self._fire, update=False)
+
+    def _fire(self) -> None:
+        # Runs in the hub when the shared timer fires: time out every wait
+        # whose deadline passed, then re-arm for the next one.
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.close()
+        now = monotonic()
+        queue = self._queue
+        due = []
+        while queue:
+            record = queue[0]
+            if record.state != WAITING:
+                queue.popleft()
+            elif record.deadline <= now + _SLACK:
+                queue.popleft()
+                due.append(record)
+            else:
+                break
+        if queue:
+            self._arm(self._loop, now, queue[0].deadline)
+        if due:
+            self._expire(due)
+
+    def _expire_one(self, record: Wait) -> None:
+        # Runs in the hub when a wait's own timer fires.
+        if record.state == WAITING:
+            self._expire([record])
+
+    def _expire(self, due: list[Any]) -> None:
+        # Runs in the hub.  Every record is settled before any greenlet runs,
+        # so the first to resume already sees the others gone.
+        greenlets = [record.greenlet for record in due]
+        for record in due:
+            record.state = TIMED_OUT
+            record.greenlet = None
+        self._on_expired(due)
+        for greenlet in greenlets:
+            greenlet.switch()

@@ -1,0 +1,234 @@
+"""Cluster pub/sub: plain channels on one node, sharded channels on their slot's primary.
+
+:class:`ClusterPubSub` is a :class:`~greenpool.redis.PubSub` on one node
+(plain ``SUBSCRIBE``/``PSUBSCRIBE`` reach every node through the cluster
+bus), plus redis-py's sharded pub/sub: :meth:`~ClusterPubSub.ssubscribe`
+sends each channel's ``SSUBSCRIBE`` to the primary serving its slot, on a
+subscriber connection of its own per node, and
+:meth:`~ClusterPubSub.get_sharded_message` reads all of them.
+
+The subscriptions follow the slot map: when a node drops them (its slot
+moved: Redis sends ``sunsubscribe`` for channels nobody unsubscribed), when
+a ``SSUBSCRIBE`` is answered ``MOVED``, or when a node's connection breaks,
+the slot map is refreshed and the channels are subscribed again on their
+new primary; until that works they are retried on every
+:meth:`~ClusterPubSub.get_sharded_message`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from gevent.queue import Empty, Queue
+
+from ...errors import ConfigurationError, ConnectionError, GreenpoolError, ReplyError
+from ...protocol.resp import encode_command
+from ..pubsub import PubSub
+from .errors import cluster_error
+from .slots import key_slot
+
+if TYPE_CHECKING:
+    from ...transport.connection import Connection
+    from ..node import Node
+    from .client import RedisCluster
+
+__all__ = ["ClusterPubSub"]
+
+_BROKEN = object()
+Handler = Callable[[dict[str, Any]], Any]
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class ClusterPubSub(PubSub):
+    """Pub/sub for a :class:`~greenpool.redis.RedisCluster` (see the module docs).
+
+    Made by :meth:`RedisCluster.pubsub`.  ``node`` is where plain
+    subscriptions go.
+    """
+
+    def __init__(self, client: RedisCluster, node: Node, **kwargs: Any) -> None:
+        super().__init__(node, **kwargs)
+        self._cluster = client
+        self.shard_channels: dict[Any, Handler | None] = {}
+        self._shard_queue: Queue = Queue()
+        self._shard_conns: dict[str, Connection] = {}
+        self._shard_where: dict[Any, str] = {}
+        self._shard_orphans: set[Any] = set()
+
+    def __repr__(self) -> str:
+        return (f"<ClusterPubSub channels={len(self.channels)} patterns={len(self.patterns)} "
+                f"shard_channels={len(self.shard_channels)}>")
+
+    @property
+    def subscribed(self) -> bool:
+        """True while subscribed to at least one channel, pattern or shard channel."""
+        return bool(self.channels or self.patterns or self.shard_channels)
+
+    # ------------------------------------------------------------------ sharded
+
+    def ssubscribe(self, *args: Any, **kwargs: Handler) -> None:
+        """Subscribe to shard channels, each on its slot's primary; ``name=handler``
+        attaches handlers.  Raises ConnectionError when a primary can't be reached
+        (the channel is retried on the next :meth:`get_sharded_message`)."""
+        new = self._shard_collect(args, kwargs)
+        self.shard_channels.update(new)
+        failed: BaseException | None = None
+        for channel in new:
+            try:
+                self._shard_subscribe(channel)
+            except (ConnectionError, GreenpoolError) as exc:
+                self._shard_orphans.add(channel)
+                failed = exc
+        if failed is not None:
+            raise failed
+
+    def sunsubscribe(self, *args: Any) -> None:
+        """Unsubscribe from shard channels (from all without arguments)."""
+        names = [self._shard_key(a) for a in args] or list(self.shard_channels)
+        for name in names:
+            self.shard_channels.pop(name, None)
+            self._shard_orphans.discard(name)
+            where = self._shard_where.pop(name, None)
+            conn = self._shard_conns.get(where) if where is not None else None
+            if conn is not None and conn.live():
+                conn.send(encode_command("SUNSUBSCRIBE", name))
+
+    def _shard_key(self, name: Any) -> Any:
+        # Channel names as the server's messages will spell them.
+        encoding = self.settings.encoding
+        if self.settings.decode_responses:
+            return name.decode(encoding) if isinstance(name, bytes) else name
+        return name.encode(encoding) if isinstance(name, str) else name
+
+    def _shard_collect(self, args: Any, kwargs: dict[str, Handler]) -> dict[Any, Handler | None]:
+        found: dict[Any, Handler | None] = {}
+        for arg in args:
+            items = arg if isinstance(arg, (list, tuple, set)) else [arg]
+            for item in items:
+                found[self._shard_key(item)] = None
+        for name, handler in kwargs.items():
+            if not callable(handler):
+                raise ConfigurationError(name, handler, "a handler must be callable")
+            found[self._shard_key(name)] = handler
+        if not found:
+            raise ConfigurationError("channels", args, "name at least one channel")
+        return found
+
+    def _shard_subscribe(self, channel: Any) -> None:
+        node = self._cluster.get_node_from_key(channel)
+        assert node is not None and node.node is not None
+        conn = self._shard_conns.get(node.name)
+        if conn is None or not conn.live():
+            conn = self._shard_connect(node.name, node.node)
+        conn.send(encode_command("SSUBSCRIBE", channel))
+        self._shard_where[channel] = node.name
+        self._shard_orphans.discard(channel)
+
+    def _shard_connect(self, name: str, node: Node) -> Connection:
+        conn = node.settings.new_connection(name=f"redis spubsub {name}")
+        conn.connect()
+        queue = self._shard_queue  # the reader holds the queue, never this object
+        conn.on_push = lambda message: queue.put((name, message))
+        conn.push_all = True
+        conn.add_listener(on_close=lambda c, cause: queue.put((name, _BROKEN)))
+        self._shard_conns[name] = conn
+        return conn
+
+    def _orphan(self, channels: list[Any]) -> None:
+        """These channels lost their subscription: refresh the map, subscribe again."""
+        for channel in channels:
+            if channel in self.shard_channels:
+                self._shard_where.pop(channel, None)
+                self._shard_orphans.add(channel)
+        try:
+            self._cluster.refresh_slots(timeout=self.settings.socket_timeout or 2.0)
+        except GreenpoolError:
+            pass  # retried at the next call
+        self._resubscribe()
+
+    def _resubscribe(self) -> None:
+        for channel in list(self._shard_orphans):
+            try:
+                self._shard_subscribe(channel)
+            except GreenpoolError:
+                return  # still unreachable: retried at the next call
+
+    def get_sharded_message(
+        self, ignore_subscribe_messages: bool = False, timeout: float | None = 0.0,
+        target_node: Any = None,
+    ) -> dict[str, Any] | None:
+        """The next shard-channel message, or None if none comes within ``timeout``.
+
+        ``timeout=0`` does not wait, None waits until one comes.  Messages
+        handled by a handler, subscribe confirmations when ignored, and the
+        client's own re-subscriptions give None.  ``target_node`` is
+        redis-py's and is ignored (every node's messages are read).
+        """
+        if self._shard_orphans:
+            self._resubscribe()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                if remaining is not None and remaining <= 0:
+                    name, raw = self._shard_queue.get_nowait()
+                else:
+                    name, raw = self._shard_queue.get(timeout=remaining)
+            except Empty:
+                return None
+            message = self._shard_handle(name, raw, ignore_subscribe_messages)
+            if message is not None:
+                return message
+            if remaining is not None and remaining <= 0:
+                return None
+
+    def _shard_handle(
+        self, name: str, raw: Any, ignore_subscribe_messages: bool
+    ) -> dict[str, Any] | None:
+        if raw is _BROKEN:
+            conn = self._shard_conns.get(name)
+            if conn is not None and not conn.live():
+                del self._shard_conns[name]
+                self._orphan([c for c, where in self._shard_where.items() if where == name])
+            return None
+        if isinstance(raw, ReplyError):
+            error = cluster_error(raw)
+            if raw.kind in ("MOVED", "ASK"):
+                slot = error.slot_id  # type: ignore[attr-defined]
+                self._orphan([c for c in self.shard_channels if key_slot(c) == slot])
+                return None
+            raise error
+        if not isinstance(raw, list) or len(raw) < 2:
+            return None
+        kind = _text(raw[0]).lower()
+        channel = raw[1]
+        message = {"type": kind, "pattern": None, "channel": channel,
+                   "data": raw[2] if len(raw) > 2 else None}
+        if kind == "sunsubscribe":
+            if channel in self.shard_channels:
+                # Nobody asked: the node gave the slot away.
+                self._orphan([channel])
+                return None
+            return None if (ignore_subscribe_messages or self.ignore_subscribe_messages) else (
+                message)
+        if kind == "ssubscribe":
+            return None if (ignore_subscribe_messages or self.ignore_subscribe_messages) else (
+                message)
+        handler = self.shard_channels.get(channel)
+        if handler is not None:
+            handler(message)
+            return None
+        return message
+
+    def close(self) -> None:
+        """Close every connection; the ClusterPubSub can't be used afterwards."""
+        super().close()
+        for conn in self._shard_conns.values():
+            conn.close("closed by the application")
+        self._shard_conns.clear()
+
