@@ -19,11 +19,16 @@ once, they share one discovery, and its answer serves every connect for
 the next second (:data:`TRUST_SECONDS`).
 
 **Following a failover.**  While a client made by ``master_for`` exists,
-the :class:`Sentinel` listens on every sentinel for ``+promoted-slave`` and
+the :class:`Sentinel` listens on every sentinel for
+``+failover-state-wait-promotion`` (the leader of a failover has just told
+the chosen replica ``REPLICAOF NO ONE``), ``+promoted-slave`` and
 ``+switch-master`` (one pub/sub connection per sentinel, in greenlets that
-hold the :class:`Sentinel` only weakly and end with :meth:`Sentinel.close`)
-and also polls the sentinels every ``poll_interval`` seconds.  When either
-names a new primary, every connection of every client of that service is
+hold the :class:`Sentinel` only weakly and end with :meth:`Sentinel.close`;
+none with ``subscribe=False``) and also polls the sentinels every
+``poll_interval`` seconds.  An announcement counts as one epoch newer than
+the configuration the client follows, so a poll of a sentinel that has not
+heard of the failover yet never moves it back.  When either names a new
+primary, every connection of every client of that service is
 closed at once (:meth:`~greenpool.redis.node.Node.reconnect_all`): requests
 in flight on the old primary fail with :class:`~greenpool.ConnectionError`
 instead of being acknowledged later by a demoted server, and every later
