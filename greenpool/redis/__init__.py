@@ -4,8 +4,9 @@
 green connections, and leases dedicated ones for blocking commands,
 pipelines and transactions; :meth:`Redis.pubsub` and :meth:`Redis.monitor`
 get connections of their own.  :class:`Sentinel` makes clients of a
-primary (or its replicas) that follow failovers.  Method names, arguments and return types
-follow redis-py, so moving over is mostly a change of import.
+primary (or its replicas) that follow failovers.  Method names, arguments
+and return types follow redis-py, so moving over is mostly a change of
+import.
 """
 
 from __future__ import annotations
