@@ -13,8 +13,9 @@ client and a close function:
   (``sentinel_kwargs``): their default pool of 100 connections turns a
   connection storm into ``MasterNotFoundError``s, since ``discover_master``
   treats a full pool like a dead sentinel;
-* greenpool's ``Sentinel``, once it exists: write ``make_greenpool`` below
-  and add it to ``CONTENDERS``; nothing else changes.
+* greenpool's ``Sentinel`` (``master_for``/``slave_for`` with their
+  defaults).  The last lines print greenpool's figures as ratios to the
+  best redis-py contender's.
 
 Writers ``SET`` a new key each time (``w:<writer>:<n>``) on the primary
 client; readers ``GET`` a key some writer had acknowledged, on the replica
@@ -94,21 +95,26 @@ def make_redis_py_1000_both(sentinels: RedisSentinelSet) -> tuple[Any, Any, Call
     return _redis_py(sentinels, sentinel_pool=1000, max_connections=1000)
 
 
-# The hook for greenpool's client (issue 12), e.g.:
-#
-# def make_greenpool(sentinels: RedisSentinelSet) -> tuple[Any, Any, Callable[[], None]]:
-#     from greenpool.redis import Sentinel
-#     manager = Sentinel(sentinels.sentinel_addresses)
-#     writer = manager.master_for(sentinels.service_name)
-#     reader = manager.slave_for(sentinels.service_name)
-#     return writer, reader, lambda: (writer.close(), reader.close())
-#
-# and add  "greenpool": make_greenpool  to CONTENDERS.
+def make_greenpool(sentinels: RedisSentinelSet) -> tuple[Any, Any, Callable[[], None]]:
+    from greenpool.redis import Sentinel
+
+    manager = Sentinel(sentinels.sentinel_addresses)
+    writer = manager.master_for(sentinels.service_name)
+    reader = manager.slave_for(sentinels.service_name)
+
+    def close() -> None:
+        writer.close()
+        reader.close()
+        manager.close()
+
+    return writer, reader, close
+
 
 CONTENDERS: dict[str, Factory] = {
     "redis-py defaults": make_redis_py_defaults,
     "redis-py max_connections=1000": make_redis_py_1000,
     "redis-py 1000, sentinels' pools 1000": make_redis_py_1000_both,
+    "greenpool": make_greenpool,
 }
 
 
@@ -243,6 +249,12 @@ def fault_run(make: Factory, kind: str, args: argparse.Namespace) -> dict[str, A
         switched = seen.switched_at + offset if seen.switched_at is not None else None
         keys = [f"w:{i}:{n}" for i, n, _, _ in work.acked]
         present = _surviving(sentinels.primary(), keys)
+        # More than one means the sentinels failed over again (a new primary
+        # starved of CPU looks down to them): then writes the first new
+        # primary acknowledged are lost when it is demoted in turn.
+        switches = len(
+            {(was, now) for s in sentinels.sentinels for _, was, now in s.switch_times()}
+        )
     # Under load our poll notices late; the +switch-master log line does not.
     reported = min(seen.reported_at, switched) if switched is not None else seen.reported_at
     lost_all = lost_after = lost_after_switch = 0
@@ -259,6 +271,7 @@ def fault_run(make: Factory, kind: str, args: argparse.Namespace) -> dict[str, A
     return {
         "fault": kind,
         "reported s": reported - fault_at,
+        "switches": switches,
         "switch s": (switched - fault_at) if switched is not None else float("nan"),
         "all writers s": (max(recovered.values()) - reported) if not never else float("nan"),
         "never": never,
@@ -297,6 +310,7 @@ def main() -> None:
         ["client", "writes/s", "reads/s", "p50_ms", "p99_ms", "max_ms", "errors", "wrong",
          "sockets", "sentinel sockets", "error types"],
     )  # fmt: skip
+    _ratios(rows, ["writes/s", "reads/s"], ["p50_ms", "p99_ms", "max_ms"])
     if args.failover:
         rows = []
         for name, make in CONTENDERS.items():
@@ -308,10 +322,32 @@ def main() -> None:
             f"after {args.fault_after:g} s (reported/switch: s after the fault; all writers: s "
             "after the report)",
             rows,
-            ["client", "fault", "reported s", "switch s", "all writers s", "never", "writes/s",
-             "errors", "lost", "lost after report", "lost after switch", "wrong", "sockets",
-             "error types"],
+            ["client", "fault", "reported s", "switch s", "switches", "all writers s", "never",
+             "writes/s", "errors", "lost", "lost after report", "lost after switch", "wrong",
+             "sockets", "error types"],
         )  # fmt: skip
+        for kind in ("SENTINEL FAILOVER", "SIGKILL primary"):
+            print(f"[{kind}]", end=" ")
+            _ratios([r for r in rows if r["fault"] == kind], ["writes/s"],
+                    ["all writers s", "lost after report"])
+
+
+def _ratios(rows: list[dict[str, Any]], higher: list[str], lower: list[str]) -> None:
+    """greenpool's figure against the best redis-py contender's, one per column."""
+    ours = [r for r in rows if r["client"] == "greenpool"]
+    theirs = [r for r in rows if r["client"] != "greenpool"]
+    if not ours or not theirs:
+        return
+    parts = []
+    for column in higher:
+        best = max(r[column] for r in theirs)
+        parts.append(f"{column} x{ours[0][column] / best:.1f}" if best else f"{column} n/a")
+    for column in lower:
+        known = [r[column] for r in theirs if r[column] == r[column]]  # not NaN
+        value = ours[0][column]
+        best = f"{min(known):.3g}" if known else "none (some writers never recovered)"
+        parts.append(f"{column} {value:.3g} vs best redis-py {best}")
+    print("greenpool vs the best redis-py: " + ", ".join(parts))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 :class:`Redis` sends ordinary commands over a few shared, auto-pipelined
 green connections, and leases dedicated ones for blocking commands,
 pipelines and transactions; :meth:`Redis.pubsub` and :meth:`Redis.monitor`
-get connections of their own.  Method names, arguments and return types
-follow redis-py, so moving over is mostly a change of import.
+get connections of their own.  :class:`Sentinel` makes clients of a
+primary (or its replicas) that follow failovers.  Method names, arguments
+and return types follow redis-py, so moving over is mostly a change of
+import.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from .exceptions import (
     WatchError,
 )
 from .lock import Lock
-from .node import Node
+from .node import Locator, Node
 from .pipeline import Pipeline
 from .pubsub import Monitor, PubSub, PubSubWorker
+from .sentinel import MasterNotFoundError, Sentinel, SlaveNotFoundError
 from .settings import RedisSettings, parse_url
 
 __all__ = [
@@ -42,9 +45,11 @@ __all__ = [
     "CommandsMixin",
     "ConnectionError",
     "DataError",
+    "Locator",
     "Lock",
     "LockError",
     "LockNotOwnedError",
+    "MasterNotFoundError",
     "Monitor",
     "NoScriptError",
     "Node",
@@ -59,6 +64,8 @@ __all__ = [
     "RedisSettings",
     "ResponseError",
     "Script",
+    "Sentinel",
+    "SlaveNotFoundError",
     "TimeoutError",
     "WatchError",
     "parse_url",

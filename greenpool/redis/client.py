@@ -40,7 +40,7 @@ from .commands._table import TABLE
 from .exceptions import FAILED_REPLIES, MaxConnectionsError, WatchError
 from .keyspace import KeyspaceNotifications
 from .lock import Lock
-from .node import Node
+from .node import Locator, Node
 from .pipeline import Pipeline
 from .pubsub import Monitor, PubSub
 from .settings import RedisSettings, parse_url
@@ -82,6 +82,11 @@ class Redis(Commands):
     :class:`~greenpool.ConnectionError` is raised if none can; otherwise
     the first command connects.
 
+    ``locator`` (a :class:`~greenpool.redis.node.Locator`) is asked where the
+    server is before each connect, instead of ``host``/``port``:
+    :meth:`Sentinel.master_for <greenpool.redis.Sentinel.master_for>` passes
+    one.
+
     Bad arguments raise :class:`~greenpool.ConfigurationError`.
     """
 
@@ -120,6 +125,7 @@ class Redis(Commands):
         health_check_interval: float = 30.0,
         connect_now: bool = False,
         retry: Any = None,
+        locator: Locator | None = None,
     ) -> None:
         self.settings = RedisSettings.build(
             host=host, port=port, unix_socket_path=unix_socket_path, db=db, username=username,
@@ -134,6 +140,7 @@ class Redis(Commands):
             ssl_include_verify_flags=ssl_include_verify_flags,
             ssl_exclude_verify_flags=ssl_exclude_verify_flags,
         )
+        self.settings.locator = locator
         self._attach(Node(
             self.settings, pool_size=pool_size, max_connections=max_connections,
             pool_timeout=pool_timeout, health_check_interval=health_check_interval,

@@ -17,6 +17,11 @@ A :class:`Node` owns, for one server:
 :class:`~greenpool.redis.Monitor` take a node too, and a cluster client
 holds many.
 
+Where the server is: the settings' ``address``, or, when the server moves
+(a Sentinel-managed primary), the settings' :class:`Locator`, asked before
+each connect of every connection; :meth:`Node.reconnect_all` moves every
+connection at once when the locator learns of a new address.
+
 Who keeps what alive: the node's long-lived greenlets (connection readers,
 reconnectors, the heartbeat, pool housekeeping) hold the pools they serve,
 never the node, and the pools hold nothing above them.  So a node nobody
@@ -30,18 +35,36 @@ from __future__ import annotations
 import weakref
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from .._util import check_float, check_int
+from ..address import AddressLike
 from ..errors import ConfigurationError, ConnectionError, TimeoutError
 from ..pool.checkout import Pool
 from ..pool.heartbeat import Heartbeat
 from ..pool.multiplex import MultiplexPool
-from ..transport.connection import Connection
+from ..transport.connection import DISCONNECTED, Connection
 from . import _execute
 from .settings import RedisSettings
 
-__all__ = ["Node"]
+__all__ = ["Locator", "Node"]
+
+
+class Locator(Protocol):
+    """Where a node's server is now (``RedisSettings.locator``).
+
+    :meth:`locate` is called before each connect of each connection made
+    from the settings (inside the connect timeout; what it raises fails that
+    connect); :meth:`watch` wraps each new connection's codec, so that the
+    locator sees the replies (a ``READONLY`` one says the server was
+    demoted).  ``str(locator)`` names it in reprs (``redis+sentinel://...``).
+    """
+
+    def locate(self) -> AddressLike:
+        """The server's address now.  May block; raises ConnectionError if unknown."""
+
+    def watch(self, codec: Any) -> Any:
+        """The codec a new connection uses: ``codec`` itself or a wrapper of it."""
 
 
 class Node:
@@ -178,6 +201,21 @@ class Node:
                     conn.close(f"{name} failed on it: {other!r}")
         return reply
 
+    def reconnect_all(self, cause: str) -> None:
+        """Close every connection now, shared and dedicated, idle, in use or connecting.
+
+        For a server that moved: requests in flight on them fail with
+        :class:`~greenpool.ConnectionError` (``cause`` says why), so does a
+        connect under way (it may have been told the old address), and
+        every later request runs on a connection made afterwards (asking
+        the settings' locator where).  Never blocks.
+        """
+        self._stamps.generation += 1
+        # Connecting ones too: they may have been told the old address.
+        for conn in [*self._stamps.opened, *self._shared.connections]:
+            if conn.state != DISCONNECTED:
+                conn.close(cause)
+
     def connections_used(self) -> dict[str, int]:
         """How many connections exist: ``shared`` (connected) and ``dedicated`` (open)."""
         return {
@@ -218,8 +256,8 @@ def _open_dedicated(settings: RedisSettings, stamps: _Stamps) -> Connection:
     generation = stamps.generation
     raw = replace(settings, decode_responses=False)
     conn = raw.new_connection(name=f"redis dedicated {settings.address}")
+    stamps.opened[conn] = generation  # before connecting: reconnect_all sees it
     conn.connect()
-    stamps.opened[conn] = generation
     return conn
 
 

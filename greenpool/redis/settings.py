@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import ssl
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from .._util import check_bool, check_float, check_int, mask_secret
@@ -56,6 +58,10 @@ class RedisSettings:
     #: Per-connection options set after construction (``CLIENT NO-EVICT ON`` ...),
     #: by name: sent by the handshake of every new connection.
     connection_commands: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    #: Where the server is, when it moves (Sentinel's clients): a
+    #: :class:`~greenpool.redis.node.Locator` asked before each connect of
+    #: every connection made from these settings; None: always ``address``.
+    locator: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -163,10 +169,16 @@ class RedisSettings:
         )
 
     def new_connection(self, name: str | None = None) -> Connection:
-        """A new, not yet connected, green connection doing this handshake on connect."""
+        """A new, not yet connected, green connection doing this handshake on connect.
+
+        With a :attr:`locator`, the connection asks it where the server is
+        before each connect, and its codec is the one the locator wraps.
+        """
+        locator = self.locator
         return Connection(
             self.address,
-            codec=self.codec,
+            codec=self.codec if locator is None else partial(_watched, locator, self.codec),
+            locate=None if locator is None else locator.locate,
             connect_timeout=self.socket_connect_timeout,
             request_timeout=self.socket_timeout,
             ssl_context=self.ssl_context,
@@ -209,10 +221,16 @@ class RedisSettings:
 
     def describe(self) -> str:
         """``redis://host:port/db`` (or ``unix://``), without credentials."""
+        if self.locator is not None:
+            return f"{self.locator}/{self.db}"
         if self.address.is_unix:
             return f"unix://{self.address.path}?db={self.db}"
         scheme = "rediss" if self.ssl_context is not None else "redis"
         return f"{scheme}://{self.address}/{self.db}"
+
+
+def _watched(locator: Any, codec: Callable[[], RespCodec]) -> Any:
+    return locator.watch(codec())
 
 
 def _tls_version(value: Any) -> ssl.TLSVersion | None:

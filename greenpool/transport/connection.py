@@ -128,7 +128,10 @@ class Connection:
     SNI and host-name checks).  ``handshake(conn)`` runs after each connect,
     before the connection counts as connected (authentication, database
     selection); it may call :meth:`request`.  ``on_push(message)`` receives
-    messages the server sends on its own.
+    messages the server sends on its own.  ``locate()``, when given, is
+    asked before each connect where the server is now (an address as
+    ``address`` takes); it runs inside the connect timeout, and an error it
+    raises fails that connect (Sentinel's clients find their primary so).
 
     Sockets get ``TCP_NODELAY`` and ``SO_KEEPALIVE``.
     """
@@ -147,8 +150,12 @@ class Connection:
         on_push: Callable[[Any], None] | None = None,
         name: str | None = None,
         recv_size: int = 65536,
+        locate: Callable[[], AddressLike] | None = None,
     ) -> None:
         self.address: Address = parse_address(address, argument="address")
+        if locate is not None and not callable(locate):
+            raise ConfigurationError("locate", locate, "must be callable or None")
+        self._locate = locate
         if not callable(codec):
             raise ConfigurationError("codec", codec, "must be a callable returning a codec")
         if matching not in ("ordered", "keyed"):
@@ -164,7 +171,7 @@ class Connection:
         if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
             raise ConfigurationError("ssl_context", ssl_context, "must be an ssl.SSLContext")
         self._ssl_context = ssl_context
-        self._server_hostname = server_hostname or self.address.host
+        self._server_hostname = server_hostname
         self._handshake = handshake
         #: Called with each message the server sends on its own (see ``push_all``).
         self.on_push = on_push
@@ -261,6 +268,8 @@ class Connection:
         pid = os.getpid()
         try:
             with gevent.Timeout(timeout, _ConnectTimeout(timeout)):
+                if self._locate is not None:
+                    self.address = parse_address(self._locate(), argument="locate")
                 sock = self._open_socket(pid)
                 self._start(sock)
                 if self._handshake is not None:
@@ -280,7 +289,9 @@ class Connection:
         except BaseException as exc:
             self._teardown(exc)
             raise
-        if self.state != CONNECTING:  # broke during the handshake
+        if self.state != CONNECTING:  # closed during the handshake, or before it
+            if self._sock is not None:  # a socket opened after close(): not kept
+                self._teardown(self.close_cause)
             raise ConnectionError(
                 f"{self.name}: closed while connecting: {self.close_cause!r}", str(self.address)
             )
@@ -312,7 +323,8 @@ class Connection:
         _same_process(pid, sock, self)
         if self._ssl_context is not None:
             try:
-                sock = wrap_green(sock, self._ssl_context, self._server_hostname)
+                hostname = self._server_hostname or address.host
+                sock = wrap_green(sock, self._ssl_context, hostname)
             except BaseException:
                 sock.close()
                 raise

@@ -327,3 +327,32 @@ def test_a_blocked_hub_does_not_expire_the_next_request(conn: Connection) -> Non
     gevent.joinall([gevent.spawn(ask_first), gevent.spawn(block_then_ask)],
                    timeout=5, raise_error=True)
     assert results == [b"PONG"]
+
+
+def test_locate_is_asked_before_each_connect(redis_server: Any, fresh_redis: Any) -> None:
+    """``locate=``: where the server is comes from the callable, on every connect."""
+    targets = [(redis_server.host, redis_server.port), (fresh_redis.host, fresh_redis.port)]
+    asked: list[Any] = []
+
+    def locate() -> Any:
+        asked.append(targets[len(asked) % 2])
+        return asked[-1]
+
+    c = Connection("127.0.0.1:1", codec=RespCodec, locate=locate)
+    for expected in targets * 2:
+        c.connect()
+        assert (c.address.host, c.address.port) == expected
+        assert c.request(cmd("PING")) == b"PONG"
+        c.close()
+    assert len(asked) == 4
+    with pytest.raises(ConfigurationError) as info:
+        Connection("127.0.0.1:1", codec=RespCodec, locate="here")  # type: ignore[arg-type]
+    assert info.value.argument == "locate"
+
+    def nowhere() -> Any:
+        raise ConnectionError("no primary known")
+
+    lost = Connection("127.0.0.1:1", codec=RespCodec, locate=nowhere)
+    with pytest.raises(ConnectionError, match="no primary known"):
+        lost.connect()
+    assert not lost.live()

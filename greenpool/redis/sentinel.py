@@ -1,0 +1,623 @@
+"""``greenpool.redis.Sentinel``: clients of a primary and its replicas that follow failovers.
+
+:class:`Sentinel` has redis-py's constructor and methods
+(``discover_master``, ``discover_slaves``, ``master_for``, ``slave_for``,
+``check_master_state``, ``filter_slaves``, ``execute_command`` and the
+sentinel command group).  ``master_for`` and ``slave_for`` return ordinary
+:class:`~greenpool.redis.Redis` clients whose settings carry a *locator*
+(:class:`~greenpool.redis.node.Locator`): every connection asks it where
+the server is before it connects.
+
+**Finding the primary.**  A discovery asks every sentinel at once
+(``SENTINEL GET-MASTER-ADDR-BY-NAME`` and ``SENTINEL MASTER``) and keeps the
+answer with the highest configuration epoch.  A sentinel in the middle of a
+failover names the promoted replica in ``GET-MASTER-ADDR-BY-NAME`` before
+its ``SENTINEL MASTER`` changes: that answer counts as one epoch newer, so
+the client follows the promoted replica as early as the sentinels report
+it.  Discoveries are *single-flight*: however many connections connect at
+once, they share one discovery, and its answer serves every connect for
+the next second (:data:`TRUST_SECONDS`).
+
+**Following a failover.**  While a client made by ``master_for`` exists,
+the :class:`Sentinel` listens on every sentinel for
+``+failover-state-wait-promotion`` (the leader of a failover has just told
+the chosen replica ``REPLICAOF NO ONE``), ``+promoted-slave`` and
+``+switch-master`` (one pub/sub connection per sentinel, in greenlets that
+hold the :class:`Sentinel` only weakly and end with :meth:`Sentinel.close`;
+none with ``subscribe=False``) and also polls the sentinels every
+``poll_interval`` seconds.  An announcement counts as one epoch newer than
+the configuration the client follows, so a poll of a sentinel that has not
+heard of the failover yet never moves it back.  When either names a new
+primary, every connection of every client of that service is
+closed at once (:meth:`~greenpool.redis.node.Node.reconnect_all`): requests
+in flight on the old primary fail with :class:`~greenpool.ConnectionError`
+instead of being acknowledged later by a demoted server, and every later
+request runs on the new primary.  A ``READONLY`` error reply (a client still
+talking to a demoted primary) makes the client ask the sentinels again at
+once; the caller gets the :class:`~greenpool.redis.ReadOnlyError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import weakref
+from collections.abc import Callable, Iterable
+from time import monotonic
+from typing import Any, TypeVar
+
+import gevent
+from gevent.event import AsyncResult
+
+from .._backoff import Backoff
+from .._util import check_bool, check_float, check_int
+from ..address import Address
+from ..errors import ConfigurationError, ConnectionError, TimeoutError
+from .client import Redis
+from .commands.sentinel import SentinelCommands
+from .exceptions import ResponseError
+from .node import Node
+
+__all__ = ["TRUST_SECONDS", "MasterNotFoundError", "Sentinel", "SlaveNotFoundError"]
+
+log = logging.getLogger("greenpool.redis.sentinel")
+
+T = TypeVar("T")
+
+#: Seconds during which an address the sentinels gave serves new connects
+#: without asking them again (announcements and polls move it sooner).
+TRUST_SECONDS = 1.0
+
+#: The sentinels' events that name a new primary.
+_EVENTS = ("+switch-master", "+promoted-slave", "+failover-state-wait-promotion")
+_REPLICA_EVENTS = frozenset(_EVENTS[1:])
+
+
+class MasterNotFoundError(ConnectionError):
+    """No sentinel named a usable primary for the service (redis-py's name)."""
+
+
+class SlaveNotFoundError(ConnectionError):
+    """No replica (and no primary to fall back on) for the service (redis-py's name)."""
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class Sentinel(SentinelCommands):
+    """The sentinels watching one or more services, and clients that follow them.
+
+    ``sentinels``: ``(host, port)`` pairs.  ``min_other_sentinels``: a
+    sentinel's answer counts only if it sees at least that many others.
+    ``sentinel_kwargs``: :class:`~greenpool.redis.Redis` arguments for the
+    connections to the sentinels (default: the ``socket_*`` ones of
+    ``connection_kwargs``, as redis-py does).  ``force_master_ip``: connect to
+    this host instead of the one the sentinels name.  ``connection_kwargs``:
+    :class:`~greenpool.redis.Redis` arguments for the clients of
+    :meth:`master_for` and :meth:`slave_for`.  ``poll_interval`` (greenpool's
+    own): seconds between polls of the sentinels while a primary's client
+    exists, the fallback for a missed announcement.  ``subscribe``
+    (greenpool's own, default True): listen for the sentinels'
+    announcements; with False the clients follow a failover by the polls
+    alone (where pub/sub to the sentinels is not allowed).
+
+    Nothing connects here.  Bad arguments raise
+    :class:`~greenpool.ConfigurationError`.
+    """
+
+    def __init__(
+        self,
+        sentinels: Iterable[tuple[str, int]],
+        min_other_sentinels: int = 0,
+        sentinel_kwargs: dict[str, Any] | None = None,
+        force_master_ip: str | None = None,
+        *,
+        poll_interval: float = 1.0,
+        subscribe: bool = True,
+        **connection_kwargs: Any,
+    ) -> None:
+        try:
+            pairs = [(host, port) for host, port in sentinels]
+        except (TypeError, ValueError):
+            raise ConfigurationError("sentinels", sentinels, "must be (host, port) pairs") from None
+        if not pairs:
+            raise ConfigurationError("sentinels", sentinels, "must name at least one sentinel")
+        check_int("min_other_sentinels", min_other_sentinels, minimum=0)
+        if sentinel_kwargs is not None and not isinstance(sentinel_kwargs, dict):
+            raise ConfigurationError("sentinel_kwargs", sentinel_kwargs, "must be a dict or None")
+        if force_master_ip is not None and (
+            not isinstance(force_master_ip, str) or not force_master_ip
+        ):
+            raise ConfigurationError("force_master_ip", force_master_ip, "must be a host or None")
+        self._poll_interval = check_float("poll_interval", poll_interval, strict=True) or 1.0
+        check_bool("subscribe", subscribe)
+        if sentinel_kwargs is None:
+            sentinel_kwargs = {
+                key: value for key, value in connection_kwargs.items()
+                if key.startswith("socket_")
+            }
+        self.sentinel_kwargs = sentinel_kwargs
+        self.sentinels = [Redis(host, port, **sentinel_kwargs) for host, port in pairs]
+        self.min_other_sentinels = min_other_sentinels
+        self.connection_kwargs = connection_kwargs
+        self._force_master_ip = force_master_ip
+        #: How long a discovery waits for the sentinels' answers.
+        self._ask_timeout = self.sentinels[0].settings.socket_timeout or 1.0
+        self._counters = {"discoveries": 0, "announcements": 0, "moves": 0}
+        self._watch = _Watch(
+            self.sentinels if subscribe else [], self._poll_interval, self._counters
+        )
+        self._finalizer = weakref.finalize(self, self._watch.stop)
+
+    def __repr__(self) -> str:
+        where = ",".join(str(s.settings.address) for s in self.sentinels)
+        return f"<Sentinel sentinels=[{where}]>"
+
+    # ------------------------------------------------------------------
+    # Commands to the sentinels
+
+    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        """Run a command on every sentinel, or on one at random with ``once=True``.
+
+        Returns, as redis-py does, whether every reply was true, or the list
+        of replies with ``return_responses=True``.  Raises what a sentinel's
+        client raises (:class:`~greenpool.redis.ResponseError`,
+        :class:`~greenpool.ConnectionError` ...).  Blocks on the replies.
+        """
+        once = bool(kwargs.pop("once", False))
+        return_responses = bool(kwargs.pop("return_responses", False))
+        if once:
+            reply = random.choice(self.sentinels).execute_command(*args, **kwargs)
+            return [reply] if return_responses else bool(reply)
+        replies = [sentinel.execute_command(*args, **kwargs) for sentinel in self.sentinels]
+        return replies if return_responses else all(replies)
+
+    # ------------------------------------------------------------------
+    # Discovery
+
+    def check_master_state(self, state: dict[str, Any], service_name: str) -> bool:
+        """Whether a sentinel's ``SENTINEL MASTER`` state names a usable primary:
+        flagged master, not down, and seeing ``min_other_sentinels`` others."""
+        if not state["is_master"] or state["is_sdown"] or state["is_odown"]:
+            return False
+        return bool(state["num-other-sentinels"] >= self.min_other_sentinels)
+
+    def discover_master(self, service_name: str) -> tuple[str, int]:
+        """The primary of ``service_name`` as ``(host, port)``.
+
+        Asks every sentinel at once and keeps the newest answer (see the
+        module docs); blocks up to the sentinels' ``socket_timeout`` (1 s
+        without one).  Raises :class:`MasterNotFoundError` when no sentinel
+        names a usable primary.
+        """
+        host, port, _ = self._find_master(service_name)
+        return host, port
+
+    def _find_master(self, service_name: str) -> tuple[str, int, int]:
+        """``(host, port, epoch)`` of the newest usable answer (see the module docs)."""
+        self._counters["discoveries"] += 1
+        answers: list[tuple[Any, dict[str, Any]]] = []
+        errors: list[str] = []
+
+        def ask(sentinel: Redis) -> None:
+            # SENTINEL MASTER first: the sentinel leading a failover changes
+            # GET-MASTER-ADDR-BY-NAME and the epoch of SENTINEL MASTER at the
+            # same moment, so asked in this order a pair straddling that
+            # moment is (old epoch, new address), never (new epoch, old address).
+            try:
+                state = sentinel.sentinel_master(service_name)
+                address = sentinel.execute_command(
+                    "SENTINEL", "GET-MASTER-ADDR-BY-NAME", service_name
+                )
+                answers.append((address, state))
+            except (ConnectionError, TimeoutError, ResponseError) as exc:
+                errors.append(f"{sentinel.settings.address}: {exc!r}")
+
+        asking = [gevent.spawn(ask, sentinel) for sentinel in self.sentinels]
+        try:
+            gevent.joinall(asking, timeout=self._ask_timeout)
+        finally:
+            gevent.killall([g for g in asking if not g.ready()], block=False)
+        best: tuple[int, str, int] | None = None
+        for address, state in answers:
+            if not address:
+                continue
+            host, port = _text(address[0]), int(address[1])
+            epoch = int(state.get("config-epoch", 0))
+            if (host, port) != (state["ip"], state["port"]):
+                # A failover under way: the promoted replica, one epoch on.
+                if state["num-other-sentinels"] < self.min_other_sentinels:
+                    continue
+                epoch += 1
+            elif not self.check_master_state(state, service_name):
+                continue
+            if best is None or epoch > best[0]:
+                best = (epoch, host, port)
+        if best is None:
+            detail = f": {', '.join(errors)}" if errors else ""
+            raise MasterNotFoundError(f"No master found for {service_name!r}{detail}")
+        return self._master_host(best[1]), best[2], best[0]
+
+    def _master_host(self, host: str) -> str:
+        return self._force_master_ip if self._force_master_ip is not None else host
+
+    def filter_slaves(self, slaves: Iterable[dict[str, Any]]) -> list[tuple[str, int]]:
+        """``(ip, port)`` of the replicas in ``slaves`` (``SENTINEL SLAVES`` states)
+        that are not subjectively or objectively down."""
+        return [
+            (slave["ip"], slave["port"])
+            for slave in slaves
+            if not (slave["is_odown"] or slave["is_sdown"])
+        ]
+
+    filter_replicas = filter_slaves
+
+    def discover_slaves(self, service_name: str) -> list[tuple[str, int]]:
+        """The replicas of ``service_name`` that are up, as ``(ip, port)`` pairs:
+        the first sentinel (in order) that lists any; ``[]`` if none does.
+        Blocks on each sentinel asked in turn."""
+        for sentinel in self.sentinels:
+            try:
+                slaves = self.filter_slaves(sentinel.sentinel_slaves(service_name))
+            except (ConnectionError, TimeoutError, ResponseError):
+                continue
+            if slaves:
+                return slaves
+        return []
+
+    discover_replicas = discover_slaves
+
+    # ------------------------------------------------------------------
+    # Clients
+
+    def master_for(
+        self,
+        service_name: str,
+        redis_class: type[Redis] = Redis,
+        connection_pool_class: Any = None,
+        **kwargs: Any,
+    ) -> Redis:
+        """A ``redis_class`` client of ``service_name``'s primary, following failovers.
+
+        ``kwargs`` are merged over the constructor's ``connection_kwargs``.
+        The client asks the sentinels where the primary is when its first
+        connection connects (never here), and moves every connection at
+        once when they announce another one (see the module docs).
+        ``connection_pool_class`` is redis-py's; greenpool's clients own
+        their connections, so anything but None raises
+        :class:`~greenpool.ConfigurationError`.
+        """
+        locator = _PrimaryLocator(self, service_name)
+        client = self._client(redis_class, connection_pool_class, locator, kwargs)
+        locator.attach(client.node)
+        self._watch.add(locator)
+        return client
+
+    def slave_for(
+        self,
+        service_name: str,
+        redis_class: type[Redis] = Redis,
+        connection_pool_class: Any = None,
+        **kwargs: Any,
+    ) -> Redis:
+        """A ``redis_class`` client of ``service_name``'s replicas.
+
+        Each new connection goes to the next replica the sentinels list as
+        up (round robin); with none up, to the primary; with no primary
+        either, the connect fails with :class:`SlaveNotFoundError`.
+        Arguments as :meth:`master_for`.
+        """
+        locator = _ReplicaLocator(self, service_name)
+        return self._client(redis_class, connection_pool_class, locator, kwargs)
+
+    replica_for = slave_for
+
+    def _client(
+        self, redis_class: type[Redis], pool_class: Any, locator: Any, kwargs: dict[str, Any]
+    ) -> Redis:
+        if pool_class is not None:
+            raise ConfigurationError(
+                "connection_pool_class", pool_class,
+                "greenpool's clients own their connections; leave it out",
+            )
+        if not (isinstance(redis_class, type) and issubclass(redis_class, Redis)):
+            raise ConfigurationError(
+                "redis_class", redis_class, "must be greenpool's Redis or a subclass"
+            )
+        options = {**self.connection_kwargs, **kwargs}
+        for name in ("host", "port", "unix_socket_path", "locator"):
+            if name in options:
+                raise ConfigurationError(
+                    name, options[name], "the sentinels say where the server is"
+                )
+        return redis_class(locator=locator, **options)
+
+    # ------------------------------------------------------------------
+    # Lifecycle
+
+    def stats(self) -> dict[str, int]:
+        """Counters since construction: ``discoveries`` (asks of every sentinel
+        for a primary), ``announcements`` (sentinel events naming a primary,
+        each sentinel's counted) and ``moves`` (times a client moved every
+        connection to another primary)."""
+        return dict(self._counters)
+
+    def close(self) -> None:
+        """Stop listening and polling, close the connections to the sentinels.
+
+        Clients made by :meth:`master_for`/:meth:`slave_for` are the
+        caller's: they are not closed and keep their connections, but no
+        longer follow announcements, and a new connect of theirs fails with
+        :class:`MasterNotFoundError` (the sentinels can't be asked): close
+        them first.  Calling it again does nothing.
+        """
+        self._finalizer()
+        for sentinel in self.sentinels:
+            sentinel.close()
+
+    def __enter__(self) -> Sentinel:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class _SingleFlight:
+    """Concurrent callers of :meth:`run` share one run of the work.
+
+    The work runs in a greenlet of its own, so a caller's own timeout or
+    kill leaves it running for the others.
+    """
+
+    __slots__ = ("_result",)
+
+    def __init__(self) -> None:
+        self._result: AsyncResult | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._result is not None
+
+    def run(self, work: Callable[[], T]) -> T:
+        result = self._result
+        if result is None:
+            result = self._result = AsyncResult()
+            gevent.spawn(self._work, result, work)
+        result.wait()
+        value: T = result.get(block=False)
+        return value
+
+    def _work(self, result: AsyncResult, work: Callable[[], Any]) -> None:
+        try:
+            result.set(work())
+        except BaseException as exc:  # handed to every waiter
+            result.set_exception(exc)
+        finally:
+            if self._result is result:
+                self._result = None
+
+
+class _PrimaryLocator:
+    """Where ``service``'s primary is, for the connections of ``master_for``'s client."""
+
+    def __init__(self, sentinel: Sentinel, service: str) -> None:
+        self.service = service
+        self._sentinel = sentinel
+        self._address: Address | None = None
+        self._epoch = -1
+        self._found_at = float("-inf")
+        self._flight = _SingleFlight()
+        self._nodes: weakref.WeakSet[Node] = weakref.WeakSet()
+
+    def __str__(self) -> str:
+        return f"redis+sentinel://{self.service}"
+
+    def attach(self, node: Node) -> None:
+        self._nodes.add(node)
+
+    def locate(self) -> Address:
+        address = self._address
+        if address is not None and monotonic() - self._found_at < TRUST_SECONDS:
+            return address
+        return self.refresh()
+
+    def refresh(self) -> Address:
+        """Ask the sentinels (single-flight); move the connections if the primary moved."""
+        return self._flight.run(self._discover)
+
+    def refresh_quietly(self) -> None:
+        try:
+            self.refresh()
+        except Exception as exc:
+            log.debug("%s: asking the sentinels failed: %r", self, exc)
+
+    def _discover(self) -> Address:
+        host, port, epoch = self._sentinel._find_master(self.service)
+        return self._accept(Address(host=host, port=port), epoch, "the sentinels name")
+
+    def _accept(self, address: Address, epoch: int, how: str) -> Address:
+        current = self._address
+        if current is not None and epoch < self._epoch:
+            return current  # an older configuration than the one we follow
+        self._epoch = max(epoch, self._epoch)
+        self._found_at = monotonic()
+        if address != current:
+            self._address = address
+            if current is not None:
+                self._move(f"{self}: {how} {address} as the primary instead of {current}")
+        return address
+
+    def announced(self, host: str, port: int) -> None:
+        """A sentinel announced ``host:port`` as the primary: move there now."""
+        address = Address(host=self._sentinel._master_host(host), port=port)
+        if address == self._address:
+            self._found_at = monotonic()
+            return
+        self._accept(address, self._epoch + 1, "a sentinel announced")
+
+    def _move(self, cause: str) -> None:
+        log.info("%s", cause)
+        self._sentinel._counters["moves"] += 1
+        for node in list(self._nodes):
+            node.reconnect_all(cause)
+
+    def watch(self, codec: Any) -> Any:
+        return _ReadOnlyWatch(codec, self.suspect)
+
+    def suspect(self) -> None:
+        """A ``READONLY`` reply came: ask the sentinels again now (never blocks)."""
+        self._found_at = float("-inf")
+        if not self._flight.busy:
+            gevent.spawn(self.refresh_quietly)
+
+
+class _ReplicaLocator:
+    """Where ``slave_for``'s client connects next: the replicas in turn, else the primary."""
+
+    def __init__(self, sentinel: Sentinel, service: str) -> None:
+        self.service = service
+        self._sentinel = sentinel
+        self._replicas: list[tuple[str, int]] = []
+        self._found_at = float("-inf")
+        self._flight = _SingleFlight()
+        self._turn = random.randrange(1 << 16)
+
+    def __str__(self) -> str:
+        return f"redis+sentinel://{self.service}?replicas"
+
+    def locate(self) -> Address:
+        if monotonic() - self._found_at >= TRUST_SECONDS:
+            self._replicas = self._flight.run(self._discover)
+            self._found_at = monotonic()
+        replicas = self._replicas
+        if replicas:
+            self._turn += 1
+            host, port = replicas[self._turn % len(replicas)]
+            return Address(host=host, port=port)
+        try:
+            host, port = self._sentinel.discover_master(self.service)
+        except MasterNotFoundError:
+            raise SlaveNotFoundError(f"No slave found for {self.service!r}") from None
+        return Address(host=host, port=port)
+
+    def _discover(self) -> list[tuple[str, int]]:
+        return self._sentinel.discover_slaves(self.service)
+
+    def watch(self, codec: Any) -> Any:
+        return codec
+
+
+class _ReadOnlyWatch:
+    """A codec that calls ``on_readonly()`` when a ``READONLY`` error reply arrives.
+
+    It looks at the received bytes, not the decoded replies, so the common
+    case costs one substring search.  A value that merely contains the
+    text only causes an extra ask of the sentinels.
+    """
+
+    __slots__ = ("_codec", "_on_readonly", "is_push", "key_of")
+
+    def __init__(self, codec: Any, on_readonly: Callable[[], None]) -> None:
+        self._codec = codec
+        self._on_readonly = on_readonly
+        self.is_push = codec.is_push
+        self.key_of = codec.key_of
+
+    def feed(self, data: bytes) -> list[Any]:
+        if b"-READONLY" in data:
+            self._on_readonly()
+        messages: list[Any] = self._codec.feed(data)
+        return messages
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._codec, name)
+
+
+class _Watch:
+    """The announcements and polls of one :class:`Sentinel`, for its primaries' clients.
+
+    Its greenlets hold it weakly: once the :class:`Sentinel` (and so this)
+    is gone, or :meth:`stop` ran, they end.
+    """
+
+    def __init__(self, sentinels: list[Redis], interval: float, counters: dict[str, int]) -> None:
+        self._sentinels = sentinels
+        self._interval = interval
+        self._counters = counters
+        self.locators: weakref.WeakSet[_PrimaryLocator] = weakref.WeakSet()
+        self._greenlets: list[Any] = []
+        self.stopped = False
+
+    def add(self, locator: _PrimaryLocator) -> None:
+        self.locators.add(locator)
+        if self._greenlets or self.stopped:
+            return
+        me = weakref.ref(self)
+        for sentinel in self._sentinels:
+            glet = gevent.spawn(_listen, sentinel, me)
+            glet.name = f"greenpool-sentinel-listen-{sentinel.settings.address}"
+            self._greenlets.append(glet)
+        glet = gevent.spawn(_poll, me, self._interval)
+        glet.name = "greenpool-sentinel-poll"
+        self._greenlets.append(glet)
+
+    def event(self, channel: Any, data: Any) -> None:
+        kind, parts = _text(channel), _text(data).split()
+        if kind == "+switch-master" and len(parts) == 5:
+            name, host, port = parts[0], parts[3], parts[4]
+        elif kind in _REPLICA_EVENTS and len(parts) == 8 and parts[4] == "@":
+            name, host, port = parts[5], parts[2], parts[3]
+        else:
+            return
+        self._counters["announcements"] += 1
+        for locator in list(self.locators):
+            if locator.service == name:
+                locator.announced(host, int(port))
+
+    def poll(self) -> None:
+        for locator in list(self.locators):
+            locator.refresh_quietly()
+
+    def stop(self) -> None:
+        self.stopped = True
+        greenlets, self._greenlets = self._greenlets, []
+        for glet in greenlets:
+            glet.kill(block=False)
+
+
+def _listen(sentinel: Redis, watch_ref: weakref.ref[_Watch]) -> None:
+    """Receive one sentinel's announcements until the watch is gone."""
+    backoff = Backoff(base=0.05, cap=1.0)
+    while True:
+        pubsub = sentinel.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(*_EVENTS)
+            while True:
+                message = pubsub.get_message(timeout=1.0)
+                watch = watch_ref()
+                if watch is None or watch.stopped:
+                    return
+                if message is not None:
+                    backoff = Backoff(base=0.05, cap=1.0)
+                    watch.event(message["channel"], message["data"])
+                del watch
+        except Exception as exc:
+            log.debug("listening to %s failed: %r", sentinel.settings.address, exc)
+        finally:
+            pubsub.close()
+        backoff = backoff.increment()
+        gevent.sleep(backoff.delay())
+        if watch_ref() is None:
+            return
+
+
+def _poll(watch_ref: weakref.ref[_Watch], interval: float) -> None:
+    """Ask the sentinels every ``interval`` seconds, until the watch is gone."""
+    while True:
+        gevent.sleep(interval)
+        watch = watch_ref()
+        if watch is None or watch.stopped:
+            return
+        watch.poll()
+        del watch

@@ -1,0 +1,486 @@
+"""greenpool.redis.Sentinel against a real primary, 2 replicas and 3 sentinels.
+
+The read-only tests share the session's set-up (``redis_sentinel``); the
+failover tests get one of their own (``fresh_redis_sentinel``).  The
+fixture's own calls use blocking sockets, so the failover tests run them in
+a thread of gevent's pool while the writers run in the hub: the time the
+sentinels first report the new primary (``reported_at``) is taken by that
+thread, polling every 10 ms, whatever the load on the hub.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+import gevent.event
+import pytest
+import redis
+import redis.sentinel
+from helpers import wait_until
+
+from greenpool.errors import ConfigurationError, ConnectionError, TimeoutError
+from greenpool.redis import (
+    MasterNotFoundError,
+    ReadOnlyError,
+    Redis,
+    ResponseError,
+    Sentinel,
+    SlaveNotFoundError,
+)
+from greenpool.testing import RedisSentinelSet, SentinelFailover, TcpProxy
+
+SERVICE = "mymaster"
+
+
+@pytest.fixture
+def sentinel(redis_sentinel: RedisSentinelSet) -> Iterator[Sentinel]:
+    manager = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=2)
+    yield manager
+    manager.close()
+
+
+def _in_thread(work: Callable[[], Any]) -> Any:
+    """Run a blocking fixture call in a real thread, leaving the hub to the greenlets."""
+    return gevent.get_hub().threadpool.apply(work)
+
+
+# --------------------------------------------------------------------------- API and discovery
+
+
+def test_signatures_follow_redis_py() -> None:
+    def names(func: Any) -> list[str]:
+        return [p.name for p in inspect.signature(func).parameters.values()
+                if p.kind is not p.KEYWORD_ONLY]
+
+    assert names(Sentinel.__init__) == names(redis.sentinel.Sentinel.__init__)
+    for method in ("master_for", "slave_for", "discover_master", "discover_slaves",
+                   "check_master_state", "filter_slaves", "execute_command"):
+        assert names(getattr(Sentinel, method)) == names(
+            getattr(redis.sentinel.Sentinel, method)), method
+    assert issubclass(MasterNotFoundError, ConnectionError)
+    assert issubclass(SlaveNotFoundError, ConnectionError)
+
+
+def test_discovery_matches_the_sentinels_and_redis_py(
+    redis_sentinel: RedisSentinelSet, sentinel: Sentinel
+) -> None:
+    primary = redis_sentinel.primary()
+    reference = redis.sentinel.Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=2)
+    assert sentinel.discover_master(SERVICE) == ("127.0.0.1", primary.port)
+    assert sentinel.discover_master(SERVICE) == reference.discover_master(SERVICE)
+    assert sorted(sentinel.discover_slaves(SERVICE)) == sorted(
+        ("127.0.0.1", s.port) for s in redis_sentinel.replicas()
+    )
+    assert sorted(sentinel.discover_slaves(SERVICE)) == sorted(reference.discover_slaves(SERVICE))
+    with pytest.raises(MasterNotFoundError, match="nosuch"):
+        sentinel.discover_master("nosuch")
+    assert sentinel.discover_slaves("nosuch") == []
+    state = sentinel.sentinels[0].sentinel_master(SERVICE)
+    assert sentinel.check_master_state(state, SERVICE)
+    assert not sentinel.check_master_state({**state, "is_sdown": True}, SERVICE)
+    down = {"ip": "127.0.0.1", "port": 1, "is_odown": False, "is_sdown": True}
+    up = {"ip": "127.0.0.1", "port": 2, "is_odown": False, "is_sdown": False}
+    assert sentinel.filter_slaves([down, up]) == [("127.0.0.1", 2)]
+    # Fan-out and once, with redis-py's results.
+    assert sentinel.execute_command("PING") is True
+    assert sentinel.execute_command("PING", return_responses=True) == [b"PONG"] * 3
+    assert sentinel.execute_command("PING", once=True, return_responses=True) == [b"PONG"]
+    assert sentinel.execute_command("PING", once=True) is True
+    assert sentinel.sentinel_get_master_addr_by_name(SERVICE) is True  # as redis-py's
+    assert reference.sentinel_get_master_addr_by_name(SERVICE) is True
+    picky = Sentinel(redis_sentinel.sentinel_addresses, min_other_sentinels=3, socket_timeout=2)
+    with pytest.raises(MasterNotFoundError):
+        picky.discover_master(SERVICE)  # each sentinel sees only 2 others
+    picky.close()
+    reference.close()
+
+
+def test_bad_arguments_name_themselves(redis_sentinel: RedisSentinelSet) -> None:
+    addresses = redis_sentinel.sentinel_addresses
+    for kwargs, argument in (
+        ({"sentinels": []}, "sentinels"),
+        ({"sentinels": [("127.0.0.1",)]}, "sentinels"),
+        ({"sentinels": addresses, "min_other_sentinels": -1}, "min_other_sentinels"),
+        ({"sentinels": addresses, "sentinel_kwargs": "x"}, "sentinel_kwargs"),
+        ({"sentinels": addresses, "poll_interval": 0}, "poll_interval"),
+        ({"sentinels": addresses, "subscribe": "no"}, "subscribe"),
+    ):
+        with pytest.raises(ConfigurationError) as info:
+            Sentinel(**kwargs)
+        assert info.value.argument == argument
+    manager = Sentinel(addresses, password="s3cret-sentinel")
+    for call in (
+        lambda: manager.master_for(SERVICE, connection_pool_class=object),
+        lambda: manager.master_for(SERVICE, host="127.0.0.1"),
+        lambda: manager.slave_for(SERVICE, redis_class=dict),
+    ):
+        with pytest.raises(ConfigurationError):
+            call()
+    client = manager.master_for(SERVICE)
+    assert "s3cret" not in repr(client) and "s3cret" not in repr(client.settings)
+    assert "mymaster" in repr(client)
+    client.close()
+    manager.close()
+
+
+def test_master_for_and_slave_for(redis_sentinel: RedisSentinelSet, sentinel: Sentinel) -> None:
+    primary = redis_sentinel.primary()
+    master = sentinel.master_for(SERVICE, decode_responses=True)
+    replica = sentinel.slave_for(SERVICE, decode_responses=True, pool_size=4)
+    assert master.set("t:sentinel:a", "1") is True
+    assert master.execute_command("ROLE")[0] == "master"
+    assert int(master.info("server")["tcp_port"]) == primary.port
+    assert master.execute_command("WAIT", 2, 2000) == 2
+    # Replicated to both (WAIT), read back through the replicas' client.
+    wait_until(lambda: replica.get("t:sentinel:a") == "1", timeout=2)
+    assert replica.execute_command("ROLE")[0] == "slave"
+    with pytest.raises(ReadOnlyError):
+        replica.set("t:sentinel:a", "2")
+    # The replica client's connections go to the replicas in turn.
+    wait_until(lambda: len(replica.shared_pool.connected_connections) == 4, timeout=2)
+    ports = {int(c.address.port or 0) for c in replica.shared_pool.connected_connections}
+    assert ports == {s.port for s in redis_sentinel.replicas()}
+    # Pipelines and pub/sub of the primary's client find the primary too.
+    with master.pipeline() as pipe:
+        pipe.incr("t:sentinel:n").get("t:sentinel:a")
+        assert pipe.execute()[1] == "1"
+    pubsub = master.pubsub()
+    pubsub.subscribe("t:sentinel:ch")
+    assert pubsub.get_message(timeout=2)["type"] == "subscribe"
+    master.publish("t:sentinel:ch", "hi")
+    assert pubsub.get_message(timeout=2)["data"] == "hi"
+    pubsub.close()
+    master.delete("t:sentinel:a", "t:sentinel:n")
+    master.close()
+    replica.close()
+
+
+def test_1000_greenlets_connecting_cause_one_discovery(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    manager = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=2, poll_interval=600)
+    client = manager.master_for(SERVICE, max_connections=1000, pool_timeout=10)
+    before = manager.stats()["discoveries"]
+
+    def one(i: int) -> Any:
+        # A blocking command holds a dedicated connection each: 1,000 connects at once.
+        return client.blpop([f"t:sentinel:none:{i}"], timeout=0.2)
+
+    greenlets = [gevent.spawn(one, i) for i in range(1000)]
+    gevent.joinall(greenlets, raise_error=True)
+    assert [g.value for g in greenlets] == [None] * 1000
+    assert client.dedicated_pool.stats()["connections_num"] == 1000
+    assert manager.stats()["discoveries"] - before == 1
+    client.close()
+    manager.close()
+
+
+def test_the_greenlets_end_with_close_or_when_dropped(redis_sentinel: RedisSentinelSet) -> None:
+    def ours() -> list[Any]:
+        return [o for o in gc.get_objects() if isinstance(o, gevent.Greenlet) and not o.dead
+                and str(getattr(o, "name", "")).startswith("greenpool-sentinel")]
+
+    manager = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=2)
+    client = manager.master_for(SERVICE)
+    client.ping()
+    assert len(ours()) == 4  # a listener per sentinel and the poller
+    manager.close()
+    wait_until(lambda: not ours(), timeout=2)
+    client.close()
+
+    manager = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=2)
+    client = manager.master_for(SERVICE)
+    client.ping()
+    assert ours()
+    del manager, client
+    gc.collect()
+    wait_until(lambda: (gc.collect(), not ours())[1], timeout=3)
+
+
+# --------------------------------------------------------------------------- failovers under load
+
+
+@dataclass
+class _Load:
+    """1,000 writers, each SETting new keys and reading each one back."""
+
+    client: Redis
+    writers: int = 1000
+    stop: bool = False
+    acks: list[tuple[int, str, str, float, float]] = field(default_factory=list)
+    errors: dict[int, list[float]] = field(default_factory=dict)
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    wrong: list[Any] = field(default_factory=list)
+    greenlets: list[Any] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.greenlets = [gevent.spawn(self._write, i) for i in range(self.writers)]
+
+    def finish(self) -> None:
+        self.stop = True
+        gevent.joinall(self.greenlets, raise_error=True)
+
+    def _write(self, i: int) -> None:
+        n = 0
+        while not self.stop:
+            n += 1
+            key, value = f"fo:{i}:{n}", f"{i}:{n}"
+            began = time.monotonic()
+            try:
+                reply = self.client.set(key, value)
+                acked = time.monotonic()
+                if reply is not True:
+                    self.wrong.append((key, reply))
+                self.acks.append((i, key, value, began, acked))
+                read = self.client.get(key)
+                if read not in (value.encode(), None):  # None: moved in between
+                    self.wrong.append((key, read))
+            except (ConnectionError, TimeoutError, ResponseError) as exc:
+                self.errors.setdefault(i, []).append(began)
+                kind = type(exc).__name__
+                self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
+                gevent.sleep(0.01)
+
+    def recovered_after(self, reported: float) -> list[float]:
+        """For each writer: seconds from ``reported`` to its first write that began
+        after both the report and its own last error and was acknowledged."""
+        first: dict[int, float] = {}
+        for i, _key, _value, began, acked in self.acks:
+            last_error = max(self.errors.get(i, [0.0]))
+            if began >= reported and began > last_error and i not in first:
+                first[i] = acked
+        return [first.get(i, float("inf")) - reported for i in range(self.writers)]
+
+
+def _lost(load: _Load, primary: Redis, since: float) -> tuple[int, int]:
+    """(writes acknowledged but missing on ``primary``, of which acknowledged after ``since``)."""
+    lost = lost_after = 0
+    acks = load.acks
+    for start in range(0, len(acks), 2000):
+        chunk = acks[start:start + 2000]
+        found = primary.mget([key for _, key, _, _, _ in chunk])
+        for (_, _, value, _, acked), got in zip(chunk, found, strict=True):
+            if got != value.encode():
+                lost += 1
+                lost_after += acked > since
+    return lost, lost_after
+
+
+def _failover_under_load(
+    sets: RedisSentinelSet,
+    fault: Callable[[], SentinelFailover],
+    made: Callable[[Redis], Any] = lambda client: None,
+) -> tuple[_Load, SentinelFailover, Sentinel]:
+    manager = Sentinel(sets.sentinel_addresses, socket_timeout=1, socket_connect_timeout=1)
+    client = manager.master_for(SERVICE)
+    made(client)
+    load = _Load(client)
+    load.start()
+    gevent.sleep(1.0)
+    assert load.acks and not load.errors, load.error_kinds
+    failover = _in_thread(fault)
+    gevent.sleep(max(0.0, failover.reported_at + 2.5 - time.monotonic()))
+    load.finish()
+    _in_thread(sets.wait_settled)
+    return load, failover, manager
+
+
+def _failover_log(sets: RedisSentinelSet) -> str:
+    """The sentinels' log lines about the failover (shown when a check fails)."""
+    lines = []
+    for sentinel in sets.sentinels:
+        text = sentinel.log_path.read_text(errors="replace")
+        lines += [f"{sentinel.port} {line}" for line in text.splitlines()
+                  if any(word in line for word in ("failover", "promot", "switch", "abort",
+                                                   "selected", "elected", "odown"))]
+    return "\n".join(lines)
+
+
+def _last_report(sets: RedisSentinelSet, failover: SentinelFailover) -> tuple[float, int]:
+    """(when the last failover was reported, how many failovers the sentinels made).
+
+    On a busy machine the sentinels may take a new primary starved of CPU
+    for down and fail over once more; the checks then hold for the last
+    failover, reported no later than its first ``+switch-master`` log line.
+    """
+    switches: dict[tuple[Any, Any], float] = {}
+    for sentinel in sets.sentinels:
+        for wall, was, now in sentinel.switch_times():
+            switches[(was, now)] = min(wall, switches.get((was, now), wall))
+    if len(switches) <= 1:
+        return failover.reported_at, len(switches)
+    return max(switches.values()) + time.monotonic() - time.time(), len(switches)
+
+
+def _check(
+    load: _Load, failover: SentinelFailover, manager: Sentinel, sets: RedisSentinelSet
+) -> None:
+    reported, failovers = _last_report(sets, failover)
+    final = sets.primary()
+    reader = Redis(final.host, final.port)
+    lost, lost_after = _lost(load, reader, reported)
+    reader.close()
+    recovered = load.recovered_after(reported)
+    summary = (f"{len(load.acks)} writes, errors {load.error_kinds}, lost {lost} "
+               f"({lost_after} acknowledged after the report), slowest writer "
+               f"{max(recovered):.2f} s after the report, failovers {failovers}, "
+               f"stats {manager.stats()}")
+    if lost_after or max(recovered) > 2.0:
+        summary += "\n" + _failover_log(sets)
+    print(summary)
+    assert not load.wrong, load.wrong[:5]
+    assert lost_after == 0, summary
+    assert max(recovered) <= 2.0, summary
+    assert manager.stats()["moves"] >= failovers >= 1
+    load.client.close()
+    manager.close()
+
+
+def test_sentinel_failover_under_1000_writers(fresh_redis_sentinel: RedisSentinelSet) -> None:
+    # A caller blocked on the old primary (on a dedicated connection) is
+    # failed when the client moves, not left waiting there.
+    blocked: list[Any] = []
+    load, failover, manager = _failover_under_load(
+        fresh_redis_sentinel, fresh_redis_sentinel.failover,
+        lambda client: blocked.append(gevent.spawn(_blpop_until_moved, client)),
+    )
+    assert manager.stats()["announcements"] >= 1
+    outcome, waited = blocked[0].get(timeout=5)
+    assert outcome == "ConnectionError" and waited < 10, (outcome, waited)
+    _check(load, failover, manager, fresh_redis_sentinel)
+
+
+def _blpop_until_moved(client: Redis) -> tuple[str, float]:
+    began = time.monotonic()
+    try:
+        client.blpop(["t:sentinel:never"], timeout=30)
+    except ConnectionError as exc:
+        return type(exc).__name__, time.monotonic() - began
+    return "returned", time.monotonic() - began
+
+
+def test_killed_primary_under_1000_writers(fresh_redis_sentinel: RedisSentinelSet) -> None:
+    sets = fresh_redis_sentinel
+
+    def kill() -> SentinelFailover:
+        return sets.wait_new_primary(sets.kill())
+
+    load, failover, manager = _failover_under_load(sets, kill)
+    _check(load, failover, manager, sets)
+
+
+def test_readonly_reply_moves_the_client(
+    fresh_redis_sentinel: RedisSentinelSet, tcp_proxy: Callable[[Any], TcpProxy]
+) -> None:
+    """Without announcements or polls (the sentinels are unreachable while the
+    primary changes), a READONLY reply from the demoted primary moves the client."""
+    sets = fresh_redis_sentinel
+    proxies = [tcp_proxy(address) for address in sets.sentinel_addresses]
+    manager = Sentinel([(p.host, p.port) for p in proxies], socket_timeout=1, poll_interval=600)
+    client = manager.master_for(SERVICE, decode_responses=True)
+    assert client.set("t:ro", "old") is True
+    old = sets.primary()
+    for proxy in proxies:
+        proxy.refuse()
+        proxy.cut()
+    failover = _in_thread(sets.failover)
+    _in_thread(sets.wait_settled)  # the old primary now replicates the new one
+    assert old.execute("ROLE")[0] == b"slave"
+    with pytest.raises(ReadOnlyError):
+        client.set("t:ro", "new")
+    for proxy in proxies:
+        proxy.normal()
+    wait_until(lambda: _try_set(client), timeout=2)
+    assert failover.new_primary.execute("GET", "t:ro") == b"new"
+    assert manager.stats()["announcements"] == 0 and manager.stats()["moves"] == 1
+    client.close()
+    manager.close()
+
+
+def _try_set(client: Redis) -> bool:
+    try:
+        return bool(client.set("t:ro", "new"))
+    except (ConnectionError, ResponseError):
+        return False
+
+
+def test_polls_alone_follow_a_failover(fresh_redis_sentinel: RedisSentinelSet) -> None:
+    """Without the announcements (``subscribe=False``), a poll moves every connection."""
+    sets = fresh_redis_sentinel
+    manager = Sentinel(sets.sentinel_addresses, socket_timeout=1, subscribe=False,
+                       poll_interval=0.2)
+    client = manager.master_for(SERVICE, decode_responses=True)
+    assert client.set("t:poll", "old") is True
+    failover = _in_thread(sets.failover)
+
+    def on_new_primary() -> bool:
+        try:
+            return int(client.info("server")["tcp_port"]) == failover.new_primary.port
+        except (ConnectionError, ResponseError):
+            return False
+
+    wait_until(on_new_primary, timeout=2)  # reported_at has passed: at most a poll later
+    assert client.set("t:poll", "new") is True
+    assert failover.new_primary.execute("GET", "t:poll") == b"new"
+    assert manager.stats()["announcements"] == 0 and manager.stats()["moves"] == 1
+    client.close()
+    manager.close()
+
+
+def _outcome(call: Callable[[], Any]) -> Any:
+    """What ``call()`` returned, or the ConnectionError it raised."""
+    try:
+        return call()
+    except ConnectionError as exc:
+        return exc
+
+
+class _GatedLocator:
+    """A locator that answers where it was pointed when asked, once its gate opens."""
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.address = address
+        self.gate = gevent.event.Event()
+        self.gate.set()
+
+    def __str__(self) -> str:
+        return "gated"
+
+    def locate(self) -> tuple[str, int]:
+        address = self.address
+        self.gate.wait()
+        return address
+
+    def watch(self, codec: Any) -> Any:
+        return codec
+
+
+def test_a_connect_under_way_when_the_node_moves_fails(
+    redis_server: Any, fresh_redis: Any
+) -> None:
+    """A connect told the old address just before the move never serves requests."""
+    old, new = (redis_server.host, redis_server.port), (fresh_redis.host, fresh_redis.port)
+    locator = _GatedLocator(old)
+    client = Redis(locator=locator, pool_size=1, health_check_interval=0)
+    locator.gate.clear()
+    first = gevent.spawn(_outcome, lambda: client.info("server")["tcp_port"])
+    blocked = gevent.spawn(_outcome, lambda: client.blpop(["t:sentinel:gated"], timeout=1))
+    gevent.sleep(0.05)  # both connects have asked where, and wait at the gate
+    locator.address = new
+    client.node.reconnect_all("moved")
+    locator.gate.set()
+    for greenlet in (first, blocked):
+        assert isinstance(greenlet.get(timeout=5), ConnectionError), greenlet.value
+    assert int(client.info("server")["tcp_port"]) == fresh_redis.port
+    assert client.blpop(["t:sentinel:gated"], timeout=0.01) is None
+    wait_until(lambda: all(c.address.port == fresh_redis.port
+                           for c in client.shared_pool.connections if c.live()))
+    assert all(c.address.port == fresh_redis.port for c in client.shared_pool.connections
+               if c.live())
+    client.close()
