@@ -25,7 +25,9 @@ Every way a wait can end is accounted for:
 
 Waiting, timing out and leaving on a BaseException follow the rules of
 :mod:`greenpool._deadlines` (a fresh clock; one timer for every ``shared``
-wait); this module keeps the queue order and the count of waiters.  All
+wait); this module keeps the queue order and the count of waiters.  The
+shared timer reads this module's queue itself (``Deadlines(queue=...)``):
+the waiters are already in deadline order there, so no second queue is kept.  All
 state changes happen between yields, so no lock is needed.  One queue
 belongs to one hub (one OS thread).
 """
@@ -91,8 +93,9 @@ class HandoffQueue:
         self._dead = 0
         self._on_orphan = on_orphan
         # One timer serves every waiter that waits with the same timeout: their
-        # deadlines grow in queue order, so it only ever watches the oldest.
-        self._deadlines = Deadlines(self._expired, self._leave)
+        # deadlines grow in queue order, so it reads this queue and only ever
+        # watches the oldest.  The queue is only ever changed in place.
+        self._deadlines = Deadlines(self._expired, self._leave, self._queue)
         self._hub: Any = None
 
     def __len__(self) -> int:
@@ -137,14 +140,16 @@ class HandoffQueue:
         self._deadlines.clear()
         return failed
 
-    def wait(self, timeout: float | None, *, shared: bool = False) -> Any:
+    def wait(self, timeout: float | None, shared: bool = False, now: float | None = None) -> Any:
         """Block the current greenlet until a value is handed to it; return the value.
 
         ``timeout`` is in seconds; ``None`` waits forever.  With ``shared``,
         the waiter's deadline is kept by one timer common to every
         ``shared`` waiter: pass it only when all of them use the same
         timeout (their deadlines then grow in queue order), which saves a
-        timer per wait.  Raises :class:`WaitTimeout` when the time runs out,
+        timer per wait.  ``now``: a ``time.monotonic()`` reading the caller
+        took just before, in this run of the hub; the timeout counts from it
+        (None: read here).  Raises :class:`WaitTimeout` when the time runs out,
         or the error given to :meth:`fail_all`.  Any BaseException thrown in
         while waiting propagates after the waiter has been removed (and a
         value already handed to it passed to ``on_orphan``).
@@ -155,7 +160,7 @@ class HandoffQueue:
         waiter = _Waiter(getcurrent())
         self._queue.append(waiter)
         self.waiting += 1
-        self._deadlines.wait(hub, waiter, timeout, shared)
+        self._deadlines.wait(hub, waiter, timeout, shared, now)
         state = waiter.state
         value, waiter.value = waiter.value, None
         if state == DONE:
@@ -190,5 +195,8 @@ class HandoffQueue:
         # that never frees up can't grow the queue without bound.
         self._dead += count
         if self._dead > 64 and self._dead > self.waiting:
-            self._queue = deque(w for w in self._queue if w.state == WAITING)
+            queue = self._queue  # in place: the shared timer reads it too
+            live = [w for w in queue if w.state == WAITING]
+            queue.clear()
+            queue.extend(live)
             self._dead = 0
