@@ -45,6 +45,8 @@ from .._deadlines import DONE, FAILED, TIMED_OUT, WAITING, Deadlines, Wait
 
 __all__ = ["HandoffQueue", "WaitTimeout"]
 
+_new = object.__new__
+
 
 class WaitTimeout(Exception):
     """Raised by :meth:`HandoffQueue.wait` when its timeout passes first.
@@ -60,16 +62,13 @@ class WaitTimeout(Exception):
 
 class _Waiter(Wait):
     # ``value``: handed (DONE): the value; failed: the error; timed out: how
-    # many were waiting.
+    # many were waiting.  ``wake``: the scheduled switch into the waiter,
+    # cancelled if it leaves.  Made only by HandoffQueue.wait, which sets
+    # every field in place: no __init__, whose call cost about 1 % of a
+    # checkout that waits (bench/cpu_checkout.py).
     __slots__ = ("wake",)
 
-    def __init__(self, greenlet: Any) -> None:
-        # Wait.__init__, inlined: every wait that blocks makes one.
-        self.greenlet = greenlet
-        self.state = WAITING
-        self.value: Any = None
-        self.deadline = 0.0
-        self.wake: Any = None  # the scheduled switch into the waiter, cancelled if it leaves
+    wake: Any
 
 
 class HandoffQueue:
@@ -157,14 +156,21 @@ class HandoffQueue:
         hub = self._hub
         if hub is None:
             hub = self._hub = get_hub()
-        waiter = _Waiter(getcurrent())
+        waiter = _new(_Waiter)  # see _Waiter: every field is set here
+        waiter.greenlet = getcurrent()
+        waiter.state = WAITING
+        waiter.value = None
+        waiter.deadline = 0.0
+        waiter.wake = None
         self._queue.append(waiter)
         self.waiting += 1
         self._deadlines.wait(hub, waiter, timeout, shared, now)
         state = waiter.state
-        value, waiter.value = waiter.value, None
         if state == DONE:
-            return value
+            return waiter.value
+        # An error or a count: cleared, so a raised error's traceback (which
+        # holds this frame, and so the record) makes no reference cycle.
+        value, waiter.value = waiter.value, None
         if state == TIMED_OUT:
             raise WaitTimeout(value)
         assert state == FAILED
