@@ -21,7 +21,8 @@ here once:
    the value was handed over, pass it on), then re-raises the same
    exception object.
 3. **Deadlines on a fresh clock.**  A deadline is a ``time.monotonic()``
-   reading plus the timeout, not the hub's cached loop time: that time is
+   reading (the caller's, when it just took one) plus the timeout, not the
+   hub's cached loop time: that time is
    refreshed only when the loop polls, so after the hub was blocked (a C
    call, a CPU-bound greenlet, a long run of callbacks) for longer than a
    timeout, a wait begun then timed out at once
@@ -41,6 +42,9 @@ here once:
    in the transport (bench/bench_redis.py).  A deadline that would break the
    order, or a wait that asks for it (``shared=False``), gets a timer of its
    own, started on a fresh loop time (``update=True``, as ``gevent.Timeout``).
+   An owner that keeps its records in arrival order anyway (the checkout
+   pool's waiter line) lends that queue to the timer instead of a second
+   one being kept here (``Deadlines(queue=...)``).
 
 Everything runs in one hub (one OS thread); state changes happen between
 yields, so no lock is needed.  Callbacks marked *runs in the hub* must not
