@@ -204,7 +204,7 @@ class Deadlines:
         finally:
             if timer is not None:
                 timer.close()
-            elif self._own:
+            elif timeout is not None and self._own:
                 # Drop finished waits from the front of our own queue: they
                 # mostly end in order, so it stays as short as the waits under way.
                 queue = self._queue
