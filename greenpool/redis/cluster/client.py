@@ -41,6 +41,8 @@ from .. import _execute
 from .._encoder import Encoder
 from .._route import EVERY, REFUSE, refusal
 from ..commands import Commands
+from ..commands._args import integer, scan_args
+from ..commands._replies import scan_reply
 from ..exceptions import FAILED_REPLIES, WatchError
 from ..lock import Lock
 from ..node import Node
@@ -610,16 +612,27 @@ class RedisCluster(Commands):
         dedicated = is_blocking(route)
         if len(nodes) == 1:
             return self._run_on(nodes[0], where.command, options, dedicated)
+        replies = self._on_each({n.name: (n, where.command) for n in nodes}, options, dedicated)
+        return merge(name or where.name, replies)
+
+    def _on_each(
+        self, commands: Mapping[str, tuple[ClusterNode, Sequence[Any]]],
+        options: Mapping[str, Any], dedicated: bool = False,
+    ) -> dict[str, Any]:
+        """Each ``(node, command)`` on its node, all at once; ``{name: result}``.
+        The first error is raised once every node answered (the others are dropped)."""
+        if len(commands) <= 1:
+            return {name: self._run_on(node, command, options, dedicated)
+                    for name, (node, command) in commands.items()}
         jobs = {
-            node.name: gevent.spawn(self._run_on, node, where.command, options, dedicated)
-            for node in nodes
+            name: gevent.spawn(self._run_on, node, command, options, dedicated)
+            for name, (node, command) in commands.items()
         }
         try:
             gevent.joinall(list(jobs.values()))
         finally:
             gevent.killall([j for j in jobs.values() if not j.dead], block=True)
-        replies = {name_: job.get() for name_, job in jobs.items()}
-        return merge(name or where.name, replies)
+        return {name: job.get() for name, job in jobs.items()}
 
     def _everywhere(self, name: str, command: tuple[Any, ...], options: Mapping[str, Any]) -> Any:
         """A per-connection setting (CLIENT SETNAME): every node, and nodes made later."""
@@ -694,22 +707,62 @@ class RedisCluster(Commands):
                 pipe.execute_command("MSET", *pairs, _parse=bool)
             return pipe.execute()
 
+    def scan(  # type: ignore[override]
+        self, cursor: int | Mapping[str, int] = 0, match: Any = None, count: int | None = None,
+        _type: str | None = None, **kwargs: Any,
+    ) -> tuple[dict[str, int], list[Any]]:
+        """One SCAN step on every primary (or on ``target_nodes=``), run on all at once.
+
+        Returns redis-py's ``({node name: next cursor}, keys)``; a node is done
+        when its cursor is 0.  ``cursor``: an int, sent to every node as
+        redis-py does, or the dict a previous call returned: each named node
+        continues from its own cursor (nodes at 0 are skipped), so repeating
+        ``scan(cursors)`` until every cursor is 0 visits each node's keys.
+        Raises as :meth:`execute_command` (a node that can't be reached
+        raises; nothing is merged from a partial round).  Blocks on every
+        node's reply.
+        """
+        target = kwargs.pop("target_nodes", None)
+        if isinstance(cursor, Mapping):
+            steps: dict[str, tuple[ClusterNode, int]] = {}
+            for name, at in cursor.items():
+                node = self.get_node(node_name=name)
+                if node is None:
+                    raise ClusterConfigurationError("cursor", name, "not a node of the cluster")
+                if at:
+                    steps[name] = (node, integer("cursor", at, 0))
+        else:
+            at = integer("cursor", cursor, 0)
+            nodes = self._nodes_for(target) if target is not None else self.get_primaries()
+            steps = {node.name: (node, at) for node in nodes}
+        args = scan_args(match, count)
+        if _type is not None:
+            args += ["TYPE", _type]
+        options = {**kwargs, "_parse": scan_reply}
+        replies = self._on_each(
+            {name: (node, ("SCAN", at, *args)) for name, (node, at) in steps.items()}, options
+        )
+        cursors: dict[str, int] = {}
+        keys: list[Any] = []
+        for name, (next_cursor, found) in replies.items():
+            cursors[name] = next_cursor
+            keys.extend(found)
+        return cursors, keys
+
     def scan_iter(
         self, match: Any = None, count: int | None = None, _type: str | None = None,
         **kwargs: Any,
     ) -> Iterator[Any]:
-        """Yield every key matching ``match`` on every primary (or on ``target_nodes=``),
-        one node after the other, SCAN step by step.  A key may be yielded twice
-        if the keyspace changes meanwhile (or a slot moves)."""
-        target = kwargs.pop("target_nodes", None)
-        nodes = self._nodes_for(target) if target is not None else self.get_primaries()
-        for node in nodes:
-            cursor = 0
-            while True:
-                cursor, keys = self.scan(cursor, match, count, _type, target_nodes=node, **kwargs)
-                yield from keys
-                if cursor == 0:
-                    break
+        """Yield every key matching ``match`` on every primary (or on ``target_nodes=``):
+        one :meth:`scan` round on all of them, then rounds on the nodes whose cursor
+        is not 0 yet (redis-py's order per node).  A key may be yielded twice if the
+        keyspace changes meanwhile (or a slot moves)."""
+        cursors, keys = self.scan(0, match, count, _type, **kwargs)
+        yield from keys
+        kwargs.pop("target_nodes", None)
+        while any(cursors.values()):
+            cursors, keys = self.scan(cursors, match, count, _type, **kwargs)
+            yield from keys
 
     # ------------------------------------------------------------------ pipelines, lifecycle
 

@@ -284,6 +284,53 @@ def test_scan_iter_visits_every_primary(rc: RedisCluster, prefix: str) -> None:
     one = rc.get_node_from_key(keys[0])
     mine = list(rc.scan_iter(match=f"{prefix}:*", target_nodes=one))
     assert sorted(mine) == sorted(k.encode() for k in keys[:5])
+    # Only the keys of the type asked for.
+    rc.hset(f"{prefix}:h", "f", "v")
+    assert list(rc.scan_iter(match=f"{prefix}:*", _type="hash")) == [f"{prefix}:h".encode()]
+
+
+def test_scan_returns_redis_pys_per_node_cursors(
+    rc: RedisCluster, redis_cluster: RedisClusterServer, prefix: str
+) -> None:
+    keys = keys_on_every_primary(rc, prefix, per_node=40)
+    rc.mset_nonatomic({k: 1 for k in keys})
+    theirs = redis.cluster.RedisCluster(
+        startup_nodes=[redis.cluster.ClusterNode(h, p) for h, p in redis_cluster.startup_nodes])
+    try:
+        # One step on every primary: {node name: cursor} and the keys of all of them.
+        cursors, found = rc.scan(0, match=f"{prefix}:*", count=10)
+        their_cursors, _ = theirs.scan(0, match=f"{prefix}:*", count=10)
+        assert sorted(cursors) == sorted(their_cursors) == sorted(
+            n.name for n in rc.get_primaries())
+        assert all(c != 0 for c in cursors.values())  # 40 keys each, 10 a step
+        assert set(found) <= {k.encode() for k in keys} and found
+        # The dict goes back in: each node continues from its own cursor until 0.
+        seen = list(found)
+        rounds = 1
+        while any(cursors.values()):
+            cursors, found = rc.scan(cursors, match=f"{prefix}:*", count=10)
+            assert set(cursors) <= {n.name for n in rc.get_primaries()}
+            seen.extend(found)
+            rounds += 1
+        assert sorted(set(seen)) == sorted(k.encode() for k in keys)
+        assert rounds > 1
+        # target_nodes: one node's cursor, keyed by its name, as redis-py returns it.
+        one = rc.get_node_from_key(keys[0])
+        assert one is not None
+        cursor, found = rc.scan(0, match=f"{prefix}:*", count=1000, target_nodes=one)
+        their = theirs.scan(0, match=f"{prefix}:*", count=1000,
+                            target_nodes=theirs.get_node(node_name=one.name))
+        assert cursor == their[0] == {one.name: 0}
+        assert sorted(found) == sorted(their[1]) == sorted(k.encode() for k in keys[:40])
+        replicas = rc.scan(0, match=f"{prefix}:*", target_nodes=RedisCluster.REPLICAS)[0]
+        assert sorted(replicas) == sorted(n.name for n in rc.get_replicas())
+        # scan_iter yields what redis-py's does.
+        assert sorted(rc.scan_iter(match=f"{prefix}:*", count=7)) == sorted(
+            theirs.scan_iter(match=f"{prefix}:*", count=7))
+        with pytest.raises(ClusterConfigurationError, match="cursor"):
+            rc.scan({"127.0.0.1:1": 5})
+    finally:
+        theirs.close()
 
 
 def test_a_node_client_talks_to_its_node_only(
