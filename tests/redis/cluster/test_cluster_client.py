@@ -503,6 +503,96 @@ def test_pubsub_on_any_node_hears_publish_on_another(rc: RedisCluster, prefix: s
     assert rc.spublish(channel, "nobody") == 0  # routed by the channel's slot
 
 
+def _channels_on_every_primary(rc: RedisCluster, prefix: str) -> dict[str, str]:
+    """Primary name -> a shard channel its slot puts there."""
+    found: dict[str, str] = {}
+    i = 0
+    while len(found) < len(rc.get_primaries()):
+        owner = rc.get_node_from_key(f"{prefix}:ch{i}")
+        assert owner is not None
+        found.setdefault(owner.name, f"{prefix}:ch{i}")
+        i += 1
+    return found
+
+
+def test_sharded_messages_of_one_node_with_target_node(rc: RedisCluster, prefix: str) -> None:
+    channels = _channels_on_every_primary(rc, prefix)
+    with rc.pubsub() as sub:
+        sub.ssubscribe(*channels.values())
+        for _ in channels:
+            assert sub.get_sharded_message(timeout=2.0)["type"] == "ssubscribe"  # type: ignore[index]
+        for channel in channels.values():
+            assert rc.spublish(channel, f"one:{channel}") == 1
+            assert rc.spublish(channel, f"two:{channel}") == 1
+        wanted = rc.get_node(node_name=next(iter(channels)))
+        first = next(iter(channels.values()))
+        # Only that node's messages, in order, however the others arrived.
+        got = [sub.get_sharded_message(timeout=2.0, target_node=wanted) for _ in range(2)]
+        assert [m["data"] for m in got if m] == [f"one:{first}".encode(), f"two:{first}".encode()]
+        assert {m["channel"] for m in got if m} == {first.encode()}
+        assert sub.get_sharded_message(timeout=0.2, target_node=wanted) is None
+        # The other nodes' messages were kept for later calls, none lost or repeated.
+        rest = []
+        while (message := sub.get_sharded_message(timeout=0.5)) is not None:
+            rest.append(message["data"])
+        assert sorted(rest) == sorted(
+            f"{tag}:{c}".encode() for c in list(channels.values())[1:] for tag in ("one", "two"))
+
+
+def test_sharded_handlers_and_the_worker_greenlet(rc: RedisCluster, prefix: str) -> None:
+    from greenpool.redis import PubSubError
+
+    channels = list(_channels_on_every_primary(rc, prefix).values())
+    received: list[tuple[Any, Any]] = []
+    sub = rc.pubsub()
+    try:
+        sub.ssubscribe(channels[0])  # no handler: no worker, as in redis-py
+        with pytest.raises(PubSubError, match="shard channel"):
+            sub.run_in_thread(sleep_time=0.05, sharded_pubsub=True)
+        with pytest.raises(PubSubError, match="shard channel"):
+            sub.run_in_greenlet(sleep_time=0.05)  # a plain worker checks them too
+        sub.sunsubscribe(channels[0])
+        sub.ssubscribe(**{c: lambda m: received.append((m["channel"], m["data"]))
+                          for c in channels})
+        worker = sub.run_in_thread(sleep_time=0.05, daemon=True, sharded_pubsub=True)
+        try:
+            wait_until(lambda: all(rc.spublish(c, "probe") == 1 for c in channels))
+            for n in range(5):
+                for channel in channels:
+                    rc.spublish(channel, f"m{n}")
+            wait_until(lambda: sum(d != b"probe" for _, d in received) == 5 * len(channels))
+            for channel in channels:  # each channel's messages in order, to its handler
+                assert [d for c, d in received if c == channel.encode() and d != b"probe"] == [
+                    f"m{n}".encode() for n in range(5)]
+        finally:
+            worker.stop()
+        worker.join(timeout=2.0)
+        assert worker.dead
+        assert not sub.subscribed  # stop() closed it
+    finally:
+        sub.close()
+
+
+def test_a_sharded_worker_hands_errors_to_its_handler(rc: RedisCluster, prefix: str) -> None:
+    channel = f"{prefix}:boom"
+    failures: list[BaseException] = []
+
+    def handler(message: dict[str, Any]) -> None:
+        raise ValueError(message["data"])
+
+    sub = rc.pubsub()
+    sub.ssubscribe(**{channel: handler})
+    worker = sub.run_in_greenlet(
+        sleep_time=0.05, sharded_pubsub=True,
+        exception_handler=lambda exc, pubsub, w: failures.append(exc))
+    try:
+        wait_until(lambda: rc.spublish(channel, "x") == 1 and bool(failures))
+        assert isinstance(failures[0], ValueError) and not worker.dead  # it carries on
+    finally:
+        worker.stop()
+        sub.close()
+
+
 def test_a_full_node_pool_makes_pipelines_wait_not_fail(
     redis_cluster: RedisClusterServer, prefix: str
 ) -> None:
