@@ -118,8 +118,9 @@ class RedisCluster(Commands):
     ``load_balancing_strategy``) sends read-only commands to replicas too,
     over connections that sent ``READONLY``.  ``reinitialize_steps=0``
     stops MOVED from scheduling refreshes (the slot is still patched).
-    ``cluster_error_retry_attempts`` (or ``retry``'s count) bounds the
-    attempts after TRYAGAIN, CLUSTERDOWN and connection errors.
+    ``cluster_error_retry_attempts`` bounds the attempts after TRYAGAIN,
+    CLUSTERDOWN and connection errors; a redis-py ``retry`` replaces it
+    (see :meth:`set_retry`).
     ``address_remap((host, port)) -> (host, port)`` rewrites every address
     the cluster announces; ``dynamic_startup_nodes`` adds the discovered
     nodes to the seeds of later refreshes.
@@ -203,9 +204,6 @@ class RedisCluster(Commands):
                 "reinitialize_steps", reinitialize_steps, "must be an int >= 0"
             )
         attempts = cluster_error_retry_attempts
-        if retry is not None:
-            get_retries = getattr(retry, "get_retries", None)
-            attempts = int(get_retries()) if callable(get_retries) else attempts
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
             raise ClusterConfigurationError(
                 "cluster_error_retry_attempts", attempts, "must be an int >= 0"
@@ -225,6 +223,8 @@ class RedisCluster(Commands):
         self.load_balancing_strategy = strategy
         self.reinitialize_steps = reinitialize_steps
         self.cluster_error_retry_attempts = attempts
+        self._retry: Any = None
+        self.set_retry(retry)
         self.require_full_coverage = require_full_coverage
         self._strategy = strategy
         self._kept: dict[str, tuple[Any, ...]] = {}
@@ -299,6 +299,31 @@ class RedisCluster(Commands):
         self._topology.default_node = self._topology.nodes[node.name]
         return True
 
+    def get_retry(self) -> Any:
+        """The retry given as ``retry=`` or to :meth:`set_retry`; None: greenpool's own
+        back-off with ``cluster_error_retry_attempts`` attempts."""
+        return self._retry
+
+    def set_retry(self, retry: Any) -> None:
+        """Let ``retry`` (a redis-py ``redis.retry.Retry``, with any ``redis.backoff``)
+        decide the attempts after TRYAGAIN, CLUSTERDOWN, a node that could not be
+        reached, or a read whose connection broke.
+
+        A command is then run through ``retry.call_with_retry``: it makes
+        ``retry.get_retries()`` more attempts (read at every command, as
+        redis-py does; negative: no limit), each from the current slot map,
+        waiting ``backoff.compute(failures)`` between them.  Only those
+        failures are retried, never a write whose connection broke after it
+        was sent, nor a command with ``target_nodes=``.  Pipelines take the
+        count and keep greenpool's waits.  redis-py's Retry waits with
+        ``time.sleep``: other greenlets run meanwhile only under gevent's
+        monkey-patching; without it use ``NoBackoff``.  None goes back to
+        ``cluster_error_retry_attempts``.  Raises
+        :class:`~greenpool.ConfigurationError` naming ``retry`` when it has
+        no ``call_with_retry``.
+        """
+        self._retry = _execute.checked_retry(retry, [_Again])
+
     def keyslot(self, key: Any) -> int:
         """The hash slot of ``key``."""
         return key_slot(key)
@@ -348,6 +373,8 @@ class RedisCluster(Commands):
         redirects.  Blocks on the reply, on a dedicated connection's checkout
         (blocking commands) and on back-off waits.
         """
+        if self._retry is not None and "_attempt" not in options:
+            return self._retried(args, options)
         if options and options.get("target_nodes") is not None:
             return self._on_targets(options.pop("target_nodes"), args, options)
         try:
@@ -378,6 +405,16 @@ class RedisCluster(Commands):
             return self._on_slot(slot, readonly, args, payload, options, False, reply, node)
         parse = options.get("_parse")
         return reply if parse is None else parse(reply)
+
+    def _retried(self, args: Sequence[Any], options: dict[str, Any]) -> Any:
+        """The command through the user's retry: each retryable failure is an _Again."""
+        try:
+            return self._retry.call_with_retry(
+                lambda: self.execute_command(*args, _attempt=True, **options),
+                _ignore, is_retryable=_is_again,
+            )
+        except _Again as again:
+            raise again.error from None
 
     def _general(self, args: Sequence[Any], options: dict[str, Any]) -> Any:
         where = plan(args)
@@ -528,11 +565,21 @@ class RedisCluster(Commands):
         return conn.request(payload)
 
     def _pause(self, backoff: Backoff | None, error: BaseException) -> Backoff:
-        """Wait before the next attempt, or raise ``error`` when no attempt is left."""
+        """Wait before the next attempt, or raise ``error`` when no attempt is left
+        (with a user's retry: hand the failure to it, as an _Again)."""
+        if self._retry is not None:
+            raise _Again(error) from error
+        return self._backoff_pause(backoff, error)
+
+    def _backoff_pause(self, backoff: Backoff | None, error: BaseException) -> Backoff:
         if backoff is None:
             timeout = self.settings.socket_timeout
+            attempts: int | None = self.cluster_error_retry_attempts
+            if self._retry is not None:
+                count = self._retry.get_retries()
+                attempts = None if count < 0 else int(count)
             backoff = Backoff(
-                base=0.05, cap=0.5, max_attempts=self.cluster_error_retry_attempts,
+                base=0.05, cap=0.5, max_attempts=attempts,
                 deadline=None if timeout is None else time.monotonic() + timeout,
             )
         backoff = backoff.increment()
@@ -871,7 +918,7 @@ class RedisCluster(Commands):
 
     def pause_before_retry(self, backoff: Backoff | None, error: BaseException) -> Backoff:
         """Back off before another attempt; raise ``error`` when none is left."""
-        return self._pause(backoff, error)
+        return self._backoff_pause(backoff, error)
 
 
 class NodeClient(Commands):
@@ -894,6 +941,22 @@ class NodeClient(Commands):
         """Send one command to the node; return its result (as ``RedisCluster``'s)."""
         options.pop("target_nodes", None)
         return self.owner.execute_command(*args, target_nodes=self.node, **options)
+
+
+class _Again(Exception):
+    """A failure that may be retried, handed to the user's retry (``set_retry``)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _is_again(error: BaseException) -> bool:
+    return isinstance(error, _Again)
+
+
+def _ignore(error: BaseException) -> None:
+    """The user's retry's failure callback: nothing to do (the map was refreshed)."""
 
 
 class _NotSent(Exception):

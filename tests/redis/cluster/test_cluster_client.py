@@ -635,13 +635,26 @@ def test_a_full_node_pool_times_out_after_pool_timeout(
         client.close()
 
 
-def test_retry_gives_the_attempt_count(redis_cluster: RedisClusterServer) -> None:
+def test_retry_takes_redis_pys_retry(redis_cluster: RedisClusterServer, prefix: str) -> None:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    client = RedisCluster(startup_nodes=redis_cluster.startup_nodes, retry=Retry(NoBackoff(), 7))
+    retry = Retry(NoBackoff(), 7)
+    client = RedisCluster(startup_nodes=redis_cluster.startup_nodes, retry=retry)
     try:
-        assert client.cluster_error_retry_attempts == 7
+        assert client.get_retry() is retry
+        assert client.set(f"{prefix}:a", "1") is True
+        assert client.get(f"{prefix}:a") == b"1"
+        assert client.mget_nonatomic([f"{prefix}:a", f"{prefix}:b"]) == [b"1", None]
+        assert client.ping(target_nodes=RedisCluster.PRIMARIES) is True
+        with pytest.raises(ResponseError):  # an ordinary error reply is not retried
+            client.execute_command("INCR", f"{prefix}:a", "extra")
+        client.set_retry(None)
+        assert client.get_retry() is None
+        with pytest.raises(ConfigurationError, match="retry"):
+            client.set_retry(object())
+        with pytest.raises(ConfigurationError, match="retry"):
+            RedisCluster(startup_nodes=redis_cluster.startup_nodes, retry=42)
     finally:
         client.close()
 

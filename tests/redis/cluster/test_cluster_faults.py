@@ -312,11 +312,17 @@ def test_a_paused_node_bounds_calls_and_pipelines_by_the_timeout(
         client.close()
 
 
+@pytest.mark.parametrize("with_retry", [False, True], ids=["own-backoff", "redis-py-retry"])
 def test_a_write_is_not_resent_after_its_connection_broke(
-    fresh_redis_cluster: RedisClusterServer,
+    fresh_redis_cluster: RedisClusterServer, with_retry: bool,
 ) -> None:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     cluster = fresh_redis_cluster
-    client = RedisCluster(startup_nodes=cluster.startup_nodes, socket_timeout=5.0)
+    # Not even a redis-py Retry (which knows greenpool's ConnectionError) resends it.
+    client = RedisCluster(startup_nodes=cluster.startup_nodes, socket_timeout=5.0,
+                          retry=Retry(NoBackoff(), 10) if with_retry else None)
     try:
         key = "incr-once"
         client.set(key, 0)
@@ -520,5 +526,50 @@ def test_a_pipeline_read_after_a_retried_write_sees_that_write(
         assert not running.ready()
         migration.finish()
         assert running.get(timeout=5) == [True, b"new", b"new"]
+    finally:
+        client.close()
+
+
+def test_a_redis_py_retry_decides_attempts_and_waits(
+    fresh_redis_cluster: RedisClusterServer,
+) -> None:
+    from redis.backoff import AbstractBackoff
+    from redis.retry import Retry
+
+    class Recorded(AbstractBackoff):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.failures: list[int] = []
+
+        def compute(self, failures: int) -> float:
+            self.failures.append(failures)
+            return 0.01  # redis-py's Retry sleeps with time.sleep: keep it short
+
+    cluster = fresh_redis_cluster
+    patient = Recorded()
+    client = RedisCluster(startup_nodes=cluster.startup_nodes, retry=Retry(patient, 1000))
+    try:
+        a, b = "{rt}:a", "{rt}:b"
+        client.mset({a: "1", b: "2"})
+        slot = key_slot(a)
+        migration = cluster.begin_migration(slot, _other_primary(cluster, slot))
+        assert migration.move_keys(count=1) == 1  # MGET gets TRYAGAIN until the end
+        pending = gevent.spawn(client.mget, a, b)
+        gevent.sleep(0.1)
+        assert not pending.ready()
+        migration.finish()
+        assert pending.get(timeout=5) == [b"1", b"2"]
+        # The retry's backoff was asked for each wait, failure after failure.
+        assert len(patient.failures) >= 2
+        assert patient.failures == list(range(1, len(patient.failures) + 1))
+        # Its count bounds the attempts: 2 retries, then the server's error.
+        impatient = Recorded()
+        client.set_retry(Retry(impatient, 2))
+        back = cluster.begin_migration(slot, _other_primary(cluster, slot))
+        back.move_keys(count=1)
+        with pytest.raises(TryAgainError):
+            client.mget(a, b)
+        assert impatient.failures == [1, 2]
+        back.finish()
+        assert client.mget(a, b) == [b"1", b"2"]
     finally:
         client.close()
