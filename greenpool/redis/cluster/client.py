@@ -766,8 +766,11 @@ class RedisCluster(Commands):
         continues from its own cursor (nodes at 0 are skipped), so repeating
         ``scan(cursors)`` until every cursor is 0 visits each node's keys.
         Raises as :meth:`execute_command` (a node that can't be reached
-        raises; nothing is merged from a partial round).  Blocks on every
-        node's reply.
+        raises; nothing is merged from a partial round), and
+        :class:`~greenpool.redis.cluster.ClusterConfigurationError` for a
+        cursor dict naming a node the map no longer has (after a failover
+        the new primary's cursors are unrelated: start again from 0).
+        Blocks on every node's reply.
         """
         target = kwargs.pop("target_nodes", None)
         if isinstance(cursor, Mapping):
