@@ -18,8 +18,8 @@ it.  Discoveries are *single-flight*: however many connections connect at
 once, they share one discovery, and its answer serves every connect for
 the next second (:data:`TRUST_SECONDS`).
 
-**Following a failover.**  While a client made by ``master_for`` exists,
-the :class:`Sentinel` listens on every sentinel for
+**Following a failover.**  While a client made by ``master_for`` or
+``slave_for`` exists, the :class:`Sentinel` listens on every sentinel for
 ``+failover-state-wait-promotion`` (the leader of a failover has just told
 the chosen replica ``REPLICAOF NO ONE``), ``+promoted-slave`` and
 ``+switch-master`` (one pub/sub connection per sentinel, in greenlets that
@@ -38,6 +38,9 @@ talking to a demoted primary) makes the clients ask the sentinels again at
 once; the caller gets :class:`~greenpool.redis.PrimaryDemotedError`, a
 :class:`~greenpool.ConnectionError` as redis-py raises there, and a
 :class:`~greenpool.redis.ReadOnlyError` too.
+A ``slave_for`` client with a connection on a server that the failover
+made the primary (or that left the sentinels' replica list) reconnects
+every connection to the replicas listed then.
 
 **Closing.**  :meth:`Sentinel.close` ends the :class:`Sentinel`'s own use;
 the clients it made keep finding and following the primary until they
@@ -152,7 +155,9 @@ class Sentinel(SentinelCommands):
         self._force_master_ip = force_master_ip
         #: How long a discovery waits for the sentinels' answers.
         self._ask_timeout = self.sentinels[0].settings.socket_timeout or 1.0
-        self._counters = {"discoveries": 0, "polls": 0, "announcements": 0, "moves": 0}
+        self._counters = {
+            "discoveries": 0, "polls": 0, "announcements": 0, "moves": 0, "replica_moves": 0,
+        }
         self._watch = _Watch(self.sentinels if subscribe else [], self._counters)
         #: Every client's node, to know when close() may end the watch.
         self._nodes: weakref.WeakSet[Node] = weakref.WeakSet()
@@ -325,13 +330,23 @@ class Sentinel(SentinelCommands):
         """A ``redis_class`` client of ``service_name``'s replicas.
 
         Each new connection goes to the next replica the sentinels list as
-        up (round robin); with none up, to the primary; with no primary
-        either, the connect fails with :class:`SlaveNotFoundError`.
-        Arguments as :meth:`master_for`.
+        up (round robin), skipping one the service's ``master_for`` clients
+        know to be the primary now; with none up, to the primary; with no
+        primary either, the connect fails with :class:`SlaveNotFoundError`.
+        At a failover (a sentinel's ``+switch-master``, or the service's
+        ``master_for`` clients moving) a client with a connection on a
+        server no longer listed as a replica closes all of them at once
+        (its reads in flight fail with :class:`~greenpool.ConnectionError`)
+        and reconnects to the replicas listed then.  Arguments as
+        :meth:`master_for`.
         """
         self._check_open()
         locator = _ReplicaLocator(self, service_name)
-        return self._client(redis_class, connection_pool_class, locator, kwargs)
+        client = self._client(redis_class, connection_pool_class, locator, kwargs)
+        locator.attach(client.node)
+        self._watch.replicas.add(locator)
+        self._watch.listen()
+        return client
 
     replica_for = slave_for
 
@@ -364,9 +379,10 @@ class Sentinel(SentinelCommands):
         """Counters since construction: ``discoveries`` (asks of every sentinel
         for a primary), ``polls`` (periodic asks, one per service and
         ``poll_interval`` however many clients it has), ``announcements``
-        (sentinel events naming a primary, each sentinel's counted) and
+        (sentinel events naming a primary, each sentinel's counted),
         ``moves`` (times a service's clients moved every connection to
-        another primary)."""
+        another primary) and ``replica_moves`` (times a ``slave_for``
+        client reconnected because a server left the replicas)."""
         return dict(self._counters)
 
     def close(self) -> None:
@@ -478,6 +494,11 @@ class _PrimaryLocator:
             )
             poller.name = f"greenpool-sentinel-poll-{self.service}"
 
+    @property
+    def address(self) -> Address | None:
+        """The primary the clients follow (None before the first discovery)."""
+        return self._address
+
     def in_use(self) -> bool:
         """Whether a client of this service is open (the poller runs while one is)."""
         return any(not node.closed for node in list(self._nodes))
@@ -540,6 +561,11 @@ class _PrimaryLocator:
         self._sentinel._counters["moves"] += 1
         for node in list(self._nodes):
             node.reconnect_all(cause)
+        address = self._address
+        if address is not None:
+            self._sentinel._watch.replicas_moved(
+                self.service, (str(address.host), int(address.port or 0))
+            )
 
     def watch(self, codec: Any) -> Any:
         return _ReadOnlyWatch(codec, self.suspect, self.service)
@@ -552,7 +578,11 @@ class _PrimaryLocator:
 
 
 class _ReplicaLocator:
-    """Where ``slave_for``'s client connects next: the replicas in turn, else the primary."""
+    """Where ``slave_for``'s client connects next: the replicas in turn, else the primary.
+
+    A replica the primary's clients of the service know to be the primary
+    now is skipped, even while the sentinels still list it.
+    """
 
     def __init__(self, sentinel: Sentinel, service: str) -> None:
         self.service = service
@@ -561,9 +591,15 @@ class _ReplicaLocator:
         self._found_at = float("-inf")
         self._flight = _SingleFlight()
         self._turn = random.randrange(1 << 16)
+        self._nodes: weakref.WeakSet[Node] = weakref.WeakSet()
+        self._pending: tuple[str, int] | None = None
+        self._rechecking = False
 
     def __str__(self) -> str:
         return f"redis+sentinel://{self.service}?replicas"
+
+    def attach(self, node: Node) -> None:
+        self._nodes.add(node)
 
     def locate(self) -> Address:
         if monotonic() - self._found_at >= TRUST_SECONDS:
@@ -580,8 +616,55 @@ class _ReplicaLocator:
             raise SlaveNotFoundError(f"No slave found for {self.service!r}") from None
         return Address(host=host, port=port)
 
-    def _discover(self) -> list[tuple[str, int]]:
-        return self._sentinel._find_slaves(self.service)
+    def _discover(self, primary: tuple[str, int] | None = None) -> list[tuple[str, int]]:
+        if primary is None:
+            known = self._sentinel._watch.locators.get(self.service)
+            address = None if known is None else known.address
+            if address is not None:
+                primary = (str(address.host), int(address.port or 0))
+        return [r for r in self._sentinel._find_slaves(self.service) if r != primary]
+
+    def recheck(self, primary: tuple[str, int]) -> None:
+        """After a failover to ``primary``: a client with a connection on a server
+        no longer listed as a replica (or now the primary) reconnects all of them.
+
+        Concurrent calls (an announcement from each sentinel) run one after
+        the other, the latest primary once more, so that a client moves once.
+        """
+        self._pending = primary
+        if self._rechecking:
+            return
+        self._rechecking = True
+        try:
+            while self._pending is not None:
+                primary, self._pending = self._pending, None
+                self._recheck(primary)
+        finally:
+            self._rechecking = False
+
+    def _recheck(self, primary: tuple[str, int]) -> None:
+        try:
+            replicas = self._discover(primary)
+        except Exception as exc:
+            log.debug("%s: asking the sentinels failed: %r", self, exc)
+            return
+        if not replicas:
+            return  # the connects would go to the primary: leave them where they are
+        self._replicas, self._found_at = replicas, monotonic()
+        listed = set(replicas)
+        for node in list(self._nodes):
+            if node.closed:
+                continue
+            gone = {
+                (str(conn.address.host), int(conn.address.port or 0))
+                for conn in node.shared_pool.connected_connections
+            } - listed
+            if gone:
+                self._sentinel._counters["replica_moves"] += 1
+                node.reconnect_all(
+                    f"{self}: {', '.join(f'{h}:{p}' for h, p in sorted(gone))} "
+                    "no longer a replica"
+                )
 
     def watch(self, codec: Any) -> Any:
         return codec
@@ -651,8 +734,16 @@ class _Watch:
         self.locators: weakref.WeakValueDictionary[str, _PrimaryLocator] = (
             weakref.WeakValueDictionary()
         )
+        self.replicas: weakref.WeakSet[_ReplicaLocator] = weakref.WeakSet()
         self._greenlets: list[Any] = []
         self.stopped = False
+
+    def replicas_moved(self, service: str, primary: tuple[str, int]) -> None:
+        """A failover of ``service`` to ``primary``: the replicas' clients recheck
+        where their connections are (in greenlets of their own)."""
+        for locator in list(self.replicas):
+            if locator.service == service:
+                gevent.spawn(locator.recheck, primary)
 
     def listen(self) -> None:
         """Start the listeners, unless they run or :meth:`stop` ran."""
@@ -676,6 +767,8 @@ class _Watch:
         locator = self.locators.get(name)
         if locator is not None:
             locator.announced(host, int(port))
+        if kind == "+switch-master":  # the sentinels' replica lists are updated now
+            self.replicas_moved(name, (host, int(port)))
 
     def stop(self) -> None:
         self.stopped = True

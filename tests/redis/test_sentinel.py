@@ -514,7 +514,9 @@ def test_polls_alone_follow_a_failover(fresh_redis_sentinel: RedisSentinelSet) -
     manager = Sentinel(sets.sentinel_addresses, socket_timeout=1, subscribe=False,
                        poll_interval=0.2)
     client = manager.master_for(SERVICE, decode_responses=True)
+    replica = manager.slave_for(SERVICE, pool_size=4)
     assert client.set("t:poll", "old") is True
+    _spread_over_the_replicas(replica, sets)
     failover = _in_thread(sets.failover)
 
     def on_new_primary() -> bool:
@@ -527,7 +529,44 @@ def test_polls_alone_follow_a_failover(fresh_redis_sentinel: RedisSentinelSet) -
     assert client.set("t:poll", "new") is True
     assert failover.new_primary.execute("GET", "t:poll") == b"new"
     assert manager.stats()["announcements"] == 0 and manager.stats()["moves"] == 1
+    # The replicas' client left the promoted replica when the primary's moved.
+    _left_the_new_primary(replica, failover.new_primary.port)
+    assert manager.stats()["replica_moves"] >= 1
     client.close()
+    replica.close()
+    manager.close()
+
+
+def _spread_over_the_replicas(replica: Redis, sets: RedisSentinelSet) -> None:
+    assert replica.ping()
+    wait_until(lambda: len(replica.shared_pool.connected_connections) == 4, timeout=2)
+    ports = {int(c.address.port or 0) for c in replica.shared_pool.connected_connections}
+    assert ports == {s.port for s in sets.replicas()}
+
+
+def _left_the_new_primary(replica: Redis, new_primary: int) -> None:
+    def moved() -> bool:
+        ports = [int(c.address.port or 0) for c in replica.shared_pool.connected_connections]
+        return bool(ports) and new_primary not in ports
+
+    wait_until(moved, timeout=3)
+    for _ in range(8):  # every shared connection in turn
+        assert replica.execute_command("ROLE")[0] == b"slave"
+
+
+def test_a_replicas_client_leaves_the_promoted_replica(
+    fresh_redis_sentinel: RedisSentinelSet,
+) -> None:
+    """With no primary's client, a sentinel's +switch-master moves a replicas' client."""
+    sets = fresh_redis_sentinel
+    manager = Sentinel(sets.sentinel_addresses, socket_timeout=1, poll_interval=600)
+    replica = manager.slave_for(SERVICE, pool_size=4)
+    _spread_over_the_replicas(replica, sets)
+    failover = _in_thread(sets.failover)
+    _left_the_new_primary(replica, failover.new_primary.port)
+    assert manager.stats()["announcements"] >= 1 and manager.stats()["replica_moves"] >= 1
+    assert manager.stats()["moves"] == 0
+    replica.close()
     manager.close()
 
 
