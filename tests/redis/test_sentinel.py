@@ -221,12 +221,10 @@ def test_close_leaves_the_clients_working_until_they_close(
     assert manager.stats()["polls"] > polls
     assert len(_ours("greenpool-sentinel-listen")) == 3
     client.node.reconnect_all("test")
-    replica.node.reconnect_all("test")
-    discoveries = manager.stats()["discoveries"]
+    replica.node.reconnect_all("test")  # its connects ask the sentinels (nothing polls for it)
     assert client.set("t:sentinel:closed", "1") is True
     assert client.blpop(["t:sentinel:closed:none"], timeout=0.05) is None  # a new dedicated one
     assert replica.execute_command("ROLE")[0] == b"slave"
-    assert manager.stats()["discoveries"] >= discoveries
     client.delete("t:sentinel:closed")
     # The last client closed: the sentinels' connections and the greenlets end.
     client.close()
