@@ -675,15 +675,16 @@ class _ReadOnlyWatch:
     (raised as :class:`~greenpool.redis.PrimaryDemotedError`, a
     :class:`~greenpool.ConnectionError` as in redis-py) and calls ``on_readonly()``.
 
-    It looks at the received bytes first, so the common case costs two
+    It looks at the received bytes first (with the end of the previous
+    read: a reply may be split across reads), so the common case costs two
     substring searches; the replies are looked at only in the few reads
-    after bytes that mention ``READONLY`` (a reply may be split across
-    reads).  A value that merely contains the text costs those looks.
+    that give replies after bytes that mention ``READONLY``.  A value that
+    merely contains the text costs those looks.
     """
 
     __slots__ = ("_codec", "_note", "_on_readonly", "_scans", "_tail", "is_push", "key_of")
 
-    #: Reads whose replies are looked at after bytes that mention READONLY.
+    #: Reads giving replies that are looked at after bytes that mention READONLY.
     SCANS = 4
 
     def __init__(self, codec: Any, on_readonly: Callable[[], None], service: str) -> None:
@@ -699,8 +700,8 @@ class _ReadOnlyWatch:
         messages: list[Any] = self._codec.feed(data)
         if b"READONLY" in data or b"READONLY" in self._tail + data[:8]:
             self._scans = self.SCANS
-        self._tail = data[-8:]
-        if self._scans:
+        self._tail = data[-8:] if len(data) >= 8 else (self._tail + data)[-8:]
+        if self._scans and messages:  # a reply completes only in a read that gives some
             self._scans -= 1
             if self._demote(messages):
                 self._on_readonly()

@@ -27,7 +27,7 @@ import redis.retry
 import redis.sentinel
 from helpers import wait_until
 
-from greenpool.errors import ConfigurationError, ConnectionError, TimeoutError
+from greenpool.errors import ConfigurationError, ConnectionError, ReplyError, TimeoutError
 from greenpool.redis import (
     MasterNotFoundError,
     PrimaryDemotedError,
@@ -37,6 +37,7 @@ from greenpool.redis import (
     Sentinel,
     SlaveNotFoundError,
 )
+from greenpool.redis.exceptions import DemotedReply, error_from_reply
 from greenpool.redis.sentinel import TRUST_SECONDS
 from greenpool.testing import RedisSentinelSet, SentinelFailover, TcpProxy
 
@@ -496,6 +497,46 @@ def test_readonly_reply_moves_the_client(
     assert manager.stats()["announcements"] == 0 and manager.stats()["moves"] == 1
     client.close()
     reference_client.close()
+    manager.close()
+
+
+def test_a_readonly_reply_is_seen_wherever_the_reads_split_it(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    """The primary's codec finds READONLY replies split across reads, in EXEC's
+    replies too, and leaves a value that merely holds the text alone."""
+    manager = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=2, poll_interval=600)
+    client = manager.master_for(SERVICE)
+    locator = client.settings.locator
+    readonly = b"-READONLY You can't write against a read only replica.\r\n"
+    streams = {  # the bytes, then where a READONLY reply is among the replies
+        b"+OK\r\n" + readonly + b":7\r\n": [(1,)],
+        b"$8\r\nREADONLY\r\n*2\r\n:1\r\n" + readonly + b"+OK\r\n": [(1, 1)],
+    }
+    for stream, where in streams.items():
+        for cut in range(1, len(stream)):
+            for second in (cut, min(len(stream), cut + 5)):  # two or three reads
+                codec = locator.watch(client.settings.codec())
+                parts = [stream[:cut], stream[cut:second], stream[second:]]
+                replies = [reply for part in parts if part for reply in codec.feed(part)]
+                assert len(replies) == 3 and replies[-1] in (7, b"OK"), replies
+                for path in where:
+                    demoted = replies[path[0]] if len(path) == 1 else replies[path[0]][path[1]]
+                    assert type(demoted) is DemotedReply, (stream, cut, second, replies)
+                    error = error_from_reply(demoted)
+                    assert isinstance(error, PrimaryDemotedError) and error.kind == "READONLY"
+                if len(where[0]) == 2:
+                    assert replies[0] == b"READONLY" and replies[1][0] == 1
+        codec = locator.watch(client.settings.codec())  # a byte per read
+        replies = [reply for i in range(len(stream)) for reply in codec.feed(stream[i:i + 1])]
+        target = replies[1][-1] if type(replies[1]) is list else replies[1]
+        assert len(replies) == 3 and type(target) is DemotedReply, replies
+    # A replicas' client's codec leaves the reply as it is.
+    replica = manager.slave_for(SERVICE)
+    codec = replica.settings.locator.watch(replica.settings.codec())
+    assert type(codec.feed(readonly)[0]) is ReplyError
+    client.close()
+    replica.close()
     manager.close()
 
 
