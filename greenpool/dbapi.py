@@ -411,7 +411,7 @@ class DBAPIPool(Pool[C]):
             if state is TxState.IDLE:
                 # Seen clean just now (autocommit, or nothing done): the reset
                 # would find nothing to roll back, so only a user hook runs.
-                self._checkin(entry, reset=self._user_reset is not None)
+                self._checkin(entry, self._user_reset is not None)  # reset: positional, cheaper
                 return
             try:
                 if state is not TxState.CLOSED:

@@ -137,7 +137,7 @@ class HandoffQueue:
         self._deadlines.clear()
         return failed
 
-    def wait(self, timeout: float | None, *, shared: bool = False) -> Any:
+    def wait(self, timeout: float | None, shared: bool = False) -> Any:
         """Block the current greenlet until a value is handed to it; return the value.
 
         ``timeout`` is in seconds; ``None`` waits forever.  With ``shared``,
