@@ -137,7 +137,7 @@ class HandoffQueue:
         self._deadlines.clear()
         return failed
 
-    def wait(self, timeout: float | None, *, shared: bool = False) -> Any:
+    def wait(self, timeout: float | None, shared: bool = False) -> Any:
         """Block the current greenlet until a value is handed to it; return the value.
 
         ``timeout`` is in seconds; ``None`` waits forever.  With ``shared``,
@@ -155,7 +155,17 @@ class HandoffQueue:
         waiter = _Waiter(getcurrent())
         self._queue.append(waiter)
         self.waiting += 1
-        self._deadlines.wait(hub, waiter, timeout, shared)
+        if timeout is None and waiter.greenlet is not hub:
+            # Deadlines.wait with no deadline, inlined: a pool without
+            # pool_timeout has every checkout under load come here.
+            try:
+                while waiter.state == WAITING:
+                    hub.switch()
+            except BaseException:
+                self._deadlines.abandon(waiter)
+                raise
+        else:
+            self._deadlines.wait(hub, waiter, timeout, shared)
         state = waiter.state
         value, waiter.value = waiter.value, None
         if state == DONE:

@@ -681,7 +681,7 @@ class Pool(Generic[C]):
         generation = self._generation
         try:
             # Waiters on the pool's own timeout share one timer (see HandoffQueue.wait).
-            value = self._waiters.wait(wait_for, shared=timeout is None)
+            value = self._waiters.wait(wait_for, timeout is None)  # shared: positional, cheaper
         except WaitTimeout as exc:
             waited = monotonic() - started
             self._requests_wait += waited
