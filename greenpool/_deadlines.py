@@ -149,6 +149,19 @@ class Deadlines:
         """How many waits the shared timer watches now."""
         return sum(1 for record in self._queue if record.state == WAITING and record.deadline)
 
+    def abandon(self, record: Wait) -> None:
+        """A BaseException ends ``record``'s wait: mark it ``ABANDONED``, call ``on_leave``.
+
+        For an owner that blocks on a record with no deadline by itself (a
+        loop on ``hub.switch()`` while ``record.state`` is ``WAITING``,
+        never in the hub), as :meth:`wait` does, to save a call per wait.
+        Never blocks.
+        """
+        state = record.state
+        record.state = ABANDONED
+        record.greenlet = None  # never switch into this greenlet for this wait again
+        self._on_leave(record, state)
+
     def wait(
         self,
         hub: Any,
@@ -196,10 +209,7 @@ class Deadlines:
             while record.state == WAITING:
                 hub.switch()
         except BaseException:
-            state = record.state
-            record.state = ABANDONED
-            record.greenlet = None  # never switch into this greenlet for this wait again
-            self._on_leave(record, state)
+            self.abandon(record)
             raise
         finally:
             if timer is not None:

@@ -120,7 +120,15 @@ def registered() -> list[Any]:
     return list(_INHERITORS)
 
 
+#: This process's id, kept up to date by the fork hook below: a hot path that
+#: compares it before and after a wait (did a fork happen meanwhile?) reads a
+#: global instead of making a ``getpid()`` system call each time.
+pid = os.getpid()
+
+
 def _after_fork_in_child() -> None:
+    global pid
+    pid = os.getpid()
     for obj in list(_INHERITORS):
         try:
             obj._forget_inherited()

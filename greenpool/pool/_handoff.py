@@ -164,7 +164,17 @@ class HandoffQueue:
         waiter.wake = None
         self._queue.append(waiter)
         self.waiting += 1
-        self._deadlines.wait(hub, waiter, timeout, shared, now)
+        if timeout is None and waiter.greenlet is not hub:
+            # Deadlines.wait with no deadline, inlined: a pool without
+            # pool_timeout has every checkout under load come here.
+            try:
+                while waiter.state == WAITING:
+                    hub.switch()
+            except BaseException:
+                self._deadlines.abandon(waiter)
+                raise
+        else:
+            self._deadlines.wait(hub, waiter, timeout, shared, now)
         state = waiter.state
         if state == DONE:
             return waiter.value

@@ -681,7 +681,7 @@ class Pool(Generic[C]):
         generation = self._generation
         try:
             # Waiters on the pool's own timeout share one timer (see HandoffQueue.wait).
-            # ``started`` is the reading the timeout counts from (no second one).
+            # Positional (cheaper); ``started`` is the reading the timeout counts from.
             value = self._waiters.wait(wait_for, timeout is None, started)
         except WaitTimeout as exc:
             waited = monotonic() - started

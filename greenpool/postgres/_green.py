@@ -25,7 +25,6 @@ from __future__ import annotations
 import ctypes
 import logging
 from collections.abc import Callable
-from os import getpid
 from typing import Any
 
 import psycopg2
@@ -34,6 +33,7 @@ from gevent import get_hub
 from gevent.socket import wait_read, wait_write
 from greenlet import getcurrent
 
+from .. import _fork
 from .._fork import sever
 from . import _cancel
 from ._watchers import READ, WRITE, kept
@@ -181,7 +181,7 @@ def greenpool_wait_callback(conn: Any, timeout: Any = None) -> None:
     raises ``OperationalError`` before libpq reads or writes a byte, and
     never cancels the parent's query.
     """
-    pid = getpid()
+    pid = _fork.pid  # a global the fork hook updates: no getpid() system call per wait
     try:
         while True:
             state = conn.poll()
@@ -198,7 +198,7 @@ def greenpool_wait_callback(conn: Any, timeout: Any = None) -> None:
                 # While connecting, libpq may swap sockets (another address,
                 # SSL refused): a fresh watcher for each wait.
                 (wait_write if events == WRITE else wait_read)(fd, timeout)
-                if getpid() != pid:
+                if _fork.pid != pid:
                     raise _ForkedWait(fd)
                 continue
             hub = get_hub()
@@ -210,7 +210,7 @@ def greenpool_wait_callback(conn: Any, timeout: Any = None) -> None:
                 hub.switch()
             finally:
                 watcher.stop()
-            if getpid() != pid:
+            if _fork.pid != pid:
                 raise _ForkedWait(fd)
     except _ForkedWait as forked:
         sever([forked.fd])

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator
-from os import getpid
 from time import monotonic
 from typing import Any
 
@@ -46,6 +45,7 @@ from gevent import get_hub
 from greenlet import getcurrent
 from psycopg import pq, waiting
 
+from .. import _fork
 from .._fork import sever
 from . import _cancel
 from ._watchers import Watched, entry_of, kept, peek
@@ -56,6 +56,9 @@ log = logging.getLogger("greenpool.postgres")
 
 # libpq's PQTRANS_ACTIVE: a command is in progress on the connection.
 _ACTIVE = int(pq.TransactionStatus.ACTIVE)
+# libpq's CONNECTION_BAD: what psycopg's ``Connection.closed`` compares the
+# PGconn's status with (read here straight, without the property's frame).
+_BAD = int(pq.ConnStatus.BAD)
 # Raised when a wait's deadline passes: new in psycopg 3.3, with the deadline.
 try:
     _WaitTimeout: type[BaseException] = psycopg.errors._WaitTimeout
@@ -97,7 +100,7 @@ def _check_same_process(pid: int, fd: int) -> None:
     greenlet must not let libpq read or write a byte of it, nor cancel the
     parent's query.
     """
-    if getpid() != pid:
+    if _fork.pid != pid:
         sever([fd])
         raise psycopg.OperationalError(
             "fork() while this connection waited: the socket is the parent's"
@@ -136,7 +139,7 @@ def green_wait(
     entry = peek(fileno)
     if entry is not None and timeout is None:
         conn = entry.conn()
-        if conn is not None and entry.loop is hub.loop and not conn.closed:
+        if conn is not None and entry.loop is hub.loop and conn.pgconn.status != _BAD:
             return _wait_kept(gen, wanted, entry, conn, hub)
     return _wait_slowly(gen, wanted, fileno, timeout)
 
@@ -146,7 +149,7 @@ def _wait_kept(gen: Generator[int, int, Any], wanted: int, entry: Watched, conn:
     """Run ``gen`` to its end on ``conn``'s kept watchers."""
     switch = getcurrent().switch
     watchers = entry.io
-    pid = getpid()
+    pid = _fork.pid
     try:
         while True:
             watcher = watchers[wanted] or entry.watcher(wanted)
@@ -158,7 +161,8 @@ def _wait_kept(gen: Generator[int, int, Any], wanted: int, entry: Watched, conn:
                 _interrupted(conn)
                 raise
             watcher.stop()
-            _check_same_process(pid, entry.fd)
+            if _fork.pid != pid:  # _check_same_process, inlined for every wait
+                _check_same_process(pid, entry.fd)
             # Anything else that wakes this greenlet means "nothing ready":
             # the generator asks again.
             wanted = gen.send(ready & 3 if type(ready) is int else 0)
@@ -179,7 +183,7 @@ def _wait_slowly(
     if entry is not None and timeout is None:
         return _wait_kept(gen, wanted, entry, conn, hub)
     deadline = _deadline(timeout)
-    pid = getpid()
+    pid = _fork.pid
     try:
         while True:
             try:
@@ -208,7 +212,7 @@ def green_wait_conn(
     connection), then goes on.
     """
     deadline = _deadline(timeout)
-    pid = getpid()
+    pid = _fork.pid
     try:
         fileno, wanted = next(gen)
         while True:

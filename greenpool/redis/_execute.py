@@ -18,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..errors import ConfigurationError
 from ..protocol.resp import encode_command
 from ._codec import decode_reply
 from .exceptions import FAILED_REPLIES, DataError, error_from_reply
 from .settings import RedisSettings
 
-__all__ = ["encode", "failed", "reply_wait", "result", "result_from_raw"]
+__all__ = ["checked_retry", "encode", "failed", "reply_wait", "result", "result_from_raw"]
 
 
 def encode(args: Sequence[Any]) -> bytes:
@@ -32,6 +33,22 @@ def encode(args: Sequence[Any]) -> bytes:
         return encode_command(*args)
     except TypeError as exc:
         raise DataError("args", args[0] if args else None, str(exc)) from None
+
+
+def checked_retry(retry: Any, errors: Sequence[type[BaseException]]) -> Any:
+    """``retry`` (a redis-py ``Retry``, or anything with its ``call_with_retry``), made
+    to retry ``errors`` too (``update_supported_errors``, when it has it), or None.
+
+    Raises ConfigurationError naming ``retry`` when it can't be called.
+    """
+    if retry is not None and not callable(getattr(retry, "call_with_retry", None)):
+        raise ConfigurationError("retry", retry, "must have call_with_retry(do, fail)")
+    update = getattr(retry, "update_supported_errors", None)
+    if callable(update):
+        # redis-py's Retry knows redis-py's errors; add greenpool's (as redis-py's
+        # connections add retry_on_error's).
+        update(list(errors))
+    return retry
 
 
 def failed(reply: Any) -> bool:

@@ -275,14 +275,7 @@ class Redis(Commands):
         turns retrying off.  A retried command may run twice.  Pipelines,
         pub/sub and MONITOR are not retried.
         """
-        if retry is not None and not callable(getattr(retry, "call_with_retry", None)):
-            raise ConfigurationError("retry", retry, "must have call_with_retry(do, fail)")
-        update = getattr(retry, "update_supported_errors", None)
-        if callable(update):
-            # redis-py's Retry knows redis-py's ConnectionError and TimeoutError;
-            # add greenpool's (as redis-py's connections add retry_on_error's).
-            update([ConnectionError, TimeoutError])
-        self._retry = retry
+        self._retry = _execute.checked_retry(retry, [ConnectionError, TimeoutError])
         self._rewire()
 
     def _routed(self, route: Route | None, args: tuple[Any, ...], options: dict[str, Any]) -> Any:

@@ -55,6 +55,7 @@ __all__ = [
     "ConnectionError",
     "CrossSlotTransactionError",
     "DataError",
+    "DemotedReply",
     "ExecAbortError",
     "ExternalAuthProviderError",
     "IncorrectPolicyType",
@@ -70,6 +71,7 @@ __all__ = [
     "NoScriptError",
     "NoSuchFieldsetError",
     "OutOfMemoryError",
+    "PrimaryDemotedError",
     "PubSubError",
     "ReadOnlyError",
     "RedisClusterException",
@@ -108,6 +110,23 @@ class ExecAbortError(ResponseError):
 
 class ReadOnlyError(ResponseError):
     """A write reached a read-only replica (``READONLY``)."""
+
+
+class PrimaryDemotedError(ConnectionError, ReadOnlyError):
+    """A client of a Sentinel-managed primary got ``READONLY``: its server was demoted.
+
+    greenpool's own class.  redis-py raises its ``ConnectionError`` for this
+    reply on a client made by ``Sentinel.master_for``; this is a
+    :class:`ConnectionError` too (so a ``Retry`` retries it, and ``except
+    ConnectionError`` catches it) and also a :class:`ReadOnlyError` (the
+    reply; nothing was written).  The message starts with ``READONLY``.
+    """
+
+
+class DemotedReply(ReplyError):
+    """A ``READONLY`` error reply as a primary's client receives it (see
+    ``greenpool.redis.sentinel``): :func:`error_from_reply` makes it a
+    :class:`PrimaryDemotedError`."""
 
 
 class NoPermissionError(ResponseError):
@@ -309,6 +328,8 @@ def error_from_reply(reply: Any) -> Exception:
     """The exception to raise for a failed reply: an error reply, or one that did not decode."""
     if isinstance(reply, UndecodableReply):
         return reply.error
+    if type(reply) is DemotedReply:
+        return PrimaryDemotedError(reply.message)
     kind = reply.kind
     if kind == "ERR":
         cls = _BY_ERR_MESSAGE.get(reply.message[4:], ResponseError)
@@ -318,4 +339,4 @@ def error_from_reply(reply: Any) -> Exception:
 
 
 #: Types of reply that mean "this request failed" (checked with ``type(x) in``).
-FAILED_REPLIES = frozenset([ReplyError, UndecodableReply])
+FAILED_REPLIES = frozenset([ReplyError, UndecodableReply, DemotedReply])

@@ -286,14 +286,18 @@ class PubSub:
         worker)`` is called when ``get_message`` or a handler raises;
         without one the worker stops on the first error.
         """
-        for name, handler in (*self.channels.items(), *self.patterns.items()):
-            if handler is None:
-                raise PubSubError(f"channel or pattern {name!r} has no handler")
+        self._require_handlers()
         worker = PubSubWorker(self, sleep_time, exception_handler)
         worker.start()
         return worker
 
     run_in_thread = run_in_greenlet
+
+    def _require_handlers(self) -> None:
+        """PubSubError unless every subscription has a handler (for a worker)."""
+        for name, handler in (*self.channels.items(), *self.patterns.items()):
+            if handler is None:
+                raise PubSubError(f"channel or pattern {name!r} has no handler")
 
     def close(self) -> None:
         """Close the connection; the PubSub can't be used afterwards.
@@ -316,17 +320,20 @@ class PubSubWorker(gevent.Greenlet):  # type: ignore[misc]
         pubsub: PubSub,
         sleep_time: float,
         exception_handler: Callable[[BaseException, PubSub, PubSubWorker], Any] | None,
+        read: Callable[..., Any] | None = None,
     ) -> None:
         super().__init__()
         self.pubsub = pubsub
         self.sleep_time = sleep_time
         self.exception_handler = exception_handler
+        # What one step reads (``get_message``, or a cluster's ``get_sharded_message``).
+        self._read = pubsub.get_message if read is None else read
         self._running = True
 
     def _run(self) -> None:
         while self._running and not self.pubsub._closed:
             try:
-                self.pubsub.get_message(ignore_subscribe_messages=True, timeout=self.sleep_time)
+                self._read(ignore_subscribe_messages=True, timeout=self.sleep_time)
             except Exception as exc:
                 if self.exception_handler is None:
                     raise

@@ -18,23 +18,34 @@ it.  Discoveries are *single-flight*: however many connections connect at
 once, they share one discovery, and its answer serves every connect for
 the next second (:data:`TRUST_SECONDS`).
 
-**Following a failover.**  While a client made by ``master_for`` exists,
-the :class:`Sentinel` listens on every sentinel for
+**Following a failover.**  While a client made by ``master_for`` or
+``slave_for`` exists, the :class:`Sentinel` listens on every sentinel for
 ``+failover-state-wait-promotion`` (the leader of a failover has just told
 the chosen replica ``REPLICAOF NO ONE``), ``+promoted-slave`` and
 ``+switch-master`` (one pub/sub connection per sentinel, in greenlets that
-hold the :class:`Sentinel` only weakly and end with :meth:`Sentinel.close`;
-none with ``subscribe=False``) and also polls the sentinels every
-``poll_interval`` seconds.  An announcement counts as one epoch newer than
-the configuration the client follows, so a poll of a sentinel that has not
-heard of the failover yet never moves it back.  When either names a new
-primary, every connection of every client of that service is
+hold the :class:`Sentinel` only weakly; none with ``subscribe=False``) and
+polls the sentinels every ``poll_interval`` seconds: one poller per
+service, however many clients it has, holding them weakly and ending when
+the last one is closed or collected.  An announcement counts as one epoch
+newer than the configuration the clients follow, so a poll of a sentinel
+that has not heard of the failover yet never moves them back.  When either
+names a new primary, every connection of every client of that service is
 closed at once (:meth:`~greenpool.redis.node.Node.reconnect_all`): requests
 in flight on the old primary fail with :class:`~greenpool.ConnectionError`
 instead of being acknowledged later by a demoted server, and every later
 request runs on the new primary.  A ``READONLY`` error reply (a client still
-talking to a demoted primary) makes the client ask the sentinels again at
-once; the caller gets the :class:`~greenpool.redis.ReadOnlyError`.
+talking to a demoted primary) makes the clients ask the sentinels again at
+once; the caller gets :class:`~greenpool.redis.PrimaryDemotedError`, a
+:class:`~greenpool.ConnectionError` as redis-py raises there, and a
+:class:`~greenpool.redis.ReadOnlyError` too.
+A ``slave_for`` client with a connection on a server that the failover
+made the primary (or that left the sentinels' replica list) reconnects
+every connection to the replicas listed then.
+
+**Closing.**  :meth:`Sentinel.close` ends the :class:`Sentinel`'s own use;
+the clients it made keep finding and following the primary until they
+are closed, and what serves them (the connections to the sentinels, the
+listeners, the pollers) ends after the last of them.
 """
 
 from __future__ import annotations
@@ -52,10 +63,10 @@ from gevent.event import AsyncResult
 from .._backoff import Backoff
 from .._util import check_bool, check_float, check_int
 from ..address import Address
-from ..errors import ConfigurationError, ConnectionError, TimeoutError
+from ..errors import ConfigurationError, ConnectionError, ReplyError, TimeoutError
 from .client import Redis
 from .commands.sentinel import SentinelCommands
-from .exceptions import ResponseError
+from .exceptions import DemotedReply, ResponseError
 from .node import Node
 
 __all__ = ["TRUST_SECONDS", "MasterNotFoundError", "Sentinel", "SlaveNotFoundError"]
@@ -144,10 +155,14 @@ class Sentinel(SentinelCommands):
         self._force_master_ip = force_master_ip
         #: How long a discovery waits for the sentinels' answers.
         self._ask_timeout = self.sentinels[0].settings.socket_timeout or 1.0
-        self._counters = {"discoveries": 0, "announcements": 0, "moves": 0}
-        self._watch = _Watch(
-            self.sentinels if subscribe else [], self._poll_interval, self._counters
-        )
+        self._counters = {
+            "discoveries": 0, "polls": 0, "announcements": 0, "moves": 0, "replica_moves": 0,
+        }
+        self._watch = _Watch(self.sentinels if subscribe else [], self._counters)
+        #: Every client's node, to know when close() may end the watch.
+        self._nodes: weakref.WeakSet[Node] = weakref.WeakSet()
+        self._closed = False
+        self._closer: Any = None
         self._finalizer = weakref.finalize(self, self._watch.stop)
 
     def __repr__(self) -> str:
@@ -165,6 +180,7 @@ class Sentinel(SentinelCommands):
         client raises (:class:`~greenpool.redis.ResponseError`,
         :class:`~greenpool.ConnectionError` ...).  Blocks on the replies.
         """
+        self._check_open()
         once = bool(kwargs.pop("once", False))
         return_responses = bool(kwargs.pop("return_responses", False))
         if once:
@@ -189,8 +205,10 @@ class Sentinel(SentinelCommands):
         Asks every sentinel at once and keeps the newest answer (see the
         module docs); blocks up to the sentinels' ``socket_timeout`` (1 s
         without one).  Raises :class:`MasterNotFoundError` when no sentinel
-        names a usable primary.
+        names a usable primary, :class:`~greenpool.ConnectionError` after
+        :meth:`close`.
         """
+        self._check_open()
         host, port, _ = self._find_master(service_name)
         return host, port
 
@@ -256,7 +274,12 @@ class Sentinel(SentinelCommands):
     def discover_slaves(self, service_name: str) -> list[tuple[str, int]]:
         """The replicas of ``service_name`` that are up, as ``(ip, port)`` pairs:
         the first sentinel (in order) that lists any; ``[]`` if none does.
-        Blocks on each sentinel asked in turn."""
+        Blocks on each sentinel asked in turn.  Raises
+        :class:`~greenpool.ConnectionError` after :meth:`close`."""
+        self._check_open()
+        return self._find_slaves(service_name)
+
+    def _find_slaves(self, service_name: str) -> list[tuple[str, int]]:
         for sentinel in self.sentinels:
             try:
                 slaves = self.filter_slaves(sentinel.sentinel_slaves(service_name))
@@ -288,10 +311,13 @@ class Sentinel(SentinelCommands):
         their connections, so anything but None raises
         :class:`~greenpool.ConfigurationError`.
         """
-        locator = _PrimaryLocator(self, service_name)
+        self._check_open()
+        locator = self._watch.locators.get(service_name)
+        if locator is None:
+            locator = self._watch.locators[service_name] = _PrimaryLocator(self, service_name)
         client = self._client(redis_class, connection_pool_class, locator, kwargs)
         locator.attach(client.node)
-        self._watch.add(locator)
+        self._watch.listen()
         return client
 
     def slave_for(
@@ -304,12 +330,23 @@ class Sentinel(SentinelCommands):
         """A ``redis_class`` client of ``service_name``'s replicas.
 
         Each new connection goes to the next replica the sentinels list as
-        up (round robin); with none up, to the primary; with no primary
-        either, the connect fails with :class:`SlaveNotFoundError`.
-        Arguments as :meth:`master_for`.
+        up (round robin), skipping one the service's ``master_for`` clients
+        know to be the primary now; with none up, to the primary; with no
+        primary either, the connect fails with :class:`SlaveNotFoundError`.
+        At a failover (a sentinel's ``+switch-master``, or the service's
+        ``master_for`` clients moving) a client with a connection on a
+        server no longer listed as a replica closes all of them at once
+        (its reads in flight fail with :class:`~greenpool.ConnectionError`)
+        and reconnects to the replicas listed then.  Arguments as
+        :meth:`master_for`.
         """
+        self._check_open()
         locator = _ReplicaLocator(self, service_name)
-        return self._client(redis_class, connection_pool_class, locator, kwargs)
+        client = self._client(redis_class, connection_pool_class, locator, kwargs)
+        locator.attach(client.node)
+        self._watch.replicas.add(locator)
+        self._watch.listen()
+        return client
 
     replica_for = slave_for
 
@@ -331,27 +368,54 @@ class Sentinel(SentinelCommands):
                 raise ConfigurationError(
                     name, options[name], "the sentinels say where the server is"
                 )
-        return redis_class(locator=locator, **options)
+        client = redis_class(locator=locator, **options)
+        self._nodes.add(client.node)
+        return client
 
     # ------------------------------------------------------------------
     # Lifecycle
 
     def stats(self) -> dict[str, int]:
         """Counters since construction: ``discoveries`` (asks of every sentinel
-        for a primary), ``announcements`` (sentinel events naming a primary,
-        each sentinel's counted) and ``moves`` (times a client moved every
-        connection to another primary)."""
+        for a primary), ``polls`` (periodic asks, one per service and
+        ``poll_interval`` however many clients it has), ``announcements``
+        (sentinel events naming a primary, each sentinel's counted),
+        ``moves`` (times a service's clients moved every connection to
+        another primary) and ``replica_moves`` (times a ``slave_for``
+        client reconnected because a server left the replicas)."""
         return dict(self._counters)
 
     def close(self) -> None:
-        """Stop listening and polling, close the connections to the sentinels.
+        """Close the Sentinel; the clients it made keep working until they are closed.
 
-        Clients made by :meth:`master_for`/:meth:`slave_for` are the
-        caller's: they are not closed and keep their connections, but no
-        longer follow announcements, and a new connect of theirs fails with
-        :class:`MasterNotFoundError` (the sentinels can't be asked): close
-        them first.  Calling it again does nothing.
+        Afterwards its own commands (:meth:`execute_command`,
+        :meth:`discover_master` ...), :meth:`master_for` and
+        :meth:`slave_for` raise :class:`~greenpool.ConnectionError`.  Clients
+        made earlier go on finding and following the primary: the
+        connections to the sentinels, the listeners and the pollers that
+        serve them end once none of them is open (checked every
+        ``poll_interval``, at most every second), at once if none is.
+        Never blocks; calling it again does nothing.
         """
+        if self._closed:
+            return
+        self._closed = True
+        if not self._in_use():
+            self._shutdown()
+            return
+        self._closer = gevent.spawn(
+            _close_when_unused, weakref.ref(self), min(self._poll_interval, 1.0)
+        )
+        self._closer.name = "greenpool-sentinel-close"
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConnectionError(f"{self!r} is closed")
+
+    def _in_use(self) -> bool:
+        return any(not node.closed for node in list(self._nodes))
+
+    def _shutdown(self) -> None:
         self._finalizer()
         for sentinel in self.sentinels:
             sentinel.close()
@@ -399,7 +463,13 @@ class _SingleFlight:
 
 
 class _PrimaryLocator:
-    """Where ``service``'s primary is, for the connections of ``master_for``'s client."""
+    """Where ``service``'s primary is, for every ``master_for`` client of it.
+
+    One per (:class:`Sentinel`, service), shared by that service's clients
+    (their settings hold it; the :class:`Sentinel` only weakly): their
+    connects share one discovery, one poller asks the sentinels for all of
+    them, and a move moves every connection of every one of them.
+    """
 
     def __init__(self, sentinel: Sentinel, service: str) -> None:
         self.service = service
@@ -409,12 +479,42 @@ class _PrimaryLocator:
         self._found_at = float("-inf")
         self._flight = _SingleFlight()
         self._nodes: weakref.WeakSet[Node] = weakref.WeakSet()
+        self._poller: Any = None
 
     def __str__(self) -> str:
         return f"redis+sentinel://{self.service}"
 
     def attach(self, node: Node) -> None:
+        """Serve ``node`` too; start the poller if it is not running."""
         self._nodes.add(node)
+        poller = self._poller
+        if (poller is None or poller.dead) and not self._sentinel._watch.stopped:
+            poller = self._poller = gevent.spawn(
+                _poll, weakref.ref(self), self._sentinel._poll_interval
+            )
+            poller.name = f"greenpool-sentinel-poll-{self.service}"
+
+    @property
+    def address(self) -> Address | None:
+        """The primary the clients follow (None before the first discovery)."""
+        return self._address
+
+    def in_use(self) -> bool:
+        """Whether a client of this service is open (the poller runs while one is)."""
+        return any(not node.closed for node in list(self._nodes))
+
+    def polling(self) -> bool:
+        """Whether the poller goes on: a client is open and the Sentinel watches."""
+        return not self._sentinel._watch.stopped and self.in_use()
+
+    def stop(self) -> None:
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.kill(block=False)
+
+    def poll(self) -> None:
+        self._sentinel._counters["polls"] += 1
+        self.refresh_quietly()
 
     def locate(self) -> Address:
         address = self._address
@@ -461,9 +561,14 @@ class _PrimaryLocator:
         self._sentinel._counters["moves"] += 1
         for node in list(self._nodes):
             node.reconnect_all(cause)
+        address = self._address
+        if address is not None:
+            self._sentinel._watch.replicas_moved(
+                self.service, (str(address.host), int(address.port or 0))
+            )
 
     def watch(self, codec: Any) -> Any:
-        return _ReadOnlyWatch(codec, self.suspect)
+        return _ReadOnlyWatch(codec, self.suspect, self.service)
 
     def suspect(self) -> None:
         """A ``READONLY`` reply came: ask the sentinels again now (never blocks)."""
@@ -473,7 +578,11 @@ class _PrimaryLocator:
 
 
 class _ReplicaLocator:
-    """Where ``slave_for``'s client connects next: the replicas in turn, else the primary."""
+    """Where ``slave_for``'s client connects next: the replicas in turn, else the primary.
+
+    A replica the primary's clients of the service know to be the primary
+    now is skipped, even while the sentinels still list it.
+    """
 
     def __init__(self, sentinel: Sentinel, service: str) -> None:
         self.service = service
@@ -482,9 +591,15 @@ class _ReplicaLocator:
         self._found_at = float("-inf")
         self._flight = _SingleFlight()
         self._turn = random.randrange(1 << 16)
+        self._nodes: weakref.WeakSet[Node] = weakref.WeakSet()
+        self._pending: tuple[str, int] | None = None
+        self._rechecking = False
 
     def __str__(self) -> str:
         return f"redis+sentinel://{self.service}?replicas"
+
+    def attach(self, node: Node) -> None:
+        self._nodes.add(node)
 
     def locate(self) -> Address:
         if monotonic() - self._found_at >= TRUST_SECONDS:
@@ -496,61 +611,143 @@ class _ReplicaLocator:
             host, port = replicas[self._turn % len(replicas)]
             return Address(host=host, port=port)
         try:
-            host, port = self._sentinel.discover_master(self.service)
+            host, port, _ = self._sentinel._find_master(self.service)
         except MasterNotFoundError:
             raise SlaveNotFoundError(f"No slave found for {self.service!r}") from None
         return Address(host=host, port=port)
 
-    def _discover(self) -> list[tuple[str, int]]:
-        return self._sentinel.discover_slaves(self.service)
+    def _discover(self, primary: tuple[str, int] | None = None) -> list[tuple[str, int]]:
+        if primary is None:
+            known = self._sentinel._watch.locators.get(self.service)
+            address = None if known is None else known.address
+            if address is not None:
+                primary = (str(address.host), int(address.port or 0))
+        return [r for r in self._sentinel._find_slaves(self.service) if r != primary]
+
+    def recheck(self, primary: tuple[str, int]) -> None:
+        """After a failover to ``primary``: a client with a connection on a server
+        no longer listed as a replica (or now the primary) reconnects all of them.
+
+        Concurrent calls (an announcement from each sentinel) run one after
+        the other, the latest primary once more, so that a client moves once.
+        """
+        self._pending = primary
+        if self._rechecking:
+            return
+        self._rechecking = True
+        try:
+            while self._pending is not None:
+                primary, self._pending = self._pending, None
+                self._recheck(primary)
+        finally:
+            self._rechecking = False
+
+    def _recheck(self, primary: tuple[str, int]) -> None:
+        try:
+            replicas = self._discover(primary)
+        except Exception as exc:
+            log.debug("%s: asking the sentinels failed: %r", self, exc)
+            return
+        if not replicas:
+            return  # the connects would go to the primary: leave them where they are
+        self._replicas, self._found_at = replicas, monotonic()
+        listed = set(replicas)
+        for node in list(self._nodes):
+            if node.closed:
+                continue
+            gone = {
+                (str(conn.address.host), int(conn.address.port or 0))
+                for conn in node.shared_pool.connected_connections
+            } - listed
+            if gone:
+                self._sentinel._counters["replica_moves"] += 1
+                node.reconnect_all(
+                    f"{self}: {', '.join(f'{h}:{p}' for h, p in sorted(gone))} "
+                    "no longer a replica"
+                )
 
     def watch(self, codec: Any) -> Any:
         return codec
 
 
 class _ReadOnlyWatch:
-    """A codec that calls ``on_readonly()`` when a ``READONLY`` error reply arrives.
+    """A primary's codec: a ``READONLY`` error reply becomes a :class:`DemotedReply`
+    (raised as :class:`~greenpool.redis.PrimaryDemotedError`, a
+    :class:`~greenpool.ConnectionError` as in redis-py) and calls ``on_readonly()``.
 
-    It looks at the received bytes, not the decoded replies, so the common
-    case costs one substring search.  A value that merely contains the
-    text only causes an extra ask of the sentinels.
+    It looks at the received bytes first (with the end of the previous
+    read: a reply may be split across reads), so the common case costs two
+    substring searches; the replies are looked at only in the few reads
+    that give replies after bytes that mention ``READONLY``.  A value that
+    merely contains the text costs those looks.
     """
 
-    __slots__ = ("_codec", "_on_readonly", "is_push", "key_of")
+    __slots__ = ("_codec", "_note", "_on_readonly", "_scans", "_tail", "is_push", "key_of")
 
-    def __init__(self, codec: Any, on_readonly: Callable[[], None]) -> None:
+    #: Reads giving replies that are looked at after bytes that mention READONLY.
+    SCANS = 4
+
+    def __init__(self, codec: Any, on_readonly: Callable[[], None], service: str) -> None:
         self._codec = codec
         self._on_readonly = on_readonly
+        self._note = f" ({service!r}: the server is no longer the primary; asking the sentinels)"
+        self._scans = 0
+        self._tail = b""
         self.is_push = codec.is_push
         self.key_of = codec.key_of
 
     def feed(self, data: bytes) -> list[Any]:
-        if b"-READONLY" in data:
-            self._on_readonly()
         messages: list[Any] = self._codec.feed(data)
+        if b"READONLY" in data or b"READONLY" in self._tail + data[:8]:
+            self._scans = self.SCANS
+        self._tail = data[-8:] if len(data) >= 8 else (self._tail + data)[-8:]
+        if self._scans and messages:  # a reply completes only in a read that gives some
+            self._scans -= 1
+            if self._demote(messages):
+                self._on_readonly()
         return messages
+
+    def _demote(self, replies: list[Any]) -> bool:
+        found = False
+        for index, reply in enumerate(replies):
+            if type(reply) is ReplyError and reply.kind == "READONLY":
+                replies[index] = DemotedReply(reply.message + self._note)
+                found = True
+            elif type(reply) is list:
+                found = self._demote(reply) or found  # EXEC's replies
+        return found
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._codec, name)
 
 
 class _Watch:
-    """The announcements and polls of one :class:`Sentinel`, for its primaries' clients.
+    """The announcements of one :class:`Sentinel`, for its primaries' clients.
 
     Its greenlets hold it weakly: once the :class:`Sentinel` (and so this)
-    is gone, or :meth:`stop` ran, they end.
+    is gone, or :meth:`stop` ran, they end.  ``locators`` maps each service
+    to its :class:`_PrimaryLocator`, weakly.
     """
 
-    def __init__(self, sentinels: list[Redis], interval: float, counters: dict[str, int]) -> None:
+    def __init__(self, sentinels: list[Redis], counters: dict[str, int]) -> None:
         self._sentinels = sentinels
-        self._interval = interval
         self._counters = counters
-        self.locators: weakref.WeakSet[_PrimaryLocator] = weakref.WeakSet()
+        self.locators: weakref.WeakValueDictionary[str, _PrimaryLocator] = (
+            weakref.WeakValueDictionary()
+        )
+        self.replicas: weakref.WeakSet[_ReplicaLocator] = weakref.WeakSet()
         self._greenlets: list[Any] = []
         self.stopped = False
 
-    def add(self, locator: _PrimaryLocator) -> None:
-        self.locators.add(locator)
+    def replicas_moved(self, service: str, primary: tuple[str, int]) -> None:
+        """A failover of ``service`` to ``primary``: the replicas' clients recheck
+        where their connections are (in greenlets of their own)."""
+        for locator in list(self.replicas):
+            if locator.service == service:
+                gevent.spawn(locator.recheck, primary)
+
+    def listen(self) -> None:
+        """Start the listeners, unless they run or :meth:`stop` ran."""
         if self._greenlets or self.stopped:
             return
         me = weakref.ref(self)
@@ -558,9 +755,6 @@ class _Watch:
             glet = gevent.spawn(_listen, sentinel, me)
             glet.name = f"greenpool-sentinel-listen-{sentinel.settings.address}"
             self._greenlets.append(glet)
-        glet = gevent.spawn(_poll, me, self._interval)
-        glet.name = "greenpool-sentinel-poll"
-        self._greenlets.append(glet)
 
     def event(self, channel: Any, data: Any) -> None:
         kind, parts = _text(channel), _text(data).split()
@@ -571,19 +765,19 @@ class _Watch:
         else:
             return
         self._counters["announcements"] += 1
-        for locator in list(self.locators):
-            if locator.service == name:
-                locator.announced(host, int(port))
-
-    def poll(self) -> None:
-        for locator in list(self.locators):
-            locator.refresh_quietly()
+        locator = self.locators.get(name)
+        if locator is not None:
+            locator.announced(host, int(port))
+        if kind == "+switch-master":  # the sentinels' replica lists are updated now
+            self.replicas_moved(name, (host, int(port)))
 
     def stop(self) -> None:
         self.stopped = True
         greenlets, self._greenlets = self._greenlets, []
         for glet in greenlets:
             glet.kill(block=False)
+        for locator in list(self.locators.values()):
+            locator.stop()
 
 
 def _listen(sentinel: Redis, watch_ref: weakref.ref[_Watch]) -> None:
@@ -612,12 +806,26 @@ def _listen(sentinel: Redis, watch_ref: weakref.ref[_Watch]) -> None:
             return
 
 
-def _poll(watch_ref: weakref.ref[_Watch], interval: float) -> None:
-    """Ask the sentinels every ``interval`` seconds, until the watch is gone."""
+def _poll(locator_ref: weakref.ref[_PrimaryLocator], interval: float) -> None:
+    """Ask the sentinels every ``interval`` seconds for one service, while a
+    client of it is open and its :class:`Sentinel` watches."""
     while True:
         gevent.sleep(interval)
-        watch = watch_ref()
-        if watch is None or watch.stopped:
+        locator = locator_ref()
+        if locator is None or not locator.polling():
             return
-        watch.poll()
-        del watch
+        locator.poll()
+        del locator
+
+
+def _close_when_unused(sentinel_ref: weakref.ref[Sentinel], interval: float) -> None:
+    """Finish a :meth:`Sentinel.close` once no client it made is open."""
+    while True:
+        gevent.sleep(interval)
+        sentinel = sentinel_ref()
+        if sentinel is None:
+            return
+        if not sentinel._in_use():
+            sentinel._shutdown()
+            return
+        del sentinel

@@ -288,3 +288,40 @@ def test_a_multi_host_postgres_pool_leaves_its_role_monitor_to_the_parent(
     assert [u.monitor_conn.get_backend_pid() for u in pool._units] == monitor_pids
     assert server_of(Mode.RO) == postgres_standby.port
     pool.close()
+
+
+@pytest.mark.parametrize("driver", ["psycopg2", "psycopg"])
+def test_a_query_waiting_at_the_fork_fails_in_the_child_and_completes_in_the_parent(
+    postgres_server: Any, driver: str
+) -> None:
+    """The child's copy of a greenlet that waited on a query gets an error, not the reply.
+
+    Without the check after each wait, the copy would go on reading the
+    parent's socket (or, severed, get a confusing libpq error); with it, the
+    child sees at once that the connection is the parent's, and the parent's
+    query is neither read nor cancelled by the child.
+    """
+    from greenpool.postgres import PostgresPool
+
+    pool = PostgresPool(postgres_server.dsn, pool_size=1, max_overflow=0, prefill=False,
+                        autocommit=True, driver=driver)
+
+    def slow() -> Any:
+        with pool.cursor() as cur:
+            cur.execute("SELECT 'parent' FROM pg_sleep(0.5)")
+            return cur.fetchone()[0]
+
+    waiting = gevent.spawn(slow)
+    gevent.sleep(0.2)  # the query is on the server; the greenlet waits on the socket
+    assert not waiting.ready()
+
+    def check() -> bool:
+        waiting.join(5)
+        error = waiting.exception
+        return (waiting.ready() and error is not None
+                and "fork() while this connection waited" in str(error))
+
+    _in_child(check)
+    assert waiting.get(timeout=5) == "parent"
+    assert slow() == "parent"  # the pool's connection is still good in the parent
+    pool.close()

@@ -21,18 +21,24 @@ import gevent
 import gevent.event
 import pytest
 import redis
+import redis.backoff
+import redis.exceptions
+import redis.retry
 import redis.sentinel
 from helpers import wait_until
 
-from greenpool.errors import ConfigurationError, ConnectionError, TimeoutError
+from greenpool.errors import ConfigurationError, ConnectionError, ReplyError, TimeoutError
 from greenpool.redis import (
     MasterNotFoundError,
+    PrimaryDemotedError,
     ReadOnlyError,
     Redis,
     ResponseError,
     Sentinel,
     SlaveNotFoundError,
 )
+from greenpool.redis.exceptions import DemotedReply, error_from_reply
+from greenpool.redis.sentinel import TRUST_SECONDS
 from greenpool.testing import RedisSentinelSet, SentinelFailover, TcpProxy
 
 SERVICE = "mymaster"
@@ -140,8 +146,9 @@ def test_master_for_and_slave_for(redis_sentinel: RedisSentinelSet, sentinel: Se
     # Replicated to both (WAIT), read back through the replicas' client.
     wait_until(lambda: replica.get("t:sentinel:a") == "1", timeout=2)
     assert replica.execute_command("ROLE")[0] == "slave"
-    with pytest.raises(ReadOnlyError):
+    with pytest.raises(ReadOnlyError) as info:
         replica.set("t:sentinel:a", "2")
+    assert type(info.value) is ReadOnlyError  # a replicas' client: not PrimaryDemotedError
     # The replica client's connections go to the replicas in turn.
     wait_until(lambda: len(replica.shared_pool.connected_connections) == 4, timeout=2)
     ports = {int(c.address.port or 0) for c in replica.shared_pool.connected_connections}
@@ -181,26 +188,96 @@ def test_1000_greenlets_connecting_cause_one_discovery(
     manager.close()
 
 
-def test_the_greenlets_end_with_close_or_when_dropped(redis_sentinel: RedisSentinelSet) -> None:
-    def ours() -> list[Any]:
-        return [o for o in gc.get_objects() if isinstance(o, gevent.Greenlet) and not o.dead
-                and str(getattr(o, "name", "")).startswith("greenpool-sentinel")]
+def _ours(prefix: str = "greenpool-sentinel") -> list[Any]:
+    return [o for o in gc.get_objects() if isinstance(o, gevent.Greenlet) and not o.dead
+            and str(getattr(o, "name", "")).startswith(prefix)]
 
-    manager = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=2)
-    client = manager.master_for(SERVICE)
-    client.ping()
-    assert len(ours()) == 4  # a listener per sentinel and the poller
+
+def test_close_leaves_the_clients_working_until_they_close(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    addresses = redis_sentinel.sentinel_addresses
+    # Without clients, close() ends everything at once.
+    manager = Sentinel(addresses, socket_timeout=2)
+    assert manager.discover_master(SERVICE)
     manager.close()
-    wait_until(lambda: not ours(), timeout=2)
-    client.close()
+    assert all(s.node.closed for s in manager.sentinels)
+    for call in (lambda: manager.discover_master(SERVICE), lambda: manager.master_for(SERVICE),
+                 lambda: manager.slave_for(SERVICE), lambda: manager.execute_command("PING")):
+        with pytest.raises(ConnectionError, match="closed"):
+            call()
+    manager.close()  # again: nothing
 
+    manager = Sentinel(addresses, socket_timeout=2, poll_interval=0.2)
+    client = manager.master_for(SERVICE)
+    replica = manager.slave_for(SERVICE)
+    assert client.ping() and replica.ping()
+    assert len(_ours()) == 4  # a listener per sentinel and the service's poller
+    manager.close()
+    with pytest.raises(ConnectionError, match="closed"):
+        manager.discover_slaves(SERVICE)
+    # The clients go on: polls go on, new connects ask the sentinels and succeed.
+    polls = manager.stats()["polls"]
+    gevent.sleep(max(0.5, TRUST_SECONDS + 0.1))
+    assert manager.stats()["polls"] > polls
+    assert len(_ours("greenpool-sentinel-listen")) == 3
+    client.node.reconnect_all("test")
+    replica.node.reconnect_all("test")  # its connects ask the sentinels (nothing polls for it)
+    assert client.set("t:sentinel:closed", "1") is True
+    assert client.blpop(["t:sentinel:closed:none"], timeout=0.05) is None  # a new dedicated one
+    assert replica.execute_command("ROLE")[0] == b"slave"
+    client.delete("t:sentinel:closed")
+    # The last client closed: the sentinels' connections and the greenlets end.
+    client.close()
+    assert not all(s.node.closed for s in manager.sentinels)  # the replicas' client is open
+    replica.close()
+    wait_until(lambda: not _ours(), timeout=3)
+    assert all(s.node.closed for s in manager.sentinels)
+
+
+def test_the_greenlets_end_when_dropped(redis_sentinel: RedisSentinelSet) -> None:
     manager = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=2)
     client = manager.master_for(SERVICE)
     client.ping()
-    assert ours()
+    assert _ours()
     del manager, client
     gc.collect()
-    wait_until(lambda: (gc.collect(), not ours())[1], timeout=3)
+    wait_until(lambda: (gc.collect(), not _ours())[1], timeout=3)
+
+
+def test_one_poller_per_service_however_many_clients(redis_sentinel: RedisSentinelSet) -> None:
+    manager = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=2, poll_interval=0.1,
+                       subscribe=False)
+    clients = [manager.master_for(SERVICE, decode_responses=bool(i % 2)) for i in range(10)]
+    for client in clients:
+        assert client.ping()
+    stats = manager.stats()
+    assert stats["discoveries"] <= stats["polls"] + 2, stats  # the connects shared one
+    assert len(_ours("greenpool-sentinel-poll")) == 1
+    before = manager.stats()
+    gevent.sleep(1.0)
+    after = manager.stats()
+    polls = after["polls"] - before["polls"]
+    discoveries = after["discoveries"] - before["discoveries"]
+    # One poll per 0.1 s for the service (10 per client would be 100).
+    assert 2 <= polls <= 11, after
+    assert polls - 1 <= discoveries <= polls + 1, after
+    # It goes on while one client is open, and ends with the last.
+    for client in clients[:-1]:
+        client.close()
+    polls = manager.stats()["polls"]
+    gevent.sleep(0.5)
+    assert manager.stats()["polls"] > polls
+    assert len(_ours("greenpool-sentinel-poll")) == 1
+    clients[-1].close()
+    wait_until(lambda: not _ours("greenpool-sentinel-poll"), timeout=2)
+    # A new client of the service starts one again.
+    client = manager.master_for(SERVICE)
+    assert client.ping()
+    assert len(_ours("greenpool-sentinel-poll")) == 1
+    client.close()
+    manager.close()
+    wait_until(lambda: not _ours(), timeout=3)
 
 
 # --------------------------------------------------------------------------- failovers under load
@@ -385,6 +462,20 @@ def test_readonly_reply_moves_the_client(
     manager = Sentinel([(p.host, p.port) for p in proxies], socket_timeout=1, poll_interval=600)
     client = manager.master_for(SERVICE, decode_responses=True)
     assert client.set("t:ro", "old") is True
+    with client.pipeline() as pipe:
+        assert pipe.get("t:ro").execute() == ["old"]
+    reference = redis.sentinel.Sentinel([(p.host, p.port) for p in proxies], socket_timeout=1)
+    reference_client = reference.master_for(
+        SERVICE, retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0))
+    assert reference_client.set("t:ro", "old") is True
+
+    def reference_error() -> Exception:
+        try:
+            reference_client.set("t:ro", "new")
+        except redis.exceptions.RedisError as exc:
+            return exc
+        raise AssertionError("redis-py wrote to the demoted primary")
+
     old = sets.primary()
     for proxy in proxies:
         proxy.refuse()
@@ -392,14 +483,61 @@ def test_readonly_reply_moves_the_client(
     failover = _in_thread(sets.failover)
     _in_thread(sets.wait_settled)  # the old primary now replicates the new one
     assert old.execute("ROLE")[0] == b"slave"
-    with pytest.raises(ReadOnlyError):
+    # A pipeline on its (idle, dedicated) connection to the demoted primary.
+    with pytest.raises(PrimaryDemotedError), client.pipeline() as pipe:
+        pipe.set("t:ro", "new").get("t:ro").execute()
+    with pytest.raises(PrimaryDemotedError, match="^READONLY") as info:
         client.set("t:ro", "new")
+    # redis-py's type (a ConnectionError), and still a ReadOnlyError.
+    assert isinstance(info.value, ConnectionError) and isinstance(info.value, ReadOnlyError)
+    assert isinstance(reference_error(), redis.exceptions.ConnectionError)
     for proxy in proxies:
         proxy.normal()
     wait_until(lambda: _try_set(client), timeout=2)
     assert failover.new_primary.execute("GET", "t:ro") == b"new"
     assert manager.stats()["announcements"] == 0 and manager.stats()["moves"] == 1
     client.close()
+    reference_client.close()
+    manager.close()
+
+
+def test_a_readonly_reply_is_seen_wherever_the_reads_split_it(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    """The primary's codec finds READONLY replies split across reads, in EXEC's
+    replies too, and leaves a value that merely holds the text alone."""
+    manager = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=2, poll_interval=600)
+    client = manager.master_for(SERVICE)
+    locator = client.settings.locator
+    readonly = b"-READONLY You can't write against a read only replica.\r\n"
+    streams = {  # the bytes, then where a READONLY reply is among the replies
+        b"+OK\r\n" + readonly + b":7\r\n": [(1,)],
+        b"$8\r\nREADONLY\r\n*2\r\n:1\r\n" + readonly + b"+OK\r\n": [(1, 1)],
+    }
+    for stream, where in streams.items():
+        for cut in range(1, len(stream)):
+            for second in (cut, min(len(stream), cut + 5)):  # two or three reads
+                codec = locator.watch(client.settings.codec())
+                parts = [stream[:cut], stream[cut:second], stream[second:]]
+                replies = [reply for part in parts if part for reply in codec.feed(part)]
+                assert len(replies) == 3 and replies[-1] in (7, b"OK"), replies
+                for path in where:
+                    demoted = replies[path[0]] if len(path) == 1 else replies[path[0]][path[1]]
+                    assert type(demoted) is DemotedReply, (stream, cut, second, replies)
+                    error = error_from_reply(demoted)
+                    assert isinstance(error, PrimaryDemotedError) and error.kind == "READONLY"
+                if len(where[0]) == 2:
+                    assert replies[0] == b"READONLY" and replies[1][0] == 1
+        codec = locator.watch(client.settings.codec())  # a byte per read
+        replies = [reply for i in range(len(stream)) for reply in codec.feed(stream[i:i + 1])]
+        target = replies[1][-1] if type(replies[1]) is list else replies[1]
+        assert len(replies) == 3 and type(target) is DemotedReply, replies
+    # A replicas' client's codec leaves the reply as it is.
+    replica = manager.slave_for(SERVICE)
+    codec = replica.settings.locator.watch(replica.settings.codec())
+    assert type(codec.feed(readonly)[0]) is ReplyError
+    client.close()
+    replica.close()
     manager.close()
 
 
@@ -416,7 +554,9 @@ def test_polls_alone_follow_a_failover(fresh_redis_sentinel: RedisSentinelSet) -
     manager = Sentinel(sets.sentinel_addresses, socket_timeout=1, subscribe=False,
                        poll_interval=0.2)
     client = manager.master_for(SERVICE, decode_responses=True)
+    replica = manager.slave_for(SERVICE, pool_size=4)
     assert client.set("t:poll", "old") is True
+    _spread_over_the_replicas(replica, sets)
     failover = _in_thread(sets.failover)
 
     def on_new_primary() -> bool:
@@ -429,7 +569,44 @@ def test_polls_alone_follow_a_failover(fresh_redis_sentinel: RedisSentinelSet) -
     assert client.set("t:poll", "new") is True
     assert failover.new_primary.execute("GET", "t:poll") == b"new"
     assert manager.stats()["announcements"] == 0 and manager.stats()["moves"] == 1
+    # The replicas' client left the promoted replica when the primary's moved.
+    _left_the_new_primary(replica, failover.new_primary.port)
+    assert manager.stats()["replica_moves"] >= 1
     client.close()
+    replica.close()
+    manager.close()
+
+
+def _spread_over_the_replicas(replica: Redis, sets: RedisSentinelSet) -> None:
+    assert replica.ping()
+    wait_until(lambda: len(replica.shared_pool.connected_connections) == 4, timeout=2)
+    ports = {int(c.address.port or 0) for c in replica.shared_pool.connected_connections}
+    assert ports == {s.port for s in sets.replicas()}
+
+
+def _left_the_new_primary(replica: Redis, new_primary: int) -> None:
+    def moved() -> bool:
+        ports = [int(c.address.port or 0) for c in replica.shared_pool.connected_connections]
+        return bool(ports) and new_primary not in ports
+
+    wait_until(moved, timeout=3)
+    for _ in range(8):  # every shared connection in turn
+        assert replica.execute_command("ROLE")[0] == b"slave"
+
+
+def test_a_replicas_client_leaves_the_promoted_replica(
+    fresh_redis_sentinel: RedisSentinelSet,
+) -> None:
+    """With no primary's client, a sentinel's +switch-master moves a replicas' client."""
+    sets = fresh_redis_sentinel
+    manager = Sentinel(sets.sentinel_addresses, socket_timeout=1, poll_interval=600)
+    replica = manager.slave_for(SERVICE, pool_size=4)
+    _spread_over_the_replicas(replica, sets)
+    failover = _in_thread(sets.failover)
+    _left_the_new_primary(replica, failover.new_primary.port)
+    assert manager.stats()["announcements"] >= 1 and manager.stats()["replica_moves"] >= 1
+    assert manager.stats()["moves"] == 0
+    replica.close()
     manager.close()
 
 

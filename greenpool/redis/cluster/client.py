@@ -41,6 +41,8 @@ from .. import _execute
 from .._encoder import Encoder
 from .._route import EVERY, REFUSE, refusal
 from ..commands import Commands
+from ..commands._args import integer, scan_args
+from ..commands._replies import scan_reply
 from ..exceptions import FAILED_REPLIES, WatchError
 from ..lock import Lock
 from ..node import Node
@@ -116,8 +118,9 @@ class RedisCluster(Commands):
     ``load_balancing_strategy``) sends read-only commands to replicas too,
     over connections that sent ``READONLY``.  ``reinitialize_steps=0``
     stops MOVED from scheduling refreshes (the slot is still patched).
-    ``cluster_error_retry_attempts`` (or ``retry``'s count) bounds the
-    attempts after TRYAGAIN, CLUSTERDOWN and connection errors.
+    ``cluster_error_retry_attempts`` bounds the attempts after TRYAGAIN,
+    CLUSTERDOWN and connection errors; a redis-py ``retry`` replaces it
+    (see :meth:`set_retry`).
     ``address_remap((host, port)) -> (host, port)`` rewrites every address
     the cluster announces; ``dynamic_startup_nodes`` adds the discovered
     nodes to the seeds of later refreshes.
@@ -201,9 +204,6 @@ class RedisCluster(Commands):
                 "reinitialize_steps", reinitialize_steps, "must be an int >= 0"
             )
         attempts = cluster_error_retry_attempts
-        if retry is not None:
-            get_retries = getattr(retry, "get_retries", None)
-            attempts = int(get_retries()) if callable(get_retries) else attempts
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
             raise ClusterConfigurationError(
                 "cluster_error_retry_attempts", attempts, "must be an int >= 0"
@@ -223,6 +223,8 @@ class RedisCluster(Commands):
         self.load_balancing_strategy = strategy
         self.reinitialize_steps = reinitialize_steps
         self.cluster_error_retry_attempts = attempts
+        self._retry: Any = None
+        self.set_retry(retry)
         self.require_full_coverage = require_full_coverage
         self._strategy = strategy
         self._kept: dict[str, tuple[Any, ...]] = {}
@@ -297,6 +299,31 @@ class RedisCluster(Commands):
         self._topology.default_node = self._topology.nodes[node.name]
         return True
 
+    def get_retry(self) -> Any:
+        """The retry given as ``retry=`` or to :meth:`set_retry`; None: greenpool's own
+        back-off with ``cluster_error_retry_attempts`` attempts."""
+        return self._retry
+
+    def set_retry(self, retry: Any) -> None:
+        """Let ``retry`` (a redis-py ``redis.retry.Retry``, with any ``redis.backoff``)
+        decide the attempts after TRYAGAIN, CLUSTERDOWN, a node that could not be
+        reached, or a read whose connection broke.
+
+        A command is then run through ``retry.call_with_retry``: it makes
+        ``retry.get_retries()`` more attempts (read at every command, as
+        redis-py does; negative: no limit), each from the current slot map,
+        waiting ``backoff.compute(failures)`` between them.  Only those
+        failures are retried, never a write whose connection broke after it
+        was sent, nor a command with ``target_nodes=``.  Pipelines take the
+        count and keep greenpool's waits.  redis-py's Retry waits with
+        ``time.sleep``: other greenlets run meanwhile only under gevent's
+        monkey-patching; without it use ``NoBackoff``.  None goes back to
+        ``cluster_error_retry_attempts``.  Raises
+        :class:`~greenpool.ConfigurationError` naming ``retry`` when it has
+        no ``call_with_retry``.
+        """
+        self._retry = _execute.checked_retry(retry, [_Again])
+
     def keyslot(self, key: Any) -> int:
         """The hash slot of ``key``."""
         return key_slot(key)
@@ -346,6 +373,8 @@ class RedisCluster(Commands):
         redirects.  Blocks on the reply, on a dedicated connection's checkout
         (blocking commands) and on back-off waits.
         """
+        if self._retry is not None and "_attempt" not in options:
+            return self._retried(args, options)
         if options and options.get("target_nodes") is not None:
             return self._on_targets(options.pop("target_nodes"), args, options)
         try:
@@ -376,6 +405,16 @@ class RedisCluster(Commands):
             return self._on_slot(slot, readonly, args, payload, options, False, reply, node)
         parse = options.get("_parse")
         return reply if parse is None else parse(reply)
+
+    def _retried(self, args: Sequence[Any], options: dict[str, Any]) -> Any:
+        """The command through the user's retry: each retryable failure is an _Again."""
+        try:
+            return self._retry.call_with_retry(
+                lambda: self.execute_command(*args, _attempt=True, **options),
+                _ignore, is_retryable=_is_again,
+            )
+        except _Again as again:
+            raise again.error from None
 
     def _general(self, args: Sequence[Any], options: dict[str, Any]) -> Any:
         where = plan(args)
@@ -526,11 +565,21 @@ class RedisCluster(Commands):
         return conn.request(payload)
 
     def _pause(self, backoff: Backoff | None, error: BaseException) -> Backoff:
-        """Wait before the next attempt, or raise ``error`` when no attempt is left."""
+        """Wait before the next attempt, or raise ``error`` when no attempt is left
+        (with a user's retry: hand the failure to it, as an _Again)."""
+        if self._retry is not None:
+            raise _Again(error) from error
+        return self._backoff_pause(backoff, error)
+
+    def _backoff_pause(self, backoff: Backoff | None, error: BaseException) -> Backoff:
         if backoff is None:
             timeout = self.settings.socket_timeout
+            attempts: int | None = self.cluster_error_retry_attempts
+            if self._retry is not None:
+                count = self._retry.get_retries()
+                attempts = None if count < 0 else int(count)
             backoff = Backoff(
-                base=0.05, cap=0.5, max_attempts=self.cluster_error_retry_attempts,
+                base=0.05, cap=0.5, max_attempts=attempts,
                 deadline=None if timeout is None else time.monotonic() + timeout,
             )
         backoff = backoff.increment()
@@ -610,16 +659,27 @@ class RedisCluster(Commands):
         dedicated = is_blocking(route)
         if len(nodes) == 1:
             return self._run_on(nodes[0], where.command, options, dedicated)
+        replies = self._on_each({n.name: (n, where.command) for n in nodes}, options, dedicated)
+        return merge(name or where.name, replies)
+
+    def _on_each(
+        self, commands: Mapping[str, tuple[ClusterNode, Sequence[Any]]],
+        options: Mapping[str, Any], dedicated: bool = False,
+    ) -> dict[str, Any]:
+        """Each ``(node, command)`` on its node, all at once; ``{name: result}``.
+        The first error is raised once every node answered (the others are dropped)."""
+        if len(commands) <= 1:
+            return {name: self._run_on(node, command, options, dedicated)
+                    for name, (node, command) in commands.items()}
         jobs = {
-            node.name: gevent.spawn(self._run_on, node, where.command, options, dedicated)
-            for node in nodes
+            name: gevent.spawn(self._run_on, node, command, options, dedicated)
+            for name, (node, command) in commands.items()
         }
         try:
             gevent.joinall(list(jobs.values()))
         finally:
             gevent.killall([j for j in jobs.values() if not j.dead], block=True)
-        replies = {name_: job.get() for name_, job in jobs.items()}
-        return merge(name or where.name, replies)
+        return {name: job.get() for name, job in jobs.items()}
 
     def _everywhere(self, name: str, command: tuple[Any, ...], options: Mapping[str, Any]) -> Any:
         """A per-connection setting (CLIENT SETNAME): every node, and nodes made later."""
@@ -694,22 +754,65 @@ class RedisCluster(Commands):
                 pipe.execute_command("MSET", *pairs, _parse=bool)
             return pipe.execute()
 
+    def scan(  # type: ignore[override]
+        self, cursor: int | Mapping[str, int] = 0, match: Any = None, count: int | None = None,
+        _type: str | None = None, **kwargs: Any,
+    ) -> tuple[dict[str, int], list[Any]]:
+        """One SCAN step on every primary (or on ``target_nodes=``), run on all at once.
+
+        Returns redis-py's ``({node name: next cursor}, keys)``; a node is done
+        when its cursor is 0.  ``cursor``: an int, sent to every node as
+        redis-py does, or the dict a previous call returned: each named node
+        continues from its own cursor (nodes at 0 are skipped), so repeating
+        ``scan(cursors)`` until every cursor is 0 visits each node's keys.
+        Raises as :meth:`execute_command` (a node that can't be reached
+        raises; nothing is merged from a partial round), and
+        :class:`~greenpool.redis.cluster.ClusterConfigurationError` for a
+        cursor dict naming a node the map no longer has (after a failover
+        the new primary's cursors are unrelated: start again from 0).
+        Blocks on every node's reply.
+        """
+        target = kwargs.pop("target_nodes", None)
+        if isinstance(cursor, Mapping):
+            steps: dict[str, tuple[ClusterNode, int]] = {}
+            for name, at in cursor.items():
+                node = self.get_node(node_name=name)
+                if node is None:
+                    raise ClusterConfigurationError("cursor", name, "not a node of the cluster")
+                if at:
+                    steps[name] = (node, integer("cursor", at, 0))
+        else:
+            at = integer("cursor", cursor, 0)
+            nodes = self._nodes_for(target) if target is not None else self.get_primaries()
+            steps = {node.name: (node, at) for node in nodes}
+        args = scan_args(match, count)
+        if _type is not None:
+            args += ["TYPE", _type]
+        options = {**kwargs, "_parse": scan_reply}
+        replies = self._on_each(
+            {name: (node, ("SCAN", at, *args)) for name, (node, at) in steps.items()}, options
+        )
+        cursors: dict[str, int] = {}
+        keys: list[Any] = []
+        for name, (next_cursor, found) in replies.items():
+            cursors[name] = next_cursor
+            keys.extend(found)
+        return cursors, keys
+
     def scan_iter(
         self, match: Any = None, count: int | None = None, _type: str | None = None,
         **kwargs: Any,
     ) -> Iterator[Any]:
-        """Yield every key matching ``match`` on every primary (or on ``target_nodes=``),
-        one node after the other, SCAN step by step.  A key may be yielded twice
-        if the keyspace changes meanwhile (or a slot moves)."""
-        target = kwargs.pop("target_nodes", None)
-        nodes = self._nodes_for(target) if target is not None else self.get_primaries()
-        for node in nodes:
-            cursor = 0
-            while True:
-                cursor, keys = self.scan(cursor, match, count, _type, target_nodes=node, **kwargs)
-                yield from keys
-                if cursor == 0:
-                    break
+        """Yield every key matching ``match`` on every primary (or on ``target_nodes=``):
+        one :meth:`scan` round on all of them, then rounds on the nodes whose cursor
+        is not 0 yet (redis-py's order per node).  A key may be yielded twice if the
+        keyspace changes meanwhile (or a slot moves)."""
+        cursors, keys = self.scan(0, match, count, _type, **kwargs)
+        yield from keys
+        kwargs.pop("target_nodes", None)
+        while any(cursors.values()):
+            cursors, keys = self.scan(cursors, match, count, _type, **kwargs)
+            yield from keys
 
     # ------------------------------------------------------------------ pipelines, lifecycle
 
@@ -818,7 +921,7 @@ class RedisCluster(Commands):
 
     def pause_before_retry(self, backoff: Backoff | None, error: BaseException) -> Backoff:
         """Back off before another attempt; raise ``error`` when none is left."""
-        return self._pause(backoff, error)
+        return self._backoff_pause(backoff, error)
 
 
 class NodeClient(Commands):
@@ -841,6 +944,22 @@ class NodeClient(Commands):
         """Send one command to the node; return its result (as ``RedisCluster``'s)."""
         options.pop("target_nodes", None)
         return self.owner.execute_command(*args, target_nodes=self.node, **options)
+
+
+class _Again(Exception):
+    """A failure that may be retried, handed to the user's retry (``set_retry``)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _is_again(error: BaseException) -> bool:
+    return isinstance(error, _Again)
+
+
+def _ignore(error: BaseException) -> None:
+    """The user's retry's failure callback: nothing to do (the map was refreshed)."""
 
 
 class _NotSent(Exception):

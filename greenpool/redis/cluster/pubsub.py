@@ -18,6 +18,7 @@ new primary; until that works they are retried on every
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,8 @@ from gevent.queue import Empty, Queue
 
 from ...errors import ConfigurationError, ConnectionError, GreenpoolError, ReplyError
 from ...protocol.resp import encode_command
-from ..pubsub import PubSub
+from ..exceptions import PubSubError
+from ..pubsub import PubSub, PubSubWorker
 from .errors import cluster_error
 from .slots import key_slot
 
@@ -59,6 +61,9 @@ class ClusterPubSub(PubSub):
         self._shard_conns: dict[str, Connection] = {}
         self._shard_where: dict[Any, str] = {}
         self._shard_orphans: set[Any] = set()
+        # Messages read while the caller wanted another node's (get_sharded_message
+        # with target_node): per node, in arrival order.
+        self._shard_later: dict[str, deque[Any]] = {}
 
     def __repr__(self) -> str:
         return (f"<ClusterPubSub channels={len(self.channels)} patterns={len(self.patterns)} "
@@ -166,26 +171,79 @@ class ClusterPubSub(PubSub):
 
         ``timeout=0`` does not wait, None waits until one comes.  Messages
         handled by a handler, subscribe confirmations when ignored, and the
-        client's own re-subscriptions give None.  ``target_node`` is
-        redis-py's and is ignored (every node's messages are read).
+        client's own re-subscriptions give None.  ``target_node`` (a
+        :class:`~greenpool.redis.cluster.ClusterNode`, as in redis-py): only
+        that node's messages; the others' are kept, in order, for later calls.
+        Raises the server's error reply to a subscription (other than a
+        redirect, which is followed).  Blocks up to ``timeout``.
         """
         if self._shard_orphans:
             self._resubscribe()
+        only = None if target_node is None else target_node.name
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            try:
-                if remaining is not None and remaining <= 0:
-                    name, raw = self._shard_queue.get_nowait()
-                else:
-                    name, raw = self._shard_queue.get(timeout=remaining)
-            except Empty:
-                return None
+            kept = self._shard_kept(only)
+            if kept is not None:
+                name, raw = kept
+            else:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    if remaining is not None and remaining <= 0:
+                        name, raw = self._shard_queue.get_nowait()
+                    else:
+                        name, raw = self._shard_queue.get(timeout=remaining)
+                except Empty:
+                    return None
+                if only is not None and name != only and isinstance(raw, list):
+                    self._shard_later.setdefault(name, deque()).append(raw)
+                    continue
             message = self._shard_handle(name, raw, ignore_subscribe_messages)
             if message is not None:
                 return message
-            if remaining is not None and remaining <= 0:
+            if deadline is not None and time.monotonic() >= deadline and (
+                    self._shard_kept(only, peek=True) is None):
                 return None
+
+    def _shard_kept(self, only: str | None, peek: bool = False) -> tuple[str, Any] | None:
+        """A message kept back for a later call (``only``: of that node)."""
+        for name in ([only] if only is not None else list(self._shard_later)):
+            waiting = self._shard_later.get(name)
+            if waiting:
+                return (name, waiting[0]) if peek else (name, waiting.popleft())
+        return None
+
+    def run_in_greenlet(
+        self,
+        sleep_time: float = 1.0,
+        exception_handler: Callable[[BaseException, PubSub, PubSubWorker], Any] | None = None,
+        daemon: bool = False,
+        sharded_pubsub: bool = False,
+    ) -> PubSubWorker:
+        """Start a greenlet that feeds every message to its handler; return it.
+
+        With ``sharded_pubsub`` (redis-py's argument) it reads the shard
+        channels (:meth:`get_sharded_message`), otherwise the plain channels
+        and patterns.  Every channel, pattern and shard channel must have a
+        handler (:class:`~greenpool.redis.PubSubError` otherwise, nothing
+        started).  ``exception_handler(exc, pubsub, worker)`` is called when a
+        read or a handler raises; without one the worker stops on the first
+        error.  ``daemon`` is accepted for redis-py's ``run_in_thread`` and
+        changes nothing.  ``worker.stop()`` ends it and closes this object.
+        """
+        if not sharded_pubsub:
+            return super().run_in_greenlet(sleep_time, exception_handler)
+        self._require_handlers()
+        worker = PubSubWorker(self, sleep_time, exception_handler, self.get_sharded_message)
+        worker.start()
+        return worker
+
+    run_in_thread = run_in_greenlet
+
+    def _require_handlers(self) -> None:
+        super()._require_handlers()
+        for name, handler in self.shard_channels.items():
+            if handler is None:
+                raise PubSubError(f"shard channel {name!r} has no handler")
 
     def _shard_handle(
         self, name: str, raw: Any, ignore_subscribe_messages: bool
@@ -231,4 +289,8 @@ class ClusterPubSub(PubSub):
         for conn in self._shard_conns.values():
             conn.close("closed by the application")
         self._shard_conns.clear()
+        self._shard_later.clear()
+        self.shard_channels.clear()
+        self._shard_where.clear()
+        self._shard_orphans.clear()
 

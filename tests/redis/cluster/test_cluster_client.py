@@ -284,6 +284,53 @@ def test_scan_iter_visits_every_primary(rc: RedisCluster, prefix: str) -> None:
     one = rc.get_node_from_key(keys[0])
     mine = list(rc.scan_iter(match=f"{prefix}:*", target_nodes=one))
     assert sorted(mine) == sorted(k.encode() for k in keys[:5])
+    # Only the keys of the type asked for.
+    rc.hset(f"{prefix}:h", "f", "v")
+    assert list(rc.scan_iter(match=f"{prefix}:*", _type="hash")) == [f"{prefix}:h".encode()]
+
+
+def test_scan_returns_redis_pys_per_node_cursors(
+    rc: RedisCluster, redis_cluster: RedisClusterServer, prefix: str
+) -> None:
+    keys = keys_on_every_primary(rc, prefix, per_node=40)
+    rc.mset_nonatomic({k: 1 for k in keys})
+    theirs = redis.cluster.RedisCluster(
+        startup_nodes=[redis.cluster.ClusterNode(h, p) for h, p in redis_cluster.startup_nodes])
+    try:
+        # One step on every primary: {node name: cursor} and the keys of all of them.
+        cursors, found = rc.scan(0, match=f"{prefix}:*", count=10)
+        their_cursors, _ = theirs.scan(0, match=f"{prefix}:*", count=10)
+        assert sorted(cursors) == sorted(their_cursors) == sorted(
+            n.name for n in rc.get_primaries())
+        assert all(c != 0 for c in cursors.values())  # 40 keys each, 10 a step
+        assert set(found) <= {k.encode() for k in keys} and found
+        # The dict goes back in: each node continues from its own cursor until 0.
+        seen = list(found)
+        rounds = 1
+        while any(cursors.values()):
+            cursors, found = rc.scan(cursors, match=f"{prefix}:*", count=10)
+            assert set(cursors) <= {n.name for n in rc.get_primaries()}
+            seen.extend(found)
+            rounds += 1
+        assert sorted(set(seen)) == sorted(k.encode() for k in keys)
+        assert rounds > 1
+        # target_nodes: one node's cursor, keyed by its name, as redis-py returns it.
+        one = rc.get_node_from_key(keys[0])
+        assert one is not None
+        cursor, found = rc.scan(0, match=f"{prefix}:*", count=1000, target_nodes=one)
+        their = theirs.scan(0, match=f"{prefix}:*", count=1000,
+                            target_nodes=theirs.get_node(node_name=one.name))
+        assert cursor == their[0] == {one.name: 0}
+        assert sorted(found) == sorted(their[1]) == sorted(k.encode() for k in keys[:40])
+        replicas = rc.scan(0, match=f"{prefix}:*", target_nodes=RedisCluster.REPLICAS)[0]
+        assert sorted(replicas) == sorted(n.name for n in rc.get_replicas())
+        # scan_iter yields what redis-py's does.
+        assert sorted(rc.scan_iter(match=f"{prefix}:*", count=7)) == sorted(
+            theirs.scan_iter(match=f"{prefix}:*", count=7))
+        with pytest.raises(ClusterConfigurationError, match="cursor"):
+            rc.scan({"127.0.0.1:1": 5})
+    finally:
+        theirs.close()
 
 
 def test_a_node_client_talks_to_its_node_only(
@@ -456,6 +503,96 @@ def test_pubsub_on_any_node_hears_publish_on_another(rc: RedisCluster, prefix: s
     assert rc.spublish(channel, "nobody") == 0  # routed by the channel's slot
 
 
+def _channels_on_every_primary(rc: RedisCluster, prefix: str) -> dict[str, str]:
+    """Primary name -> a shard channel its slot puts there."""
+    found: dict[str, str] = {}
+    i = 0
+    while len(found) < len(rc.get_primaries()):
+        owner = rc.get_node_from_key(f"{prefix}:ch{i}")
+        assert owner is not None
+        found.setdefault(owner.name, f"{prefix}:ch{i}")
+        i += 1
+    return found
+
+
+def test_sharded_messages_of_one_node_with_target_node(rc: RedisCluster, prefix: str) -> None:
+    channels = _channels_on_every_primary(rc, prefix)
+    with rc.pubsub() as sub:
+        sub.ssubscribe(*channels.values())
+        for _ in channels:
+            assert sub.get_sharded_message(timeout=2.0)["type"] == "ssubscribe"  # type: ignore[index]
+        for channel in channels.values():
+            assert rc.spublish(channel, f"one:{channel}") == 1
+            assert rc.spublish(channel, f"two:{channel}") == 1
+        wanted = rc.get_node(node_name=next(iter(channels)))
+        first = next(iter(channels.values()))
+        # Only that node's messages, in order, however the others arrived.
+        got = [sub.get_sharded_message(timeout=2.0, target_node=wanted) for _ in range(2)]
+        assert [m["data"] for m in got if m] == [f"one:{first}".encode(), f"two:{first}".encode()]
+        assert {m["channel"] for m in got if m} == {first.encode()}
+        assert sub.get_sharded_message(timeout=0.2, target_node=wanted) is None
+        # The other nodes' messages were kept for later calls, none lost or repeated.
+        rest = []
+        while (message := sub.get_sharded_message(timeout=0.5)) is not None:
+            rest.append(message["data"])
+        assert sorted(rest) == sorted(
+            f"{tag}:{c}".encode() for c in list(channels.values())[1:] for tag in ("one", "two"))
+
+
+def test_sharded_handlers_and_the_worker_greenlet(rc: RedisCluster, prefix: str) -> None:
+    from greenpool.redis import PubSubError
+
+    channels = list(_channels_on_every_primary(rc, prefix).values())
+    received: list[tuple[Any, Any]] = []
+    sub = rc.pubsub()
+    try:
+        sub.ssubscribe(channels[0])  # no handler: no worker, as in redis-py
+        with pytest.raises(PubSubError, match="shard channel"):
+            sub.run_in_thread(sleep_time=0.05, sharded_pubsub=True)
+        with pytest.raises(PubSubError, match="shard channel"):
+            sub.run_in_greenlet(sleep_time=0.05)  # a plain worker checks them too
+        sub.sunsubscribe(channels[0])
+        sub.ssubscribe(**{c: lambda m: received.append((m["channel"], m["data"]))
+                          for c in channels})
+        worker = sub.run_in_thread(sleep_time=0.05, daemon=True, sharded_pubsub=True)
+        try:
+            wait_until(lambda: all(rc.spublish(c, "probe") == 1 for c in channels))
+            for n in range(5):
+                for channel in channels:
+                    rc.spublish(channel, f"m{n}")
+            wait_until(lambda: sum(d != b"probe" for _, d in received) == 5 * len(channels))
+            for channel in channels:  # each channel's messages in order, to its handler
+                assert [d for c, d in received if c == channel.encode() and d != b"probe"] == [
+                    f"m{n}".encode() for n in range(5)]
+        finally:
+            worker.stop()
+        worker.join(timeout=2.0)
+        assert worker.dead
+        assert not sub.subscribed  # stop() closed it
+    finally:
+        sub.close()
+
+
+def test_a_sharded_worker_hands_errors_to_its_handler(rc: RedisCluster, prefix: str) -> None:
+    channel = f"{prefix}:boom"
+    failures: list[BaseException] = []
+
+    def handler(message: dict[str, Any]) -> None:
+        raise ValueError(message["data"])
+
+    sub = rc.pubsub()
+    sub.ssubscribe(**{channel: handler})
+    worker = sub.run_in_greenlet(
+        sleep_time=0.05, sharded_pubsub=True,
+        exception_handler=lambda exc, pubsub, w: failures.append(exc))
+    try:
+        wait_until(lambda: rc.spublish(channel, "x") == 1 and bool(failures))
+        assert isinstance(failures[0], ValueError) and not worker.dead  # it carries on
+    finally:
+        worker.stop()
+        sub.close()
+
+
 def test_a_full_node_pool_makes_pipelines_wait_not_fail(
     redis_cluster: RedisClusterServer, prefix: str
 ) -> None:
@@ -498,13 +635,26 @@ def test_a_full_node_pool_times_out_after_pool_timeout(
         client.close()
 
 
-def test_retry_gives_the_attempt_count(redis_cluster: RedisClusterServer) -> None:
+def test_retry_takes_redis_pys_retry(redis_cluster: RedisClusterServer, prefix: str) -> None:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    client = RedisCluster(startup_nodes=redis_cluster.startup_nodes, retry=Retry(NoBackoff(), 7))
+    retry = Retry(NoBackoff(), 7)
+    client = RedisCluster(startup_nodes=redis_cluster.startup_nodes, retry=retry)
     try:
-        assert client.cluster_error_retry_attempts == 7
+        assert client.get_retry() is retry
+        assert client.set(f"{prefix}:a", "1") is True
+        assert client.get(f"{prefix}:a") == b"1"
+        assert client.mget_nonatomic([f"{prefix}:a", f"{prefix}:b"]) == [b"1", None]
+        assert client.ping(target_nodes=RedisCluster.PRIMARIES) is True
+        with pytest.raises(ResponseError):  # an ordinary error reply is not retried
+            client.execute_command("INCR", f"{prefix}:a", "extra")
+        client.set_retry(None)
+        assert client.get_retry() is None
+        with pytest.raises(ConfigurationError, match="retry"):
+            client.set_retry(object())
+        with pytest.raises(ConfigurationError, match="retry"):
+            RedisCluster(startup_nodes=redis_cluster.startup_nodes, retry=42)
     finally:
         client.close()
 

@@ -32,6 +32,7 @@ class Load:
         self.error_times: list[float] = []
         self.wrong: list[tuple[str, Any, Any]] = []
         self.successes: dict[int, list[float]] = collections.defaultdict(list)
+        self.acked: dict[str, int] = {}  # key -> the step of its last acknowledged SET
         self.ok = 0
         self._stop = False
         self._jobs: list[gevent.Greenlet] = []
@@ -44,6 +45,7 @@ class Load:
                 value = f"{index}:{step}".encode()
                 try:
                     self.client.set(key, value)
+                    self.acked[key] = step
                     got = self.client.get(key)
                 except Exception as exc:  # counted, then the caller carries on
                     self.errors[type(exc).__name__] += 1
@@ -196,6 +198,16 @@ def test_a_primary_killed_under_load_recovers_after_promotion(
         gevent.sleep(0.5)
         victim = cluster.slot_owner(0)
         refreshes_before = client.stats()["refreshes"]
+        # What the replica had: the helpers' connections block the hub, so no greenlet
+        # runs between this snapshot and the marker SET; WAIT 1 returning 1 proves the
+        # replica has the replication stream up to the marker, so every write
+        # acknowledged before the snapshot.
+        replicated = dict(load.acked)
+        marker = next(f"marker:{i}" for i in range(10_000)
+                      if cluster.slot_owner(key_slot(f"marker:{i}")) is victim)
+        assert cluster.pipeline(victim, [("SET", marker, "m"), ("WAIT", 1, 2000)]) == [
+            "OK", 1]
+        victim_slots = set(cluster.slots_of(victim))
         killed_at = cluster.kill(victim)
         # wait_failover polls with blocking sockets: in a real thread, so that the
         # load keeps running (and failing) through the outage.
@@ -208,9 +220,24 @@ def test_a_primary_killed_under_load_recovers_after_promotion(
         failover = outcome[0]
         errors_in_outage = sum(load.errors.values())
         gevent.sleep(2.5)
+        load.stop()
+        # 0 acknowledged writes lost that the replica had: each key holds that write
+        # or a later one of its owner (steps only grow) ...
+        assert client.get(marker) == b"m"
+        stored = dict(zip(load.acked, client.mget_nonatomic(list(load.acked)), strict=True))
+        lost = {k: (step, stored[k]) for k, step in replicated.items()
+                if stored[k] is None or int(stored[k].split(b":")[1]) < step}
+        # ... and the writes acknowledged after recovery are all there: each key
+        # holds exactly its last acknowledged value.
+        latest = {k: (step, stored[k]) for k, step in load.acked.items()
+                  if stored[k] != f"{k.split(':')[1]}:{step}".encode()}
     finally:
         load.stop()
         client.close()
+    # The check covered the killed primary's keys (a third of the 2,000).
+    assert len([k for k in replicated if key_slot(k) in victim_slots]) > 300
+    assert lost == {}, list(lost.items())[:5]
+    assert latest == {}, list(latest.items())[:5]
     ok_at = failover.ok_at
     assert load.wrong == []
     # While a primary is down the survivors answer CLUSTERDOWN for every slot.
@@ -224,7 +251,8 @@ def test_a_primary_killed_under_load_recovers_after_promotion(
     assert idle == []
     refreshes = client.stats()["refreshes"] - refreshes_before
     print(f"errors {dict(load.errors)} refreshes {refreshes} ok {load.ok} "
-          f"promoted {failover.promoted_at - killed_at:.2f}s ok {ok_at - killed_at:.2f}s")
+          f"promoted {failover.promoted_at - killed_at:.2f}s ok {ok_at - killed_at:.2f}s "
+          f"checked {len(replicated)} keys replicated before the kill")
     assert refreshes < 30, refreshes  # about two per second of outage, not one per greenlet
     assert failover.promoted_at > killed_at
 
@@ -287,11 +315,17 @@ def test_a_paused_node_bounds_calls_and_pipelines_by_the_timeout(
         client.close()
 
 
+@pytest.mark.parametrize("with_retry", [False, True], ids=["own-backoff", "redis-py-retry"])
 def test_a_write_is_not_resent_after_its_connection_broke(
-    fresh_redis_cluster: RedisClusterServer,
+    fresh_redis_cluster: RedisClusterServer, with_retry: bool,
 ) -> None:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     cluster = fresh_redis_cluster
-    client = RedisCluster(startup_nodes=cluster.startup_nodes, socket_timeout=5.0)
+    # Not even a redis-py Retry (which knows greenpool's ConnectionError) resends it.
+    client = RedisCluster(startup_nodes=cluster.startup_nodes, socket_timeout=5.0,
+                          retry=Retry(NoBackoff(), 10) if with_retry else None)
     try:
         key = "incr-once"
         client.set(key, 0)
@@ -495,5 +529,50 @@ def test_a_pipeline_read_after_a_retried_write_sees_that_write(
         assert not running.ready()
         migration.finish()
         assert running.get(timeout=5) == [True, b"new", b"new"]
+    finally:
+        client.close()
+
+
+def test_a_redis_py_retry_decides_attempts_and_waits(
+    fresh_redis_cluster: RedisClusterServer,
+) -> None:
+    from redis.backoff import AbstractBackoff
+    from redis.retry import Retry
+
+    class Recorded(AbstractBackoff):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.failures: list[int] = []
+
+        def compute(self, failures: int) -> float:
+            self.failures.append(failures)
+            return 0.01  # redis-py's Retry sleeps with time.sleep: keep it short
+
+    cluster = fresh_redis_cluster
+    patient = Recorded()
+    client = RedisCluster(startup_nodes=cluster.startup_nodes, retry=Retry(patient, 1000))
+    try:
+        a, b = "{rt}:a", "{rt}:b"
+        client.mset({a: "1", b: "2"})
+        slot = key_slot(a)
+        migration = cluster.begin_migration(slot, _other_primary(cluster, slot))
+        assert migration.move_keys(count=1) == 1  # MGET gets TRYAGAIN until the end
+        pending = gevent.spawn(client.mget, a, b)
+        gevent.sleep(0.1)
+        assert not pending.ready()
+        migration.finish()
+        assert pending.get(timeout=5) == [b"1", b"2"]
+        # The retry's backoff was asked for each wait, failure after failure.
+        assert len(patient.failures) >= 2
+        assert patient.failures == list(range(1, len(patient.failures) + 1))
+        # Its count bounds the attempts: 2 retries, then the server's error.
+        impatient = Recorded()
+        client.set_retry(Retry(impatient, 2))
+        back = cluster.begin_migration(slot, _other_primary(cluster, slot))
+        back.move_keys(count=1)
+        with pytest.raises(TryAgainError):
+            client.mget(a, b)
+        assert impatient.failures == [1, 2]
+        back.finish()
+        assert client.mget(a, b) == [b"1", b"2"]
     finally:
         client.close()
