@@ -7,6 +7,7 @@ its greenlet, and keeps books that must balance however the wait ends.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import gevent
@@ -58,6 +59,24 @@ class Owner:
         record.state = DONE
         record.value = value
         get_hub().loop.run_callback(_wake, record)
+        return record
+
+
+class LineOwner(Owner):
+    """Keeps every record in its own line, in arrival order, and lends the line to the timer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line: deque[Wait] = deque()
+        self.deadlines = Deadlines(self.expired, self.left, self.line)
+
+    def wait(self, timeout: float | None, shared: bool = True) -> Wait:
+        record = Wait(getcurrent())
+        self.waiting.append(record)
+        self.line.append(record)
+        self.deadlines.wait(get_hub(), record, timeout, shared)
+        if record.state == DONE:
+            self.waiting.remove(record)
         return record
 
 
@@ -224,3 +243,16 @@ def test_clear_stops_the_shared_timer() -> None:
     assert not waiter.dead and owner.expired_batches == []
     waiter.kill()
     assert owner.left_states == [WAITING]
+
+
+def test_an_owners_line_serves_the_shared_timer_and_stays_the_owners() -> None:
+    # A wait with a timer of its own sits in the line ahead of the shared
+    # ones: the shared timer passes over it, and takes nothing out of the line.
+    owner = LineOwner()
+    alone = gevent.spawn(owner.wait, 0.2, False)
+    batch = [gevent.spawn(owner.wait, 0.05) for _ in range(5)]
+    records = [w.get(timeout=2) for w in batch]
+    assert all(r.state == TIMED_OUT for r in records)
+    assert len(owner.expired_batches) == 1 and {r.value for r in records} == {6}
+    assert not alone.dead and len(owner.line) == 6 and len(owner.deadlines) == 0
+    assert alone.get(timeout=2).state == TIMED_OUT and len(owner.expired_batches) == 2

@@ -681,7 +681,8 @@ class Pool(Generic[C]):
         generation = self._generation
         try:
             # Waiters on the pool's own timeout share one timer (see HandoffQueue.wait).
-            value = self._waiters.wait(wait_for, timeout is None)  # shared: positional, cheaper
+            # Positional (cheaper); ``started`` is the reading the timeout counts from.
+            value = self._waiters.wait(wait_for, timeout is None, started)
         except WaitTimeout as exc:
             waited = monotonic() - started
             self._requests_wait += waited
