@@ -29,11 +29,9 @@ from __future__ import annotations
 
 import enum
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from time import monotonic
-from types import FrameType
 from typing import Any, TypeVar
 
 from ._util import caller_frame, check_timeout
@@ -128,8 +126,6 @@ _INSPECTORS: dict[str, Callable[[Any], TxState]] = {
     "pymysql": _pymysql_state,
     "sqlite3": _sqlite3_state,
 }
-_getframe = sys._getframe
-
 _by_type: dict[type, Callable[[Any], TxState]] = {}
 
 
@@ -179,12 +175,7 @@ class TransactionLease:
         self._entry: Entry | None = None
 
     def __enter__(self) -> Any:
-        # caller_frame(), inlined: every checkout comes here.
-        try:
-            frame: FrameType | None = _getframe(1)
-        except ValueError:
-            frame = None
-        entry = self._pool._lend(self._timeout, frame)
+        entry = self._pool._lend(self._timeout, caller_frame())
         self._entry = entry
         return entry.conn
 
@@ -403,11 +394,7 @@ class DBAPIPool(Pool[C]):
                 self._checkin_after_error(entry, exc)
             return
         if exc is None:
-            # transaction_state(conn), its hot path inlined: every clean exit.
-            try:
-                state = _by_type[type(conn)](conn)
-            except Exception:
-                state = transaction_state(conn)  # a type not seen yet; never raises
+            state = transaction_state(conn)
             if state is TxState.IDLE:
                 # Seen clean just now (autocommit, or nothing done): the reset
                 # would find nothing to roll back, so only a user hook runs.
