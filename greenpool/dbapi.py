@@ -32,6 +32,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from time import monotonic
+from types import FrameType
 from typing import Any, TypeVar
 
 from ._util import caller_frame, check_timeout
@@ -284,10 +285,9 @@ class DBAPIPool(Pool[C]):
 
     # ------------------------------------------------------------------ hooks
 
-    #: Check out for this module's leases (TransactionLease, run_with_retries):
-    #: ``_lend(timeout, frame)`` is the checkout pool's own, not a method
-    #: calling it (one Python call fewer on every ``with pool.connection()``).
-    _lend = Pool._checkout
+    def _lend(self, timeout: Any, frame: FrameType | None) -> Entry:
+        """Check out for this module's leases (TransactionLease, run_with_retries)."""
+        return self._checkout(timeout, frame)
 
     def _has_liveness(self) -> bool:
         """Subclasses with a round-trip-free liveness check return True."""
