@@ -340,6 +340,13 @@ class PubSubWorker(gevent.Greenlet):  # type: ignore[misc]
 
 
 _MONITOR_LINE = re.compile(r"^(?P<time>[\d.]+) \[(?P<db>\d+) (?P<client>[^\]]*)\] (?P<command>.*)$")
+_MONITOR_ARG = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _monitor_command(quoted: str) -> str:
+    """MONITOR's ``"SET" "k" "v"`` as redis-py gives it: ``SET k v`` (each
+    argument unquoted, its escaped quotes unescaped, other escapes kept)."""
+    return " ".join(arg.replace('\\"', '"') for arg in _MONITOR_ARG.findall(quoted))
 
 
 class Monitor:
@@ -395,7 +402,7 @@ class Monitor:
             "client_address": address,
             "client_port": port,
             "client_type": kind,
-            "command": match["command"],
+            "command": _monitor_command(match["command"]),
         }
 
     def listen(self) -> Iterator[dict[str, Any]]:
