@@ -79,6 +79,11 @@ class _Subscriber:
         """The next message, None after ``timeout``; ``_BROKEN`` when the connection broke."""
         try:
             if timeout is not None and timeout <= 0:
+                if self.queue.empty():
+                    # Let the reader greenlet read what has arrived, as
+                    # redis-py's non-blocking read does: a caller polling
+                    # with time.sleep (no monkey-patching) never yields.
+                    gevent.idle()
                 return self.queue.get_nowait()
             return self.queue.get(timeout=timeout)
         except Empty:

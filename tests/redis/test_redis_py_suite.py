@@ -9,6 +9,7 @@ and compares what they give (or raise).
 from __future__ import annotations
 
 import contextlib
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -229,3 +230,34 @@ def test_a_username_alone_is_refused_by_a_user_with_a_password(ours: Redis,
         client.close()
     finally:
         ours.acl_deluser("t-rps-pw")
+
+
+# ---------------------------------------------------------------------- pub/sub
+
+
+def _polled(client: Any, publisher: Redis) -> list[Any]:
+    """redis-py's documented loop: get_message() and time.sleep (not gevent's)."""
+    seen: list[Any] = []
+    p = client.pubsub()
+    p.subscribe("t:rps:chan")
+    for step in range(2):
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            message = p.get_message()
+            if message is not None:
+                seen.append(message)
+                break
+            time.sleep(0.01)  # blocks the hub: nothing else runs meanwhile
+        else:
+            seen.append(None)
+        if step == 0:
+            publisher.publish("t:rps:chan", "hello")
+    p.close()
+    return seen
+
+
+def test_polling_get_message_without_yielding_sees_the_messages(ours: Redis,
+                                                                theirs: redis.Redis) -> None:
+    mine = _polled(ours, ours)
+    assert mine == _polled(theirs, ours)
+    assert [m["type"] for m in mine] == ["subscribe", "message"]
