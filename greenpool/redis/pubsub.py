@@ -267,9 +267,9 @@ class PubSub:
         if kind == "pong":
             data = raw[1] if len(raw) > 1 else None
             return {"type": kind, "pattern": None, "channel": None, "data": data}
-        pattern = raw[1] if kind in ("psubscribe", "punsubscribe") else None
-        channel = None if pattern is not None else raw[1]
-        return {"type": kind, "pattern": pattern, "channel": channel,
+        # (P)SUBSCRIBE and (P)UNSUBSCRIBE confirmations name the channel or
+        # pattern in "channel", as redis-py's do.
+        return {"type": kind, "pattern": None, "channel": raw[1],
                 "data": raw[2] if len(raw) > 2 else None}
 
     def listen(self) -> Iterator[dict[str, Any]]:
@@ -298,7 +298,23 @@ class PubSub:
         worker.start()
         return worker
 
-    run_in_thread = run_in_greenlet
+    def run_in_thread(
+        self,
+        sleep_time: float = 0.0,
+        daemon: bool = False,
+        exception_handler: Callable[[BaseException, PubSub, PubSubWorker], Any] | None = None,
+        pubsub: PubSub | None = None,
+        sharded_pubsub: bool = False,
+    ) -> PubSubWorker:
+        """redis-py's name and arguments for :meth:`run_in_greenlet` (it runs a greenlet).
+
+        ``daemon`` is accepted and ignored (a greenlet never keeps the
+        process alive); ``pubsub``, when given, is the PubSub the worker
+        runs instead of this one; ``sharded_pubsub`` is accepted and ignored
+        (no sharded subscriptions here).
+        """
+        target = self if pubsub is None else pubsub
+        return target.run_in_greenlet(sleep_time, exception_handler)
 
     def close(self) -> None:
         """Close the connection; the PubSub can't be used afterwards.
@@ -331,7 +347,9 @@ class PubSubWorker(gevent.Greenlet):  # type: ignore[misc]
     def _run(self) -> None:
         while self._running and not self.pubsub._closed:
             try:
-                self.pubsub.get_message(ignore_subscribe_messages=True, timeout=self.sleep_time)
+                # A wait of 0 (redis-py's default) would spin: wait for a message instead.
+                wait = self.sleep_time if self.sleep_time > 0 else 1.0
+                self.pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
             except Exception as exc:
                 if self.exception_handler is None:
                     raise

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
+import gevent
 import pytest
 import redis
 
@@ -261,3 +262,38 @@ def test_polling_get_message_without_yielding_sees_the_messages(ours: Redis,
     mine = _polled(ours, ours)
     assert mine == _polled(theirs, ours)
     assert [m["type"] for m in mine] == ["subscribe", "message"]
+
+
+def _confirmations(client: Any) -> list[Any]:
+    p = client.pubsub()
+    p.psubscribe("t:rps:p*")
+    p.subscribe("t:rps:chan")
+    p.punsubscribe("t:rps:p*")
+    p.unsubscribe("t:rps:chan")
+    seen = [p.get_message(timeout=2) for _ in range(4)]
+    p.close()
+    return seen
+
+
+def test_subscribe_confirmations_have_redis_py_shape(ours: Redis, theirs: redis.Redis) -> None:
+    mine = _confirmations(ours)
+    assert mine == _confirmations(theirs)
+    assert mine[0] == {"type": "psubscribe", "pattern": None, "channel": b"t:rps:p*", "data": 1}
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"daemon": True}, {"sleep_time": 0.0, "daemon": False}])
+def test_run_in_thread_takes_redis_py_arguments(ours: Redis, kwargs: dict[str, Any]) -> None:
+    got: list[Any] = []
+    p = ours.pubsub()
+    p.subscribe(**{"t:rps:chan": got.append})
+    worker = p.run_in_thread(**kwargs)
+    try:
+        deadline = time.monotonic() + 2
+        while not got and time.monotonic() < deadline:
+            ours.publish("t:rps:chan", "x")
+            gevent.sleep(0.01)
+        assert got and got[0]["data"] == b"x"
+    finally:
+        worker.stop()
+    worker.join(timeout=2)
+    assert worker.dead
