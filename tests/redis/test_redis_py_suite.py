@@ -297,3 +297,22 @@ def test_run_in_thread_takes_redis_py_arguments(ours: Redis, kwargs: dict[str, A
         worker.stop()
     worker.join(timeout=2)
     assert worker.dead
+
+
+# ---------------------------------------------------------------------- scripts
+
+
+@pytest.mark.parametrize("decode", [False, True])
+def test_script_get_encoder_is_the_clients(redis_server: RedisServer, decode: bool) -> None:
+    ours = Redis(host=redis_server.host, port=redis_server.port, decode_responses=decode)
+    theirs = redis.Redis(host=redis_server.host, port=redis_server.port,
+                         decode_responses=decode)
+    try:
+        mine = ours.register_script("return 1").get_encoder()
+        reference = theirs.register_script("return 1").get_encoder()
+        for value in ("é", b"\xe9", 5, 1.5):
+            assert mine.encode(value) == reference.encode(value)
+            assert mine.decode(mine.encode(value)) == reference.decode(reference.encode(value))
+    finally:
+        ours.close()
+        theirs.close()
