@@ -302,6 +302,18 @@ _AS_GREENPOOL_DOES: dict[str, tuple[Any, str]] = {
 }
 
 
+def check_as_greenpool_does(name: str, value: Any) -> None:
+    """Accept a redis-py option that asks for what greenpool always does
+    (``socket_keepalive=True``, ``retry_on_timeout=False``, an empty
+    ``retry_on_error``, ``legacy_responses=True``); raise
+    ConfigurationError, saying why, for any other value."""
+    accepted, why = _AS_GREENPOOL_DOES[name]
+    if name == "retry_on_error" and value is None:
+        return
+    if value != accepted or type(value) is not type(accepted):
+        raise ConfigurationError(name, value, why)
+
+
 def parse_url(url: str) -> dict[str, Any]:
     """Turn a ``redis://``, ``rediss://`` or ``unix://`` URL into client keyword arguments.
 
@@ -361,9 +373,7 @@ def parse_url(url: str) -> dict[str, Any]:
         except (KeyError, ValueError):
             raise ConfigurationError(key, raw, "bad value in the URL") from None
         if key in _AS_GREENPOOL_DOES:
-            accepted, why = _AS_GREENPOOL_DOES[key]
-            if value != accepted:
-                raise ConfigurationError(key, value, why)
+            check_as_greenpool_does(key, value)
         elif key == "socket_read_size":
             if value < 1:
                 raise ConfigurationError(key, value, "must be >= 1")

@@ -19,7 +19,7 @@ import gevent
 import pytest
 import redis
 
-from greenpool import ConnectionError
+from greenpool import ConfigurationError, ConnectionError
 from greenpool.redis import Redis, WatchError
 from greenpool.testing import RedisServer
 
@@ -316,3 +316,25 @@ def test_script_get_encoder_is_the_clients(redis_server: RedisServer, decode: bo
     finally:
         ours.close()
         theirs.close()
+
+
+# ---------------------------------------------------------------------- constructor
+
+
+def test_redis_py_options_asking_for_what_greenpool_does_are_accepted(
+        redis_server: RedisServer) -> None:
+    accepted = {"socket_keepalive": True, "retry_on_timeout": False, "retry_on_error": [],
+                "legacy_responses": True}
+    for name, value in accepted.items():
+        with warnings.catch_warnings():  # redis-py deprecates retry_on_timeout
+            warnings.simplefilter("ignore", DeprecationWarning)
+            redis.Redis(host=redis_server.host, port=redis_server.port, **{name: value}).close()
+        client = Redis(host=redis_server.host, port=redis_server.port, **{name: value})
+        assert client.ping() is True
+        client.close()
+    Redis(retry_on_error=None).close()
+    for name, value in {"socket_keepalive": False, "retry_on_timeout": True,
+                        "retry_on_error": [TimeoutError], "legacy_responses": False}.items():
+        with pytest.raises(ConfigurationError) as caught:
+            Redis(**{name: value})
+        assert caught.value.argument == name
