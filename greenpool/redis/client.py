@@ -43,7 +43,7 @@ from .lock import Lock
 from .node import Locator, Node
 from .pipeline import Pipeline
 from .pubsub import Monitor, PubSub
-from .settings import RedisSettings, parse_url
+from .settings import RedisSettings, check_as_greenpool_does, parse_url
 
 __all__ = ["Redis"]
 
@@ -87,6 +87,11 @@ class Redis(Commands):
     :meth:`Sentinel.master_for <greenpool.redis.Sentinel.master_for>` passes
     one.
 
+    redis-py's ``socket_keepalive=True``, ``retry_on_timeout=False``,
+    ``retry_on_error=[]`` and ``legacy_responses=True`` ask for what
+    greenpool does anyway and are accepted; their other values raise
+    :class:`~greenpool.ConfigurationError` saying why.
+
     Bad arguments raise :class:`~greenpool.ConfigurationError`.
     """
 
@@ -126,7 +131,16 @@ class Redis(Commands):
         connect_now: bool = False,
         retry: Any = None,
         locator: Locator | None = None,
+        socket_keepalive: bool = True,
+        retry_on_timeout: bool = False,
+        retry_on_error: list[Any] | None = None,
+        legacy_responses: bool = True,
     ) -> None:
+        for name, value in (("socket_keepalive", socket_keepalive),
+                            ("retry_on_timeout", retry_on_timeout),
+                            ("retry_on_error", retry_on_error),
+                            ("legacy_responses", legacy_responses)):
+            check_as_greenpool_does(name, value)
         self.settings = RedisSettings.build(
             host=host, port=port, unix_socket_path=unix_socket_path, db=db, username=username,
             password=password, protocol=protocol, client_name=client_name,

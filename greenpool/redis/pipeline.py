@@ -152,6 +152,23 @@ class Pipeline(Commands):
         self.watching = False
         return result
 
+    def discard(self) -> None:
+        """DISCARD, as redis-py's: in a transaction nothing buffered runs and
+        :meth:`execute` raises :class:`ResponseError` (EXEC without MULTI); while
+        watching (before :meth:`multi`) it runs at once and raises
+        :class:`ResponseError` (DISCARD without MULTI)."""
+        if self.watching and not self.explicit_transaction:
+            self.immediate_execute_command("DISCARD")
+        else:
+            # Not through execute_command: the command table refuses DISCARD
+            # on its own, but here it ends this pipeline's own MULTI.
+            self._stack.append((("DISCARD",), {}))
+
+    def close(self) -> None:
+        """The same as :meth:`reset` (redis-py's ``close``), so
+        ``contextlib.closing(r.pipeline())`` works."""
+        self.reset()
+
     def multi(self) -> None:
         """Start buffering the transaction's commands (after :meth:`watch`).
 
@@ -174,19 +191,26 @@ class Pipeline(Commands):
         list.  The pipeline is reset afterwards.
         """
         stack = self._stack
-        if not stack:
+        in_transaction = self.transaction or self.explicit_transaction
+        if not stack and not (self.watching and in_transaction):
             self.reset()
             return []
+        # With keys watched, even an empty transaction runs MULTI/EXEC: EXEC
+        # tells whether a watched key changed (WatchError), as redis-py's does.
         try:
             conn = self._connection()
             if self._scripts:
                 self._load_scripts(conn)
             commands = [args for args, _ in stack]
-            if self.transaction or self.explicit_transaction:
+            if in_transaction:
                 payload = b"".join(
                     [_MULTI, *(_execute.encode(c) for c in commands), _EXEC]
                 )
                 replies = conn.request_many(payload, len(commands) + 2)
+                if not _execute.failed(replies[0]):
+                    # EXEC (or its EXECABORT) forgot the watched keys: reset()
+                    # needs no UNWATCH.
+                    self.watching = False
                 results = self._transaction_results(replies, commands)
             else:
                 payload = b"".join(_execute.encode(c) for c in commands)

@@ -79,6 +79,11 @@ class _Subscriber:
         """The next message, None after ``timeout``; ``_BROKEN`` when the connection broke."""
         try:
             if timeout is not None and timeout <= 0:
+                if self.queue.empty():
+                    # Let the reader greenlet read what has arrived, as
+                    # redis-py's non-blocking read does: a caller polling
+                    # with time.sleep (no monkey-patching) never yields.
+                    gevent.idle()
                 return self.queue.get_nowait()
             return self.queue.get(timeout=timeout)
         except Empty:
@@ -262,9 +267,9 @@ class PubSub:
         if kind == "pong":
             data = raw[1] if len(raw) > 1 else None
             return {"type": kind, "pattern": None, "channel": None, "data": data}
-        pattern = raw[1] if kind in ("psubscribe", "punsubscribe") else None
-        channel = None if pattern is not None else raw[1]
-        return {"type": kind, "pattern": pattern, "channel": channel,
+        # (P)SUBSCRIBE and (P)UNSUBSCRIBE confirmations name the channel or
+        # pattern in "channel", as redis-py's do.
+        return {"type": kind, "pattern": None, "channel": raw[1],
                 "data": raw[2] if len(raw) > 2 else None}
 
     def listen(self) -> Iterator[dict[str, Any]]:
@@ -291,7 +296,23 @@ class PubSub:
         worker.start()
         return worker
 
-    run_in_thread = run_in_greenlet
+    def run_in_thread(
+        self,
+        sleep_time: float = 0.0,
+        daemon: bool = False,
+        exception_handler: Callable[[BaseException, PubSub, PubSubWorker], Any] | None = None,
+        pubsub: PubSub | None = None,
+        sharded_pubsub: bool = False,
+    ) -> PubSubWorker:
+        """redis-py's name and arguments for :meth:`run_in_greenlet` (it runs a greenlet).
+
+        ``daemon`` is accepted and ignored (a greenlet never keeps the
+        process alive); ``pubsub``, when given, is the PubSub the worker
+        runs instead of this one; ``sharded_pubsub`` is accepted and ignored
+        (no sharded subscriptions here).
+        """
+        target = self if pubsub is None else pubsub
+        return target.run_in_greenlet(sleep_time, exception_handler)
 
     def _require_handlers(self) -> None:
         """PubSubError unless every subscription has a handler (for a worker)."""
@@ -333,7 +354,9 @@ class PubSubWorker(gevent.Greenlet):  # type: ignore[misc]
     def _run(self) -> None:
         while self._running and not self.pubsub._closed:
             try:
-                self._read(ignore_subscribe_messages=True, timeout=self.sleep_time)
+                # A wait of 0 (redis-py's default) would spin: wait for a message instead.
+                wait = self.sleep_time if self.sleep_time > 0 else 1.0
+                self._read(ignore_subscribe_messages=True, timeout=wait)
             except Exception as exc:
                 if self.exception_handler is None:
                     raise
@@ -347,6 +370,13 @@ class PubSubWorker(gevent.Greenlet):  # type: ignore[misc]
 
 
 _MONITOR_LINE = re.compile(r"^(?P<time>[\d.]+) \[(?P<db>\d+) (?P<client>[^\]]*)\] (?P<command>.*)$")
+_MONITOR_ARG = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _monitor_command(quoted: str) -> str:
+    """MONITOR's ``"SET" "k" "v"`` as redis-py gives it: ``SET k v`` (each
+    argument unquoted, its escaped quotes unescaped, other escapes kept)."""
+    return " ".join(arg.replace('\\"', '"') for arg in _MONITOR_ARG.findall(quoted))
 
 
 class Monitor:
@@ -402,7 +432,7 @@ class Monitor:
             "client_address": address,
             "client_port": port,
             "client_type": kind,
-            "command": match["command"],
+            "command": _monitor_command(match["command"]),
         }
 
     def listen(self) -> Iterator[dict[str, Any]]:

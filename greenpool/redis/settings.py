@@ -114,8 +114,6 @@ class RedisSettings:
                 raise ConfigurationError(name, value, "must be a string")
         if password is not None and not isinstance(password, str):
             raise ConfigurationError("password", password, "must be a string")
-        if username is not None and password is None:
-            raise ConfigurationError("username", username, "needs a password")
         check_float("socket_timeout", socket_timeout, allow_none=True, strict=True)
         check_float("socket_connect_timeout", socket_connect_timeout, allow_none=True, strict=True)
         check_bool("decode_responses", decode_responses)
@@ -189,16 +187,20 @@ class RedisSettings:
 
     def handshake(self, conn: Connection) -> None:
         """Authenticate, choose the protocol, name the connection and select the db."""
+        # A username alone authenticates as that user with an empty password,
+        # which an ACL user with ``nopass`` accepts (as redis-py connects).
+        authenticate = self.password is not None or bool(self.username)
+        password = self.password or ""
         if self.protocol == 3:
             args: list[Any] = ["HELLO", 3]
-            if self.password is not None:
-                args += ["AUTH", self.username or "default", self.password]
+            if authenticate:
+                args += ["AUTH", self.username or "default", password]
             if self.client_name is not None:
                 args += ["SETNAME", self.client_name]
-            self._checked(conn, args, auth=self.password is not None)
+            self._checked(conn, args, auth=authenticate)
         else:
-            if self.password is not None:
-                auth = [self.username, self.password] if self.username else [self.password]
+            if authenticate:
+                auth = [self.username, password] if self.username else [password]
                 self._checked(conn, ["AUTH", *auth], auth=True)
             if self.client_name is not None:
                 self._checked(conn, ["CLIENT", "SETNAME", self.client_name])
@@ -300,6 +302,18 @@ _AS_GREENPOOL_DOES: dict[str, tuple[Any, str]] = {
 }
 
 
+def check_as_greenpool_does(name: str, value: Any) -> None:
+    """Accept a redis-py option that asks for what greenpool always does
+    (``socket_keepalive=True``, ``retry_on_timeout=False``, an empty
+    ``retry_on_error``, ``legacy_responses=True``); raise
+    ConfigurationError, saying why, for any other value."""
+    accepted, why = _AS_GREENPOOL_DOES[name]
+    if name == "retry_on_error" and value is None:
+        return
+    if value != accepted or type(value) is not type(accepted):
+        raise ConfigurationError(name, value, why)
+
+
 def parse_url(url: str) -> dict[str, Any]:
     """Turn a ``redis://``, ``rediss://`` or ``unix://`` URL into client keyword arguments.
 
@@ -359,9 +373,7 @@ def parse_url(url: str) -> dict[str, Any]:
         except (KeyError, ValueError):
             raise ConfigurationError(key, raw, "bad value in the URL") from None
         if key in _AS_GREENPOOL_DOES:
-            accepted, why = _AS_GREENPOOL_DOES[key]
-            if value != accepted:
-                raise ConfigurationError(key, value, why)
+            check_as_greenpool_does(key, value)
         elif key == "socket_read_size":
             if value < 1:
                 raise ConfigurationError(key, value, "must be >= 1")

@@ -237,7 +237,23 @@ class ClusterPubSub(PubSub):
         worker.start()
         return worker
 
-    run_in_thread = run_in_greenlet
+    def run_in_thread(
+        self,
+        sleep_time: float = 0.0,
+        daemon: bool = False,
+        exception_handler: Callable[[BaseException, PubSub, PubSubWorker], Any] | None = None,
+        pubsub: PubSub | None = None,
+        sharded_pubsub: bool = False,
+    ) -> PubSubWorker:
+        """redis-py's name and arguments for :meth:`run_in_greenlet` (it runs a greenlet).
+
+        ``daemon`` is accepted and ignored; ``pubsub``, when given, is the
+        PubSub the worker runs instead of this one.
+        """
+        if pubsub is not None and pubsub is not self:
+            return pubsub.run_in_thread(sleep_time, daemon, exception_handler, None,
+                                        sharded_pubsub)
+        return self.run_in_greenlet(sleep_time, exception_handler, daemon, sharded_pubsub)
 
     def _require_handlers(self) -> None:
         super()._require_handlers()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import enum
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -146,9 +147,20 @@ def non_empty_mapping(argument: str, value: Any) -> Mapping[Any, Any]:
     return value
 
 
+def deprecated(method: str, instead: str) -> None:
+    """Warn (DeprecationWarning, at the caller's line) that ``method`` is
+    deprecated, as redis-py's deprecated methods do."""
+    warnings.warn(f"{method}() is deprecated: use {instead}() instead", DeprecationWarning,
+                  stacklevel=3)
+
+
 def direction(argument: str, value: Any) -> str:
-    if isinstance(value, str) and value.upper() in ("LEFT", "RIGHT"):
-        return value.upper()
+    """``LEFT`` or ``RIGHT``, in any case, as str or bytes (redis-py sends either)."""
+    text = value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        text = bytes(value).decode("ascii", "replace")
+    if isinstance(text, str) and text.upper() in ("LEFT", "RIGHT"):
+        return text.upper()
     raise DataError(argument, value, "must be 'LEFT' or 'RIGHT'")
 
 

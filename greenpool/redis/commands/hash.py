@@ -10,6 +10,7 @@ from ..exceptions import DataError
 from ._args import (
     absolute,
     collection,
+    deprecated,
     expire_flags,
     expiry_args,
     fields_args,
@@ -174,7 +175,10 @@ class HashCommands(CommandGroup):
                 return
 
     def hmset(self, name: KeyT, mapping: Mapping[EncodableT, EncodableT]) -> bool:
-        """Set every field of ``mapping`` (HMSET); True.  redis-py deprecates it for hset."""
+        """Set every field of ``mapping`` (HMSET); True.
+
+        Deprecated, as in redis-py (a DeprecationWarning): use ``hset(name, mapping=...)``."""
+        deprecated("hmset", "hset")
         args: list[Any] = []
         for pair in non_empty_mapping("mapping", mapping).items():
             args += pair

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ...errors import ReplyError
+from .._encoder import Encoder
 from ..exceptions import DataError
 from ._args import integer
 from ._base import CommandGroup, EncodableT, KeyT, ReplyT
@@ -113,6 +114,16 @@ class Script:
             if exc.kind != "NOSCRIPT":
                 raise
         return target.eval(self.script, len(keys), *arguments)
+
+    def get_encoder(self) -> Encoder:
+        """The registered client's :class:`~greenpool.redis._encoder.Encoder`
+        (redis-py's ``Script.get_encoder``); UTF-8, not decoding, for a client
+        that has none (a pipeline)."""
+        get = getattr(self.registered_client, "get_encoder", None)
+        if get is not None:
+            encoder: Encoder = get()
+            return encoder
+        return Encoder("utf-8", "strict", False)
 
     def __repr__(self) -> str:
         return f"<Script sha={self.sha}>"

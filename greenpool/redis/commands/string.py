@@ -9,6 +9,7 @@ from typing import Any
 from ..exceptions import DataError
 from ._args import (
     condition_args,
+    deprecated,
     expiry_args,
     integer,
     list_or_args,
@@ -148,7 +149,10 @@ class StringCommands(CommandGroup):
         return self.execute_command("SETNX", name, value, _parse=bool)
 
     def setex(self, name: KeyT, time: ExpiryT, value: EncodableT) -> bool:
-        """Set ``name`` with a TTL of ``time`` seconds (or a timedelta); True."""
+        """Set ``name`` with a TTL of ``time`` seconds (or a timedelta); True.
+
+        Deprecated, as in redis-py (a DeprecationWarning): use ``set(name, value, ex=time)``."""
+        deprecated("setex", "set")
         seconds = relative("time", time, 1, True)
         return self.execute_command("SETEX", name, seconds, value, _parse=ok)
 
