@@ -121,6 +121,8 @@ class Node:
         self._finalizer = weakref.finalize(
             self, _close_all, self._shared, self._dedicated, self._heartbeat
         )
+        # PubSubs and Monitors on connections of their own, closed with the node.
+        self._attached: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def __repr__(self) -> str:
         return f"<Node {self._settings.describe()}>"
@@ -223,9 +225,22 @@ class Node:
             "dedicated": self._dedicated.stats()["connections"],
         }
 
+    def attach(self, closable: Any) -> None:
+        """Close ``closable`` (its ``close()``) when the node closes; held weakly.
+
+        For what keeps a connection of its own on the node's server (a
+        :class:`~greenpool.redis.PubSub`, a :class:`~greenpool.redis.Monitor`),
+        so that closing a client closes everything it opened.  Never blocks.
+        """
+        self._attached.add(closable)
+
     def close(self) -> None:
-        """Close every connection and stop the heartbeat.  Requests in flight fail
-        with ConnectionError.  Calling it again does nothing."""
+        """Close every connection, the attached PubSubs and Monitors, and stop the
+        heartbeat.  Requests in flight fail with ConnectionError.  Calling it
+        again does nothing."""
+        for closable in list(self._attached):
+            closable.close()
+        self._attached.clear()
         self._finalizer()
 
     @property

@@ -122,6 +122,7 @@ class PubSub:
         self._sub = _Subscriber(node.settings, f"redis pubsub {node.settings.address}")
         self._closed = False
         self._finalizer = weakref.finalize(self, self._sub.close)
+        node.attach(self)
 
     def __enter__(self) -> PubSub:
         return self
@@ -384,6 +385,7 @@ class Monitor:
 
     def __init__(self, node: Node) -> None:
         self._sub = _Subscriber(node.settings, f"redis monitor {node.settings.address}")
+        node.attach(self)
         self._started = False
         weakref.finalize(self, self._sub.close)
 
@@ -398,6 +400,10 @@ class Monitor:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self._sub.close()
+
+    def close(self) -> None:
+        """Close the monitor's connection (as leaving the ``with`` block does)."""
         self._sub.close()
 
     def next_command(self, timeout: float | None = None) -> dict[str, Any]:

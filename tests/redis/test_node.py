@@ -133,3 +133,26 @@ def _pings(client: Any) -> bool:
         return bool(client.ping())
     except Exception:
         return False
+
+
+def test_closing_a_client_closes_its_pubsubs_and_monitors(
+    server: RedisServer, control: Redis
+) -> None:
+    """As with redis-py, whose close() disconnects every connection of the pool."""
+    control.ping()
+    before = _connected_clients(control)
+    client = Redis(host=server.host, port=server.port)
+    client.ping()
+    subscribers = []
+    for i in range(3):
+        p = client.pubsub()
+        p.subscribe(f"t:node-close-{i}")
+        assert p.get_message(timeout=2) is not None
+        subscribers.append(p)
+    monitor = client.monitor().__enter__()
+    wait_until(lambda: _connected_clients(control) >= before + 5, timeout=5)
+    assert control.pubsub_numsub("t:node-close-0") == [(b"t:node-close-0", 1)]
+    client.close()
+    wait_until(lambda: _connected_clients(control) == before, timeout=5)
+    assert control.pubsub_numsub("t:node-close-0") == [(b"t:node-close-0", 0)]
+    del monitor, subscribers
