@@ -132,13 +132,27 @@ class RoleMonitor:
         self._glet = None
 
     def stop(self) -> None:
-        """Stop refreshing and close the monitor connections.  Does not block."""
+        """Stop refreshing and close the monitor connections.  Does not block.
+
+        While the monitor greenlet lives, the connections are closed only once
+        it has ended: it may be in a query, and psycopg2 holds a connection's
+        lock (an OS mutex) for the whole of a green query, so a close() from
+        another greenlet would wait on that lock for ever, and with it the
+        whole thread.
+        """
         self._stopped = True
         glet, self._glet = self._glet, None
-        if glet is not None and glet is not gevent.getcurrent():
+        units = list(self.units)
+        if glet is not None and not glet.dead and glet is not gevent.getcurrent():
+            glet.link(lambda _ended: self._close_conns(units))
             glet.kill(block=False)
-        for unit in self.units:
-            self._close_conn(unit)
+            return
+        self._close_conns(units)
+
+    @classmethod
+    def _close_conns(cls, units: list[MonitoredUnit]) -> None:
+        for unit in units:
+            cls._close_conn(unit)
 
 
 
