@@ -90,7 +90,7 @@ class Codec(Protocol):
 class _Pending(Wait):
     """One request waiting for its reply (or, for a batch, its replies)."""
 
-    __slots__ = ("key", "on_push", "remaining", "results")
+    __slots__ = ("at", "buf", "key", "on_push", "remaining", "results")
 
     def __init__(self, greenlet: Any) -> None:
         # Wait.__init__, inlined: one request makes one of these.
@@ -102,6 +102,10 @@ class _Pending(Wait):
         self.remaining = 1
         self.key: Any = None
         self.on_push: Callable[[Any], None] | None = None
+        # The write buffer holding the request's bytes and their index there,
+        # while they may not have been written yet (see Connection._orphan).
+        self.buf: list[bytes] | None = None
+        self.at = 0
 
 
 def _wake_all(done: list[_Pending]) -> None:
@@ -443,8 +447,10 @@ class Connection:
             p.on_push = on_push
         else:
             self._ordered.append(p)
-        # _queue(payload), inlined: this is the hottest path of the library.
-        self._wbuf.append(payload)
+        # _queue(payload, p), inlined: this is the hottest path of the library.
+        wbuf = p.buf = self._wbuf
+        p.at = len(wbuf)
+        wbuf.append(payload)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.run_callback(self._flush)
@@ -474,7 +480,7 @@ class Connection:
         p.results = []
         p.remaining = count
         self._ordered.append(p)
-        self._queue(payload)
+        self._queue(payload, p)
         if timeout is _DEFAULT:
             timeout = self.request_timeout
         self._deadlines.wait(self._hub, p, timeout)
@@ -492,9 +498,14 @@ class Connection:
             raise self._not_connected()
         self._queue(payload)
 
-    def _queue(self, payload: bytes) -> None:
+    def _queue(self, payload: bytes, p: _Pending | None = None) -> None:
         # Buffer the bytes; the first request of a hub iteration schedules the flush.
-        self._wbuf.append(payload)
+        # ``p``: the request they are, which may withdraw them until they are taken.
+        wbuf = self._wbuf
+        if p is not None:
+            p.buf = wbuf
+            p.at = len(wbuf)
+        wbuf.append(payload)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.run_callback(self._flush)
@@ -516,7 +527,21 @@ class Connection:
         self._orphan(p)
 
     def _orphan(self, p: _Pending) -> None:
-        # The caller left.  Ordered: keep the slot so its reply is consumed and
+        # The caller left (killed, its own timeout, the request's timeout).
+        # Bytes not yet taken for writing are withdrawn: a request whose caller
+        # has gone must not run later, after whatever the caller's program did
+        # next (the writer may be held up behind a large write or a slow
+        # server).  Nothing was sent, so no reply will come: its slot goes too.
+        buf = p.buf
+        if buf is not None and buf is self._wbuf:
+            buf[p.at] = b""
+            p.buf = None
+            if not self._keyed:
+                self._ordered.remove(p)
+            elif self._keyed_pending.get(p.key) is p:
+                del self._keyed_pending[p.key]
+            return
+        # Sent.  Ordered: keep the slot so its reply is consumed and
         # dropped.  Keyed: remember the key as an orphan; its late reply is
         # dropped, any other unmatched reply breaks the connection.
         if self._keyed and self._keyed_pending.get(p.key) is p:

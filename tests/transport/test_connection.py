@@ -356,3 +356,37 @@ def test_locate_is_asked_before_each_connect(redis_server: Any, fresh_redis: Any
     with pytest.raises(ConnectionError, match="no primary known"):
         lost.connect()
     assert not lost.live()
+
+
+@pytest.mark.parametrize("leave", ["kill", "timeout"])
+def test_a_request_left_before_it_was_written_is_never_sent(fresh_redis: Any, leave: str) -> None:
+    # A paused server stops reading: an 8 MB SET fills the socket buffers and
+    # keeps the writer busy, so the requests made after it wait in the
+    # connection's buffer.  A caller that leaves then (killed, or its own
+    # timeout) must take its request with it: sent later, it would run after
+    # whatever the caller's program did next (a stale write landing last).
+    c = Connection(fresh_redis.address, codec=RespCodec)
+    c.connect()
+    try:
+        fresh_redis.pause()
+        big = gevent.spawn(c.request, cmd("SET", "t:big", random.randbytes(8_000_000)))
+        wait_until(lambda: c._writing)
+        stays = gevent.spawn(c.request, cmd("SET", "t:stays", "1"))
+        if leave == "kill":
+            goes = gevent.spawn(c.request, cmd("SET", "t:left", "1"))
+            gevent.sleep(0.01)
+            goes.kill()
+        else:
+            with pytest.raises(TimeoutError):
+                c.request(cmd("SET", "t:left", "1"), timeout=0.01)
+        after = gevent.spawn(c.request, cmd("INCR", "t:after"))
+        gevent.sleep(0.01)
+        fresh_redis.resume()
+        assert big.get(timeout=10) == b"OK"
+        assert stays.get(timeout=10) == b"OK" and after.get(timeout=10) == 1
+        assert c.request(cmd("EXISTS", "t:left")) == 0
+        assert c.request(cmd("GET", "t:stays")) == b"1"
+        assert c.pending == 0 and c.live()
+    finally:
+        fresh_redis.resume()
+        c.close()
