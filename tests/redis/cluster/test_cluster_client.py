@@ -827,31 +827,36 @@ def test_callers_killed_at_any_point_leave_no_wrong_reply_or_lost_permit(
     wrong: list[Any] = []
     done = [0]
 
-    def work(i: int) -> None:
+    def work(i: int, life: int) -> None:
         n = 0
-        key, other = f"{prefix}:{i}", f"{prefix}:{i}:b"
+        # Keys of this life of worker i only: a killed worker's last write may
+        # still be on its way to the server (sent before the kill, on another
+        # connection than the next life's), and may run after the next life's.
+        key, other = f"{prefix}:{i}:{life}", f"{prefix}:{i}:{life}:b"
         while True:
             n += 1
             value = f"{i}:{n}".encode()
             client.set(key, value)
-            if client.get(key) != value:
-                wrong.append((key, value))
+            got = client.get(key)
+            if got != value:
+                wrong.append((key, value, got))
             with client.pipeline() as pipe:
                 results = pipe.set(other, value).get(other).get(key).execute()
             if results != [True, value, value]:
-                wrong.append((other, results))
+                wrong.append((other, value, results))
             with client.pipeline(transaction=True) as tx:
                 tx.set(f"{{{key}}}:t", n).incr(f"{{{key}}}:t")
                 if tx.execute() != [True, n + 1]:
                     wrong.append(("tx", key))
             done[0] += 1
 
-    workers = [gevent.spawn(work, i) for i in range(200)]
+    workers = [gevent.spawn(work, i, 0) for i in range(200)]
     deadline = time.monotonic() + 2.0
     try:
         # Kill a random worker at a random moment (GreenletExit or a Timeout of its
-        # own), and start a new one under the same index: its keys start afresh.
+        # own), and start a new one under the same index, with keys of its own.
         rng = random.Random(12)
+        life = 0
         while time.monotonic() < deadline:
             gevent.sleep(rng.random() * 0.004)
             i = rng.randrange(len(workers))
@@ -859,7 +864,8 @@ def test_callers_killed_at_any_point_leave_no_wrong_reply_or_lost_permit(
                 workers[i].kill(block=True)
             else:
                 workers[i].kill(gevent.Timeout(), block=True)
-            workers[i] = gevent.spawn(work, i)
+            life += 1
+            workers[i] = gevent.spawn(work, i, life)
     finally:
         gevent.killall(workers, block=True)
     assert wrong == []
