@@ -156,7 +156,12 @@ def test_its_own_deadline_is_not_a_gevent_timeout() -> None:
 
 
 @pytest.mark.parametrize("shared", [True, False])
-def test_waits_begun_together_time_out_together(shared: bool) -> None:
+def test_waits_begun_together_time_out_together(shared: bool, monkeypatch: Any) -> None:
+    # Waits begun in one run of the hub share a clock reading while it is
+    # under 5 ms old; a loaded machine can stretch the 30 spawns past that
+    # and split the batch.  The sharing rule is what is tested here (the
+    # age limit has its own test below), so the limit is made generous.
+    monkeypatch.setattr("greenpool._deadlines._SAME_MOMENT", 1.0)
     owner = Owner()
     waiters = [gevent.spawn(owner.wait, 0.05, shared) for _ in range(30)]
     records = [w.get(timeout=2) for w in waiters]

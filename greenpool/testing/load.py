@@ -81,13 +81,21 @@ class Load:
             n += 1
             value = f"{i}:{generation}:{n}:{rnd.random()}"
             self.busy_since[i] = time.monotonic()
+            timer = None
             try:
                 if rnd.random() < self.cancel_share:
-                    with gevent.Timeout(rnd.choice([0, 0.0002, 0.0005, 0.002])):
+                    timer = gevent.Timeout(rnd.choice([0, 0.0002, 0.0005, 0.002]))
+                    with timer:
                         reply = self.call(value)
                 else:
                     reply = self.call(value)
-            except gevent.Timeout:
+            except gevent.Timeout as exc:
+                if exc is not timer:
+                    # Not this caller's own cancel: a Timeout that leaked out of
+                    # the code under test is an error, not a cancel.
+                    self.errors[f"leaked {type(exc).__name__}"] += 1
+                    self.error_times.append(time.monotonic())
+                    continue
                 self.cancelled += 1
                 continue
             except Exception as exc:
