@@ -43,7 +43,7 @@ from .errors import (
 )
 from .pool._entry import Entry
 from .pool._retry import retry_backoff, wait_or_give_up
-from .pool.checkout import Pool
+from .pool.checkout import Lease, Pool
 from .pool.modes import PoolTopologyError
 
 __all__ = ["DBAPIPool", "TransactionLease", "TxState", "transaction_state"]
@@ -156,7 +156,7 @@ def transaction_state(conn: Any) -> TxState:
         return TxState.UNKNOWN
 
 
-class TransactionLease:
+class TransactionLease(Lease[Any]):
     """``with pool.connection() as conn:`` for a DB-API pool.
 
     Enter: check out (blocks like :meth:`~greenpool.Pool.get`).  Clean exit:
@@ -168,17 +168,10 @@ class TransactionLease:
     transaction: only the outermost block commits or rolls back.
     """
 
-    __slots__ = ("_entry", "_pool", "_timeout")
-
-    def __init__(self, pool: DBAPIPool[Any], timeout: Any) -> None:
-        self._pool = pool
-        self._timeout = timeout
-        self._entry: Entry | None = None
-
-    def __enter__(self) -> Any:
-        entry = self._pool._lend(self._timeout, caller_frame())
-        self._entry = entry
-        return entry.conn
+    # Entering is the checkout pool's own Lease.__enter__ (one call fewer per
+    # checkout than a hook of this module's); only the exit differs.
+    __slots__ = ()
+    _pool: DBAPIPool[Any]
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         entry, self._entry = self._entry, None
@@ -245,7 +238,7 @@ class DBAPIPool(Pool[C]):
 
     # ------------------------------------------------------------------ public
 
-    def connection(self, timeout: float | None = None) -> TransactionLease:  # type: ignore[override]
+    def connection(self, timeout: float | None = None) -> TransactionLease:
         """Check out a connection for a ``with`` block; see :class:`TransactionLease`.
 
         ``timeout`` as for :meth:`~greenpool.Pool.get`.  Raises what
@@ -286,7 +279,7 @@ class DBAPIPool(Pool[C]):
     # ------------------------------------------------------------------ hooks
 
     def _lend(self, timeout: Any, frame: FrameType | None) -> Entry:
-        """Check out for this module's leases (TransactionLease, run_with_retries)."""
+        """Check out for :func:`run_with_retries`."""
         return self._checkout(timeout, frame)
 
     def _has_liveness(self) -> bool:
