@@ -1,69 +1,56 @@
-"""The role monitor's connections are closed only once nothing queries on them.
+"""A connection is closed only by the greenlet in a query on it, or once none is.
 
 psycopg2 holds a connection's lock (an OS mutex) for the whole of a green
 query: a ``close()`` from another greenlet meanwhile waits on that lock for
 ever, and with it the whole thread, hub included.  psycopg 3 holds its
-connection's ``threading.Lock`` the same way around ``execute()``.  So a
-monitor connection may be used and closed only by the greenlet querying on
-it, or once that greenlet has ended.
+connection's ``threading.Lock`` the same way around ``execute()``, and a
+``close()`` from elsewhere (which takes no lock) closes the socket under
+the querying greenlet's wait.  The role monitor's connections and the
+pool's reclaiming of connections from dead holders keep to the rule.
 
 Each scenario runs in a child process (``gevent.fork()``): a deadlock there
-shows as a child killed after :data:`CHILD_LIMIT` seconds, not as a hung
+shows as a child killed after ten seconds, not as a hung
 test run.  A TCP proxy process between the pool and the server holds the
 monitor's query on the wire (blackhole mode) for as long as the scenario
-needs it in flight; the driver then reports the query in progress, so the
-scenario acts at a moment it has seen, not one it guessed.
+needs it in flight; an advisory lock does the same on the server for a
+pool connection's query.  The driver then reports the query in progress,
+so each scenario acts at a moment it has seen, not one it guessed.
 """
 
 from __future__ import annotations
 
-import os
-import traceback
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import gevent
 import pytest
-from helpers import wait_child, wait_until
+from helpers import run_in_child, wait_until
 from pg_helpers import PgDriver, app_name, backends
 
+from greenpool import NoConnectionAvailable
 from greenpool.postgres import PostgresPool, Status
 from greenpool.testing import PostgresServer, TcpProxy
 
-#: Seconds a scenario's child may take before it is taken for deadlocked and SIGKILLed.
-CHILD_LIMIT = 10.0
 
-
-def run_in_child(server: PostgresServer, scenario: Callable[[TcpProxy], None]) -> None:
-    """Run ``scenario(proxy)`` in a forked child; fail if it raised, or hung and was killed.
-
-    The proxy to ``server`` is the child's own (a proxy started by the test
-    process can't be controlled from a forked child); it exits by itself
-    when the child does, even a killed one.
-    """
-    pid = gevent.fork()
-    if pid == 0:
-        code = 1
-        try:
-            proxy = TcpProxy(server.host, server.port)
-            proxy.start()
-            scenario(proxy)
-            proxy.stop()
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    code = wait_child(pid, timeout=CHILD_LIMIT)
-    assert code != -9, f"the child hung for {CHILD_LIMIT}s (a whole-thread deadlock) and was killed"
-    assert code == 0, "the scenario failed in the child (its traceback is in the captured stderr)"
+@contextmanager
+def proxy_to(server: PostgresServer) -> Iterator[TcpProxy]:
+    """A proxy process of the child's own (one the test process started can't be
+    controlled from a forked child); it exits by itself when the child does, even a
+    killed one."""
+    proxy = TcpProxy(server.host, server.port)
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
 
 
 def monitored_pool(driver: PgDriver, server: PostgresServer, proxy: TcpProxy, app: str) -> Any:
     """A pool whose one server is reached through ``proxy``; its role monitor started.
 
     The monitor's own refreshes are far apart (a test wakes it); its query
-    timeout is longer than :data:`CHILD_LIMIT`, so no timeout rescues a
+    timeout is longer than the child's time limit, so no timeout rescues a
     query the proxy holds.
     """
     pool = PostgresPool(
@@ -110,7 +97,11 @@ def test_closing_the_pool_while_a_refresh_queries_does_not_hang(
     """
     app = app_name()
 
-    def scenario(proxy: TcpProxy) -> None:
+    def scenario() -> None:
+        with proxy_to(postgres_server) as proxy:
+            close_while_querying(proxy)
+
+    def close_while_querying(proxy: TcpProxy) -> None:
         if querying == "first refresh":
             pool = PostgresPool(
                 postgres_server.dsn, servers=[proxy.address], driver=driver.name,
@@ -137,7 +128,7 @@ def test_closing_the_pool_while_a_refresh_queries_does_not_hang(
             wait_until(lambda: asker.dead)
             assert asker.get() == pool.states()
 
-    run_in_child(postgres_server, scenario)
+    run_in_child(scenario)
 
 
 def test_asking_for_roles_while_the_monitor_queries_waits_for_its_answer(
@@ -151,7 +142,11 @@ def test_asking_for_roles_while_the_monitor_queries_waits_for_its_answer(
     """
     app = app_name()
 
-    def scenario(proxy: TcpProxy) -> None:
+    def scenario() -> None:
+        with proxy_to(postgres_server) as proxy:
+            ask_while_querying(proxy)
+
+    def ask_while_querying(proxy: TcpProxy) -> None:
         pool = monitored_pool(driver, postgres_server, proxy, app)
         conn = pool._units[0].monitor_conn
         proxy.blackhole()
@@ -162,10 +157,59 @@ def test_asking_for_roles_while_the_monitor_queries_waits_for_its_answer(
             gevent.sleep(0)  # the asker runs as far as it goes: to the connection, once
         assert not asker.dead
         proxy.normal()
-        states = asker.get(timeout=CHILD_LIMIT)
+        states = asker.get(timeout=5)
         assert states[proxy.address].status is Status.HEALTHY
         assert pool._units[0].monitor_conn is conn and not conn.closed
         pool.close()
         assert conn.closed
 
-    run_in_child(postgres_server, scenario)
+    run_in_child(scenario)
+
+
+def test_a_connection_in_a_query_is_not_reclaimed_from_its_dead_holder(
+    driver: PgDriver, postgres_server: PostgresServer
+) -> None:
+    """get() in a greenlet that ended, the connection handed to another that queries.
+
+    The holder is dead, so the housekeeping reclaims the connection;
+    closing it under the other greenlet's query hung the thread (psycopg2)
+    or stranded that greenlet's wait on a closed socket (psycopg 3).  It is
+    left to the greenlet using it, which gives it back.
+    """
+    app = app_name()
+    key = 7_654_321
+
+    def scenario() -> None:
+        pool = PostgresPool(
+            postgres_server.dsn, driver=driver.name, application_name=app, autocommit=True,
+            pool_size=1, max_overflow=0, prefill=False, housekeeping_interval=0.02,
+        )
+        blocker = driver.connect(postgres_server.dsn)
+        blocker.cursor().execute("SELECT pg_advisory_lock(%s)", (key,))
+        conn = gevent.spawn(pool.get).get()  # its holder has ended
+
+        def use() -> Any:
+            cur = conn.cursor()
+            cur.execute("SELECT pg_advisory_lock(%s), 42", (key,))  # waits for the blocker
+            row = cur.fetchone()
+            cur.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            pool.put(conn)
+            return row[1]
+
+        user = gevent.spawn(use)
+        wait_until(lambda: driver.executing(conn))
+        housekept = pool._units[0].pool._last_reclaim
+        # A housekeeping pass looks at the dead holder's connection mid-query.
+        wait_until(lambda: pool._units[0].pool._last_reclaim > housekept)
+        assert not conn.closed and driver.executing(conn)
+        with pytest.raises(NoConnectionAvailable):
+            pool.get(timeout=0)  # still checked out
+        blocker.cursor().execute("SELECT pg_advisory_unlock(%s)", (key,))
+        assert user.get(timeout=5) == 42
+        again = pool.get(timeout=0)
+        assert again is conn and pool.stats()["connections_lost"] == 0
+        pool.put(again)
+        pool.close()
+        blocker.close()
+
+    run_in_child(scenario)
