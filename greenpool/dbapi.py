@@ -46,7 +46,7 @@ from .pool._retry import retry_backoff, wait_or_give_up
 from .pool.checkout import Lease, Pool
 from .pool.modes import PoolTopologyError
 
-__all__ = ["DBAPIPool", "TransactionLease", "TxState", "transaction_state"]
+__all__ = ["DBAPIPool", "TransactionLease", "TxState", "command_in_progress", "transaction_state"]
 
 log = logging.getLogger("greenpool.dbapi")
 
@@ -154,6 +154,28 @@ def transaction_state(conn: Any) -> TxState:
         return inspect(conn)
     except Exception:
         return TxState.UNKNOWN
+
+
+def command_in_progress(conn: Any) -> bool:
+    """True when a command is running on ``conn`` now: a greenlet is in a query on it.
+
+    Known for psycopg2 and psycopg 3 (libpq's ``PQTRANS_ACTIVE``, read
+    without the driver's lock); False for any other driver, which can't
+    tell.  Such a connection must not be closed by another greenlet:
+    psycopg2 holds the connection's lock (an OS mutex) for the whole of a
+    green query, so the ``close()`` would wait on it for ever, and with it
+    the whole thread; psycopg 3 would close the socket under the querying
+    greenlet's wait.  Never raises, never blocks.
+    """
+    try:
+        inspect = _by_type.get(type(conn)) or _inspector(conn)
+        if inspect is _psycopg2_state:
+            return not conn.closed and conn.get_transaction_status() == 1
+        if inspect is _psycopg_state:
+            return bool(conn.pgconn.transaction_status == 1)
+    except Exception:
+        pass
+    return False
 
 
 class TransactionLease(Lease[Any]):
@@ -302,6 +324,9 @@ class DBAPIPool(Pool[C]):
             conn.close()
         except Exception:
             pass
+
+    def _in_query(self, conn: C) -> bool:
+        return command_in_progress(conn)
 
     def _alive(self, conn: C) -> bool:
         """Round-trip-free liveness; subclasses refine it."""

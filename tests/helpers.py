@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -159,6 +160,29 @@ def wait_child(pid: int, timeout: float = 20.0) -> int:
         waiter.join()
     _, status = waiter.get()
     return os.waitstatus_to_exitcode(status)
+
+
+def run_in_child(scenario: Callable[[], Any], limit: float = 10.0) -> None:
+    """Run ``scenario()`` in a child made by ``gevent.fork()``; fail if it raised, or hung.
+
+    For a scenario whose failure may be a whole-thread deadlock (a driver
+    waiting on an OS lock), which no ``gevent.Timeout`` can interrupt: the
+    child is SIGKILLed after ``limit`` seconds.  Its traceback, if it raised,
+    is in the test's captured stderr.
+    """
+    pid = gevent.fork()
+    if pid == 0:
+        code = 1
+        try:
+            scenario()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    code = wait_child(pid, timeout=limit)
+    assert code != -9, f"the child hung for {limit}s (a whole-thread deadlock) and was killed"
+    assert code == 0, "the scenario failed in the child (its traceback is in the captured stderr)"
 
 
 def in_child(check: Callable[[], Any]) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import Pool as SAPool
 from sqlalchemy.pool.base import ConnectionPoolEntry
 
+from ..dbapi import command_in_progress
 from ..errors import InvalidRequestError, NoConnectionAvailable, TooManyRequests
 from ..pool.checkout import Pool
 
@@ -40,6 +41,14 @@ _UNBOUNDED_IDLE = 2**31 - 1
 
 def _close_record(record: ConnectionPoolEntry) -> None:
     record.close()
+
+
+class _RecordPool(Pool[ConnectionPoolEntry]):
+    """greenpool's checkout over SQLAlchemy's connection records."""
+
+    def _in_query(self, conn: ConnectionPoolEntry) -> bool:
+        dbapi_conn = conn.dbapi_connection
+        return dbapi_conn is not None and command_in_progress(dbapi_conn)
 
 
 class GreenQueuePool(SAPool):
@@ -86,7 +95,7 @@ class GreenQueuePool(SAPool):
         # Until one connect has succeeded, connects wait in line on a gevent lock.
         self._first_lock = Semaphore()
         self._first_done = False
-        self._green: Pool[ConnectionPoolEntry] = Pool(
+        self._green: Pool[ConnectionPoolEntry] = _RecordPool(
             self._connect_record,
             pool_size=_UNBOUNDED_IDLE if unlimited else pool_size,
             max_overflow=-1 if unlimited else max_overflow,

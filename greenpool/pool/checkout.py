@@ -192,6 +192,11 @@ class Pool(Generic[C]):
       (decide what an error means for the connection) and
       ``_connection_failed(server, exc)`` (a connect to ``server`` failed;
       runs in the connecting greenlet, must not block).
+    * A hook it may override: ``_in_query(conn)``, True when a command is
+      running on ``conn`` now (the pool's own default: never).  A
+      connection whose holder died is not reclaimed while it is: another
+      greenlet, handed the connection, is in a query on it, and a close
+      from here would come under that query.  Must not block.
 
     Everything else with a leading underscore is the pool's own; the books
     it keeps balanced at every yield are not a subclass's to touch.
@@ -1056,10 +1061,22 @@ class Pool(Generic[C]):
             else:
                 self._discard(entry, "max_idle reached")
 
+    def _in_query(self, conn: C) -> bool:
+        """Is a command running on ``conn`` now?  Unknown here: no."""
+        return False
+
     def _reclaim_dead_holders(self, now: float) -> bool:
-        """Take back connections whose holder greenlet died without returning them."""
+        """Take back connections whose holder greenlet died without returning them.
+
+        Not one a command is running on (:meth:`_in_query`): the holder
+        handed it to another greenlet, which is in a query on it, so it is
+        still in use; it is taken back when returned, or once it is idle.
+        """
         self._last_reclaim = now
-        dead = [e for e in self._out.values() if e.owner is not None and e.owner.dead]
+        dead = [
+            e for e in self._out.values()
+            if e.owner is not None and e.owner.dead and not self._in_query(e.conn)
+        ]
         for entry in dead:
             log.warning(
                 "pool %s: reclaiming a connection whose greenlet %s died without returning "

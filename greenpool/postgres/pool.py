@@ -578,7 +578,11 @@ class PostgresPool:
         self._prefill()
 
     def refresh_roles(self) -> dict[str, InstanceState]:
-        """Ask every server its role now (blocks up to ``connect_timeout``); return the states."""
+        """Ask every server its role now (blocks up to ``connect_timeout``); return the states.
+
+        A refresh already under way (the background one's, or another
+        caller's) is waited for and shared rather than a second one sent.
+        """
         if self._closed:
             raise PoolClosed(f"pool {self.name!r} is closed")
         if not self._monitor.started:

@@ -11,7 +11,7 @@ import gevent
 import psycopg2.extensions as ext
 import pytest
 import sqlalchemy
-from helpers import wait_until
+from helpers import run_in_child, wait_until
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
@@ -194,6 +194,47 @@ def test_connection_of_a_dead_greenlet_is_reclaimed(
     keep[0].close()  # returning it late is harmless
     with engine.connect() as conn:
         assert conn.execute(text("SELECT 4")).scalar() == 4
+
+
+def test_a_connection_in_a_query_is_not_reclaimed_from_its_dead_greenlet(
+    postgres_server: PostgresServer, make_engine: Any
+) -> None:
+    """A raw connection got by a greenlet that ended, in a query in another greenlet.
+
+    The housekeeping reclaims connections of dead greenlets; closing this one
+    under the other greenlet's query hung the whole thread (psycopg2 holds
+    the connection's lock for the query), so it is left to that greenlet.
+    The scenario runs in a forked child: a deadlock kills the child, not the run.
+    """
+    key = 7_654_322
+
+    def scenario() -> None:
+        engine, _ = make_engine(postgres_server, pool_size=1, max_overflow=0, pool_timeout=5)
+        blocker = postgres_server.connect()
+        blocker.cursor().execute("SELECT pg_advisory_lock(%s)", (key,))
+        raw = gevent.spawn(engine.raw_connection).get()  # its greenlet has ended
+        dbapi_conn = raw.dbapi_connection
+
+        def use() -> Any:
+            cur = raw.cursor()
+            cur.execute("SELECT pg_advisory_lock(%s), 42", (key,))  # waits for the blocker
+            row = cur.fetchone()
+            cur.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            raw.close()  # given back
+            return row[1]
+
+        user = gevent.spawn(use)
+        wait_until(lambda: dbapi_conn.get_transaction_status() == ext.TRANSACTION_STATUS_ACTIVE)
+        green = engine.pool._green
+        housekept = green._last_reclaim
+        wait_until(lambda: green._last_reclaim > housekept)  # a pass saw it mid-query
+        assert not dbapi_conn.closed
+        blocker.cursor().execute("SELECT pg_advisory_unlock(%s)", (key,))
+        assert user.get(timeout=5) == 42
+        assert engine.pool.checkedout() == 0 and not dbapi_conn.closed
+        blocker.close()
+
+    run_in_child(scenario)
 
 
 @pytest.mark.timeout(60)

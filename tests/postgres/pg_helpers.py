@@ -41,6 +41,16 @@ class PgDriver:
             return int(conn.info.backend_pid)
         return int(conn.get_backend_pid())
 
+    def executing(self, conn: Any) -> bool:
+        """True while a command is in progress on ``conn`` (libpq's ``PQTRANS_ACTIVE``).
+
+        Read from libpq, without a round trip and without the driver's
+        connection lock.
+        """
+        if self.name == "psycopg":
+            return int(conn.pgconn.transaction_status) == 1
+        return bool(conn.get_transaction_status() == 1)
+
     def connect(self, dsn: str) -> Any:
         """A green connection made without a pool, in autocommit."""
         ensure_green(self.name)
