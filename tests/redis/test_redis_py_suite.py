@@ -133,6 +133,23 @@ def test_exec_forgets_the_watched_keys_without_an_unwatch(ours: Redis,
         pipe.execute()
 
 
+def _empty_mget(client: Any, transaction: bool) -> Any:
+    with client.pipeline(transaction=transaction) as pipe:
+        queued = pipe.set("t:rps:a", 1).mget([]).set("t:rps:b", 2).mget("t:rps:a", "t:rps:b")
+        got = [queued is pipe, len(pipe), pipe.execute(raise_on_error=False)]
+    with client.pipeline(transaction=transaction) as pipe:
+        got.append(pipe.mget([]).execute())
+    return got, client.mget([])
+
+
+@pytest.mark.parametrize("transaction", [True, False])
+def test_mget_of_no_keys_is_queued_in_a_pipeline(ours: Redis, theirs: redis.Redis,
+                                                 transaction: bool) -> None:
+    mine = _empty_mget(ours, transaction)
+    assert mine == _empty_mget(theirs, transaction)
+    assert mine == ([True, 4, [True, [], True, [b"1", b"2"]], [[]]], [])
+
+
 # ---------------------------------------------------------------------- MONITOR
 
 
