@@ -223,7 +223,8 @@ class Pipeline(Commands):
                     # EXEC (or its EXECABORT) forgot the watched keys: reset()
                     # needs no UNWATCH.
                     self.watching = False
-                results = self._transaction_results(replies, commands)
+                buffered = [args for args, _ in stack] if self._unsent else commands
+                results = self._transaction_results(replies, commands, buffered)
             else:
                 payload = b"".join(_execute.encode(c) for c in commands)
                 # Blocking commands do block here (not inside MULTI): wait for them.
@@ -263,16 +264,22 @@ class Pipeline(Commands):
                 out.append(error)
         return out
 
-    def _transaction_results(self, replies: list[Any], commands: list[tuple[Any, ...]]) -> Any:
+    def _transaction_results(
+        self, replies: list[Any], commands: list[tuple[Any, ...]], stack: list[tuple[Any, ...]]
+    ) -> Any:
+        """EXEC's replies, or the error; ``commands`` are those sent, ``stack``
+        every buffered one (a known result's args are empty), for numbering."""
         exec_reply = replies[-1]
         queued = replies[1:-1]
         if isinstance(replies[0], ReplyError):
             raise error_from_reply(replies[0])
         if isinstance(exec_reply, ReplyError):
-            # EXECABORT: a command was refused while queueing; report that one.
+            # EXECABORT: a command was refused while queueing; report that one
+            # by its place among every buffered command, as redis-py does.
+            numbers = [n for n, args in enumerate(stack, 1) if args]
             for index, reply in enumerate(queued):
                 if isinstance(reply, ReplyError):
-                    raise _annotate(error_from_reply(reply), commands[index], index + 1)
+                    raise _annotate(error_from_reply(reply), commands[index], numbers[index])
             raise error_from_reply(exec_reply)
         if exec_reply is None:
             raise WatchError("a watched key changed; the transaction did not run")

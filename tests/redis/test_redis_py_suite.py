@@ -150,6 +150,24 @@ def test_mget_of_no_keys_is_queued_in_a_pipeline(ours: Redis, theirs: redis.Redi
     assert mine == ([True, 4, [True, [], True, [b"1", b"2"]], [[]]], [])
 
 
+def _refused_after_mget(client: Any, transaction: bool) -> str:
+    with client.pipeline(transaction=transaction) as pipe:
+        pipe.mget([]).set("t:rps:a", 1).execute_command("GET")  # GET without its key
+        with pytest.raises(Exception) as caught:
+            pipe.execute()
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("transaction", [True, False])
+def test_a_refused_command_is_numbered_among_queued_mgets(ours: Redis, theirs: redis.Redis,
+                                                          transaction: bool) -> None:
+    mine = _refused_after_mget(ours, transaction)
+    assert mine.startswith("Command # 3 (GET) of pipeline caused error: ")
+    # redis-py's transaction fails on its own queued [] here (TypeError): compare
+    # with its pipeline, which numbers the same way.
+    assert _refused_after_mget(theirs, False).startswith("Command # 3 (GET) of pipeline")
+
+
 # ---------------------------------------------------------------------- MONITOR
 
 
