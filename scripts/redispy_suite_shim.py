@@ -6,7 +6,7 @@ next to redis-py's ``tests`` package (from its sdist) as
 
 It starts a redis-server on a free loopback port; rebinds ``redis.Redis``,
 ``redis.StrictRedis``, ``redis.client.Redis/Pipeline/PubSub``,
-``redis.lock.Lock``, ``redis.commands.core.Script`` and every exception
+``redis.lock.Lock``, ``redis.commands.core.Script``, ``redis.Subscription`` and every exception
 class of ``redis`` and ``redis.exceptions`` to greenpool's (the "change of
 import"); and replaces conftest's ``_get_client`` (greenpool's client from
 the server's URL with the fixture's keyword arguments), ``_get_info`` and
@@ -45,6 +45,15 @@ redis.client.Pipeline = gr.Pipeline
 redis.client.PubSub = gr.PubSub
 redis.lock.Lock = gr.Lock
 redis.commands.core.Script = gr.Script
+redis.Subscription = gr.Subscription
+# redis-py's own code that builds Subscription objects (its ClusterPubSub,
+# which some of test_pubsub.py's tests drive with mocks) builds greenpool's
+# too, so the two compare equal.
+import redis.cluster  # noqa: E402
+import redis.commands.helpers  # noqa: E402
+
+redis.commands.helpers.Subscription = gr.Subscription
+redis.cluster.Subscription = gr.Subscription
 
 import pytest  # noqa: E402
 

@@ -33,7 +33,7 @@ from .exceptions import (
 from .lock import Lock
 from .node import Locator, Node
 from .pipeline import Pipeline
-from .pubsub import Monitor, PubSub, PubSubWorker
+from .pubsub import Monitor, PubSub, PubSubWorker, Subscription
 from .sentinel import MasterNotFoundError, Sentinel, SlaveNotFoundError
 from .settings import RedisSettings, parse_url
 
@@ -68,6 +68,7 @@ __all__ = [
     "Script",
     "Sentinel",
     "SlaveNotFoundError",
+    "Subscription",
     "TimeoutError",
     "WatchError",
     "parse_url",

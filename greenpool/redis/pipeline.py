@@ -63,6 +63,7 @@ class Pipeline(Commands):
         self.decode_responses = node.settings.decode_responses
         self.transaction = transaction
         self._stack: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self._unsent = 0  # entries of _stack with a known result, not sent
         self._scripts: dict[str, Any] = {}
         self._lease: Lease[Connection] | None = None
         self._conn: Connection | None = None
@@ -102,6 +103,16 @@ class Pipeline(Commands):
         if self.watching and not self.explicit_transaction:
             return self.immediate_execute_command(*args, **options)
         self._stack.append((args, options))
+        return self
+
+    def _known(self, value: Any) -> Any:
+        # A result known without the server (MGET of no keys): buffered in the
+        # command's place and never sent, as redis-py's does (inside MULTI the
+        # server would refuse the empty command and abort the transaction).
+        if self.watching and not self.explicit_transaction:
+            return value
+        self._stack.append(((), {"_known": value, "never_decode": True}))
+        self._unsent += 1
         return self
 
     @staticmethod
@@ -201,7 +212,8 @@ class Pipeline(Commands):
             conn = self._connection()
             if self._scripts:
                 self._load_scripts(conn)
-            commands = [args for args, _ in stack]
+            commands = [args for args, _ in stack if args] if self._unsent else [
+                args for args, _ in stack]
             if in_transaction:
                 payload = b"".join(
                     [_MULTI, *(_execute.encode(c) for c in commands), _EXEC]
@@ -211,7 +223,8 @@ class Pipeline(Commands):
                     # EXEC (or its EXECABORT) forgot the watched keys: reset()
                     # needs no UNWATCH.
                     self.watching = False
-                results = self._transaction_results(replies, commands)
+                buffered = [args for args, _ in stack] if self._unsent else commands
+                results = self._transaction_results(replies, commands, buffered)
             else:
                 payload = b"".join(_execute.encode(c) for c in commands)
                 # Blocking commands do block here (not inside MULTI): wait for them.
@@ -220,6 +233,8 @@ class Pipeline(Commands):
                     longest = None if not all(blocks) else max(blocks)
                     wait = _execute.reply_wait(longest, self.settings)
                     results = conn.request_many(payload, len(commands), timeout=wait)
+                elif not commands:
+                    results = []
                 else:
                     results = conn.request_many(payload, len(commands))
         except (ResponseError, WatchError):
@@ -228,9 +243,14 @@ class Pipeline(Commands):
         except BaseException as exc:
             # Killed, timed out or broken mid-way: the connection's state is unknown.
             self._stack = []
+            self._unsent = 0
             self.watching = self.explicit_transaction = False
             self._release(exc)
             raise
+        if self._unsent:
+            replies = iter(results)
+            results = [options["_known"] if not args else next(replies)
+                       for args, options in stack]
         self.reset()
         out: list[Any] = []
         for (args, options), reply in zip(stack, results, strict=True):
@@ -244,16 +264,22 @@ class Pipeline(Commands):
                 out.append(error)
         return out
 
-    def _transaction_results(self, replies: list[Any], commands: list[tuple[Any, ...]]) -> Any:
+    def _transaction_results(
+        self, replies: list[Any], commands: list[tuple[Any, ...]], stack: list[tuple[Any, ...]]
+    ) -> Any:
+        """EXEC's replies, or the error; ``commands`` are those sent, ``stack``
+        every buffered one (a known result's args are empty), for numbering."""
         exec_reply = replies[-1]
         queued = replies[1:-1]
         if isinstance(replies[0], ReplyError):
             raise error_from_reply(replies[0])
         if isinstance(exec_reply, ReplyError):
-            # EXECABORT: a command was refused while queueing; report that one.
+            # EXECABORT: a command was refused while queueing; report that one
+            # by its place among every buffered command, as redis-py does.
+            numbers = [n for n, args in enumerate(stack, 1) if args]
             for index, reply in enumerate(queued):
                 if isinstance(reply, ReplyError):
-                    raise _annotate(error_from_reply(reply), commands[index], index + 1)
+                    raise _annotate(error_from_reply(reply), commands[index], numbers[index])
             raise error_from_reply(exec_reply)
         if exec_reply is None:
             raise WatchError("a watched key changed; the transaction did not run")
@@ -262,6 +288,7 @@ class Pipeline(Commands):
     def reset(self) -> None:  # type: ignore[override]  # the pipeline's, as in redis-py
         """Drop the buffered commands, UNWATCH, and give the connection back."""
         self._stack = []
+        self._unsent = 0
         self._scripts = {}
         self.explicit_transaction = False
         if self._conn is not None and self.watching:

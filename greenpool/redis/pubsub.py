@@ -1,10 +1,16 @@
 """Pub/sub and MONITOR, each on a connection of its own.
 
-:class:`PubSub` follows redis-py's: ``subscribe``/``psubscribe`` (with
-optional handlers), ``unsubscribe``/``punsubscribe``, ``get_message``,
-``listen``, and a handler greenlet (:meth:`PubSub.run_in_greenlet`, also
-under redis-py's name ``run_in_thread``).  Messages are dicts:
-``{"type": "message", "pattern": None, "channel": b"news", "data": b"hi"}``.
+:class:`PubSub` follows redis-py's: ``subscribe``/``psubscribe``/
+``ssubscribe`` (shard channels, Redis 7) with optional handlers (keyword
+arguments or :class:`Subscription` objects), ``unsubscribe``/
+``punsubscribe``/``sunsubscribe``, ``get_message`` (also named
+``get_sharded_message``), ``listen``, and a handler greenlet
+(:meth:`PubSub.run_in_greenlet`, also under redis-py's name
+``run_in_thread``).  Messages are dicts:
+``{"type": "message", "pattern": None, "channel": b"news", "data": b"hi"}``
+(``smessage`` for a shard channel).  As in redis-py, an unsubscription
+takes effect when its confirmation is read: until then the name stays
+subscribed (and :attr:`PubSub.subscribed` True).
 
 Every message the server sends on a subscriber connection is queued by the
 connection's reader greenlet; nothing is matched as a reply.  If the
@@ -18,11 +24,14 @@ to everything.
 from __future__ import annotations
 
 import re
+import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gevent
+import gevent.event
 from gevent.queue import Empty, Queue
 
 from ..errors import ConfigurationError, ConnectionError, ReplyError
@@ -34,11 +43,14 @@ from .settings import RedisSettings
 if TYPE_CHECKING:
     from .node import Node
 
-__all__ = ["Monitor", "PubSub", "PubSubError", "PubSubWorker"]  # PubSubError: the old home
+# PubSubError: its old home
+__all__ = ["Monitor", "PubSub", "PubSubError", "PubSubWorker", "Subscription"]
 
 _BROKEN = object()
 _SUBSCRIBE_TYPES = frozenset(["subscribe", "psubscribe", "unsubscribe", "punsubscribe",
                               "ssubscribe", "sunsubscribe"])
+_UNSUBSCRIBE_TYPES = frozenset(["unsubscribe", "punsubscribe", "sunsubscribe"])
+Handler = Callable[[dict[str, Any]], Any]
 
 
 def _text(value: Any) -> str:
@@ -95,8 +107,30 @@ class _Subscriber:
             conn.close("closed by the application")
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """A channel, pattern or shard channel with an optional handler (redis-py's
+    ``Subscription``): ``p.subscribe(Subscription(b"\\x80raw", handler))``.
+
+    It attaches a handler to a name a keyword argument can't spell (bytes
+    that are not text); :meth:`PubSub.subscribe`, :meth:`PubSub.psubscribe`
+    and :meth:`PubSub.ssubscribe` take it besides names.
+    """
+
+    name: Any
+    handler: Handler | None = None
+
+
 class PubSub:
-    """Subscriptions and the messages they bring (see the module docs)."""
+    """Subscriptions and the messages they bring (see the module docs).
+
+    ``channels``, ``patterns`` and ``shard_channels`` map each subscription
+    to its handler (or None), as redis-py's do.  An unsubscribed name stays
+    in them (and in ``pending_unsubscribe_channels``,
+    ``pending_unsubscribe_patterns`` or ``pending_unsubscribe_shard_channels``)
+    until the server's confirmation is read; :attr:`subscribed` turns False
+    when the last confirmation is read.
+    """
 
     def __init__(
         self,
@@ -117,8 +151,15 @@ class PubSub:
         self.settings = node.settings
         self.ignore_subscribe_messages = ignore_subscribe_messages
         self.push_handler_func = push_handler_func
-        self.channels: dict[Any, Callable[[dict[str, Any]], Any] | None] = {}
-        self.patterns: dict[Any, Callable[[dict[str, Any]], Any] | None] = {}
+        self.channels: dict[Any, Handler | None] = {}
+        self.patterns: dict[Any, Handler | None] = {}
+        self.shard_channels: dict[Any, Handler | None] = {}
+        self.pending_unsubscribe_channels: set[Any] = set()
+        self.pending_unsubscribe_patterns: set[Any] = set()
+        self.pending_unsubscribe_shard_channels: set[Any] = set()
+        # Set by a subscription, cleared when the last unsubscribe confirmation
+        # is read (redis-py's); get_message waits on it when not subscribed.
+        self.subscribed_event = gevent.event.Event()
         self._sub = _Subscriber(node.settings, f"redis pubsub {node.settings.address}")
         self._closed = False
         self._finalizer = weakref.finalize(self, self._sub.close)
@@ -131,12 +172,14 @@ class PubSub:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<PubSub channels={len(self.channels)} patterns={len(self.patterns)}>"
+        return (f"<{type(self).__name__} channels={len(self.channels)} "
+                f"patterns={len(self.patterns)} shard_channels={len(self.shard_channels)}>")
 
     @property
     def subscribed(self) -> bool:
-        """True while subscribed to at least one channel or pattern."""
-        return bool(self.channels or self.patterns)
+        """True from a subscription until the confirmation of the last
+        unsubscription is read (by :meth:`get_message` or :meth:`listen`)."""
+        return bool(self.subscribed_event.is_set())
 
     # ------------------------------------------------------------------
 
@@ -145,10 +188,21 @@ class PubSub:
             raise PubSubError("this PubSub was closed")
         if self._sub.conn is None or not self._sub.conn.live():
             self._sub.connect()
+            # Everything known is subscribed again (unsubscriptions not yet
+            # confirmed included, as redis-py's): nothing is pending any more.
+            self.pending_unsubscribe_channels.clear()
+            self.pending_unsubscribe_patterns.clear()
+            self.pending_unsubscribe_shard_channels.clear()
             if self.channels:
                 self._sub.send("SUBSCRIBE", *self.channels)
             if self.patterns:
                 self._sub.send("PSUBSCRIBE", *self.patterns)
+            self._renew_shard_channels()
+
+    def _renew_shard_channels(self) -> None:
+        """Subscribe again to the shard channels on a new connection."""
+        if self.shard_channels:
+            self._sub.send("SSUBSCRIBE", *self.shard_channels)
 
     def _key(self, name: Any) -> Any:
         # Channel names as the server's messages will spell them.
@@ -157,15 +211,20 @@ class PubSub:
         return name.encode(self.settings.encoding) if isinstance(name, str) else name
 
     def _collect(
-        self, args: Iterable[Any], kwargs: dict[str, Any]
-    ) -> dict[Any, Callable[[dict[str, Any]], Any] | None]:
-        found: dict[Any, Callable[[dict[str, Any]], Any] | None] = {}
+        self, args: Iterable[Any], kwargs: dict[str, Handler]
+    ) -> dict[Any, Handler | None]:
+        """Names (lists of them, :class:`Subscription` objects) and ``name=handler``
+        keywords as ``{name as the server spells it: handler or None}``."""
+        found: dict[Any, Handler | None] = {}
         for arg in args:
-            if isinstance(arg, (list, tuple, set)):
-                for item in arg:
+            for item in arg if isinstance(arg, (list, tuple, set)) else (arg,):
+                if isinstance(item, Subscription):
+                    if item.handler is not None and not callable(item.handler):
+                        raise ConfigurationError(
+                            "handler", item.handler, "a handler must be callable")
+                    found[self._key(item.name)] = item.handler
+                else:
                     found[self._key(item)] = None
-            else:
-                found[self._key(arg)] = None
         for name, handler in kwargs.items():
             if not callable(handler):
                 raise ConfigurationError(name, handler, "a handler must be callable")
@@ -174,40 +233,69 @@ class PubSub:
             raise ConfigurationError("channels", args, "name at least one channel")
         return found
 
-    def subscribe(self, *args: Any, **kwargs: Callable[[dict[str, Any]], Any]) -> None:
-        """Subscribe to channels; ``name=handler`` keyword arguments attach handlers.
+    def _names(self, args: tuple[Any, ...]) -> list[Any]:
+        names: list[Any] = []
+        for arg in args:
+            items = arg if isinstance(arg, (list, tuple, set)) else (arg,)
+            names += [self._key(item) for item in items]
+        return names
+
+    def _add(self, command: str, into: dict[Any, Handler | None], pending: set[Any],
+             args: tuple[Any, ...], kwargs: dict[str, Handler]) -> None:
+        new = self._collect(args, kwargs)
+        self._ensure()
+        self._sub.send(command, *new)
+        into.update(new)
+        pending.difference_update(new)
+        self.subscribed_event.set()
+
+    def _drop(self, command: str, into: dict[Any, Handler | None], pending: set[Any],
+              args: tuple[Any, ...]) -> None:
+        if self._sub.conn is None:
+            return  # never subscribed (or closed): nothing to unsubscribe from
+        names = self._names(args)
+        self._ensure()
+        pending.update(names or into)
+        self._sub.send(command, *names)
+
+    def subscribe(self, *args: Any, **kwargs: Handler) -> None:
+        """Subscribe to channels: names, lists of names, :class:`Subscription`
+        objects; ``name=handler`` keyword arguments attach handlers.
 
         A message on a channel with a handler goes to the handler (and
         ``get_message`` returns None for it).  Raises ConnectionError if Redis
         can't be reached.
         """
-        new = self._collect(args, kwargs)
-        self._ensure()
-        self._sub.send("SUBSCRIBE", *new)
-        self.channels.update(new)
+        self._add("SUBSCRIBE", self.channels, self.pending_unsubscribe_channels, args, kwargs)
 
-    def psubscribe(self, *args: Any, **kwargs: Callable[[dict[str, Any]], Any]) -> None:
-        """Subscribe to glob-style patterns, with optional handlers."""
-        new = self._collect(args, kwargs)
-        self._ensure()
-        self._sub.send("PSUBSCRIBE", *new)
-        self.patterns.update(new)
+    def psubscribe(self, *args: Any, **kwargs: Handler) -> None:
+        """Subscribe to glob-style patterns, with optional handlers (as :meth:`subscribe`)."""
+        self._add("PSUBSCRIBE", self.patterns, self.pending_unsubscribe_patterns, args, kwargs)
+
+    def ssubscribe(self, *args: Any, target_node: Any = None, **kwargs: Handler) -> None:
+        """Subscribe to shard channels (SSUBSCRIBE, Redis 7), with optional
+        handlers (as :meth:`subscribe`); their messages come as ``smessage``
+        from :meth:`get_sharded_message` (the same as :meth:`get_message`
+        here).  ``target_node`` is redis-py's, for a cluster, and ignored."""
+        self._add("SSUBSCRIBE", self.shard_channels, self.pending_unsubscribe_shard_channels,
+                  args, kwargs)
 
     def unsubscribe(self, *args: Any) -> None:
-        """Unsubscribe from the channels (from all without arguments)."""
-        names = [self._key(a) for a in args] or list(self.channels)
-        for name in names:
-            self.channels.pop(name, None)
-        if self._sub.conn is not None and self._sub.conn.live():
-            self._sub.send("UNSUBSCRIBE", *names)
+        """Unsubscribe from the channels (from all without arguments).
+
+        They stay in ``channels`` until the server's confirmation is read.
+        """
+        self._drop("UNSUBSCRIBE", self.channels, self.pending_unsubscribe_channels, args)
 
     def punsubscribe(self, *args: Any) -> None:
-        """Unsubscribe from the patterns (from all without arguments)."""
-        names = [self._key(a) for a in args] or list(self.patterns)
-        for name in names:
-            self.patterns.pop(name, None)
-        if self._sub.conn is not None and self._sub.conn.live():
-            self._sub.send("PUNSUBSCRIBE", *names)
+        """Unsubscribe from the patterns (from all without arguments), as :meth:`unsubscribe`."""
+        self._drop("PUNSUBSCRIBE", self.patterns, self.pending_unsubscribe_patterns, args)
+
+    def sunsubscribe(self, *args: Any, target_node: Any = None) -> None:
+        """Unsubscribe from the shard channels (from all without arguments), as
+        :meth:`unsubscribe`.  ``target_node`` is redis-py's, and ignored."""
+        self._drop("SUNSUBSCRIBE", self.shard_channels,
+                   self.pending_unsubscribe_shard_channels, args)
 
     def ping(self, message: Any = None) -> None:
         """Send PING; the answer arrives as a ``pong`` message."""
@@ -219,15 +307,21 @@ class PubSub:
     ) -> dict[str, Any] | None:
         """The next message as a dict, or None if none comes within ``timeout`` seconds.
 
-        ``timeout=0`` does not wait; ``None`` waits until one comes.  A
-        message handled by a handler, and (when ignored) subscribe
-        confirmations, give None.  If the connection broke it is reconnected
-        and every subscription renewed; ConnectionError if that fails.
+        ``timeout=0`` does not wait; ``None`` waits until one comes.  While
+        not subscribed it waits up to ``timeout`` for a subscription (from
+        another greenlet), then None.  A message handled by a handler, and
+        (when ignored) subscribe confirmations, give None.  If the connection
+        broke it is reconnected and every subscription renewed;
+        ConnectionError if that fails.
         """
-        if self._sub.conn is None:
-            if not self.subscribed:
+        if not self.subscribed:
+            if timeout is not None and timeout <= 0:
                 return None
-            self._ensure()
+            started = time.monotonic()
+            if not self.subscribed_event.wait(timeout) or self._sub.conn is None:
+                return None
+            if timeout is not None:
+                timeout = max(0.0, timeout - (time.monotonic() - started))
         raw = self._sub.get(timeout)
         if raw is None:
             return None
@@ -242,24 +336,54 @@ class PubSub:
             raw = self.push_handler_func(raw)
             if raw is None:
                 return None
-        message = self._message(raw)
+        return self._dispatch(self._message(raw), ignore_subscribe_messages)
+
+    get_sharded_message = get_message
+
+    def _dispatch(
+        self, message: dict[str, Any], ignore_subscribe_messages: bool
+    ) -> dict[str, Any] | None:
+        """The message for the caller, or None: given to its handler, or an
+        ignored confirmation.  An unsubscribe confirmation ends its subscription."""
         kind = message["type"]
-        if kind in _SUBSCRIBE_TYPES:
-            if ignore_subscribe_messages or self.ignore_subscribe_messages:
-                return None
-            return message
-        handler = None
         if kind == "message":
             handler = self.channels.get(message["channel"])
         elif kind == "pmessage":
             handler = self.patterns.get(message["pattern"])
+        elif kind == "smessage":
+            handler = self.shard_channels.get(message["channel"])
+        else:
+            if kind in _UNSUBSCRIBE_TYPES:
+                self._confirmed(kind, message["channel"])
+            if kind in _SUBSCRIBE_TYPES and (
+                    ignore_subscribe_messages or self.ignore_subscribe_messages):
+                return None
+            return message
         if handler is not None:
             handler(message)
             return None
         return message
 
+    def _confirmed(self, kind: str, name: Any) -> None:
+        if kind == "unsubscribe":
+            into, pending = self.channels, self.pending_unsubscribe_channels
+        elif kind == "punsubscribe":
+            into, pending = self.patterns, self.pending_unsubscribe_patterns
+        else:
+            into, pending = self.shard_channels, self.pending_unsubscribe_shard_channels
+        if name in pending:
+            pending.discard(name)
+            into.pop(name, None)
+        if not (self.channels or self.patterns or self.shard_channels):
+            self.subscribed_event.clear()
+
     @staticmethod
     def _message(raw: Any) -> dict[str, Any]:
+        if isinstance(raw, (bytes, str)):
+            # RESP3's answer to PING while subscribed: PONG, or PING's message
+            # (no push), as redis-py's gives it.
+            answer = raw[:0] if raw in (b"PONG", "PONG") else raw
+            return {"type": "pong", "pattern": None, "channel": None, "data": answer}
         if not isinstance(raw, list) or not raw:
             return {"type": "unknown", "pattern": None, "channel": None, "data": raw}
         kind = _text(raw[0]).lower()
@@ -268,13 +392,13 @@ class PubSub:
         if kind == "pong":
             data = raw[1] if len(raw) > 1 else None
             return {"type": kind, "pattern": None, "channel": None, "data": data}
-        # (P)SUBSCRIBE and (P)UNSUBSCRIBE confirmations name the channel or
-        # pattern in "channel", as redis-py's do.
+        # (P/S)(UN)SUBSCRIBE confirmations name the channel or pattern in
+        # "channel", as redis-py's do; so do message and smessage.
         return {"type": kind, "pattern": None, "channel": raw[1],
                 "data": raw[2] if len(raw) > 2 else None}
 
     def listen(self) -> Iterator[dict[str, Any]]:
-        """Yield messages as they come (blocking), while subscribed."""
+        """Yield messages as they come (blocking), while :attr:`subscribed`."""
         while self.subscribed and not self._closed:
             message = self.get_message(timeout=1.0)
             if message is not None:
@@ -284,16 +408,23 @@ class PubSub:
         self,
         sleep_time: float = 1.0,
         exception_handler: Callable[[BaseException, PubSub, PubSubWorker], Any] | None = None,
+        daemon: bool = False,
+        sharded_pubsub: bool = False,
     ) -> PubSubWorker:
         """Start a greenlet that feeds every message to its handler; return it.
 
-        Every subscribed channel and pattern must have a handler
-        (:class:`PubSubError` otherwise).  ``exception_handler(exc, pubsub,
-        worker)`` is called when ``get_message`` or a handler raises;
-        without one the worker stops on the first error.
+        With ``sharded_pubsub`` (redis-py's argument) it reads with
+        :meth:`get_sharded_message`, otherwise with :meth:`get_message`.
+        Every channel, pattern and shard channel must have a handler
+        (:class:`PubSubError` otherwise, nothing started).
+        ``exception_handler(exc, pubsub, worker)`` is called when a read or a
+        handler raises; without one the worker stops on the first error.
+        ``daemon`` is accepted for redis-py's ``run_in_thread`` and changes
+        nothing.  ``worker.stop()`` ends it and closes this PubSub.
         """
         self._require_handlers()
-        worker = PubSubWorker(self, sleep_time, exception_handler)
+        read = self.get_sharded_message if sharded_pubsub else self.get_message
+        worker = PubSubWorker(self, sleep_time, exception_handler, read)
         worker.start()
         return worker
 
@@ -309,17 +440,18 @@ class PubSub:
 
         ``daemon`` is accepted and ignored (a greenlet never keeps the
         process alive); ``pubsub``, when given, is the PubSub the worker
-        runs instead of this one; ``sharded_pubsub`` is accepted and ignored
-        (no sharded subscriptions here).
+        runs instead of this one.
         """
         target = self if pubsub is None else pubsub
-        return target.run_in_greenlet(sleep_time, exception_handler)
+        return target.run_in_greenlet(sleep_time, exception_handler, daemon, sharded_pubsub)
 
     def _require_handlers(self) -> None:
         """PubSubError unless every subscription has a handler (for a worker)."""
-        for name, handler in (*self.channels.items(), *self.patterns.items()):
-            if handler is None:
-                raise PubSubError(f"channel or pattern {name!r} has no handler")
+        for kind, subscriptions in (("channel", self.channels), ("pattern", self.patterns),
+                                    ("shard channel", self.shard_channels)):
+            for name, handler in subscriptions.items():
+                if handler is None:
+                    raise PubSubError(f"{kind} {name!r} has no handler")
 
     def close(self) -> None:
         """Close the connection; the PubSub can't be used afterwards.
@@ -327,8 +459,12 @@ class PubSub:
         A PubSub dropped without ``close()`` is closed when it is collected.
         """
         self._closed = True
-        self.channels.clear()
-        self.patterns.clear()
+        for subscriptions in (self.channels, self.patterns, self.shard_channels):
+            subscriptions.clear()
+        for pending in (self.pending_unsubscribe_channels, self.pending_unsubscribe_patterns,
+                        self.pending_unsubscribe_shard_channels):
+            pending.clear()
+        self.subscribed_event.clear()
         self._finalizer()
 
     reset = close

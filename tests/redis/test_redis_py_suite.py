@@ -20,7 +20,7 @@ import pytest
 import redis
 
 from greenpool import ConfigurationError, ConnectionError
-from greenpool.redis import Redis, WatchError
+from greenpool.redis import PubSubError, Redis, Subscription, WatchError
 from greenpool.testing import RedisServer
 
 
@@ -131,6 +131,41 @@ def test_exec_forgets_the_watched_keys_without_an_unwatch(ours: Redis,
         pipe.multi()
         pipe.get("t:rps:a")
         pipe.execute()
+
+
+def _empty_mget(client: Any, transaction: bool) -> Any:
+    with client.pipeline(transaction=transaction) as pipe:
+        queued = pipe.set("t:rps:a", 1).mget([]).set("t:rps:b", 2).mget("t:rps:a", "t:rps:b")
+        got = [queued is pipe, len(pipe), pipe.execute(raise_on_error=False)]
+    with client.pipeline(transaction=transaction) as pipe:
+        got.append(pipe.mget([]).execute())
+    return got, client.mget([])
+
+
+@pytest.mark.parametrize("transaction", [True, False])
+def test_mget_of_no_keys_is_queued_in_a_pipeline(ours: Redis, theirs: redis.Redis,
+                                                 transaction: bool) -> None:
+    mine = _empty_mget(ours, transaction)
+    assert mine == _empty_mget(theirs, transaction)
+    assert mine == ([True, 4, [True, [], True, [b"1", b"2"]], [[]]], [])
+
+
+def _refused_after_mget(client: Any, transaction: bool) -> str:
+    with client.pipeline(transaction=transaction) as pipe:
+        pipe.mget([]).set("t:rps:a", 1).execute_command("GET")  # GET without its key
+        with pytest.raises(Exception) as caught:
+            pipe.execute()
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("transaction", [True, False])
+def test_a_refused_command_is_numbered_among_queued_mgets(ours: Redis, theirs: redis.Redis,
+                                                          transaction: bool) -> None:
+    mine = _refused_after_mget(ours, transaction)
+    assert mine.startswith("Command # 3 (GET) of pipeline caused error: ")
+    # redis-py's transaction fails on its own queued [] here (TypeError): compare
+    # with its pipeline, which numbers the same way.
+    assert _refused_after_mget(theirs, False).startswith("Command # 3 (GET) of pipeline")
 
 
 # ---------------------------------------------------------------------- MONITOR
@@ -297,6 +332,171 @@ def test_run_in_thread_takes_redis_py_arguments(ours: Redis, kwargs: dict[str, A
         worker.stop()
     worker.join(timeout=2)
     assert worker.dead
+
+
+def _next(p: Any, read: str = "get_message", seconds: float = 2.0) -> Any:
+    """The next message a poll gives (None after ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        message = getattr(p, read)(timeout=0.1)
+        if message is not None:
+            return message
+    return None
+
+
+def _sharded(client: Any, subscription: Any, publisher: Redis) -> Any:
+    handled: list[Any] = []
+    p = client.pubsub()
+    p.ssubscribe("t:rps:s1", subscription("t:rps:s2", handled.append))
+    steps: list[Any] = [p.subscribed, _next(p, "get_sharded_message"), _next(p)]
+    publisher.spublish("t:rps:s1", "one")
+    publisher.spublish("t:rps:s2", "two")
+    steps += [_next(p, "get_sharded_message"), p.get_sharded_message(timeout=2)]
+    p.sunsubscribe("t:rps:s1")
+    steps += [sorted(p.shard_channels), set(p.pending_unsubscribe_shard_channels)]
+    steps += [_next(p), sorted(p.shard_channels), set(p.pending_unsubscribe_shard_channels)]
+    publisher.spublish("t:rps:s2", "three")
+    p.sunsubscribe()
+    # listen() gives what comes until the last unsubscription is confirmed.
+    steps += [list(p.listen()), p.subscribed, p.shard_channels]
+    p.close()
+    return steps, handled
+
+
+def test_sharded_pubsub_on_one_server_as_redis_py(ours: Redis, theirs: redis.Redis) -> None:
+    mine = _sharded(ours, Subscription, ours)
+    assert mine == _sharded(theirs, redis.Subscription, ours)
+    steps, handled = mine
+    assert steps[1] == {"type": "ssubscribe", "pattern": None, "channel": b"t:rps:s1", "data": 1}
+    assert steps[3] == {"type": "smessage", "pattern": None, "channel": b"t:rps:s1",
+                        "data": b"one"}
+    assert steps[4] is None  # handled
+    assert steps[5:7] == [[b"t:rps:s1", b"t:rps:s2"], {b"t:rps:s1"}]  # until confirmed
+    assert steps[8:10] == [[b"t:rps:s2"], set()]
+    assert [m["type"] for m in steps[10]] == ["sunsubscribe"]
+    assert steps[11:] == [False, {}]
+    assert [m["data"] for m in handled] == [b"two", b"three"]
+
+
+def _renewed(client: Any, publisher: Redis, kind: str) -> Any:
+    subscribe, publish = {"shard": ("ssubscribe", publisher.spublish),
+                          "plain": ("subscribe", publisher.publish)}[kind]
+    p = client.pubsub()
+    getattr(p, subscribe)("t:rps:r1", "t:rps:r2")
+    seen = [_next(p), _next(p)]
+    publisher.client_kill_filter(_type="pubsub")
+    seen += [_next(p), _next(p)]  # the reconnection's confirmations, in any order
+    publish("t:rps:r1", "back")
+    seen.append(_next(p))
+    p.close()
+    return seen[:2], sorted(m["channel"] for m in seen[2:4]), seen[4]
+
+
+@pytest.mark.parametrize("kind", ["shard", "plain"])
+def test_a_broken_connection_is_subscribed_again(ours: Redis, theirs: redis.Redis,
+                                                 kind: str) -> None:
+    mine = _renewed(ours, ours, kind)
+    assert mine == _renewed(theirs, ours, kind)
+    assert mine[1] == [b"t:rps:r1", b"t:rps:r2"]
+    assert mine[2]["data"] == b"back"
+
+
+def test_a_sharded_worker_greenlet(ours: Redis) -> None:
+    got: list[Any] = []
+    p = ours.pubsub()
+    p.ssubscribe("t:rps:s9")
+    with pytest.raises(PubSubError, match="shard channel"):
+        p.run_in_thread(sharded_pubsub=True)  # no handler
+    p.ssubscribe(Subscription("t:rps:s9", got.append))
+    worker = p.run_in_thread(sleep_time=0.05, sharded_pubsub=True)
+    try:
+        deadline = time.monotonic() + 2
+        while not got and time.monotonic() < deadline:
+            ours.spublish("t:rps:s9", "x")
+            gevent.sleep(0.02)
+        assert got and got[0]["type"] == "smessage" and got[0]["data"] == b"x"
+    finally:
+        worker.stop()
+    worker.join(timeout=2)
+    assert worker.dead
+
+
+@pytest.mark.parametrize("kind", ["channel", "pattern", "shard"])
+def test_subscription_objects_name_binary_channels(ours: Redis, theirs: redis.Redis,
+                                                   kind: str) -> None:
+    name = b"t:rps:\x80\x81"
+    subscribe, publish, send = {
+        "channel": ("subscribe", ours.publish, name),
+        "pattern": ("psubscribe", ours.publish, b"t:rps:\x80*"),
+        "shard": ("ssubscribe", ours.spublish, name),
+    }[kind]
+
+    def run(client: Any, subscription: Any) -> Any:
+        handled: list[Any] = []
+        p = client.pubsub()
+        getattr(p, subscribe)(subscription(send, handled.append))
+        confirmed = _next(p)
+        publish(name, "hi")
+        given = p.get_message(timeout=2)
+        p.close()
+        return confirmed, given, handled
+
+    mine = run(ours, Subscription)
+    assert mine == run(theirs, redis.Subscription)
+    assert mine[0]["channel"] == send and mine[1] is None
+    assert [m["data"] for m in mine[2]] == [b"hi"]
+
+
+def _flags(client: Any, kind: str) -> list[Any]:
+    sub, unsub = {"channel": ("subscribe", "unsubscribe"),
+                  "pattern": ("psubscribe", "punsubscribe"),
+                  "shard": ("ssubscribe", "sunsubscribe")}[kind]
+    p = client.pubsub()
+    flags = [p.subscribed]
+    getattr(p, sub)("t:rps:f1")
+    flags += [p.subscribed, _next(p)["type"], p.subscribed]
+    getattr(p, unsub)()
+    flags.append(p.subscribed)  # the confirmation is not read yet
+    flags += [_next(p)["type"], p.subscribed]
+    getattr(p, sub)("t:rps:f1")
+    getattr(p, unsub)("t:rps:f1")
+    getattr(p, sub)("t:rps:f2")  # before the unsubscription is confirmed
+    flags += [_next(p)["data"], _next(p)["data"], p.subscribed, _next(p)["data"], p.subscribed]
+    p.close()
+    return flags
+
+
+@pytest.mark.parametrize("kind", ["channel", "pattern", "shard"])
+def test_subscribed_turns_false_when_the_confirmation_is_read(ours: Redis, theirs: redis.Redis,
+                                                              kind: str) -> None:
+    mine = _flags(ours, kind)
+    assert mine == _flags(theirs, kind)
+    assert mine[:7] == [False, True, mine[2], True, True, mine[5], False]
+    assert mine[-3:] == [True, 1, True]
+
+
+def _pongs(client: Any) -> list[Any]:
+    p = client.pubsub(ignore_subscribe_messages=True)
+    p.subscribe("t:rps:chan")
+    p.ping()
+    p.ping("hello")
+    seen = [_next(p), _next(p)]
+    p.close()
+    return seen
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_pubsub_ping_answers_are_pong_messages(redis_server: RedisServer, protocol: int) -> None:
+    ours = Redis(host=redis_server.host, port=redis_server.port, protocol=protocol)
+    theirs = redis.Redis(host=redis_server.host, port=redis_server.port, protocol=protocol)
+    try:
+        mine = _pongs(ours)
+        assert mine == _pongs(theirs)
+        assert [m["data"] for m in mine] == [b"", b"hello"]
+        assert {m["type"] for m in mine} == {"pong"}
+    finally:
+        ours.close()
+        theirs.close()
 
 
 # ---------------------------------------------------------------------- scripts

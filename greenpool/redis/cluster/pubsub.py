@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gevent.queue import Empty, Queue
 
-from ...errors import ConfigurationError, ConnectionError, GreenpoolError, ReplyError
+from ...errors import ConnectionError, GreenpoolError, ReplyError
 from ...protocol.resp import encode_command
-from ..exceptions import PubSubError
-from ..pubsub import PubSub, PubSubWorker
+from ..pubsub import Handler, PubSub
 from .errors import cluster_error
 from .slots import key_slot
 
@@ -39,11 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["ClusterPubSub"]
 
 _BROKEN = object()
-Handler = Callable[[dict[str, Any]], Any]
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 class ClusterPubSub(PubSub):
@@ -56,7 +49,6 @@ class ClusterPubSub(PubSub):
     def __init__(self, client: RedisCluster, node: Node, **kwargs: Any) -> None:
         super().__init__(node, **kwargs)
         self._cluster = client
-        self.shard_channels: dict[Any, Handler | None] = {}
         self._shard_queue: Queue = Queue()
         self._shard_conns: dict[str, Connection] = {}
         self._shard_where: dict[Any, str] = {}
@@ -65,10 +57,6 @@ class ClusterPubSub(PubSub):
         # with target_node): per node, in arrival order.
         self._shard_later: dict[str, deque[Any]] = {}
 
-    def __repr__(self) -> str:
-        return (f"<ClusterPubSub channels={len(self.channels)} patterns={len(self.patterns)} "
-                f"shard_channels={len(self.shard_channels)}>")
-
     @property
     def subscribed(self) -> bool:
         """True while subscribed to at least one channel, pattern or shard channel."""
@@ -76,11 +64,13 @@ class ClusterPubSub(PubSub):
 
     # ------------------------------------------------------------------ sharded
 
-    def ssubscribe(self, *args: Any, **kwargs: Handler) -> None:
-        """Subscribe to shard channels, each on its slot's primary; ``name=handler``
-        attaches handlers.  Raises ConnectionError when a primary can't be reached
-        (the channel is retried on the next :meth:`get_sharded_message`)."""
-        new = self._shard_collect(args, kwargs)
+    def ssubscribe(self, *args: Any, target_node: Any = None, **kwargs: Handler) -> None:
+        """Subscribe to shard channels, each on its slot's primary; names, lists,
+        :class:`~greenpool.redis.pubsub.Subscription` objects and ``name=handler``
+        as for :meth:`subscribe`.  Raises ConnectionError when a primary can't be
+        reached (the channel is retried on the next :meth:`get_sharded_message`).
+        ``target_node`` is redis-py's and ignored: the slot decides."""
+        new = self._collect(args, kwargs)
         self.shard_channels.update(new)
         failed: BaseException | None = None
         for channel in new:
@@ -92,9 +82,10 @@ class ClusterPubSub(PubSub):
         if failed is not None:
             raise failed
 
-    def sunsubscribe(self, *args: Any) -> None:
-        """Unsubscribe from shard channels (from all without arguments)."""
-        names = [self._shard_key(a) for a in args] or list(self.shard_channels)
+    def sunsubscribe(self, *args: Any, target_node: Any = None) -> None:
+        """Unsubscribe from shard channels (from all without arguments); unlike
+        plain channels they leave ``shard_channels`` at once."""
+        names = self._names(args) or list(self.shard_channels)
         for name in names:
             self.shard_channels.pop(name, None)
             self._shard_orphans.discard(name)
@@ -102,27 +93,6 @@ class ClusterPubSub(PubSub):
             conn = self._shard_conns.get(where) if where is not None else None
             if conn is not None and conn.live():
                 conn.send(encode_command("SUNSUBSCRIBE", name))
-
-    def _shard_key(self, name: Any) -> Any:
-        # Channel names as the server's messages will spell them.
-        encoding = self.settings.encoding
-        if self.settings.decode_responses:
-            return name.decode(encoding) if isinstance(name, bytes) else name
-        return name.encode(encoding) if isinstance(name, str) else name
-
-    def _shard_collect(self, args: Any, kwargs: dict[str, Handler]) -> dict[Any, Handler | None]:
-        found: dict[Any, Handler | None] = {}
-        for arg in args:
-            items = arg if isinstance(arg, (list, tuple, set)) else [arg]
-            for item in items:
-                found[self._shard_key(item)] = None
-        for name, handler in kwargs.items():
-            if not callable(handler):
-                raise ConfigurationError(name, handler, "a handler must be callable")
-            found[self._shard_key(name)] = handler
-        if not found:
-            raise ConfigurationError("channels", args, "name at least one channel")
-        return found
 
     def _shard_subscribe(self, channel: Any) -> None:
         node = self._cluster.get_node_from_key(channel)
@@ -212,55 +182,6 @@ class ClusterPubSub(PubSub):
                 return (name, waiting[0]) if peek else (name, waiting.popleft())
         return None
 
-    def run_in_greenlet(
-        self,
-        sleep_time: float = 1.0,
-        exception_handler: Callable[[BaseException, PubSub, PubSubWorker], Any] | None = None,
-        daemon: bool = False,
-        sharded_pubsub: bool = False,
-    ) -> PubSubWorker:
-        """Start a greenlet that feeds every message to its handler; return it.
-
-        With ``sharded_pubsub`` (redis-py's argument) it reads the shard
-        channels (:meth:`get_sharded_message`), otherwise the plain channels
-        and patterns.  Every channel, pattern and shard channel must have a
-        handler (:class:`~greenpool.redis.PubSubError` otherwise, nothing
-        started).  ``exception_handler(exc, pubsub, worker)`` is called when a
-        read or a handler raises; without one the worker stops on the first
-        error.  ``daemon`` is accepted for redis-py's ``run_in_thread`` and
-        changes nothing.  ``worker.stop()`` ends it and closes this object.
-        """
-        if not sharded_pubsub:
-            return super().run_in_greenlet(sleep_time, exception_handler)
-        self._require_handlers()
-        worker = PubSubWorker(self, sleep_time, exception_handler, self.get_sharded_message)
-        worker.start()
-        return worker
-
-    def run_in_thread(
-        self,
-        sleep_time: float = 0.0,
-        daemon: bool = False,
-        exception_handler: Callable[[BaseException, PubSub, PubSubWorker], Any] | None = None,
-        pubsub: PubSub | None = None,
-        sharded_pubsub: bool = False,
-    ) -> PubSubWorker:
-        """redis-py's name and arguments for :meth:`run_in_greenlet` (it runs a greenlet).
-
-        ``daemon`` is accepted and ignored; ``pubsub``, when given, is the
-        PubSub the worker runs instead of this one.
-        """
-        if pubsub is not None and pubsub is not self:
-            return pubsub.run_in_thread(sleep_time, daemon, exception_handler, None,
-                                        sharded_pubsub)
-        return self.run_in_greenlet(sleep_time, exception_handler, daemon, sharded_pubsub)
-
-    def _require_handlers(self) -> None:
-        super()._require_handlers()
-        for name, handler in self.shard_channels.items():
-            if handler is None:
-                raise PubSubError(f"shard channel {name!r} has no handler")
-
     def _shard_handle(
         self, name: str, raw: Any, ignore_subscribe_messages: bool
     ) -> dict[str, Any] | None:
@@ -279,25 +200,16 @@ class ClusterPubSub(PubSub):
             raise error
         if not isinstance(raw, list) or len(raw) < 2:
             return None
-        kind = _text(raw[0]).lower()
-        channel = raw[1]
-        message = {"type": kind, "pattern": None, "channel": channel,
-                   "data": raw[2] if len(raw) > 2 else None}
-        if kind == "sunsubscribe":
-            if channel in self.shard_channels:
-                # Nobody asked: the node gave the slot away.
-                self._orphan([channel])
-                return None
-            return None if (ignore_subscribe_messages or self.ignore_subscribe_messages) else (
-                message)
-        if kind == "ssubscribe":
-            return None if (ignore_subscribe_messages or self.ignore_subscribe_messages) else (
-                message)
-        handler = self.shard_channels.get(channel)
-        if handler is not None:
-            handler(message)
+        message = self._message(raw)
+        if message["type"] == "sunsubscribe" and message["channel"] in self.shard_channels:
+            # Nobody asked: the node gave the slot away.
+            self._orphan([message["channel"]])
             return None
-        return message
+        return self._dispatch(message, ignore_subscribe_messages)
+
+    def _renew_shard_channels(self) -> None:
+        # The shard channels have connections of their own (and their own renewal).
+        pass
 
     def close(self) -> None:
         """Close every connection; the ClusterPubSub can't be used afterwards."""
@@ -306,7 +218,6 @@ class ClusterPubSub(PubSub):
             conn.close("closed by the application")
         self._shard_conns.clear()
         self._shard_later.clear()
-        self.shard_channels.clear()
         self._shard_where.clear()
         self._shard_orphans.clear()
 

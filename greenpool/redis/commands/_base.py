@@ -103,12 +103,22 @@ class Executor(Protocol):
     def execute_command(self, *args: Any, _parse: None = None, **options: Any) -> Any: ...
 
 
+class _Known:
+    """What an executor does with a result known without asking the server."""
+
+    def _known(self, value: T) -> T:
+        """``value`` at once (MGET of no keys is ``[]``): an executor that
+        buffers commands (:class:`~greenpool.redis.Pipeline`) overrides it to
+        buffer the value in the command's place, as redis-py's does."""
+        return value
+
+
 if TYPE_CHECKING:
 
-    class CommandGroup(Executor):
+    class CommandGroup(Executor, _Known):
         """Base of every command group: the :class:`Executor` members, for mypy."""
 
 else:
 
-    class CommandGroup:
+    class CommandGroup(_Known):
         """Base of every command group (the :class:`Executor` members come from the executor)."""

@@ -124,10 +124,11 @@ class StringCommands(CommandGroup):
         return self.execute_command("GETEX", name, *args, _parse=optional_string)
 
     def mget(self, keys: KeyT | Iterable[KeyT], *args: KeyT) -> list[ReplyT | None]:
-        """Return the values of the keys (None for a missing one); [] for no keys."""
+        """Return the values of the keys (None for a missing one); [] for no keys
+        (the server is not asked; a pipeline gives ``[]`` in its place)."""
         names = list_or_args("keys", keys, args)
         if not names:
-            return []
+            return self._known([])
         return self.execute_command("MGET", *names, _parse=optional_string_list)
 
     def mset(self, mapping: Mapping[KeyT, EncodableT]) -> bool:
