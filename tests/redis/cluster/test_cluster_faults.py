@@ -15,6 +15,7 @@ from typing import Any
 
 import gevent
 import pytest
+from helpers import wait_until
 
 from greenpool.errors import TimeoutError
 from greenpool.redis.cluster import RedisCluster, TryAgainError, key_slot
@@ -195,7 +196,9 @@ def test_a_primary_killed_under_load_recovers_after_promotion(
     client = RedisCluster(startup_nodes=cluster.startup_nodes, socket_timeout=2.0)
     load = Load(client, 1000).start()
     try:
-        gevent.sleep(0.5)
+        # Every key written at least once (a loaded machine takes longer than
+        # usual to start 1,000 greenlets on a new cluster).
+        wait_until(lambda: len(load.acked) == 2000, timeout=30)
         victim = cluster.slot_owner(0)
         refreshes_before = client.stats()["refreshes"]
         # What the replica had: the helpers' connections block the hub, so no greenlet
