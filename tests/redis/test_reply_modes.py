@@ -73,6 +73,8 @@ def _idle(value: Any) -> Any:
             if isinstance(item, (str, bytes)) and _text(item) in _VARYING:
                 items[i + 1] = 0
         return type(value)(items) if isinstance(value, tuple) else items
+    if isinstance(value, int) and not isinstance(value, bool) and value > 10**12:
+        return 0  # a time in milliseconds (a pending entry's delivery time)
     return value
 
 
@@ -215,6 +217,8 @@ CASES = [
     Case("xinfo_consumers", (*_STREAM, _READ), lambda c: c.xinfo_consumers("st", "grp"),
          _idle),
     Case("xinfo_stream", _STREAM, lambda c: c.xinfo_stream("st"), _idle),
+    Case("xinfo_stream_full", (*_STREAM, _READ), lambda c: c.xinfo_stream("st", full=True),
+         _idle),
     Case("xpending", _STREAM, lambda c: c.xpending("st", "grp")),
     Case("xautoclaim", (*_STREAM, _READ), lambda c: c.xautoclaim("st", "grp", "me", 0)),
     Case("xclaim", (*_STREAM, _READ), lambda c: c.xclaim("st", "grp", "me", 0, ["1-0"])),
@@ -283,7 +287,7 @@ CASES = [
 # redis-py leaves part of a RESP3 reply as sent, or re-encodes RESP3's double
 # scores as bytes when decoding, the two differ (docs/redis.md lists these);
 # greenpool's result there is redis-py's protocol=2 one.
-KNOWN = {"command_get", "function_stats", "eval_resp3_map"}
+KNOWN = {"command_get", "function_stats", "eval_resp3_map", "xinfo_stream_full"}
 KNOWN_DECODED = {"zrange_ws_str", "zdiff_ws", "zmpop", "bzmpop", "zrandmember_ws"}
 
 

@@ -31,6 +31,7 @@ from ._replies import (
     sentinel_state,
     stream_entries,
     stream_entries_claimed,
+    stream_info_full,
     text_keys,
     to_text,
     xread_claimed,
@@ -103,6 +104,18 @@ def _xread_resp3(parse: Parse) -> Parse:
     return shape
 
 
+def _xinfo_stream_resp3(parse: Parse) -> Parse:
+    return _stream_full_resp3 if parse is stream_info_full else parse
+
+
+def _stream_full_resp3(reply: Any) -> dict[str, Any]:
+    """XINFO STREAM FULL from RESP3: the groups' consumers as the server sent them."""
+    info = text_keys(reply)
+    info["entries"] = {entry_id: pairs_to_dict(fields) for entry_id, fields in info["entries"]}
+    info["groups"] = [text_keys(group) for group in info["groups"]]
+    return info
+
+
 def _acl_log_resp3(reply: Any) -> Any:
     if isinstance(reply, list):
         return [{to_text(k): decoded(v) for k, v in entry.items()} for entry in reply]
@@ -159,6 +172,7 @@ _RESP3: dict[str, Reshape] = {
     ),
     "ACL LOG": _to(_acl_log_resp3),
     "ACL GETUSER": _to(_acl_user_resp3),
+    "XINFO STREAM": _xinfo_stream_resp3,
     "COMMAND": _to(_command_resp3),
     "SENTINEL MASTER": _to(_sentinel_resp3),
     "SENTINEL MASTERS": _to(_sentinel_masters_resp3),
@@ -363,6 +377,7 @@ _UNIFIED: dict[str, Reshape] = {
 _UNIFIED_RESP3: dict[str, Reshape] = {
     **_UNIFIED,
     **dict.fromkeys(("DEBUG OBJECT", "FUNCTION STATS", "BGSAVE", "BGREWRITEAOF"), _raw),
+    "XINFO STREAM": _xinfo_stream_resp3,
 }
 
 
