@@ -10,7 +10,9 @@ It starts a redis-server on a free loopback port; rebinds ``redis.Redis``,
 class of ``redis`` and ``redis.exceptions`` to greenpool's (the "change of
 import"); and replaces conftest's ``_get_client`` (greenpool's client from
 the server's URL with the fixture's keyword arguments), ``_get_info`` and
-``_get_raw_protocol`` (the protocol the greenpool client uses).
+``_get_raw_protocol`` and ``get_legacy_responses`` (the ``protocol`` and
+``legacy_responses`` the greenpool client was given: they choose its reply
+shapes as redis-py's).
 """
 import atexit
 
@@ -78,8 +80,10 @@ def _get_client(cls, request, single_connection_client=True, flushdb=True, from_
         opt = request.config.getoption("--protocol")
         if opt:
             kwargs["protocol"] = int(opt)
-    if kwargs.get("legacy_responses") is True:
-        kwargs.pop("legacy_responses")
+    if "legacy_responses" not in kwargs:
+        legacy = request.config.getoption("--legacy-responses", None) if request else None
+        if legacy:
+            kwargs["legacy_responses"] = legacy.lower() == "true"
     if kwargs.pop("ssl", False):
         pytest.skip("no TLS server in the shim")
     client = cls.from_url(url, **kwargs)
@@ -99,13 +103,17 @@ def _get_client(cls, request, single_connection_client=True, flushdb=True, from_
 
 def _get_raw_protocol(r):
     if isinstance(r, gr.Redis):
-        return getattr(r, "protocol", None)
+        return r.settings.user_protocol
     if isinstance(r, _real_redis):
         return r.connection_pool.connection_kwargs.get("protocol")
     return None
 
 
 def _get_legacy(r):
+    if isinstance(r, gr.Redis):
+        return r.settings.legacy_responses
+    if isinstance(r, _real_redis):
+        return r.connection_pool.connection_kwargs.get("legacy_responses", True)
     return True
 
 

@@ -35,8 +35,7 @@ from ._encoder import Encoder
 from ._route import BLOCKING, EVERY, REFUSE, ROUTES, UNSEEN, Route, refusal, resolve
 from .commands import Commands
 from .commands._replies import ok, to_text
-from .commands._spec import word
-from .commands._table import TABLE
+from .commands._reply_modes import Reshape, command_names, first_of, reshaped, reshapes
 from .exceptions import FAILED_REPLIES, MaxConnectionsError, WatchError
 from .keyspace import KeyspaceNotifications
 from .lock import Lock
@@ -87,9 +86,16 @@ class Redis(Commands):
     :meth:`Sentinel.master_for <greenpool.redis.Sentinel.master_for>` passes
     one.
 
-    redis-py's ``socket_keepalive=True``, ``retry_on_timeout=False``,
-    ``retry_on_error=[]`` and ``legacy_responses=True`` ask for what
-    greenpool does anyway and are accepted; their other values raise
+    Reply shapes: ``protocol`` (None, 2 or 3) and ``legacy_responses``
+    choose them as redis-py 8.1's do: RESP2's shapes by default or with
+    ``protocol=2``; redis-py's RESP3 shapes (mostly the replies as sent)
+    with ``protocol=3``; its "unified" shapes with
+    ``legacy_responses=False`` (RESP3 on the wire unless ``protocol=2``).
+    Chosen once, here; the default mode costs nothing per command.
+
+    redis-py's ``socket_keepalive=True``, ``retry_on_timeout=False`` and
+    ``retry_on_error=[]`` ask for what greenpool does anyway and are
+    accepted; their other values raise
     :class:`~greenpool.ConfigurationError` saying why.
 
     Bad arguments raise :class:`~greenpool.ConfigurationError`.
@@ -104,7 +110,7 @@ class Redis(Commands):
         password: str | None = None,
         *,
         unix_socket_path: str | None = None,
-        protocol: int = 2,
+        protocol: int | None = None,
         decode_responses: bool = False,
         encoding: str = "utf-8",
         encoding_errors: str = "strict",
@@ -138,12 +144,12 @@ class Redis(Commands):
     ) -> None:
         for name, value in (("socket_keepalive", socket_keepalive),
                             ("retry_on_timeout", retry_on_timeout),
-                            ("retry_on_error", retry_on_error),
-                            ("legacy_responses", legacy_responses)):
+                            ("retry_on_error", retry_on_error)):
             check_as_greenpool_does(name, value)
         self.settings = RedisSettings.build(
             host=host, port=port, unix_socket_path=unix_socket_path, db=db, username=username,
-            password=password, protocol=protocol, client_name=client_name,
+            password=password, protocol=protocol, legacy_responses=legacy_responses,
+            client_name=client_name,
             socket_timeout=socket_timeout, socket_connect_timeout=socket_connect_timeout,
             decode_responses=decode_responses, encoding=encoding,
             encoding_errors=encoding_errors, ssl=ssl, ssl_context=ssl_context,
@@ -171,6 +177,9 @@ class Redis(Commands):
         self.decode_responses = node.settings.decode_responses
         self._callbacks: dict[str, Callable[..., Any]] = {}
         self._retry: Any = None
+        # The reply shapes of the client's mode, chosen once (None: the methods' own).
+        self._reshapes = reshapes(node.settings.user_protocol, node.settings.legacy_responses)
+        self._rewire()
         # The hot path's one call: the least loaded shared connection (IndexError
         # when none is connected).
         self._least_loaded = self._node.shared_pool.get_least_loaded_connection
@@ -242,11 +251,13 @@ class Redis(Commands):
         return reply  # the reply as it is: _execute.result's common case, inline
 
     def _rewire(self) -> None:
-        # Plain execute_command (the hot path untouched) unless a callback or a
-        # retry is set: then the instance's execute_command is _wired (holding the
-        # client weakly, so that a dropped client is still collected at once).
-        if self._callbacks or self._retry is not None:
-            wired = partial(_wired, weakref.proxy(self), self._callbacks, self._retry)
+        # Plain execute_command (the hot path untouched) unless the mode's shapes, a
+        # callback or a retry apply: then the instance's execute_command is _wired
+        # (holding the client weakly, so that a dropped client is still collected).
+        if self._reshapes or self._callbacks or self._retry is not None:
+            wired = partial(
+                _wired, weakref.proxy(self), self._reshapes, self._callbacks, self._retry
+            )
             self.execute_command = wired  # type: ignore[method-assign]
         else:
             self.__dict__.pop("execute_command", None)
@@ -348,8 +359,8 @@ class Redis(Commands):
         in redis-py.
         """
         pipe = Pipeline(self._node, transaction=transaction)
-        if self._callbacks:
-            wired = partial(_wired, weakref.proxy(pipe), self._callbacks, None)
+        if self._reshapes or self._callbacks:
+            wired = partial(_wired, weakref.proxy(pipe), self._reshapes, self._callbacks, None)
             pipe.execute_command = wired  # type: ignore[method-assign]
         return pipe
 
@@ -495,7 +506,8 @@ class Redis(Commands):
             else {"host": s.address.host, "port": s.address.port}
         )
         kwargs.update(
-            db=s.db, username=s.username, password=s.password, protocol=s.protocol,
+            db=s.db, username=s.username, password=s.password, protocol=s.user_protocol,
+            legacy_responses=s.legacy_responses,
             client_name=s.client_name, socket_timeout=s.socket_timeout,
             socket_connect_timeout=s.socket_connect_timeout,
             decode_responses=s.decode_responses, encoding=s.encoding,
@@ -564,29 +576,22 @@ class Redis(Commands):
         return self._node.dedicated_pool
 
 
-def _wired(target: Any, callbacks: dict[str, Callable[..., Any]], retry: Any,
+def _wired(target: Any, shapes: dict[str, Reshape] | None,
+           callbacks: dict[str, Callable[..., Any]], retry: Any,
            *args: Any, **options: Any) -> Any:
-    """``target``'s own execute_command, with the response callbacks and the retry."""
-    if callbacks:
-        options = _with_callback(callbacks, args, options)
+    """``target``'s own execute_command, with the mode's shapes, the response
+    callbacks and the retry."""
+    if args and (shapes or callbacks):
+        names = command_names(args)
+        if shapes:
+            options = reshaped(shapes, names, options)
+        if callbacks:
+            callback = first_of(callbacks, names)
+            if callback is not None:
+                given = {k: v for k, v in options.items()
+                         if not k.startswith("_") and k != "never_decode"}
+                options = {**options, "_parse": lambda reply: callback(reply, **given)}
     execute = target.__class__.execute_command
     if retry is None:
         return execute(target, *args, **options)
     return retry.call_with_retry(lambda: execute(target, *args, **options), lambda error: None)
-
-
-def _with_callback(
-    callbacks: dict[str, Callable[..., Any]], args: tuple[Any, ...], options: dict[str, Any]
-) -> dict[str, Any]:
-    """``options`` with ``_parse`` replaced by the command's response callback, if set."""
-    if not args:
-        return options
-    name = word(args[0])
-    spec = TABLE.get(name)
-    if spec is not None and spec.container and len(args) > 1:
-        name = f"{name} {word(args[1])}"
-    callback = callbacks.get(" ".join(name.upper().split()))
-    if callback is None:
-        return options
-    given = {k: v for k, v in options.items() if not k.startswith("_") and k != "never_decode"}
-    return {**options, "_parse": lambda reply: callback(reply, **given)}

@@ -33,6 +33,7 @@ from ..protocol.resp import encode_command
 from ..transport.connection import Connection
 from ..transport.tls import cert_reqs_mode, make_ssl_context
 from ._codec import RespCodec
+from .commands._reply_modes import wire_protocol
 from .exceptions import AuthenticationError, ResponseError
 
 __all__ = ["RedisSettings", "parse_url"]
@@ -47,6 +48,11 @@ class RedisSettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     protocol: int = 2
+    #: The ``protocol`` the client was given (None: none, which means RESP2 on
+    #: the wire, or RESP3 without ``legacy_responses``) and ``legacy_responses``:
+    #: together they choose the reply shapes (``commands._reply_modes.reshapes``).
+    user_protocol: int | None = None
+    legacy_responses: bool = True
     client_name: str | None = None
     socket_timeout: float | None = None
     socket_connect_timeout: float | None = 10.0
@@ -73,7 +79,8 @@ class RedisSettings:
         db: int = 0,
         username: str | None = None,
         password: str | None = None,
-        protocol: int = 2,
+        protocol: int | None = None,
+        legacy_responses: bool = True,
         client_name: str | None = None,
         socket_timeout: float | None = None,
         socket_connect_timeout: float | None = 10.0,
@@ -107,8 +114,9 @@ class RedisSettings:
                 raise ConfigurationError("port", port, "must be between 1 and 65535")
             address = parse_address((host, port), argument="host")
         check_int("db", db, minimum=0)
-        if protocol not in (2, 3) or isinstance(protocol, bool):
-            raise ConfigurationError("protocol", protocol, "must be 2 or 3")
+        if protocol is not None and (protocol not in (2, 3) or isinstance(protocol, bool)):
+            raise ConfigurationError("protocol", protocol, "must be 2 or 3 (or None: 2)")
+        check_bool("legacy_responses", legacy_responses)
         for name, value in (("username", username), ("client_name", client_name)):
             if value is not None and not isinstance(value, str):
                 raise ConfigurationError(name, value, "must be a string")
@@ -151,8 +159,10 @@ class RedisSettings:
             for flag in _verify_flags("ssl_exclude_verify_flags", ssl_exclude_verify_flags):
                 context.verify_flags &= ~flag
         return cls(
-            address=address, db=db, username=username, password=password, protocol=protocol,
-            client_name=client_name, socket_timeout=socket_timeout,
+            address=address, db=db, username=username, password=password,
+            protocol=wire_protocol(protocol, legacy_responses), user_protocol=protocol,
+            legacy_responses=legacy_responses, client_name=client_name,
+            socket_timeout=socket_timeout,
             socket_connect_timeout=socket_connect_timeout, decode_responses=decode_responses,
             encoding=encoding, encoding_errors=encoding_errors, ssl_context=context,
             ssl_server_hostname=ssl_server_hostname,
@@ -297,15 +307,13 @@ _AS_GREENPOOL_DOES: dict[str, tuple[Any, str]] = {
                                 "have run); call set_retry() on the client"),
     "retry_on_error": ([], "greenpool does not resend commands on its own (one may have "
                            "run); call set_retry() on the client"),
-    "legacy_responses": (True, "greenpool gives redis-py's legacy (RESP2) reply shapes "
-                               "on both protocols"),
 }
 
 
 def check_as_greenpool_does(name: str, value: Any) -> None:
     """Accept a redis-py option that asks for what greenpool always does
     (``socket_keepalive=True``, ``retry_on_timeout=False``, an empty
-    ``retry_on_error``, ``legacy_responses=True``); raise
+    ``retry_on_error``); raise
     ConfigurationError, saying why, for any other value."""
     accepted, why = _AS_GREENPOOL_DOES[name]
     if name == "retry_on_error" and value is None:

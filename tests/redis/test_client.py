@@ -72,7 +72,8 @@ def test_from_url_reads_every_option_redis_py_parses() -> None:
         "ssl_include_verify_flags": [ssl.VerifyFlags.VERIFY_X509_STRICT],
         "ssl_exclude_verify_flags": [ssl.VerifyFlags.VERIFY_X509_PARTIAL_CHAIN,
                                      ssl.VerifyFlags.VERIFY_CRL_CHECK_LEAF],
-        "ssl_min_version": 771, "pool_timeout": 3.0, "protocol": 3, "ssl_cert_reqs": "none",
+        "ssl_min_version": 771, "pool_timeout": 3.0, "protocol": 3, "legacy_responses": True,
+        "ssl_cert_reqs": "none",
         "ssl_ciphers": "ECDHE AESGCM",
     }
     # Each option redis-py's parse_url reads is in that URL (db as its path).
@@ -102,7 +103,6 @@ def test_url_ssl_password_stays_hidden() -> None:
         ("redis://h/0?socket_keepalive=false", "socket_keepalive"),
         ("redis://h/0?retry_on_timeout=true", "retry_on_timeout"),
         ("redis://h/0?retry_on_error=[TimeoutError]", "retry_on_error"),
-        ("redis://h/0?legacy_responses=no", "legacy_responses"),
         ("redis://h/0?socket_read_size=0", "socket_read_size"),
         ("redis://h/0?ssl_include_verify_flags=VERIFY_NOTHING", "ssl_include_verify_flags"),
         ("rediss://h/0?ssl_min_version=12345", "ssl_min_version"),

@@ -661,3 +661,24 @@ def test_a_connect_under_way_when_the_node_moves_fails(
     assert all(c.address.port == fresh_redis.port for c in client.shared_pool.connections
                if c.live())
     client.close()
+
+
+@pytest.mark.parametrize("kwargs", [{"protocol": 3}, {"legacy_responses": False},
+                                    {"protocol": 2, "legacy_responses": False}, {}],
+                         ids=["p3", "unified", "p2-unified", "default"])
+def test_sentinel_replies_follow_the_clients_mode_as_redis_py(
+    redis_sentinel: RedisSentinelSet, kwargs: dict[str, Any]
+) -> None:
+    # Values change between two calls (ping times): keys, value types and flags compared.
+    def shape(state: Any) -> Any:
+        if isinstance(state, list):
+            return [shape(item) for item in state]
+        return {k: v if k == "flags" else type(v).__name__ for k, v in state.items()}
+
+    host, port = redis_sentinel.sentinel_addresses[0]
+    name = redis_sentinel.service_name
+    with redis.Redis(host=host, port=port, **kwargs) as theirs, \
+            Redis(host=host, port=port, **kwargs) as ours:
+        for method in ("sentinel_master", "sentinel_slaves", "sentinel_sentinels"):
+            assert shape(getattr(ours, method)(name)) == shape(getattr(theirs, method)(name))
+        assert shape(ours.sentinel_masters()[name]) == shape(theirs.sentinel_masters()[name])

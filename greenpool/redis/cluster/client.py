@@ -29,7 +29,9 @@ from __future__ import annotations
 import inspect
 import random
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import gevent
@@ -43,6 +45,7 @@ from .._route import EVERY, REFUSE, refusal
 from ..commands import Commands
 from ..commands._args import integer, scan_args
 from ..commands._replies import scan_reply
+from ..commands._reply_modes import command_names, reshaped, reshapes
 from ..exceptions import FAILED_REPLIES, WatchError
 from ..lock import Lock
 from ..node import Node
@@ -219,6 +222,13 @@ class RedisCluster(Commands):
         self._pool_options = pool_options
         self.protocol = self.settings.protocol
         self.decode_responses = self.settings.decode_responses
+        # The reply shapes of the client's mode (protocol=3, legacy_responses=False),
+        # chosen once; None (the default) leaves execute_command as it is.
+        self._reshapes = reshapes(self.settings.user_protocol, self.settings.legacy_responses)
+        if self._reshapes:
+            self.execute_command = partial(  # type: ignore[method-assign]
+                _reshaping, weakref.proxy(self), self._reshapes
+            )
         self.read_from_replicas = strategy is not None
         self.load_balancing_strategy = strategy
         self.reinitialize_steps = reinitialize_steps
@@ -821,7 +831,12 @@ class RedisCluster(Commands):
         ``transaction=True``; then every key must be on one slot)."""
         if shard_hint is not None:
             raise RedisClusterException("shard_hint is deprecated in cluster mode")
-        return ClusterPipeline(self, transaction=bool(transaction))
+        pipe = ClusterPipeline(self, transaction=bool(transaction))
+        if self._reshapes:
+            pipe.execute_command = partial(  # type: ignore[method-assign]
+                _reshaping, weakref.proxy(pipe), self._reshapes
+            )
+        return pipe
 
     def transaction(
         self, func: Callable[[ClusterPipeline], Any], *watches: Any, shard_hint: Any = None,
@@ -944,6 +959,14 @@ class NodeClient(Commands):
         """Send one command to the node; return its result (as ``RedisCluster``'s)."""
         options.pop("target_nodes", None)
         return self.owner.execute_command(*args, target_nodes=self.node, **options)
+
+
+def _reshaping(target: Any, shapes: dict[str, Any], *args: Any, **options: Any) -> Any:
+    """``target``'s own execute_command with the mode's reply shape (once: not again
+    for the user's retry's attempts, which come back through it)."""
+    if args and "_attempt" not in options:
+        options = reshaped(shapes, command_names(args), options)
+    return target.__class__.execute_command(target, *args, **options)
 
 
 class _Again(Exception):

@@ -9,9 +9,12 @@ Where a command runs (a shared connection, a dedicated one, or refused) is
 not decided here but by the executor, from the command table
 (:mod:`._table`).
 
-Replies are shaped the same whichever the RESP version: the shapes redis-py
-gives on RESP2 (which redis-py 8 also gives on its default RESP3
-connections).  Where redis-py converts only for some inputs, so do the
+Each method names the shape redis-py gives on RESP2 (which redis-py 8 also
+gives on its default RESP3 connections), the same whichever the RESP
+version; a client made with ``protocol=3`` or ``legacy_responses=False``
+replaces it for the commands whose shape differs in that mode
+(:mod:`._reply_modes`, as redis-py's callback tables do).  Where redis-py
+converts only for some inputs, so do the
 groups: for example :meth:`~.server.ServerCommands.info` and
 :meth:`~.server.ServerCommands.config_get` always give ``str`` keys, while
 :meth:`~.hash.HashCommands.hgetall` keys follow ``decode_responses``.
@@ -26,10 +29,11 @@ shared); :meth:`~.set.SetCommands.sismember` and
 :meth:`~.set.SetCommands.smismember` give ``bool`` where redis-py gives
 ``0``/``1`` (equal values, ``bool`` being an ``int``); a ``score_cast_func``
 is given ``str`` scores when decoding on RESP3 too, where redis-py gives it
-``bytes``; where redis-py 8 leaves a RESP3 reply in a shape of its own
-(FUNCTION STATS as a dict, XINFO STREAM FULL consumers with ``bytes`` keys,
-ZDIFF/ZRANDMEMBER/ZMPOP scores as ``bytes`` when decoding, vector sets'
-booleans and doubles), the groups give RESP2's shape all the same.
+``bytes``; where redis-py 8 with no protocol given leaves a RESP3 reply in
+a shape of its own (FUNCTION STATS as a dict, XINFO STREAM FULL consumers
+with ``bytes`` keys, ZDIFF/ZRANDMEMBER/ZMPOP scores as ``bytes`` when
+decoding, vector sets' booleans and doubles), the groups give RESP2's
+shape all the same (greenpool's default is RESP2).
 """
 
 from __future__ import annotations

@@ -267,13 +267,13 @@ def test_shapes_apply_in_a_pipeline(redis_server: RedisServer, k: Keys) -> None:
         pipe.zunion({k("a"): 2, k("b"): 1}, withscores=True, score_cast_func=int)
         pipe.zmpop(1, [k("a")], max=True)
         pipe.bzmpop(1, 2, [k("none"), k("a")], min=True)
-        assert pipe.execute() == [
+        assert pipe.execute() == [  # redis-py's protocol=3 shapes: RESP3's own
             2,
             1,
-            ["y", "2.5"],
-            [("x", 3), ("y", 5)],
-            [k("a"), [["y", "2.5"]]],
-            [k("a"), [["x", "1"]]],
+            [["y", 2.5]],
+            [["x", 3], ["y", 5]],
+            [k("a"), [["y", 2.5]]],
+            [k("a"), [["x", 1.0]]],
         ]
 
 

@@ -187,7 +187,7 @@ def test_shapes_apply_in_a_pipeline(redis_server: RedisServer, k: Keys) -> None:
             created, added, read, pending, consumers, destroyed = pipe.execute()
         s = k("s").encode()
         assert (created, added, destroyed) == (True, b"1-0", True)
-        assert read == [[s, [(b"1-0", {b"a": b"1"})]]]
+        assert read == {s: [[(b"1-0", {b"a": b"1"})]]}  # redis-py's protocol=3 shape
         assert pending["consumers"] == [{"name": b"c", "pending": 1}]
         assert [consumer["name"] for consumer in consumers] == [b"c"]
 
