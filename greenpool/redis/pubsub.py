@@ -11,6 +11,13 @@ connection's reader greenlet; nothing is matched as a reply.  If the
 connection breaks, the next ``get_message`` reconnects and subscribes again
 to everything.
 
+After ``fork()`` (see :mod:`greenpool._fork`) the subscriptions and the
+messages already received stay the parent's: in the child the queue is
+emptied, a reader waiting in ``get_message`` (a worker's copy too) gets
+None, and the next ``get_message`` subscribes again to everything over a
+connection of the child's own.  A :class:`Monitor` in the child raises
+:class:`~greenpool.ConnectionError` from ``next_command``.
+
 :class:`Monitor` streams the commands the server runs
 (``next_command()``, ``listen()``).
 """
@@ -25,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from gevent.queue import Empty, Queue
 
+from .._fork import register
 from ..errors import ConfigurationError, ConnectionError, ReplyError
 from ..protocol.resp import encode_command
 from ..transport.connection import Connection
@@ -37,6 +45,8 @@ if TYPE_CHECKING:
 __all__ = ["Monitor", "PubSub", "PubSubError", "PubSubWorker"]  # PubSubError: the old home
 
 _BROKEN = object()
+#: Queued in a child after fork(): wakes a copy of a reader, which returns nothing.
+_FORKED = object()
 _SUBSCRIBE_TYPES = frozenset(["subscribe", "psubscribe", "unsubscribe", "punsubscribe",
                               "ssubscribe", "sunsubscribe"])
 
@@ -58,6 +68,7 @@ class _Subscriber:
         self.name = name
         self.queue: Queue = Queue()
         self.conn: Connection | None = None
+        self.waiting = 0  # readers blocked in get(): woken in a child after fork()
 
     def connect(self) -> Connection:
         conn = self.settings.new_connection(name=self.name)
@@ -85,7 +96,11 @@ class _Subscriber:
                     # with time.sleep (no monkey-patching) never yields.
                     gevent.idle()
                 return self.queue.get_nowait()
-            return self.queue.get(timeout=timeout)
+            self.waiting += 1
+            try:
+                return self.queue.get(timeout=timeout)
+            finally:
+                self.waiting -= 1
         except Empty:
             return None
 
@@ -93,6 +108,23 @@ class _Subscriber:
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.close("closed by the application")
+
+    def forget_inherited(self) -> None:
+        """In a child after fork(): drop the parent's connection and queued messages.
+
+        The connection severed its socket itself; it is forgotten without a
+        close (whose listener would queue ``_BROKEN``).  A reader waiting on
+        the queue (the copy of one that waited at the fork) gets ``_FORKED``.
+        Never blocks or switches greenlets.
+        """
+        self.conn = None
+        while True:
+            try:
+                self.queue.get_nowait()
+            except Empty:
+                break
+        for _ in range(self.waiting):
+            self.queue.put_nowait(_FORKED)
 
 
 class PubSub:
@@ -123,6 +155,7 @@ class PubSub:
         self._closed = False
         self._finalizer = weakref.finalize(self, self._sub.close)
         node.attach(self)
+        register(self)
 
     def __enter__(self) -> PubSub:
         return self
@@ -229,7 +262,7 @@ class PubSub:
                 return None
             self._ensure()
         raw = self._sub.get(timeout)
-        if raw is None:
+        if raw is None or raw is _FORKED:
             return None
         if raw is _BROKEN:
             if self.subscribed and not self._closed:
@@ -333,6 +366,11 @@ class PubSub:
 
     reset = close
 
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): the subscriptions' connection and messages are the
+        parent's (see the module docs); the next :meth:`get_message` subscribes again."""
+        self._sub.forget_inherited()
+
 
 class PubSubWorker(gevent.Greenlet):  # type: ignore[misc]
     """The handler greenlet made by :meth:`PubSub.run_in_greenlet`; ``stop()`` ends it."""
@@ -387,7 +425,9 @@ class Monitor:
         self._sub = _Subscriber(node.settings, f"redis monitor {node.settings.address}")
         node.attach(self)
         self._started = False
+        self._inherited = False
         weakref.finalize(self, self._sub.close)
+        register(self)
 
     def __enter__(self) -> Monitor:
         conn = self._sub.connect()
@@ -397,6 +437,7 @@ class Monitor:
             self._sub.close()
             raise ConnectionError(f"MONITOR was refused or timed out: {first!r}")
         self._started = True
+        self._inherited = False
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -412,6 +453,8 @@ class Monitor:
         TimeoutError after ``timeout``."""
         if not self._started:
             raise PubSubError("use the Monitor as a context manager: with r.monitor() as m")
+        if self._inherited:
+            raise ConnectionError("the MONITOR connection is the parent's (fork())")
         raw = self._sub.get(timeout)
         if raw is None:
             from ..errors import TimeoutError
@@ -419,6 +462,8 @@ class Monitor:
             raise TimeoutError(f"no command within {timeout}s")
         if raw is _BROKEN:
             raise ConnectionError("the MONITOR connection broke")
+        if raw is _FORKED:
+            raise ConnectionError("the MONITOR connection is the parent's (fork())")
         line = _text(raw)
         match = _MONITOR_LINE.match(line)
         if match is None:
@@ -445,6 +490,12 @@ class Monitor:
         """Yield commands as the server runs them."""
         while True:
             yield self.next_command()
+
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): the MONITOR stream is the parent's; the next
+        :meth:`next_command` raises ConnectionError (see the module docs)."""
+        self._inherited = self._sub.conn is not None
+        self._sub.forget_inherited()
 
 
 def client_timeout(conn: Connection) -> float:
