@@ -116,7 +116,7 @@ class Lock:
         if self.timeout and self.sleep > self.timeout:
             raise LockError("'sleep' must be less than 'timeout'", lock_name=name)
         self._scripts: dict[str, Script] = {}
-        register(self)
+        register(self, owner=False)  # a token to forget, nothing to close
 
     def __repr__(self) -> str:
         return f"<Lock {self.name!r} timeout={self.timeout}>"

@@ -494,7 +494,7 @@ class _PrimaryLocator:
         self._flight = _SingleFlight()
         self._nodes: weakref.WeakSet[Node] = weakref.WeakSet()
         self._poller: Any = None
-        _fork.register(self)
+        _fork.register(self, owner=False)
 
     def __str__(self) -> str:
         return f"redis+sentinel://{self.service}"
@@ -621,7 +621,7 @@ class _ReplicaLocator:
         self._nodes: weakref.WeakSet[Node] = weakref.WeakSet()
         self._pending: tuple[str, int] | None = None
         self._rechecking = False
-        _fork.register(self)
+        _fork.register(self, owner=False)
 
     def _forget_inherited(self) -> None:
         """In a child after fork(): a discovery or recheck under way is the parent's."""
@@ -774,7 +774,7 @@ class _Watch:
         self.replicas: weakref.WeakSet[_ReplicaLocator] = weakref.WeakSet()
         self._greenlets: list[Any] = []
         self.stopped = False
-        _fork.register(self)
+        _fork.register(self, owner=False)
 
     def _forget_inherited(self) -> None:
         """In a child after fork(): the listeners are the parent's; their copies stop

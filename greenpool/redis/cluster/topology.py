@@ -160,7 +160,7 @@ class Topology:
         self._closed = False
         #: How many slot-map reads were made (successful or not), and redirects seen.
         self.counters = {"refreshes": 0, "moved": 0, "ask": 0}
-        _fork.register(self)
+        _fork.register(self, owner=False)  # its nodes are the owners
 
     # ------------------------------------------------------------------ nodes
 
