@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import gevent
+from gevent.lock import Semaphore
 from gevent.queue import Empty, Queue
 
 from .._fork import register
@@ -152,6 +153,7 @@ class PubSub:
         self.channels: dict[Any, Callable[[dict[str, Any]], Any] | None] = {}
         self.patterns: dict[Any, Callable[[dict[str, Any]], Any] | None] = {}
         self._sub = _Subscriber(node.settings, f"redis pubsub {node.settings.address}")
+        self._connecting = Semaphore()
         self._closed = False
         self._finalizer = weakref.finalize(self, self._sub.close)
         node.attach(self)
@@ -176,12 +178,20 @@ class PubSub:
     def _ensure(self) -> None:
         if self._closed:
             raise PubSubError("this PubSub was closed")
-        if self._sub.conn is None or not self._sub.conn.live():
-            self._sub.connect()
-            if self.channels:
-                self._sub.send("SUBSCRIBE", *self.channels)
-            if self.patterns:
-                self._sub.send("PSUBSCRIBE", *self.patterns)
+        if self._sub.conn is not None and self._sub.conn.live():
+            return
+        # One connect for every greenlet that finds the connection gone (a
+        # worker and a reader, in a child after fork()): a second subscribed
+        # connection would queue every message twice.
+        with self._connecting:
+            if self._closed:
+                raise PubSubError("this PubSub was closed")
+            if self._sub.conn is None or not self._sub.conn.live():
+                self._sub.connect()
+                if self.channels:
+                    self._sub.send("SUBSCRIBE", *self.channels)
+                if self.patterns:
+                    self._sub.send("PSUBSCRIBE", *self.patterns)
 
     def _key(self, name: Any) -> Any:
         # Channel names as the server's messages will spell them.
@@ -370,6 +380,7 @@ class PubSub:
         """In a child after fork(): the subscriptions' connection and messages are the
         parent's (see the module docs); the next :meth:`get_message` subscribes again."""
         self._sub.forget_inherited()
+        self._connecting = Semaphore()  # maybe held by a copy of a parent's greenlet
 
 
 class PubSubWorker(gevent.Greenlet):  # type: ignore[misc]

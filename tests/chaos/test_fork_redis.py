@@ -121,6 +121,25 @@ def test_a_pubsub_subscribed_before_fork_stays_the_parents_and_subscribes_anew_i
     reader.close()
 
 
+def test_greenlets_reading_an_inherited_pubsub_at_once_subscribe_it_once(r: Redis) -> None:
+    """Two readers in the child (a worker's copy and a new one, say) share one
+    connect: a second subscribed connection would queue every message twice."""
+    channel = f"fork-twice-{os.getpid()}"
+    pubsub = r.pubsub()
+    pubsub.subscribe(channel)
+    assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+
+    def check() -> bool:
+        gevent.joinall([gevent.spawn(pubsub.get_message, timeout=0.3) for _ in range(2)])
+        assert r.pubsub_numsub(channel)[0][1] == 2  # the parent's and the child's
+        assert r.publish(channel, "once") == 2
+        assert _next_data(pubsub) == b"once"
+        return pubsub.get_message(timeout=0.1) is None
+
+    in_child(check)
+    pubsub.close()
+
+
 def test_a_monitor_reading_before_fork_fails_in_the_child_and_goes_on_in_the_parent(
     r: Redis,
 ) -> None:
@@ -386,6 +405,31 @@ def test_cluster_pubsub_subscribed_before_fork_stays_the_parents_and_subscribes_
     assert not worker.dead and not plain_worker.dead
     worker.stop()
     plain_worker.stop()
+    rc.close()
+
+
+def test_greenlets_reading_an_inherited_cluster_pubsub_at_once_subscribe_it_once(
+    redis_cluster: Any,
+) -> None:
+    rc = RedisCluster(startup_nodes=redis_cluster.startup_nodes, socket_timeout=5)
+    channel = f"fork-twice-s{os.getpid()}"
+    server = redis_cluster.node(rc.get_node_from_key(channel).port)
+    pubsub = rc.pubsub()
+    pubsub.ssubscribe(channel)
+    assert pubsub.get_sharded_message(timeout=5)["type"] == "ssubscribe"
+
+    def check() -> bool:
+        gevent.joinall([gevent.spawn(pubsub.get_sharded_message, timeout=0.3)
+                        for _ in range(2)])
+        assert int(server.execute("PUBSUB", "SHARDNUMSUB", channel)[1]) == 2
+        rc.spublish(channel, "once")
+        message = None
+        while message is None or message["type"] != "smessage":
+            message = pubsub.get_sharded_message(timeout=5)
+        return pubsub.get_sharded_message(timeout=0.1) is None
+
+    in_child(check)
+    pubsub.close()
     rc.close()
 
 

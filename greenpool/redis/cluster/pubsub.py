@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from gevent.lock import Semaphore
 from gevent.queue import Empty, Queue
 
 from ...errors import ConfigurationError, ConnectionError, GreenpoolError, ReplyError
@@ -73,6 +74,7 @@ class ClusterPubSub(PubSub):
         # with target_node): per node, in arrival order.
         self._shard_later: dict[str, deque[Any]] = {}
         self._shard_waiting = 0  # readers blocked on the queue, woken after fork()
+        self._resubscribing = Semaphore()
 
     def __repr__(self) -> str:
         return (f"<ClusterPubSub channels={len(self.channels)} patterns={len(self.patterns)} "
@@ -166,11 +168,18 @@ class ClusterPubSub(PubSub):
         self._resubscribe()
 
     def _resubscribe(self) -> None:
-        for channel in list(self._shard_orphans):
-            try:
-                self._shard_subscribe(channel)
-            except GreenpoolError:
-                return  # still unreachable: retried at the next call
+        # One greenlet at a time (a worker and a reader, in a child after fork()):
+        # two would each connect to a node and subscribe its channels twice.
+        if not self._resubscribing.acquire(blocking=False):
+            return  # another greenlet is at it
+        try:
+            for channel in list(self._shard_orphans):
+                try:
+                    self._shard_subscribe(channel)
+                except GreenpoolError:
+                    return  # still unreachable: retried at the next call
+        finally:
+            self._resubscribing.release()
 
     def get_sharded_message(
         self, ignore_subscribe_messages: bool = False, timeout: float | None = 0.0,
@@ -322,6 +331,7 @@ class ClusterPubSub(PubSub):
         """In a child after fork(): every shard subscription is the parent's; the
         next :meth:`get_sharded_message` subscribes them again (see the module docs)."""
         super()._forget_inherited()
+        self._resubscribing = Semaphore()  # maybe held by a copy of a parent's greenlet
         # The connections severed their sockets themselves: forgotten, not closed.
         self._shard_orphans.update(self._shard_where)
         self._shard_where.clear()
