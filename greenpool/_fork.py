@@ -101,23 +101,29 @@ class Inheritor(Protocol):
 
 
 _INHERITORS: weakref.WeakSet[Any] = weakref.WeakSet()
+_OWNERS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def register(obj: Inheritor) -> None:
+def register(obj: Inheritor, *, owner: bool = True) -> None:
     """Call ``obj._forget_inherited()`` in every child process forked while ``obj`` lives.
 
+    ``owner``: ``obj`` owns connections and has ``close()`` (or ``stop()``),
+    and :func:`registered` lists it.  Pass False for an object that only
+    holds state to forget (a lock's token, a listener's bookkeeping).
     Held weakly: registering keeps nothing alive.
     """
     _INHERITORS.add(obj)
+    if owner:
+        _OWNERS.add(obj)
 
 
 def registered() -> list[Any]:
-    """Every object passed to :func:`register` and still alive in this process, in no set order.
+    """Every owner passed to :func:`register` and still alive in this process, in no set order.
 
     For closing them all when a worker process ends
     (:mod:`greenpool.integrations.shutdown`).
     """
-    return list(_INHERITORS)
+    return list(_OWNERS)
 
 
 #: This process's id, kept up to date by the fork hook below: a hot path that

@@ -186,13 +186,31 @@ def run_in_child(scenario: Callable[[], Any], limit: float = 10.0) -> None:
 
 
 def in_child(check: Callable[[], Any]) -> None:
-    """Run ``check()`` in a child made by ``gevent.fork()``; assert it returned True there."""
+    """Run ``check()`` in a child made by ``gevent.fork()``; assert it returned True there.
+
+    What went wrong in the child (its traceback, or that it returned false
+    or ran out of its 10 s) comes back through a pipe into the assertion.
+    """
+    read_end, write_end = os.pipe()
     pid = gevent.fork()
     if pid == 0:
-        code = 2
+        os.close(read_end)
+        code, why = 2, "did not finish within 10 s"
         try:
             with gevent.Timeout(10, False):
-                code = 0 if check() else 1
+                result = check()
+                code, why = (0, "") if result else (1, f"check() returned {result!r}")
+        except BaseException:
+            import traceback
+
+            why = traceback.format_exc()
         finally:
-            os._exit(code)
-    assert wait_child(pid) == 0
+            try:
+                os.write(write_end, why.encode("utf-8", "replace")[-8000:])
+            finally:
+                os._exit(code)
+    os.close(write_end)
+    code = wait_child(pid)
+    with os.fdopen(read_end, "rb") as reader:
+        why = reader.read().decode("utf-8", "replace")
+    assert code == 0, f"the child exited with {code}: {why}"

@@ -18,6 +18,12 @@ in one greenlet can't be released from another.  With
 A greenlet killed while its ``SET`` is on the wire may leave the key taken
 with a token nobody holds (the server may have run it): give locks a
 ``timeout`` so that such a key expires.
+
+A lock held when the process forks stays the parent's: in the child the
+token is forgotten (see :mod:`greenpool._fork`), so the child's copy of a
+greenlet inside ``with lock:`` can't release it (leaving the block raises,
+or logs, :class:`LockError`), nor can :meth:`Lock.release` or
+:meth:`Lock.extend` there.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from gevent.local import local
 
+from .._fork import register
 from .exceptions import LockError, LockNotOwnedError
 
 if TYPE_CHECKING:
@@ -109,6 +116,7 @@ class Lock:
         if self.timeout and self.sleep > self.timeout:
             raise LockError("'sleep' must be less than 'timeout'", lock_name=name)
         self._scripts: dict[str, Script] = {}
+        register(self, owner=False)  # a token to forget, nothing to close
 
     def __repr__(self) -> str:
         return f"<Lock {self.name!r} timeout={self.timeout}>"
@@ -231,6 +239,12 @@ class Lock:
         if self.timeout is None:
             raise LockError("Cannot reacquire a lock with no timeout", lock_name=self.name)
         return self.do_reacquire()
+
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): the token is the parent's; forget it (every
+        greenlet's, with ``thread_local``) so that nothing here releases the lock."""
+        self.local = _PerGreenlet() if self.thread_local else _Plain()
+        self.local.token = None
 
     def do_reacquire(self) -> bool:
         assert self.timeout is not None

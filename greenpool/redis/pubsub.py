@@ -17,6 +17,13 @@ connection's reader greenlet; nothing is matched as a reply.  If the
 connection breaks, the next ``get_message`` reconnects and subscribes again
 to everything.
 
+After ``fork()`` (see :mod:`greenpool._fork`) the subscriptions and the
+messages already received stay the parent's: in the child the queue is
+emptied, a reader waiting in ``get_message`` (a worker's copy too) gets
+None, and the next ``get_message`` subscribes again to everything over a
+connection of the child's own.  A :class:`Monitor` in the child raises
+:class:`~greenpool.ConnectionError` from ``next_command``.
+
 :class:`Monitor` streams the commands the server runs
 (``next_command()``, ``listen()``).
 """
@@ -32,8 +39,10 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.event
+from gevent.lock import Semaphore
 from gevent.queue import Empty, Queue
 
+from .._fork import register
 from ..errors import ConfigurationError, ConnectionError, ReplyError
 from ..protocol.resp import encode_command
 from ..transport.connection import Connection
@@ -47,6 +56,8 @@ if TYPE_CHECKING:
 __all__ = ["Monitor", "PubSub", "PubSubError", "PubSubWorker", "Subscription"]
 
 _BROKEN = object()
+#: Queued in a child after fork(): wakes a copy of a reader, which returns nothing.
+_FORKED = object()
 _SUBSCRIBE_TYPES = frozenset(["subscribe", "psubscribe", "unsubscribe", "punsubscribe",
                               "ssubscribe", "sunsubscribe"])
 _UNSUBSCRIBE_TYPES = frozenset(["unsubscribe", "punsubscribe", "sunsubscribe"])
@@ -70,6 +81,7 @@ class _Subscriber:
         self.name = name
         self.queue: Queue = Queue()
         self.conn: Connection | None = None
+        self.waiting = 0  # readers blocked in get(): woken in a child after fork()
 
     def connect(self) -> Connection:
         conn = self.settings.new_connection(name=self.name)
@@ -97,7 +109,11 @@ class _Subscriber:
                     # with time.sleep (no monkey-patching) never yields.
                     gevent.idle()
                 return self.queue.get_nowait()
-            return self.queue.get(timeout=timeout)
+            self.waiting += 1
+            try:
+                return self.queue.get(timeout=timeout)
+            finally:
+                self.waiting -= 1
         except Empty:
             return None
 
@@ -105,6 +121,23 @@ class _Subscriber:
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.close("closed by the application")
+
+    def forget_inherited(self) -> None:
+        """In a child after fork(): drop the parent's connection and queued messages.
+
+        The connection severed its socket itself; it is forgotten without a
+        close (whose listener would queue ``_BROKEN``).  A reader waiting on
+        the queue (the copy of one that waited at the fork) gets ``_FORKED``.
+        Never blocks or switches greenlets.
+        """
+        self.conn = None
+        while True:
+            try:
+                self.queue.get_nowait()
+            except Empty:
+                break
+        for _ in range(self.waiting):
+            self.queue.put_nowait(_FORKED)
 
 
 @dataclass(frozen=True)
@@ -161,9 +194,11 @@ class PubSub:
         # is read (redis-py's); get_message waits on it when not subscribed.
         self.subscribed_event = gevent.event.Event()
         self._sub = _Subscriber(node.settings, f"redis pubsub {node.settings.address}")
+        self._connecting = Semaphore()
         self._closed = False
         self._finalizer = weakref.finalize(self, self._sub.close)
         node.attach(self)
+        register(self)
 
     def __enter__(self) -> PubSub:
         return self
@@ -186,18 +221,26 @@ class PubSub:
     def _ensure(self) -> None:
         if self._closed:
             raise PubSubError("this PubSub was closed")
-        if self._sub.conn is None or not self._sub.conn.live():
-            self._sub.connect()
-            # Everything known is subscribed again (unsubscriptions not yet
-            # confirmed included, as redis-py's): nothing is pending any more.
-            self.pending_unsubscribe_channels.clear()
-            self.pending_unsubscribe_patterns.clear()
-            self.pending_unsubscribe_shard_channels.clear()
-            if self.channels:
-                self._sub.send("SUBSCRIBE", *self.channels)
-            if self.patterns:
-                self._sub.send("PSUBSCRIBE", *self.patterns)
-            self._renew_shard_channels()
+        if self._sub.conn is not None and self._sub.conn.live():
+            return
+        # One connect for every greenlet that finds the connection gone (a
+        # worker and a reader, in a child after fork()): a second subscribed
+        # connection would queue every message twice.
+        with self._connecting:
+            if self._closed:
+                raise PubSubError("this PubSub was closed")
+            if self._sub.conn is None or not self._sub.conn.live():
+                self._sub.connect()
+                # Everything known is subscribed again (unsubscriptions not yet
+                # confirmed included, as redis-py's): nothing is pending any more.
+                self.pending_unsubscribe_channels.clear()
+                self.pending_unsubscribe_patterns.clear()
+                self.pending_unsubscribe_shard_channels.clear()
+                if self.channels:
+                    self._sub.send("SUBSCRIBE", *self.channels)
+                if self.patterns:
+                    self._sub.send("PSUBSCRIBE", *self.patterns)
+                self._renew_shard_channels()
 
     def _renew_shard_channels(self) -> None:
         """Subscribe again to the shard channels on a new connection."""
@@ -323,7 +366,7 @@ class PubSub:
             if timeout is not None:
                 timeout = max(0.0, timeout - (time.monotonic() - started))
         raw = self._sub.get(timeout)
-        if raw is None:
+        if raw is None or raw is _FORKED:
             return None
         if raw is _BROKEN:
             if self.subscribed and not self._closed:
@@ -469,6 +512,12 @@ class PubSub:
 
     reset = close
 
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): the subscriptions' connection and messages are the
+        parent's (see the module docs); the next :meth:`get_message` subscribes again."""
+        self._sub.forget_inherited()
+        self._connecting = Semaphore()  # maybe held by a copy of a parent's greenlet
+
 
 class PubSubWorker(gevent.Greenlet):  # type: ignore[misc]
     """The handler greenlet made by :meth:`PubSub.run_in_greenlet`; ``stop()`` ends it."""
@@ -523,7 +572,9 @@ class Monitor:
         self._sub = _Subscriber(node.settings, f"redis monitor {node.settings.address}")
         node.attach(self)
         self._started = False
+        self._inherited = False
         weakref.finalize(self, self._sub.close)
+        register(self)
 
     def __enter__(self) -> Monitor:
         conn = self._sub.connect()
@@ -533,6 +584,7 @@ class Monitor:
             self._sub.close()
             raise ConnectionError(f"MONITOR was refused or timed out: {first!r}")
         self._started = True
+        self._inherited = False
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -548,6 +600,8 @@ class Monitor:
         TimeoutError after ``timeout``."""
         if not self._started:
             raise PubSubError("use the Monitor as a context manager: with r.monitor() as m")
+        if self._inherited:
+            raise ConnectionError("the MONITOR connection is the parent's (fork())")
         raw = self._sub.get(timeout)
         if raw is None:
             from ..errors import TimeoutError
@@ -555,6 +609,8 @@ class Monitor:
             raise TimeoutError(f"no command within {timeout}s")
         if raw is _BROKEN:
             raise ConnectionError("the MONITOR connection broke")
+        if raw is _FORKED:
+            raise ConnectionError("the MONITOR connection is the parent's (fork())")
         line = _text(raw)
         match = _MONITOR_LINE.match(line)
         if match is None:
@@ -581,6 +637,12 @@ class Monitor:
         """Yield commands as the server runs them."""
         while True:
             yield self.next_command()
+
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): the MONITOR stream is the parent's; the next
+        :meth:`next_command` raises ConnectionError (see the module docs)."""
+        self._inherited = self._sub.conn is not None
+        self._sub.forget_inherited()
 
 
 def client_timeout(conn: Connection) -> float:

@@ -42,6 +42,13 @@ A ``slave_for`` client with a connection on a server that the failover
 made the primary (or that left the sentinels' replica list) reconnects
 every connection to the replicas listed then.
 
+**fork().**  In a child process the listeners, the pollers and a discovery
+under way at the fork are the parent's: their copies stop without asking
+a sentinel (see :mod:`greenpool._fork`), so the child opens nothing until
+it uses a client.  The first connect of a client in the child discovers
+the primary (or the replicas) again and starts the child's own listeners
+and poller.
+
 **Closing.**  :meth:`Sentinel.close` ends the :class:`Sentinel`'s own use;
 the clients it made keep finding and following the primary until they
 are closed, and what serves them (the connections to the sentinels, the
@@ -60,6 +67,7 @@ from typing import Any, TypeVar
 import gevent
 from gevent.event import AsyncResult
 
+from .. import _fork
 from .._backoff import Backoff
 from .._util import check_bool, check_float, check_int
 from ..address import Address
@@ -217,6 +225,7 @@ class Sentinel(SentinelCommands):
         self._counters["discoveries"] += 1
         answers: list[tuple[Any, dict[str, Any]]] = []
         errors: list[str] = []
+        pid = _fork.pid
 
         def ask(sentinel: Redis) -> None:
             # SENTINEL MASTER first: the sentinel leading a failover changes
@@ -224,7 +233,9 @@ class Sentinel(SentinelCommands):
             # same moment, so asked in this order a pair straddling that
             # moment is (old epoch, new address), never (new epoch, old address).
             try:
+                _same_process(pid)
                 state = sentinel.sentinel_master(service_name)
+                _same_process(pid)
                 address = sentinel.execute_command(
                     "SENTINEL", "GET-MASTER-ADDR-BY-NAME", service_name
                 )
@@ -280,7 +291,9 @@ class Sentinel(SentinelCommands):
         return self._find_slaves(service_name)
 
     def _find_slaves(self, service_name: str) -> list[tuple[str, int]]:
+        pid = _fork.pid
         for sentinel in self.sentinels:
+            _same_process(pid)
             try:
                 slaves = self.filter_slaves(sentinel.sentinel_slaves(service_name))
             except (ConnectionError, TimeoutError, ResponseError):
@@ -447,13 +460,14 @@ class _SingleFlight:
         result = self._result
         if result is None:
             result = self._result = AsyncResult()
-            gevent.spawn(self._work, result, work)
+            gevent.spawn(self._work, result, work, _fork.pid)
         result.wait()
         value: T = result.get(block=False)
         return value
 
-    def _work(self, result: AsyncResult, work: Callable[[], Any]) -> None:
+    def _work(self, result: AsyncResult, work: Callable[[], Any], pid: int) -> None:
         try:
+            _same_process(pid)  # a copy, started after fork(), asks nobody
             result.set(work())
         except BaseException as exc:  # handed to every waiter
             result.set_exception(exc)
@@ -480,6 +494,7 @@ class _PrimaryLocator:
         self._flight = _SingleFlight()
         self._nodes: weakref.WeakSet[Node] = weakref.WeakSet()
         self._poller: Any = None
+        _fork.register(self, owner=False)
 
     def __str__(self) -> str:
         return f"redis+sentinel://{self.service}"
@@ -487,12 +502,21 @@ class _PrimaryLocator:
     def attach(self, node: Node) -> None:
         """Serve ``node`` too; start the poller if it is not running."""
         self._nodes.add(node)
+        self._start_poller()
+
+    def _start_poller(self) -> None:
         poller = self._poller
         if (poller is None or poller.dead) and not self._sentinel._watch.stopped:
             poller = self._poller = gevent.spawn(
                 _poll, weakref.ref(self), self._sentinel._poll_interval
             )
             poller.name = f"greenpool-sentinel-poll-{self.service}"
+
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): the poller and a discovery under way are the
+        parent's; the child's first :meth:`locate` starts its own (see the module docs)."""
+        self._poller = None
+        self._flight = _SingleFlight()
 
     @property
     def address(self) -> Address | None:
@@ -517,6 +541,9 @@ class _PrimaryLocator:
         self.refresh_quietly()
 
     def locate(self) -> Address:
+        if self._poller is None:  # first use in a child after fork()
+            self._start_poller()
+            self._sentinel._watch.listen()
         address = self._address
         if address is not None and monotonic() - self._found_at < TRUST_SECONDS:
             return address
@@ -594,6 +621,13 @@ class _ReplicaLocator:
         self._nodes: weakref.WeakSet[Node] = weakref.WeakSet()
         self._pending: tuple[str, int] | None = None
         self._rechecking = False
+        _fork.register(self, owner=False)
+
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): a discovery or recheck under way is the parent's."""
+        self._flight = _SingleFlight()
+        self._pending = None
+        self._rechecking = False
 
     def __str__(self) -> str:
         return f"redis+sentinel://{self.service}?replicas"
@@ -602,6 +636,7 @@ class _ReplicaLocator:
         self._nodes.add(node)
 
     def locate(self) -> Address:
+        self._sentinel._watch.listen()  # after fork(): the child's own listeners
         if monotonic() - self._found_at >= TRUST_SECONDS:
             self._replicas = self._flight.run(self._discover)
             self._found_at = monotonic()
@@ -635,8 +670,9 @@ class _ReplicaLocator:
         if self._rechecking:
             return
         self._rechecking = True
+        pid = _fork.pid
         try:
-            while self._pending is not None:
+            while self._pending is not None and _fork.pid == pid:
                 primary, self._pending = self._pending, None
                 self._recheck(primary)
         finally:
@@ -738,6 +774,16 @@ class _Watch:
         self.replicas: weakref.WeakSet[_ReplicaLocator] = weakref.WeakSet()
         self._greenlets: list[Any] = []
         self.stopped = False
+        _fork.register(self, owner=False)
+
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): the listeners are the parent's; their copies stop
+        at their next wake-up, and :meth:`listen` starts the child's own."""
+        self._greenlets = []
+
+    def listening(self, glet: Any) -> bool:
+        """Whether ``glet`` is one of this watch's listeners now."""
+        return not self.stopped and any(g is glet for g in self._greenlets)
 
     def replicas_moved(self, service: str, primary: tuple[str, int]) -> None:
         """A failover of ``service`` to ``primary``: the replicas' clients recheck
@@ -781,16 +827,18 @@ class _Watch:
 
 
 def _listen(sentinel: Redis, watch_ref: weakref.ref[_Watch]) -> None:
-    """Receive one sentinel's announcements until the watch is gone."""
+    """Receive one sentinel's announcements until the watch is gone, stopped, or
+    has other listeners (this is a copy of the parent's, after fork())."""
     backoff = Backoff(base=0.05, cap=1.0)
-    while True:
+    me = gevent.getcurrent()
+    while _listening(watch_ref, me):
         pubsub = sentinel.pubsub(ignore_subscribe_messages=True)
         try:
             pubsub.subscribe(*_EVENTS)
             while True:
                 message = pubsub.get_message(timeout=1.0)
                 watch = watch_ref()
-                if watch is None or watch.stopped:
+                if watch is None or not watch.listening(me):
                     return
                 if message is not None:
                     backoff = Backoff(base=0.05, cap=1.0)
@@ -802,8 +850,17 @@ def _listen(sentinel: Redis, watch_ref: weakref.ref[_Watch]) -> None:
             pubsub.close()
         backoff = backoff.increment()
         gevent.sleep(backoff.delay())
-        if watch_ref() is None:
-            return
+
+
+def _listening(watch_ref: weakref.ref[_Watch], glet: Any) -> bool:
+    watch = watch_ref()
+    return watch is not None and watch.listening(glet)
+
+
+def _same_process(pid: int) -> None:
+    """ConnectionError in a child when the work began in the parent, before fork()."""
+    if _fork.pid != pid:
+        raise ConnectionError("fork() while asking the sentinels: the parent's question")
 
 
 def _poll(locator_ref: weakref.ref[_PrimaryLocator], interval: float) -> None:
@@ -812,8 +869,8 @@ def _poll(locator_ref: weakref.ref[_PrimaryLocator], interval: float) -> None:
     while True:
         gevent.sleep(interval)
         locator = locator_ref()
-        if locator is None or not locator.polling():
-            return
+        if locator is None or not locator.polling() or locator._poller is not gevent.getcurrent():
+            return  # ... or a copy of the parent's poller, after fork()
         locator.poll()
         del locator
 

@@ -83,6 +83,26 @@ def test_close_all_closes_every_greenpool_pool_and_client_unregistered(
     in_child(check)
 
 
+def test_close_all_leaves_alone_what_only_forgets_its_state_at_fork(fresh_redis: Any) -> None:
+    """A Lock (a token to forget in a child) has nothing to close: close_all()
+    neither calls a missing close() on it nor logs an error for it."""
+    r = Redis(port=fresh_redis.port)
+    lock = r.lock("shutdown-lock")
+    errors: list[logging.LogRecord] = []
+
+    def check() -> bool:
+        handler = logging.Handler(logging.ERROR)
+        handler.emit = errors.append  # type: ignore[method-assign]
+        logging.getLogger("greenpool").addHandler(handler)
+        shutdown.close_all()
+        return errors == [] and r.shared_pool.closed
+
+    in_child(check)
+    assert lock.acquire(blocking=False)  # the parent's client and lock are untouched
+    lock.release()
+    r.close()
+
+
 def test_the_gunicorn_module_sets_only_its_hooks_and_the_worker_class() -> None:
     from gunicorn.config import Config
 

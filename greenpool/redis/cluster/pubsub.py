@@ -13,6 +13,12 @@ a ``SSUBSCRIBE`` is answered ``MOVED``, or when a node's connection breaks,
 the slot map is refreshed and the channels are subscribed again on their
 new primary; until that works they are retried on every
 :meth:`~ClusterPubSub.get_sharded_message`.
+
+After ``fork()`` the shard subscriptions and the messages already received
+stay the parent's: in the child a reader waiting in
+:meth:`~ClusterPubSub.get_sharded_message` (a worker's copy too) gets None,
+and the next call subscribes every shard channel again, over connections
+of the child's own (plain channels: as :class:`~greenpool.redis.PubSub`).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from gevent.lock import Semaphore
 from gevent.queue import Empty, Queue
 
 from ...errors import ConnectionError, GreenpoolError, ReplyError
@@ -37,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["ClusterPubSub"]
 
 _BROKEN = object()
+#: Queued in a child after fork(): wakes a copy of a reader, which returns nothing.
+_FORKED = object()
 
 
 class ClusterPubSub(PubSub):
@@ -56,6 +65,8 @@ class ClusterPubSub(PubSub):
         # Messages read while the caller wanted another node's (get_sharded_message
         # with target_node): per node, in arrival order.
         self._shard_later: dict[str, deque[Any]] = {}
+        self._shard_waiting = 0  # readers blocked on the queue, woken after fork()
+        self._resubscribing = Semaphore()
 
     @property
     def subscribed(self) -> bool:
@@ -127,11 +138,18 @@ class ClusterPubSub(PubSub):
         self._resubscribe()
 
     def _resubscribe(self) -> None:
-        for channel in list(self._shard_orphans):
-            try:
-                self._shard_subscribe(channel)
-            except GreenpoolError:
-                return  # still unreachable: retried at the next call
+        # One greenlet at a time (a worker and a reader, in a child after fork()):
+        # two would each connect to a node and subscribe its channels twice.
+        if not self._resubscribing.acquire(blocking=False):
+            return  # another greenlet is at it
+        try:
+            for channel in list(self._shard_orphans):
+                try:
+                    self._shard_subscribe(channel)
+                except GreenpoolError:
+                    return  # still unreachable: retried at the next call
+        finally:
+            self._resubscribing.release()
 
     def get_sharded_message(
         self, ignore_subscribe_messages: bool = False, timeout: float | None = 0.0,
@@ -161,8 +179,10 @@ class ClusterPubSub(PubSub):
                     if remaining is not None and remaining <= 0:
                         name, raw = self._shard_queue.get_nowait()
                     else:
-                        name, raw = self._shard_queue.get(timeout=remaining)
+                        name, raw = self._wait_shard_message(remaining)
                 except Empty:
+                    return None
+                if raw is _FORKED:
                     return None
                 if only is not None and name != only and isinstance(raw, list):
                     self._shard_later.setdefault(name, deque()).append(raw)
@@ -173,6 +193,14 @@ class ClusterPubSub(PubSub):
             if deadline is not None and time.monotonic() >= deadline and (
                     self._shard_kept(only, peek=True) is None):
                 return None
+
+    def _wait_shard_message(self, timeout: float | None) -> tuple[str, Any]:
+        self._shard_waiting += 1
+        try:
+            item: tuple[str, Any] = self._shard_queue.get(timeout=timeout)
+            return item
+        finally:
+            self._shard_waiting -= 1
 
     def _shard_kept(self, only: str | None, peek: bool = False) -> tuple[str, Any] | None:
         """A message kept back for a later call (``only``: of that node)."""
@@ -210,6 +238,24 @@ class ClusterPubSub(PubSub):
     def _renew_shard_channels(self) -> None:
         # The shard channels have connections of their own (and their own renewal).
         pass
+
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): every shard subscription is the parent's; the
+        next :meth:`get_sharded_message` subscribes them again (see the module docs)."""
+        super()._forget_inherited()
+        self._resubscribing = Semaphore()  # maybe held by a copy of a parent's greenlet
+        # The connections severed their sockets themselves: forgotten, not closed.
+        self._shard_orphans.update(self._shard_where)
+        self._shard_where.clear()
+        self._shard_conns.clear()
+        self._shard_later.clear()
+        while True:
+            try:
+                self._shard_queue.get_nowait()
+            except Empty:
+                break
+        for _ in range(self._shard_waiting):
+            self._shard_queue.put_nowait(("", _FORKED))
 
     def close(self) -> None:
         """Close every connection; the ClusterPubSub can't be used afterwards."""

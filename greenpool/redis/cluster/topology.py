@@ -18,7 +18,10 @@ server without it):
   all ask the same node; suspect ones last) and then the startup nodes, so a
   DNS name among the seeds is resolved again;
 * **MOVED** patches one slot at once (:meth:`Topology.moved`), before the
-  refresh it schedules.
+  refresh it schedules;
+* **fork()**: a refresh under way at the fork is the parent's.  Its copy in
+  the child asks no other node (it ends with an error for the copies of its
+  waiters), and the child's first refresh is one of its own.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 import gevent
 from gevent.event import AsyncResult
 
+from ... import _fork
 from ...errors import ConnectionError, GreenpoolError, ReplyError, TimeoutError
 from .. import _execute
 from ..node import Node
@@ -156,6 +160,7 @@ class Topology:
         self._closed = False
         #: How many slot-map reads were made (successful or not), and redirects seen.
         self.counters = {"refreshes": 0, "moved": 0, "ask": 0}
+        _fork.register(self, owner=False)  # its nodes are the owners
 
     # ------------------------------------------------------------------ nodes
 
@@ -252,18 +257,24 @@ class Topology:
     def _start(self) -> AsyncResult:
         running = self._running = AsyncResult()
         self._last_started = time.monotonic()
-        gevent.spawn(self._run, running)
+        gevent.spawn(self._run, running, _fork.pid)
         return running
 
-    def _run(self, running: AsyncResult) -> None:
+    def _run(self, running: AsyncResult, pid: int) -> None:
         try:
-            self._read_map()
+            self._read_map(pid)
         except BaseException as exc:  # handed to every waiter
             running.set_exception(exc)
         else:
             running.set(None)
         finally:
-            self._running = None
+            if self._running is running:  # not a child's own refresh, after fork()
+                self._running = None
+
+    def _forget_inherited(self) -> None:
+        """In a child after fork(): a refresh under way is the parent's (see the module
+        docs); the next one asked for starts afresh."""
+        self._running = None
 
     def _candidates(self) -> list[ClusterNode]:
         known = list(self.nodes.values())
@@ -273,12 +284,15 @@ class Topology:
         random.shuffle(seeds)
         return known + seeds
 
-    def _read_map(self) -> None:
+    def _read_map(self, pid: int) -> None:
+        """Read the map for the process ``pid`` (the one that started the refresh)."""
         errors: list[str] = []
         best: tuple[int, list[Shard | None], dict[str, ClusterNode]] | None = None
         for candidate in self._candidates():
             if self._closed:
                 raise RedisClusterException("the cluster client is closed")
+            if _fork.pid != pid:
+                raise RedisClusterException("fork() while reading the slot map: the parent's")
             self.counters["refreshes"] += 1
             try:
                 shards = self._ask(candidate)
