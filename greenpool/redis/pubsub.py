@@ -365,6 +365,10 @@ class PubSub:
                 return None
             if timeout is not None:
                 timeout = max(0.0, timeout - (time.monotonic() - started))
+        elif self._sub.conn is None and not self._closed:
+            # Subscribed, with no connection: in a child after fork() (the
+            # parent's was forgotten there): subscribe again over its own.
+            self._ensure()
         raw = self._sub.get(timeout)
         if raw is None or raw is _FORKED:
             return None
