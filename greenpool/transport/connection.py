@@ -737,6 +737,26 @@ class Connection:
         self._fail_pending(cause)
 
 
+def _reinit_hub_in_child() -> None:
+    """In a child after fork(): prepare gevent's hub for this process.
+
+    ``gevent.fork()`` (``os.fork`` under monkey patching) does this itself;
+    a plain ``os.fork`` (``multiprocessing`` in a process that is not
+    patched) does not, and the child would share the parent's event-loop
+    descriptor and wait forever on the hub's thread pool (which resolves
+    host names) whose threads stayed in the parent.  gevent's
+    ``reinit()`` may run twice: it is idempotent.  It neither blocks nor
+    switches greenlets.
+    """
+    try:
+        gevent.reinit()
+    except Exception:  # pragma: no cover - a bug in gevent; the child must still start
+        log.exception("fork: gevent's hub could not be prepared for the child")
+
+
+os.register_at_fork(after_in_child=_reinit_hub_in_child)
+
+
 def _same_process(pid: int, sock: Any, conn: Connection) -> None:
     """Raise ConnectionError (the socket severed) when a fork() came since ``pid`` began."""
     if os.getpid() != pid:

@@ -1,0 +1,69 @@
+"""What redis-py's other standalone test files found, each cross-checked against redis-py.
+
+redis-py's test_multiprocessing.py, test_retry.py, test_sentinel.py and the
+rest (docs/redis.md, "redis-py's own tests") run against
+``greenpool.redis.Redis``; each test here runs the same steps through
+redis-py and through greenpool on one live server and compares what they
+give (or raise).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from greenpool.redis import Redis
+from greenpool.testing import RedisServer
+
+
+@pytest.fixture
+def ours(redis_server: RedisServer) -> Iterator[Redis]:
+    client = Redis(host=redis_server.host, port=redis_server.port)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def theirs(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    client = redis.Redis(host=redis_server.host, port=redis_server.port, protocol=2)
+    yield client
+    client.close()
+
+
+# ---------------------------------------------------------------------- fork
+
+
+def _ping_in_child(client: Any) -> None:
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # not pytest-timeout's handler
+    signal.alarm(10)  # a hang ends the child (killed by SIGALRM: exit code -14)
+    try:
+        os._exit(0 if client.ping() is True else 1)
+    except BaseException:
+        os._exit(3)
+
+
+def _child_exit_code(client: Any) -> int | None:
+    """A child made by ``multiprocessing`` (plain ``os.fork``, no monkey patching) pings."""
+    assert client.ping() is True
+    proc = multiprocessing.get_context("fork").Process(target=_ping_in_child, args=(client,))
+    proc.start()
+    proc.join(20)
+    if proc.exitcode is None:  # pragma: no cover - alarm() failed to end it
+        proc.kill()
+        proc.join()
+    return proc.exitcode
+
+
+def test_a_client_used_before_a_plain_fork_works_in_the_child(ours: Redis,
+                                                              theirs: redis.Redis) -> None:
+    # gevent's hub is made for the parent (its event loop, and the thread
+    # pool that resolves host names): unless os.fork is gevent's, nothing
+    # prepared it for the child, whose first connect waited forever.
+    assert _child_exit_code(theirs) == _child_exit_code(ours) == 0
+    assert ours.ping() is True  # the parent's client still works
