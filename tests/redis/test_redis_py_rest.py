@@ -17,7 +17,11 @@ from typing import Any
 
 import pytest
 import redis
+import redis.backoff
+import redis.exceptions
+import redis.retry
 
+import greenpool.redis.exceptions as gex
 from greenpool.redis import Redis
 from greenpool.testing import RedisServer
 
@@ -67,3 +71,45 @@ def test_a_client_used_before_a_plain_fork_works_in_the_child(ours: Redis,
     # prepared it for the child, whose first connect waited forever.
     assert _child_exit_code(theirs) == _child_exit_code(ours) == 0
     assert ours.ping() is True  # the parent's client still works
+
+
+# ---------------------------------------------------------------------- exceptions
+
+
+def _made(cls: type[BaseException], args: tuple[Any, ...]) -> Any:
+    try:
+        return ("made", str(cls(*args)))
+    except (TypeError, ValueError):  # redis-py's AskError("x") can't parse its message
+        return ("refused",)
+
+
+def _error_classes() -> list[str]:
+    return sorted(name for name, obj in vars(redis.exceptions).items()
+                  if isinstance(obj, type) and issubclass(obj, BaseException)
+                  and obj.__module__ == "redis.exceptions")
+
+
+@pytest.mark.parametrize("args", [(), ("a message",)])
+def test_error_classes_are_made_as_redis_pys_are(args: tuple[Any, ...]) -> None:
+    # user code and tests' mocks raise redis.ConnectionError(),
+    # redis.DataError("bad input") ...: each of greenpool's classes takes
+    # what redis-py's takes, and says the same.
+    differ = {}
+    for name in _error_classes():
+        theirs = _made(getattr(redis.exceptions, name), args)
+        if theirs != ("refused",) and _made(getattr(gex, name), args) != theirs:
+            differ[name] = (_made(getattr(gex, name), args), theirs)
+    assert differ == {}
+
+
+def test_redis_pys_retry_retries_greenpools_connection_error() -> None:
+    attempts = []
+
+    def attempt() -> None:
+        attempts.append(1)
+        raise gex.ConnectionError()
+
+    retry = redis.retry.Retry(redis.backoff.NoBackoff(), 2, supported_errors=(gex.ConnectionError,))
+    with pytest.raises(gex.ConnectionError):
+        retry.call_with_retry(attempt, lambda error: None)
+    assert len(attempts) == 3
