@@ -6,11 +6,14 @@ next to redis-py's ``tests`` package (from its sdist) as
 
 It starts a redis-server on a free loopback port; rebinds ``redis.Redis``,
 ``redis.StrictRedis``, ``redis.client.Redis/Pipeline/PubSub``,
-``redis.lock.Lock``, ``redis.commands.core.Script``, ``redis.Subscription`` and every exception
+``redis.lock.Lock``, ``redis.commands.core.Script``, ``redis.Subscription``,
+``redis.sentinel.Sentinel`` (and its errors) and every exception
 class of ``redis`` and ``redis.exceptions`` to greenpool's (the "change of
 import"); and replaces conftest's ``_get_client`` (greenpool's client from
 the server's URL with the fixture's keyword arguments), ``_get_info`` and
-``_get_raw_protocol`` (the protocol the greenpool client uses).
+``_get_raw_protocol`` (the protocol the greenpool client uses).  For
+test_sentinel.py it also starts a primary, a replica and three sentinels
+watching them as ``redis-py-test`` (its ``--sentinels``).
 """
 import atexit
 
@@ -54,6 +57,15 @@ import redis.commands.helpers  # noqa: E402
 
 redis.commands.helpers.Subscription = gr.Subscription
 redis.cluster.Subscription = gr.Subscription
+# Sentinel: the client class and its errors, as `from redis.sentinel import
+# Sentinel, MasterNotFoundError, SlaveNotFoundError` becomes greenpool's.
+import redis.sentinel  # noqa: E402
+
+redis.sentinel.Sentinel = gr.Sentinel
+redis.Sentinel = gr.Sentinel
+redis.sentinel.MasterNotFoundError = gr.MasterNotFoundError
+redis.sentinel.SlaveNotFoundError = gr.SlaveNotFoundError
+redis.sentinel.ReplicaNotFoundError = gr.SlaveNotFoundError
 
 import pytest  # noqa: E402
 
@@ -118,3 +130,12 @@ C.get_legacy_responses = _get_legacy
 def pytest_configure(config):
     config.option.redis_url = URL
     config.option.redis_mod_url = "redis://127.0.0.1:1"
+    if any("test_sentinel" in arg for arg in config.args):
+        # a primary, a replica and three sentinels watching it as the
+        # service redis-py's tests name (their --sentinels, --master-service)
+        from greenpool.testing import RedisSentinelSet
+
+        group = RedisSentinelSet(replicas=1, service_name="redis-py-test")
+        group.start()
+        atexit.register(group.stop)
+        config.option.sentinels = ",".join(f"{s.host}:{s.port}" for s in group.sentinels)

@@ -94,7 +94,13 @@ class RedisSettings:
         ssl_include_verify_flags: list[ssl.VerifyFlags] | None = None,
         ssl_exclude_verify_flags: list[ssl.VerifyFlags] | None = None,
     ) -> RedisSettings:
-        """Check every argument; raise ConfigurationError naming the first bad one."""
+        """Check every argument; raise ConfigurationError naming the first bad one.
+
+        ``port`` and ``protocol`` may be decimal text (``"6379"``, ``"3"``,
+        read from an environment variable), as redis-py takes them.
+        """
+        port = _from_text(port)
+        protocol = _from_text(protocol)
         if unix_socket_path is not None:
             if not isinstance(unix_socket_path, str) or not unix_socket_path:
                 raise ConfigurationError("unix_socket_path", unix_socket_path, "must be a path")
@@ -383,3 +389,10 @@ def parse_url(url: str) -> dict[str, Any]:
         else:
             kwargs[key] = value
     return kwargs
+
+
+def _from_text(value: Any) -> Any:
+    """An int given as decimal text (``"6379"``), as an int; anything else unchanged."""
+    if isinstance(value, str) and value.strip().isdecimal() and value.strip().isascii():
+        return int(value)
+    return value

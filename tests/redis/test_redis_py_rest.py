@@ -22,6 +22,7 @@ import redis.exceptions
 import redis.retry
 
 import greenpool.redis.exceptions as gex
+from greenpool import ConfigurationError
 from greenpool.redis import Redis
 from greenpool.testing import RedisServer
 
@@ -113,3 +114,25 @@ def test_redis_pys_retry_retries_greenpools_connection_error() -> None:
     with pytest.raises(gex.ConnectionError):
         retry.call_with_retry(attempt, lambda error: None)
     assert len(attempts) == 3
+
+
+# ---------------------------------------------------------------------- constructor
+
+
+@pytest.mark.parametrize("protocol", ["2", "3"])
+def test_port_and_protocol_given_as_text_as_redis_py_takes_them(redis_server: RedisServer,
+                                                                  protocol: str) -> None:
+    # redis-py's test_sentinel.py passes --protocol and a port as they come
+    # from the command line; settings read from the environment are text too
+    options = {"host": redis_server.host, "port": str(redis_server.port), "protocol": protocol}
+    theirs = redis.Redis(**options)  # type: ignore[arg-type]
+    ours = Redis(**options)  # type: ignore[arg-type]
+    try:
+        assert ours.ping() is theirs.ping() is True
+        assert ours.protocol == int(protocol)
+    finally:
+        ours.close()
+        theirs.close()
+    for bad in ("x", "4", "1.5"):
+        with pytest.raises(ConfigurationError):
+            Redis(host=redis_server.host, port=redis_server.port, protocol=bad)  # type: ignore[arg-type]
