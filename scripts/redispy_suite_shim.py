@@ -13,7 +13,9 @@ import"); and replaces conftest's ``_get_client`` (greenpool's client from
 the server's URL with the fixture's keyword arguments), ``_get_info`` and
 ``_get_raw_protocol`` (the protocol the greenpool client uses).  For
 test_sentinel.py it also starts a primary, a replica and three sentinels
-watching them as ``redis-py-test`` (its ``--sentinels``).
+watching them as ``redis-py-test`` (its ``--sentinels``), and for
+test_ssl.py and test_connect.py a TLS redis-server (its ``--redis-ssl-url``)
+with certificates made by ``trustme``.
 """
 import atexit
 
@@ -139,3 +141,31 @@ def pytest_configure(config):
         group.start()
         atexit.register(group.stop)
         config.option.sentinels = ",".join(f"{s.host}:{s.port}" for s in group.sentinels)
+    if any("test_ssl" in arg or "test_connect" in arg for arg in config.args):
+        config.option.redis_ssl_url = _tls_server()
+
+
+def _tls_server():
+    """A TLS-only redis-server, with the certificates where redis-py's
+    ssl_utils looks for them (dockers/standalone/tls next to ``tests``)."""
+    import os
+
+    import trustme
+
+    tls = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dockers", "standalone", "tls")
+    os.makedirs(tls, exist_ok=True)
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(os.path.join(tls, "ca.crt"))
+    # name, host name, common name (test_user's is the ACL user a certificate names)
+    for name, identity, common in (("redis", "localhost", "localhost"),
+                                   ("client", "client", "client"),
+                                   ("test_user", "test-user", "test_user")):
+        cert = ca.issue_cert(identity, "127.0.0.1", common_name=common)
+        cert.cert_chain_pems[0].write_to_path(os.path.join(tls, f"{name}.crt"))
+        cert.private_key_pem.write_to_path(os.path.join(tls, f"{name}.key"))
+    server = RedisServer(tls=True, tls_cert=os.path.join(tls, "redis.crt"),
+                         tls_key=os.path.join(tls, "redis.key"),
+                         tls_ca=os.path.join(tls, "ca.crt"), tls_auth_clients="optional")
+    server.start()
+    atexit.register(server.stop)
+    return f"rediss://localhost:{server.port}"

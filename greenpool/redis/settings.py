@@ -9,7 +9,8 @@ objects (with the handshake: ``HELLO 3``, ``AUTH``, ``CLIENT SETNAME``,
 The TLS switches take only what says so plainly: ``ssl`` and
 ``ssl_check_hostname`` a bool, ``ssl_cert_reqs`` ``"required"``,
 ``"optional"``, ``"none"`` or an ``ssl.CERT_*`` constant; a TLS file option
-(``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``, ``ssl_password``)
+(``ssl_ca_certs``, ``ssl_ca_path``, ``ssl_ca_data``, ``ssl_certfile``,
+``ssl_keyfile``, ``ssl_password``)
 needs ``ssl=True`` and no ``ssl_context``.  Anything else is a
 :class:`~greenpool.ConfigurationError`.  In a URL's query string,
 ``ssl_check_hostname`` and ``decode_responses`` are read from text
@@ -83,6 +84,8 @@ class RedisSettings:
         ssl: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         ssl_ca_certs: str | None = None,
+        ssl_ca_path: str | None = None,
+        ssl_ca_data: str | bytes | None = None,
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
         ssl_password: str | None = None,
@@ -133,7 +136,8 @@ class RedisSettings:
         check_bool("ssl_check_hostname", ssl_check_hostname)
         cert_reqs_mode(ssl_cert_reqs)
         files: dict[str, Any] = {
-            "ssl_ca_certs": ssl_ca_certs, "ssl_certfile": ssl_certfile,
+            "ssl_ca_certs": ssl_ca_certs, "ssl_ca_path": ssl_ca_path,
+            "ssl_ca_data": ssl_ca_data, "ssl_certfile": ssl_certfile,
             "ssl_keyfile": ssl_keyfile, "ssl_password": ssl_password,
             "ssl_ciphers": ssl_ciphers, "ssl_min_version": ssl_min_version,
             "ssl_include_verify_flags": ssl_include_verify_flags,
@@ -148,7 +152,8 @@ class RedisSettings:
         context = ssl_context
         if context is None and ssl:
             context = make_ssl_context(
-                ca_certs=ssl_ca_certs, certfile=ssl_certfile, keyfile=ssl_keyfile,
+                ca_certs=ssl_ca_certs, ca_path=ssl_ca_path, ca_data=ssl_ca_data,
+                certfile=ssl_certfile, keyfile=ssl_keyfile,
                 password=ssl_password, cert_reqs=ssl_cert_reqs, check_hostname=ssl_check_hostname,
                 ciphers=ssl_ciphers, minimum_version=_tls_version(ssl_min_version),
             )
@@ -276,6 +281,7 @@ _URL_OPTIONS: dict[str, Any] = {
     "pool_timeout": float,
     "ssl_cert_reqs": str,
     "ssl_ca_certs": str,
+    "ssl_ca_path": str,
     "ssl_certfile": str,
     "ssl_keyfile": str,
     "ssl_password": str,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +23,7 @@ import redis.exceptions
 import redis.retry
 
 import greenpool.redis.exceptions as gex
-from greenpool import ConfigurationError
+from greenpool import ConfigurationError, ConnectionError
 from greenpool.redis import Redis
 from greenpool.testing import RedisServer
 
@@ -136,3 +137,62 @@ def test_port_and_protocol_given_as_text_as_redis_py_takes_them(redis_server: Re
     for bad in ("x", "4", "1.5"):
         with pytest.raises(ConfigurationError):
             Redis(host=redis_server.host, port=redis_server.port, protocol=bad)  # type: ignore[arg-type]
+
+
+def test_socket_read_size_is_taken_as_redis_py_takes_it(redis_server: RedisServer) -> None:
+    options = {"host": redis_server.host, "port": redis_server.port, "socket_read_size": 65536}
+    theirs = redis.Redis(**options)  # type: ignore[arg-type]
+    ours = Redis(**options)  # type: ignore[arg-type]
+    try:
+        assert ours.ping() is theirs.ping() is True
+    finally:
+        ours.close()
+        theirs.close()
+    with pytest.raises(ConfigurationError):
+        Redis(socket_read_size=0)
+
+
+# ---------------------------------------------------------------------- TLS
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RedisServer, Any]]:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    base = tmp_path_factory.mktemp("tls")
+    (base / "cas").mkdir()
+    ca.cert_pem.write_to_path(str(base / "cas" / "ca.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(base / "cert.pem"))
+    cert.private_key_pem.write_to_path(str(base / "key.pem"))
+    with RedisServer(tls=True, tls_cert=base / "cert.pem", tls_key=base / "key.pem") as server:
+        yield server, ca, base
+
+
+def _pings_over_tls(cls: Any, server: RedisServer, **options: Any) -> Any:
+    client = cls(host="localhost", port=server.port, ssl=True, **options)
+    try:
+        return client.ping()
+    finally:
+        client.close()
+
+
+def test_ca_certificates_inline_or_in_a_directory(tls_server: tuple[RedisServer, Any, Any]) -> None:
+    # ssl_ca_data: the CA certificates as text (from a secret store or an
+    # environment variable); ssl_ca_path: a directory of them, hashed as
+    # OpenSSL's c_rehash names them
+    server, ca, base = tls_server
+    pem = ca.cert_pem.bytes().decode()
+    for cls in (redis.Redis, Redis):
+        assert _pings_over_tls(cls, server, ssl_ca_data=pem) is True
+    subprocess.run(["openssl", "rehash", str(base / "cas")], check=True, capture_output=True)
+    for cls in (redis.Redis, Redis):
+        assert _pings_over_tls(cls, server, ssl_ca_path=str(base / "cas")) is True
+    with pytest.raises(ConfigurationError) as info:
+        Redis(ssl=True, ssl_ca_data="not a certificate")
+    assert info.value.argument == "ssl_ca_data"
+    with pytest.raises(ConfigurationError):
+        Redis(ssl_ca_data=pem)  # without ssl=True it would go unused
+    untrusted = type(ca)().cert_pem.bytes().decode()  # another CA's: the server is refused
+    with pytest.raises(ConnectionError):
+        _pings_over_tls(Redis, server, ssl_ca_data=untrusted)
