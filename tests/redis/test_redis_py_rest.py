@@ -9,6 +9,7 @@ give (or raise).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -28,18 +29,12 @@ from greenpool.redis import Redis
 from greenpool.testing import RedisServer
 
 
-@pytest.fixture
-def ours(redis_server: RedisServer) -> Iterator[Redis]:
-    client = Redis(host=redis_server.host, port=redis_server.port)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def theirs(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis(host=redis_server.host, port=redis_server.port, protocol=2)
-    yield client
-    client.close()
+@pytest.fixture(params=["ours", "theirs"])
+def client(request: pytest.FixtureRequest, redis_server: RedisServer) -> Iterator[Any]:
+    """greenpool's client, then redis-py's, on the same server."""
+    cls = Redis if request.param == "ours" else redis.Redis
+    with contextlib.closing(cls(host=redis_server.host, port=redis_server.port)) as made:
+        yield made
 
 
 # ---------------------------------------------------------------------- fork
@@ -66,13 +61,12 @@ def _child_exit_code(client: Any) -> int | None:
     return proc.exitcode
 
 
-def test_a_client_used_before_a_plain_fork_works_in_the_child(ours: Redis,
-                                                              theirs: redis.Redis) -> None:
+def test_a_client_used_before_a_plain_fork_works_in_the_child(client: Any) -> None:
     # gevent's hub is made for the parent (its event loop, and the thread
     # pool that resolves host names): unless os.fork is gevent's, nothing
     # prepared it for the child, whose first connect waited forever.
-    assert _child_exit_code(theirs) == _child_exit_code(ours) == 0
-    assert ours.ping() is True  # the parent's client still works
+    assert _child_exit_code(client) == 0
+    assert client.ping() is True  # the parent's client still works
 
 
 # ---------------------------------------------------------------------- exceptions
