@@ -30,6 +30,8 @@ import weakref
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+import gevent
+
 __all__ = ["Inheritor", "fd_of", "register", "registered", "sever"]
 
 log = logging.getLogger("greenpool.fork")
@@ -140,6 +142,17 @@ def _after_fork_in_child() -> None:
             obj._forget_inherited()
         except Exception:  # pragma: no cover - a bug; the rest must still run
             log.exception("fork: %r could not forget what it inherited", obj)
+    # gevent's hub, prepared for this process.  ``gevent.fork()`` (``os.fork``
+    # under monkey patching) does it itself; a plain ``os.fork``
+    # (``multiprocessing`` in a process that is not patched) does not, and
+    # the child would share the parent's event-loop descriptor and wait for
+    # ever on the hub's thread pool (which resolves host names), whose
+    # threads stayed in the parent.  ``reinit()`` may run twice; it neither
+    # blocks nor switches greenlets.
+    try:
+        gevent.reinit()
+    except Exception:  # pragma: no cover - a bug in gevent; the child must still start
+        log.exception("fork: gevent's hub could not be prepared for the child")
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

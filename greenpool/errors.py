@@ -130,10 +130,12 @@ class ConnectionError(GreenpoolError, builtins.ConnectionError):
     """A connection could not be made, or broke while a request was on it.
 
     Every request pending on a connection that breaks fails with this error
-    at once.  :attr:`address` names the peer when it is known.
+    at once.  :attr:`address` names the peer when it is known.  Like
+    redis-py's, it can be made with no message (``ConnectionError()``, in a
+    test's mock).
     """
 
-    def __init__(self, message: str, address: str | None = None) -> None:
+    def __init__(self, message: str = "", address: str | None = None) -> None:
         super().__init__(message)
         self.address = address
 
@@ -157,10 +159,11 @@ class ReplyError(GreenpoolError):
     """The server answered a request with an error reply.
 
     The connection stays usable.  For Redis, :attr:`kind` is the error's
-    first word (``ERR``, ``WRONGTYPE``, ``MOVED`` ...).
+    first word (``ERR``, ``WRONGTYPE``, ``MOVED`` ...).  It can be made with
+    no message, as redis-py's ``ResponseError()`` can.
     """
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str = "") -> None:
         super().__init__(message)
         self.message = message
 

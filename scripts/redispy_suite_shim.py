@@ -6,13 +6,17 @@ next to redis-py's ``tests`` package (from its sdist) as
 
 It starts a redis-server on a free loopback port; rebinds ``redis.Redis``,
 ``redis.StrictRedis``, ``redis.client.Redis/Pipeline/PubSub``,
-``redis.lock.Lock``, ``redis.commands.core.Script``, ``redis.Subscription`` and every exception
+``redis.lock.Lock``, ``redis.commands.core.Script``, ``redis.Subscription``,
+``redis.sentinel.Sentinel`` (and its errors) and every exception
 class of ``redis`` and ``redis.exceptions`` to greenpool's (the "change of
 import"); and replaces conftest's ``_get_client`` (greenpool's client from
 the server's URL with the fixture's keyword arguments), ``_get_info`` and
 ``_get_raw_protocol`` and ``get_legacy_responses`` (the ``protocol`` and
 ``legacy_responses`` the greenpool client was given: they choose its reply
-shapes as redis-py's).
+shapes as redis-py's).  For test_sentinel.py it also starts a primary, a
+replica and three sentinels watching them as ``redis-py-test`` (its
+``--sentinels``), and for test_ssl.py and test_connect.py a TLS
+redis-server (its ``--redis-ssl-url``) with certificates made by ``trustme``.
 """
 import atexit
 
@@ -56,6 +60,15 @@ import redis.commands.helpers  # noqa: E402
 
 redis.commands.helpers.Subscription = gr.Subscription
 redis.cluster.Subscription = gr.Subscription
+# Sentinel: the client class and its errors, as `from redis.sentinel import
+# Sentinel, MasterNotFoundError, SlaveNotFoundError` becomes greenpool's.
+import redis.sentinel  # noqa: E402
+
+redis.sentinel.Sentinel = gr.Sentinel
+redis.Sentinel = gr.Sentinel
+redis.sentinel.MasterNotFoundError = gr.MasterNotFoundError
+redis.sentinel.SlaveNotFoundError = gr.SlaveNotFoundError
+redis.sentinel.ReplicaNotFoundError = gr.SlaveNotFoundError
 
 import pytest  # noqa: E402
 
@@ -126,3 +139,40 @@ C.get_legacy_responses = _get_legacy
 def pytest_configure(config):
     config.option.redis_url = URL
     config.option.redis_mod_url = "redis://127.0.0.1:1"
+    if any("test_sentinel" in arg for arg in config.args):
+        # a primary, a replica and three sentinels watching it as the
+        # service redis-py's tests name (their --sentinels, --master-service)
+        from greenpool.testing import RedisSentinelSet
+
+        group = RedisSentinelSet(replicas=1, service_name="redis-py-test")
+        group.start()
+        atexit.register(group.stop)
+        config.option.sentinels = ",".join(f"{s.host}:{s.port}" for s in group.sentinels)
+    if any("test_ssl" in arg or "test_connect" in arg for arg in config.args):
+        config.option.redis_ssl_url = _tls_server()
+
+
+def _tls_server():
+    """A TLS-only redis-server, with the certificates where redis-py's
+    ssl_utils looks for them (dockers/standalone/tls next to ``tests``)."""
+    import os
+
+    import trustme
+
+    tls = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dockers", "standalone", "tls")
+    os.makedirs(tls, exist_ok=True)
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(os.path.join(tls, "ca.crt"))
+    # name, host name, common name (test_user's is the ACL user a certificate names)
+    for name, identity, common in (("redis", "localhost", "localhost"),
+                                   ("client", "client", "client"),
+                                   ("test_user", "test-user", "test_user")):
+        cert = ca.issue_cert(identity, "127.0.0.1", common_name=common)
+        cert.cert_chain_pems[0].write_to_path(os.path.join(tls, f"{name}.crt"))
+        cert.private_key_pem.write_to_path(os.path.join(tls, f"{name}.key"))
+    server = RedisServer(tls=True, tls_cert=os.path.join(tls, "redis.crt"),
+                         tls_key=os.path.join(tls, "redis.key"),
+                         tls_ca=os.path.join(tls, "ca.crt"), tls_auth_clients="optional")
+    server.start()
+    atexit.register(server.stop)
+    return f"rediss://localhost:{server.port}"

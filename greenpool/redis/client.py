@@ -24,7 +24,7 @@ from typing import Any
 
 import gevent
 
-from .._util import check_bool
+from .._util import check_bool, check_int
 from ..errors import ConfigurationError, ConnectionError, NoConnectionAvailable, TimeoutError
 from ..pool.checkout import Pool
 from ..pool.multiplex import MultiplexPool
@@ -53,7 +53,8 @@ class Redis(Commands):
     Connection: ``host``/``port`` or ``unix_socket_path``; ``db``;
     ``username``/``password`` (ACL or ``requirepass``); ``protocol`` 2 or 3
     (``HELLO 3``); ``client_name`` (``CLIENT SETNAME``); TLS with ``ssl=True``
-    (verification on; ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``,
+    (verification on; ``ssl_ca_certs``, ``ssl_ca_path``, ``ssl_ca_data`` (CA
+    certificates inline), ``ssl_certfile``, ``ssl_keyfile``,
     ``ssl_cert_reqs``, ``ssl_check_hostname``, ``ssl_server_hostname``,
     ``ssl_ciphers``, ``ssl_min_version`` (an ``ssl.TLSVersion``),
     ``ssl_include_verify_flags``/``ssl_exclude_verify_flags`` (lists of
@@ -96,7 +97,9 @@ class Redis(Commands):
     redis-py's ``socket_keepalive=True``, ``retry_on_timeout=False`` and
     ``retry_on_error=[]`` ask for what greenpool does anyway and are
     accepted; their other values raise
-    :class:`~greenpool.ConfigurationError` saying why.
+    :class:`~greenpool.ConfigurationError` saying why.  ``socket_read_size``
+    (an int >= 1) is accepted and has no effect: greenpool sizes its reads
+    itself.
 
     Bad arguments raise :class:`~greenpool.ConfigurationError`.
     """
@@ -120,6 +123,8 @@ class Redis(Commands):
         ssl: bool = False,
         ssl_context: Any = None,
         ssl_ca_certs: str | None = None,
+        ssl_ca_path: str | None = None,
+        ssl_ca_data: str | bytes | None = None,
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
         ssl_password: str | None = None,
@@ -141,11 +146,15 @@ class Redis(Commands):
         retry_on_timeout: bool = False,
         retry_on_error: list[Any] | None = None,
         legacy_responses: bool = True,
+        socket_read_size: int | None = None,
     ) -> None:
         for name, value in (("socket_keepalive", socket_keepalive),
                             ("retry_on_timeout", retry_on_timeout),
                             ("retry_on_error", retry_on_error)):
             check_as_greenpool_does(name, value)
+        # redis-py's read buffer size: checked, then dropped (greenpool's
+        # reader sizes its reads itself), as in a URL.
+        check_int("socket_read_size", socket_read_size, minimum=1, allow_none=True)
         self.settings = RedisSettings.build(
             host=host, port=port, unix_socket_path=unix_socket_path, db=db, username=username,
             password=password, protocol=protocol, legacy_responses=legacy_responses,
@@ -153,7 +162,8 @@ class Redis(Commands):
             socket_timeout=socket_timeout, socket_connect_timeout=socket_connect_timeout,
             decode_responses=decode_responses, encoding=encoding,
             encoding_errors=encoding_errors, ssl=ssl, ssl_context=ssl_context,
-            ssl_ca_certs=ssl_ca_certs, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+            ssl_ca_certs=ssl_ca_certs, ssl_ca_path=ssl_ca_path, ssl_ca_data=ssl_ca_data,
+            ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
             ssl_password=ssl_password, ssl_cert_reqs=ssl_cert_reqs,
             ssl_check_hostname=ssl_check_hostname, ssl_server_hostname=ssl_server_hostname,
             ssl_ciphers=ssl_ciphers, ssl_min_version=ssl_min_version,

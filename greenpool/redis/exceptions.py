@@ -41,6 +41,8 @@ from ..errors import (
 )
 from ._codec import UndecodableReply
 
+_MESSAGE_ONLY: Any = object()  # DataError made as redis-py's is: a message, or nothing
+
 __all__ = [
     "FAILED_REPLIES",
     "AskError",
@@ -152,7 +154,7 @@ class BusyLoadingError(ConnectionError, ResponseError):
     (it is an error reply: the connection stays usable).
     """
 
-    def __init__(self, message: str, address: str | None = None) -> None:
+    def __init__(self, message: str = "", address: str | None = None) -> None:
         super().__init__(message, address)
 
 
@@ -177,7 +179,7 @@ class MaxConnectionsError(ConnectionError, NoConnectionAvailable):
     message names the longest holders).
     """
 
-    def __init__(self, message: str, address: str | None = None) -> None:
+    def __init__(self, message: str = "", address: str | None = None) -> None:
         super().__init__(message, address)
 
 
@@ -189,10 +191,19 @@ class DataError(GreenpoolError, ValueError):
     """A command was called with a bad argument; nothing was sent.
 
     The message names the argument and its value.  redis-py has an exception
-    of the same name for the same purpose.
+    of the same name for the same purpose, which code of a user's makes with
+    a message alone (``DataError("bad input")``) or with nothing: then the
+    message is the one argument given, and :attr:`argument` and
+    :attr:`value` are None.
     """
 
-    def __init__(self, argument: str, value: Any, reason: str) -> None:
+    argument: str | None
+
+    def __init__(self, argument: str = "", value: Any = _MESSAGE_ONLY, reason: str = "") -> None:
+        if value is _MESSAGE_ONLY:
+            self.argument = self.value = None
+            super().__init__(argument)
+            return
         self.argument = argument
         self.value = value
         super().__init__(f"{argument}={value!r}: {reason}")

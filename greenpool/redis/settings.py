@@ -9,7 +9,8 @@ objects (with the handshake: ``HELLO 3``, ``AUTH``, ``CLIENT SETNAME``,
 The TLS switches take only what says so plainly: ``ssl`` and
 ``ssl_check_hostname`` a bool, ``ssl_cert_reqs`` ``"required"``,
 ``"optional"``, ``"none"`` or an ``ssl.CERT_*`` constant; a TLS file option
-(``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``, ``ssl_password``)
+(``ssl_ca_certs``, ``ssl_ca_path``, ``ssl_ca_data``, ``ssl_certfile``,
+``ssl_keyfile``, ``ssl_password``)
 needs ``ssl=True`` and no ``ssl_context``.  Anything else is a
 :class:`~greenpool.ConfigurationError`.  In a URL's query string,
 ``ssl_check_hostname`` and ``decode_responses`` are read from text
@@ -90,6 +91,8 @@ class RedisSettings:
         ssl: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         ssl_ca_certs: str | None = None,
+        ssl_ca_path: str | None = None,
+        ssl_ca_data: str | bytes | None = None,
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
         ssl_password: str | None = None,
@@ -101,7 +104,13 @@ class RedisSettings:
         ssl_include_verify_flags: list[ssl.VerifyFlags] | None = None,
         ssl_exclude_verify_flags: list[ssl.VerifyFlags] | None = None,
     ) -> RedisSettings:
-        """Check every argument; raise ConfigurationError naming the first bad one."""
+        """Check every argument; raise ConfigurationError naming the first bad one.
+
+        ``port`` and ``protocol`` may be decimal text (``"6379"``, ``"3"``,
+        read from an environment variable), as redis-py takes them.
+        """
+        port = _from_text(port)
+        protocol = _from_text(protocol)
         if unix_socket_path is not None:
             if not isinstance(unix_socket_path, str) or not unix_socket_path:
                 raise ConfigurationError("unix_socket_path", unix_socket_path, "must be a path")
@@ -135,7 +144,8 @@ class RedisSettings:
         check_bool("ssl_check_hostname", ssl_check_hostname)
         cert_reqs_mode(ssl_cert_reqs)
         files: dict[str, Any] = {
-            "ssl_ca_certs": ssl_ca_certs, "ssl_certfile": ssl_certfile,
+            "ssl_ca_certs": ssl_ca_certs, "ssl_ca_path": ssl_ca_path,
+            "ssl_ca_data": ssl_ca_data, "ssl_certfile": ssl_certfile,
             "ssl_keyfile": ssl_keyfile, "ssl_password": ssl_password,
             "ssl_ciphers": ssl_ciphers, "ssl_min_version": ssl_min_version,
             "ssl_include_verify_flags": ssl_include_verify_flags,
@@ -150,7 +160,8 @@ class RedisSettings:
         context = ssl_context
         if context is None and ssl:
             context = make_ssl_context(
-                ca_certs=ssl_ca_certs, certfile=ssl_certfile, keyfile=ssl_keyfile,
+                ca_certs=ssl_ca_certs, ca_path=ssl_ca_path, ca_data=ssl_ca_data,
+                certfile=ssl_certfile, keyfile=ssl_keyfile,
                 password=ssl_password, cert_reqs=ssl_cert_reqs, check_hostname=ssl_check_hostname,
                 ciphers=ssl_ciphers, minimum_version=_tls_version(ssl_min_version),
             )
@@ -280,6 +291,7 @@ _URL_OPTIONS: dict[str, Any] = {
     "pool_timeout": float,
     "ssl_cert_reqs": str,
     "ssl_ca_certs": str,
+    "ssl_ca_path": str,
     "ssl_certfile": str,
     "ssl_keyfile": str,
     "ssl_password": str,
@@ -391,3 +403,10 @@ def parse_url(url: str) -> dict[str, Any]:
         else:
             kwargs[key] = value
     return kwargs
+
+
+def _from_text(value: Any) -> Any:
+    """An int given as decimal text (``"6379"``), as an int; anything else unchanged."""
+    if isinstance(value, str) and value.strip().isdecimal() and value.strip().isascii():
+        return int(value)
+    return value

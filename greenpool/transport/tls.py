@@ -52,6 +52,8 @@ def cert_reqs_mode(cert_reqs: Any, argument: str = "ssl_cert_reqs") -> ssl.Verif
 def make_ssl_context(
     *,
     ca_certs: str | os.PathLike[str] | None = None,
+    ca_path: str | os.PathLike[str] | None = None,
+    ca_data: str | bytes | None = None,
     certfile: str | os.PathLike[str] | None = None,
     keyfile: str | os.PathLike[str] | None = None,
     password: str | None = None,
@@ -62,7 +64,9 @@ def make_ssl_context(
 ) -> ssl.SSLContext:
     """Return a client ``SSLContext``.
 
-    ``ca_certs`` is a CA bundle to trust (default: the system's);
+    ``ca_certs`` is a CA bundle to trust, ``ca_path`` a directory of CA
+    certificates, ``ca_data`` CA certificates given inline (PEM text or DER
+    bytes); with none of the three, the system's are trusted;
     ``certfile``/``keyfile`` (with ``password`` for an encrypted key) present
     a client certificate.  ``cert_reqs`` is ``"required"`` (default),
     ``"optional"`` or ``"none"`` (see :func:`cert_reqs_mode`);
@@ -74,13 +78,20 @@ def make_ssl_context(
     check_bool("ssl_check_hostname", check_hostname)
     if keyfile is not None and certfile is None:
         raise ConfigurationError("ssl_keyfile", keyfile, "needs ssl_certfile too")
+    which: str = "ssl_ca_certs"
+    value: Any = ca_certs
     try:
-        ctx = gssl.create_default_context(gssl.Purpose.SERVER_AUTH, cafile=ca_certs)
+        ctx = gssl.create_default_context(gssl.Purpose.SERVER_AUTH, cafile=ca_certs,
+                                          capath=ca_path)
+        if ca_data is not None:
+            which, value = "ssl_ca_data", ca_data
+            ctx.load_verify_locations(cadata=ca_data)
         if certfile is not None:
+            which, value = "ssl_certfile", certfile
             ctx.load_cert_chain(certfile, keyfile, password=password)
-    except (OSError, ssl.SSLError) as exc:
-        which = "ssl_certfile" if certfile is not None else "ssl_ca_certs"
-        value = certfile if certfile is not None else ca_certs
+    except (OSError, ssl.SSLError, TypeError, ValueError) as exc:
+        if which == "ssl_ca_certs" and ca_certs is None:
+            which, value = "ssl_ca_path", ca_path
         # exc may quote a password prompt; keep only its class and errno text.
         raise ConfigurationError(which, value, f"cannot load: {type(exc).__name__}") from None
     if reqs == ssl.CERT_NONE:
