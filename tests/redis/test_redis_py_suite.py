@@ -538,3 +538,41 @@ def test_redis_py_options_asking_for_what_greenpool_does_are_accepted(
         with pytest.raises(ConfigurationError) as caught:
             Redis(**{name: value})
         assert caught.value.argument == name
+
+
+# ---------------------------------------------------------------------- numbers as text
+
+
+def _numbers_as_text(client: Any) -> Any:
+    # Code written for redis-py passes numbers as text (read from a URL, an
+    # environment variable, a form): redis-py sends the text as it is.
+    client.delete("t:rps:a", "t:rps:b")
+    client.rpush("t:rps:a", "x", "y", "z")
+    client.set("t:rps:b", "hello")
+    steps = [
+        lambda: client.lindex("t:rps:a", "1"),
+        lambda: client.lindex("t:rps:a", b"-1"),
+        lambda: client.lrange("t:rps:a", "0", "-1"),
+        lambda: client.lmpop("1", "t:rps:a", direction="LEFT", count="2"),
+        lambda: client.getrange("t:rps:b", "1", "3"),
+        lambda: client.incrbyfloat("t:rps:n", "1.5"),
+        lambda: client.incrby("t:rps:n2", "2"),
+        lambda: client.expire("t:rps:b", "100"),
+        lambda: client.zadd("t:rps:z", {"m": 1}) and client.zrange("t:rps:z", "0", "-1"),
+        # Text the server would refuse: an error either way (greenpool's
+        # before sending, a DataError; redis-py's from the server).
+        lambda: client.lindex("t:rps:a", "one") is not None,
+        lambda: client.lindex("t:rps:a", "01") is not None,
+    ]
+    out = [_outcome(step) for step in steps]
+    client.delete("t:rps:a", "t:rps:b", "t:rps:n", "t:rps:n2", "t:rps:z")
+    return out
+
+
+def test_numbers_given_as_text_work_as_in_redis_py(ours: Redis, theirs: redis.Redis) -> None:
+    mine, reference = _numbers_as_text(ours), _numbers_as_text(theirs)
+    assert mine[:9] == reference[:9]
+    assert mine[:4] == [b"y", b"z", [b"x", b"y", b"z"], [b"t:rps:a", [b"x", b"y"]]]
+    # The refused ones: both raise (the classes differ, as documented).
+    assert mine[9:] == [("raised", "DataError")] * 2
+    assert all(outcome[0] == "raised" for outcome in reference[9:])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import enum
 import math
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
@@ -23,17 +24,51 @@ SCALARS = (bytes, bytearray, memoryview, str, int, float)
 """What one argument may be (bool excluded by the checks that care)."""
 
 
+# Numbers given as text, as the server reads them: redis-py sends such text
+# as it is, so code written for it passes ``"0"`` where an int is meant
+# (from a URL's query, an environment variable ...).  Integers as Redis's
+# own parser takes them (no "+", no leading zero); numbers also with a
+# fraction and an exponent.
+_INTEGER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_NUMBER_TEXT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def _text(value: Any) -> str | None:
+    """``value`` as ASCII text if it is ``str`` or ``bytes`` of ASCII, else None."""
+    if isinstance(value, str):
+        return value if value.isascii() else None
+    if isinstance(value, bytes) and value.isascii():
+        return value.decode("ascii")
+    return None
+
+
+def _integer_text(value: Any) -> int | None:
+    """The int that decimal text (``"0"``, ``b"-2"``) spells, else None."""
+    text = _text(value)
+    return int(text) if text is not None and _INTEGER_TEXT.fullmatch(text) else None
+
+
 def integer(argument: str, value: Any, minimum: int | None = None) -> int:
+    """An int, or decimal text spelling one (as redis-py passes it to the server)."""
+    number: int | None = value
     if isinstance(value, bool) or not isinstance(value, int):
-        raise DataError(argument, value, "must be an integer")
-    if minimum is not None and value < minimum:
+        number = _integer_text(value)
+        if number is None:
+            raise DataError(argument, value, "must be an integer")
+    assert number is not None
+    if minimum is not None and number < minimum:
         raise DataError(argument, value, f"must be >= {minimum}")
-    return value
+    return number
 
 
 def numeric(argument: str, value: Any) -> int | float:
+    """An int or float, or text spelling a finite number (as redis-py passes it)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise DataError(argument, value, "must be a number")
+        text = _text(value)
+        if text is None or not _NUMBER_TEXT.fullmatch(text):
+            raise DataError(argument, value, "must be a number")
+        number = float(text)
+        return int(number) if _INTEGER_TEXT.fullmatch(text) else number
     return value
 
 
@@ -48,6 +83,8 @@ def block_timeout(argument: str, value: Any) -> int | float:
     """A blocking command's timeout in seconds: a number >= 0 (None means 0)."""
     if value is None:
         return 0
+    if isinstance(value, (str, bytes)):
+        value = numeric(argument, value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
         raise DataError(argument, value, "must be a number of seconds >= 0 (0 waits forever)")
     return value
@@ -59,8 +96,8 @@ def relative(argument: str, value: Any, scale: int, positive: bool) -> int:
         amount = int(value.total_seconds() * scale)
     elif isinstance(value, int) and not isinstance(value, bool):
         amount = value
-    elif isinstance(value, str) and value.isascii() and value.isdigit():
-        amount = int(value)
+    elif (number := _integer_text(value)) is not None:
+        amount = number
     else:
         unit = "seconds" if scale == 1 else "milliseconds"
         raise DataError(argument, value, f"must be an int of {unit} or a datetime.timedelta")
@@ -75,6 +112,8 @@ def absolute(argument: str, value: Any, scale: int) -> int:
         amount = int(value.timestamp() * scale)
     elif isinstance(value, int) and not isinstance(value, bool):
         amount = value
+    elif (number := _integer_text(value)) is not None:
+        amount = number
     else:
         unit = "seconds" if scale == 1 else "milliseconds"
         raise DataError(argument, value, f"must be an int unix time in {unit} or a datetime")

@@ -161,7 +161,7 @@ K = "gp-cmd-array:never-written"
 
 ARRAY_BAD: list[tuple[str, Callable[[SocketRedis], Any], str, Any]] = [
     ("arset no value", lambda r: r.arset(K, 0), "values", ()),
-    ("arset index text", lambda r: r.arset(K, "0", "x"), "index", "0"),
+    ("arset index text", lambda r: r.arset(K, "0x", "x"), "index", "0x"),
     ("armset empty", lambda r: r.armset(K, {}), "mapping", {}),
     ("armset index text", lambda r: r.armset(K, {"a": "x"}), "mapping", "a"),
     ("armget none", lambda r: r.armget(K), "indices", ()),
@@ -176,7 +176,7 @@ ARRAY_BAD: list[tuple[str, Callable[[SocketRedis], Any], str, Any]] = [
     ("ardel none", lambda r: r.ardel(K), "indices", ()),
     ("ardelrange none", lambda r: r.ardelrange(K), "ranges", ()),
     ("ardelrange not a pair", lambda r: r.ardelrange(K, (1, 2, 3)), "ranges", (1, 2, 3)),
-    ("arseek text", lambda r: r.arseek(K, "1"), "index", "1"),
+    ("arseek text", lambda r: r.arseek(K, "1x"), "index", "1x"),
     ("arinsert none", lambda r: r.arinsert(K), "values", ()),
     ("arring size", lambda r: r.arring(K, 0, "x"), "size", 0),
     ("arlastitems count", lambda r: r.arlastitems(K, -1), "count", -1),

@@ -144,7 +144,7 @@ FUNCTION_BAD: list[tuple[str, Callable[[SocketRedis], Any], str, Any]] = [
     ("function_flush mode", lambda r: r.function_flush("NOW"), "mode", "NOW"),
     ("function_restore policy", lambda r: r.function_restore(b"", "MERGE"), "policy", "MERGE"),
     ("fcall numkeys", lambda r: r.fcall("f", -1), "numkeys", -1),
-    ("fcall_ro numkeys", lambda r: r.fcall_ro("f", "1", "k"), "numkeys", "1"),
+    ("fcall_ro numkeys", lambda r: r.fcall_ro("f", "1x", "k"), "numkeys", "1x"),
 ]
 
 

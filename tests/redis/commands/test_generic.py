@@ -360,13 +360,13 @@ def test_bad_arguments_are_refused_as_redis_py_refuses_them(
     ("method", "args", "kwargs"),
     [
         ("move", ("k", -1), {}),
-        ("move", ("k", "1"), {}),
-        ("migrate", ("h", "6379", "k", 0, 100), {}),
+        ("move", ("k", "1x"), {}),
+        ("migrate", ("h", "6379x", "k", 0, 100), {}),
         ("migrate", ("h", 1, "k", 0, -5), {}),
-        ("sort", ("k", "0", 1), {}),
+        ("sort", ("k", "0x", 1), {}),
         ("wait", (1, -1), {}),
         ("wait", (1, 0.5), {}),
-        ("waitaof", (1, 0, "100"), {}),
+        ("waitaof", (1, 0, "100x"), {}),
     ],
 )
 def test_stricter_checks_raise_data_error_and_send_nothing(

@@ -186,7 +186,7 @@ def test_bad_arguments_are_refused_as_redis_py_refuses_them(
     [
         ("geoadd", ("g", []), {}),
         ("georadius", ("g", 1, 2, 3), {"count": 0}),
-        ("geosearch", ("g",), {"member": "a", "radius": 1, "count": "2"}),
+        ("geosearch", ("g",), {"member": "a", "radius": 1, "count": "2x"}),
     ],
 )
 def test_stricter_checks_raise_data_error_and_send_nothing(

@@ -282,7 +282,7 @@ def test_bad_arguments_are_refused_as_redis_py_refuses_them(
         ("lmovem", ("a", "b"), {"count": 2, "mode": "ALL", "ordering": "OBO"}),
         ("lmovem", ("a", "b"), {"count": 2, "ordering": "RANDOM"}),
         ("lmovem", ("a", "b"), {"count": 0, "ordering": "OBO"}),
-        ("blmovem", ("a", "b", "1"), {}),
+        ("blmovem", ("a", "b", "1x"), {}),
     ],
 )
 def test_stricter_checks_raise_data_error_and_send_nothing(

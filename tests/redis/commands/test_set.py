@@ -187,8 +187,8 @@ def test_sends_what_redis_py_sends(method: str, args: tuple[Any, ...],
         ("sintercard", (3, ["a", "b"])),  # numkeys must count the keys
         ("sintercard", (0, [])),
         ("sdiffcard", (2, ["a", "b"], -1)),
-        ("sunioncard", (2, ["a", "b"], "7")),
-        ("sunioncard", ("2", ["a", "b"])),
+        ("sunioncard", (2, ["a", "b"], "7x")),
+        ("sunioncard", ("2x", ["a", "b"])),
     ],
 )
 def test_stricter_checks_raise_data_error_and_send_nothing(

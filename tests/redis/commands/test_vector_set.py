@@ -233,11 +233,11 @@ VSET_BAD: list[tuple[str, Callable[[SocketRedis], Any], str, Any]] = [
     ("vadd no element", lambda r: r.vset().vadd("v", [1.0], ""), "vector", [1.0]),
     ("vadd quantization", lambda r: r.vset().vadd("v", [1.0], "e", quantization="Q4"),
      "quantization", "Q4"),
-    ("vadd numlinks", lambda r: r.vset().vadd("v", [1.0], "e", numlinks="8"), "numlinks", "8"),
+    ("vadd numlinks", lambda r: r.vset().vadd("v", [1.0], "e", numlinks="8x"), "numlinks", "8x"),
     ("vsim no input", lambda r: r.vset().vsim("v", []), "input", []),
     ("vsim count", lambda r: r.vset().vsim("v", "e", count=-1), "count", -1),
     ("vrandmember count", lambda r: r.vset().vrandmember("v", 1.5), "count", 1.5),
-    ("vrange count", lambda r: r.vset().vrange("v", "-", "+", "5"), "count", "5"),
+    ("vrange count", lambda r: r.vset().vrange("v", "-", "+", "5x"), "count", "5x"),
 ]
 
 
