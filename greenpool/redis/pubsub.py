@@ -68,6 +68,18 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+def _wake_forked_readers(queue: Queue[Any], waiting: int, marker: Any) -> None:
+    """In a child after fork(): empty ``queue`` (its messages are the parent's) and
+    give each of the ``waiting`` readers (copies of the parent's) ``marker``."""
+    while True:
+        try:
+            queue.get_nowait()
+        except Empty:
+            break
+    for _ in range(waiting):
+        queue.put_nowait(marker)
+
+
 class _Subscriber:
     """A connection of its own whose every message goes to a queue.
 
@@ -131,13 +143,7 @@ class _Subscriber:
         Never blocks or switches greenlets.
         """
         self.conn = None
-        while True:
-            try:
-                self.queue.get_nowait()
-            except Empty:
-                break
-        for _ in range(self.waiting):
-            self.queue.put_nowait(_FORKED)
+        _wake_forked_readers(self.queue, self.waiting, _FORKED)
 
 
 @dataclass(frozen=True)
@@ -386,6 +392,9 @@ class PubSub:
         return self._dispatch(self._message(raw), ignore_subscribe_messages)
 
     get_sharded_message = get_message
+
+    #: For subclasses with queues of their own (ClusterPubSub's shard channels).
+    _wake_forked_readers = staticmethod(_wake_forked_readers)
 
     def _dispatch(
         self, message: dict[str, Any], ignore_subscribe_messages: bool

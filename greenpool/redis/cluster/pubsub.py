@@ -249,13 +249,7 @@ class ClusterPubSub(PubSub):
         self._shard_where.clear()
         self._shard_conns.clear()
         self._shard_later.clear()
-        while True:
-            try:
-                self._shard_queue.get_nowait()
-            except Empty:
-                break
-        for _ in range(self._shard_waiting):
-            self._shard_queue.put_nowait(("", _FORKED))
+        self._wake_forked_readers(self._shard_queue, self._shard_waiting, ("", _FORKED))
 
     def close(self) -> None:
         """Close every connection; the ClusterPubSub can't be used afterwards."""
