@@ -504,28 +504,20 @@ class Redis(Commands):
 
     def get_encoder(self) -> Encoder:
         """How this client encodes arguments and decodes replies (redis-py's ``Encoder``)."""
-        s = self.settings
-        return Encoder(s.encoding, s.encoding_errors, s.decode_responses)
+        return self._node.get_encoder()
+
+    @property
+    def connection_pool(self) -> Node:
+        """The client's :class:`~greenpool.redis.node.Node`, in the role of redis-py's
+        ``connection_pool``: ``disconnect()``, ``reset()``, ``connection_kwargs``,
+        ``max_connections``, ``get_encoder()`` (redis-py's connection objects,
+        ``get_connection()`` and ``release()``, have no counterpart)."""
+        return self._node
 
     def get_connection_kwargs(self) -> dict[str, Any]:
         """The connection settings as keyword arguments of :class:`Redis` (the
         credentials included; after :meth:`auth`, the new ones)."""
-        s = self.settings
-        kwargs: dict[str, Any] = (
-            {"unix_socket_path": s.address.path} if s.address.is_unix
-            else {"host": s.address.host, "port": s.address.port}
-        )
-        kwargs.update(
-            db=s.db, username=s.username, password=s.password, protocol=s.user_protocol,
-            legacy_responses=s.legacy_responses,
-            client_name=s.client_name, socket_timeout=s.socket_timeout,
-            socket_connect_timeout=s.socket_connect_timeout,
-            decode_responses=s.decode_responses, encoding=s.encoding,
-            encoding_errors=s.encoding_errors,
-        )
-        if s.ssl_context is not None:
-            kwargs.update(ssl_context=s.ssl_context, ssl_server_hostname=s.ssl_server_hostname)
-        return kwargs
+        return self.settings.as_kwargs()
 
     def get_cache(self) -> None:
         """None: client-side caching is not supported (redis-py's gives None when it

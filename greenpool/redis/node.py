@@ -45,6 +45,7 @@ from ..pool.heartbeat import Heartbeat
 from ..pool.multiplex import MultiplexPool
 from ..transport.connection import DISCONNECTED, Connection
 from . import _execute
+from ._encoder import Encoder
 from .settings import RedisSettings
 
 __all__ = ["Locator", "Node"]
@@ -110,6 +111,7 @@ class Node:
             retry_exceptions=(ConnectionError, TimeoutError, OSError),
             name=f"redis-dedicated {where}",
         )
+        self._max_connections = max_connections
         self._heartbeat: Heartbeat | None = None
         if interval > 0:
             # The heartbeat's greenlet holds the pool it watches, not the node.
@@ -141,6 +143,44 @@ class Node:
     def dedicated_pool(self) -> Pool[Connection]:
         """The dedicated connections (they never decode replies)."""
         return self._dedicated
+
+    # redis-py's ConnectionPool, as code written for it uses one
+    # (``r.connection_pool.disconnect()``, ``.connection_kwargs``).
+
+    @property
+    def connection_kwargs(self) -> dict[str, Any]:
+        """The settings as :class:`~greenpool.redis.Redis` keyword arguments, credentials
+        included (redis-py's ``ConnectionPool.connection_kwargs``).  A new dict each time."""
+        return self._settings.as_kwargs()
+
+    @property
+    def max_connections(self) -> int:
+        """How many dedicated connections may be open at once."""
+        return self._max_connections
+
+    def get_encoder(self) -> Encoder:
+        """How arguments are encoded and replies decoded (redis-py's ``Encoder``)."""
+        s = self._settings
+        return Encoder(s.encoding, s.encoding_errors, s.decode_responses)
+
+    def disconnect(self, inuse_connections: bool = True) -> None:
+        """Close connections; later commands connect anew (redis-py's ``disconnect``).
+
+        ``inuse_connections=True``: every connection, shared and dedicated,
+        idle or in use; requests in flight on them fail with
+        :class:`~greenpool.ConnectionError`.  False: only the idle dedicated
+        ones (the shared ones are always in use).  Not needed after
+        ``fork()``, which greenpool handles itself, but harmless there.
+        Never blocks.
+        """
+        if inuse_connections:
+            self.reconnect_all("disconnected by the application")
+        else:
+            self._dedicated.dispose()
+
+    def reset(self) -> None:
+        """redis-py's ``reset()``: here :meth:`disconnect` (every connection).  Never blocks."""
+        self.disconnect()
 
     def shared_connection(self) -> Connection:
         """The least loaded connected shared connection, connecting one if none is.

@@ -242,6 +242,26 @@ class RedisSettings:
             raise ResponseError(f"{args[0]} failed during connect: {reply.message}")
         return reply
 
+    def as_kwargs(self) -> dict[str, Any]:
+        """These settings as keyword arguments of :class:`~greenpool.redis.Redis`
+        (the credentials included, as redis-py's ``connection_kwargs`` hold them)."""
+        kwargs: dict[str, Any] = (
+            {"unix_socket_path": self.address.path} if self.address.is_unix
+            else {"host": self.address.host, "port": self.address.port}
+        )
+        kwargs.update(
+            db=self.db, username=self.username, password=self.password,
+            protocol=self.user_protocol, legacy_responses=self.legacy_responses,
+            client_name=self.client_name, socket_timeout=self.socket_timeout,
+            socket_connect_timeout=self.socket_connect_timeout,
+            decode_responses=self.decode_responses, encoding=self.encoding,
+            encoding_errors=self.encoding_errors,
+        )
+        if self.ssl_context is not None:
+            kwargs.update(ssl_context=self.ssl_context,
+                          ssl_server_hostname=self.ssl_server_hostname)
+        return kwargs
+
     def describe(self) -> str:
         """``redis://host:port/db`` (or ``unix://``), without credentials."""
         if self.locator is not None:

@@ -576,3 +576,37 @@ def test_numbers_given_as_text_work_as_in_redis_py(ours: Redis, theirs: redis.Re
     # The refused ones: both raise (the classes differ, as documented).
     assert mine[9:] == [("raised", "DataError")] * 2
     assert all(outcome[0] == "raised" for outcome in reference[9:])
+
+
+# ---------------------------------------------------------------------- connection_pool
+
+
+def _through_connection_pool(client: Any) -> Any:
+    # redis-py code reaches the pool for its settings and to drop connections.
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
+    before = client.client_id()
+    pool.disconnect()
+    after = client.client_id()  # works again, over a new connection
+    pool.reset()
+    client.set("t:rps:a", "1")
+    return (
+        {k: kwargs.get(k) for k in ("host", "port", "db", "username", "password")},
+        before != after,
+        client.get("t:rps:a"),
+        type(pool.max_connections) is int and pool.max_connections > 0,
+        pool.get_encoder().encode(1),
+    )
+
+
+def test_connection_pool_disconnect_reset_and_kwargs_as_in_redis_py(
+    ours: Redis, theirs: redis.Redis
+) -> None:
+    assert _through_connection_pool(ours) == _through_connection_pool(theirs)
+    # Idle dedicated connections only: the shared one stays.
+    ours.blpop(["t:rps:none"], timeout=0.01)  # opens a dedicated connection
+    assert ours.connection_pool.connections_used()["dedicated"] == 1
+    shared = ours.client_id()
+    ours.connection_pool.disconnect(inuse_connections=False)
+    assert ours.connection_pool.connections_used()["dedicated"] == 0
+    assert ours.client_id() == shared
