@@ -131,6 +131,16 @@ class ClusterPipeline(Commands):
                 return
         self._release(None)
 
+    def discard(self) -> None:
+        """In a transaction pipeline: drop the buffered commands and the watched
+        keys (:meth:`reset`).  In another pipeline raises
+        :class:`~greenpool.redis.cluster.RedisClusterException`, as redis-py's."""
+        if not self.transaction:
+            raise RedisClusterException(
+                "method discard() is not supported outside of transactional context"
+            )
+        self.reset()
+
     # ------------------------------------------------------------------ WATCH
 
     def watch(self, *names: Any) -> bool:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ...transport.connection import Connection
     from ..node import Node
     from .client import RedisCluster
+    from .topology import ClusterNode
 
 __all__ = ["ClusterPubSub"]
 
@@ -53,9 +54,11 @@ class ClusterPubSub(PubSub):
     subscriptions go.
     """
 
-    def __init__(self, client: RedisCluster, node: Node, **kwargs: Any) -> None:
-        super().__init__(node, **kwargs)
+    def __init__(self, client: RedisCluster, node: ClusterNode, **kwargs: Any) -> None:
+        assert node.node is not None
+        super().__init__(node.node, **kwargs)
         self._cluster = client
+        self._cluster_node = node
         self.shard_channels: dict[Any, Handler | None] = {}
         self._shard_queue: Queue = Queue()
         self._shard_conns: dict[str, Connection] = {}
@@ -68,6 +71,16 @@ class ClusterPubSub(PubSub):
     def __repr__(self) -> str:
         return (f"<ClusterPubSub channels={len(self.channels)} patterns={len(self.patterns)} "
                 f"shard_channels={len(self.shard_channels)}>")
+
+    def get_pubsub_node(self) -> ClusterNode:
+        """The node the plain subscriptions (SUBSCRIBE, PSUBSCRIBE) are on: the one
+        given to :meth:`RedisCluster.pubsub`, or the default node then.  (redis-py
+        answers None before the first subscription when no node was given.)"""
+        return self._cluster_node
+
+    def get_redis_connection(self) -> Any:
+        """The client of :meth:`get_pubsub_node` (its ``redis_connection``)."""
+        return self._cluster.get_redis_connection(self._cluster_node)
 
     @property
     def subscribed(self) -> bool:
