@@ -311,7 +311,8 @@ class Topology:
         if self.default_node is None or self.default_node.name not in nodes or (
             nodes[self.default_node.name].server_type != PRIMARY
         ):
-            primaries = self.primaries()
+            # slot 0's primary, as redis-py picks it (the first of its slot-ordered map)
+            primaries = [slots[0].primary] if slots[0] is not None else self.primaries()
             self.default_node = primaries[0] if primaries else None
         if self._dynamic_seeds:
             for node in nodes.values():

@@ -104,6 +104,17 @@ def test_pubsub_on_a_node_not_in_the_cluster_is_refused(ours: RedisCluster) -> N
 # ---------------------------------------------------------------------- default node
 
 
+def test_the_default_node_is_redis_pys(
+    redis_cluster: RedisClusterServer, theirs: redis.cluster.RedisCluster,
+) -> None:
+    # slot 0's primary: keyless commands (ACL SETUSER, CLIENT KILL ...) land where
+    # redis-py's would, whichever node the client is seeded with
+    for seed in reversed(redis_cluster.startup_nodes):
+        with RedisCluster(startup_nodes=[seed]) as client:
+            assert client.get_default_node().name == theirs.get_default_node().name
+            assert client.get_default_node() == client.get_node_from_key("la2")  # slot 0
+
+
 def test_replace_default_node(redis_cluster: RedisClusterServer) -> None:
     with RedisCluster(startup_nodes=redis_cluster.startup_nodes) as client:
         first = client.get_default_node()
