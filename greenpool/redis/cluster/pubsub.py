@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import gevent
 from gevent.queue import Empty, Queue
 
 from ...errors import ConfigurationError, ConnectionError, GreenpoolError, ReplyError
@@ -202,6 +203,10 @@ class ClusterPubSub(PubSub):
                 remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
                 try:
                     if remaining is not None and remaining <= 0:
+                        if self._shard_queue.empty():
+                            # let the readers read what has arrived (a caller
+                            # polling with time.sleep never yields), as PubSub does
+                            gevent.idle()
                         name, raw = self._shard_queue.get_nowait()
                     else:
                         name, raw = self._shard_queue.get(timeout=remaining)

@@ -9,6 +9,7 @@ Nothing here moves slots or kills nodes.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -203,3 +204,33 @@ def test_pipeline_discard(
             assert len(pipe.execute()) == 1  # redis-py's transaction gives SET's b"OK"
         assert client.get(key) is None and client.get(f"{key}2") == b"kept"
         client.delete(f"{key}2")
+
+
+def _polled_sharded(client: Any, publisher: RedisCluster, channel: str) -> list[Any]:
+    """redis-py's loop: get_sharded_message() and time.sleep (not gevent's)."""
+    seen: list[Any] = []
+    p = client.pubsub()
+    p.ssubscribe(channel)
+    for step in range(2):
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            message = p.get_sharded_message()
+            if message is not None:
+                seen.append(message)
+                break
+            time.sleep(0.01)  # blocks the hub: nothing else runs meanwhile
+        else:
+            seen.append(None)
+        if step == 0:
+            publisher.spublish(channel, "hello")
+    p.close()
+    return seen
+
+
+def test_polling_get_sharded_message_without_yielding_sees_the_messages(
+    ours: RedisCluster, theirs: redis.cluster.RedisCluster, prefix: str,
+) -> None:
+    channel = f"{prefix}:sch"
+    mine = _polled_sharded(ours, ours, channel)
+    assert [m["type"] for m in mine] == ["ssubscribe", "smessage"]
+    assert mine == _polled_sharded(theirs, ours, channel)
