@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -172,3 +173,23 @@ def in_child(check: Callable[[], Any]) -> None:
         finally:
             os._exit(code)
     assert wait_child(pid) == 0
+
+
+def poll_twice_without_yielding(get: Callable[[], Any], between: Callable[[], Any]) -> list[Any]:
+    """redis-py's documented pub/sub loop: ``get()`` until a message comes (2 s at most,
+    None then), with a blocking ``time.sleep`` (not gevent's: nothing else runs
+    meanwhile); ``between()``, then again.  Returns the two messages."""
+    seen: list[Any] = []
+    for step in range(2):
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            message = get()
+            if message is not None:
+                seen.append(message)
+                break
+            time.sleep(0.01)  # blocks the hub
+        else:
+            seen.append(None)
+        if step == 0:
+            between()
+    return seen

@@ -9,7 +9,6 @@ Nothing here moves slots or kills nodes.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +18,7 @@ import redis.cluster
 
 from greenpool.redis.cluster import ClusterNode, RedisCluster, RedisClusterException
 from greenpool.testing import RedisClusterServer
-from tests.helpers import wait_until
+from tests.helpers import poll_twice_without_yielding, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -208,21 +207,10 @@ def test_pipeline_discard(
 
 def _polled_sharded(client: Any, publisher: RedisCluster, channel: str) -> list[Any]:
     """redis-py's loop: get_sharded_message() and time.sleep (not gevent's)."""
-    seen: list[Any] = []
     p = client.pubsub()
     p.ssubscribe(channel)
-    for step in range(2):
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline:
-            message = p.get_sharded_message()
-            if message is not None:
-                seen.append(message)
-                break
-            time.sleep(0.01)  # blocks the hub: nothing else runs meanwhile
-        else:
-            seen.append(None)
-        if step == 0:
-            publisher.spublish(channel, "hello")
+    seen = poll_twice_without_yielding(p.get_sharded_message,
+                                       lambda: publisher.spublish(channel, "hello"))
     p.close()
     return seen
 
