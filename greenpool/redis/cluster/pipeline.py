@@ -159,7 +159,9 @@ class ClusterPipeline(Commands):
         if not names:
             raise RedisClusterException("WATCH needs at least one key")
         slots = {key_slot(name) for name in names}
-        if len(slots) > 1 or (self._watch_slot is not None and slots != {self._watch_slot}):
+        if len(slots) > 1:  # redis-py's words for keys of one command on several slots
+            raise CrossSlotTransactionError("WATCH - all keys must map to the same key slot")
+        if self._watch_slot is not None and slots != {self._watch_slot}:
             raise CrossSlotTransactionError("Cannot watch or send commands on different slots")
         (slot,) = slots
         client = self._client

@@ -222,3 +222,14 @@ def test_polling_get_sharded_message_without_yielding_sees_the_messages(
     mine = _polled_sharded(ours, ours, channel)
     assert [m["type"] for m in mine] == ["ssubscribe", "smessage"]
     assert mine == _polled_sharded(theirs, ours, channel)
+
+
+def test_watch_on_several_slots_says_so_as_redis_py(
+    ours: RedisCluster, theirs: redis.cluster.RedisCluster,
+) -> None:
+    for client in (ours, theirs):
+        with client.pipeline(transaction=True) as pipe, pytest.raises(Exception) as caught:
+            pipe.watch("{a}x", "{b}x")
+        assert isinstance(caught.value, (RedisClusterException,
+                                         redis.exceptions.RedisClusterException))
+        assert str(caught.value) == "WATCH - all keys must map to the same key slot"
