@@ -18,6 +18,7 @@ new primary; until that works they are retried on every
 from __future__ import annotations
 
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,12 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+def _close_all(conns: dict[str, Connection]) -> None:
+    for conn in list(conns.values()):
+        conn.close("closed by the application")
+    conns.clear()
+
+
 class ClusterPubSub(PubSub):
     """Pub/sub for a :class:`~greenpool.redis.RedisCluster` (see the module docs).
 
@@ -63,6 +70,9 @@ class ClusterPubSub(PubSub):
         self.shard_channels: dict[Any, Handler | None] = {}
         self._shard_queue: Queue = Queue()
         self._shard_conns: dict[str, Connection] = {}
+        # Dropped without close(): the shard connections close too (their readers
+        # hold the queue, never this object), or their subscriptions would live on.
+        weakref.finalize(self, _close_all, self._shard_conns)
         self._shard_where: dict[Any, str] = {}
         self._shard_orphans: set[Any] = set()
         # Messages read while the caller wanted another node's (get_sharded_message
@@ -320,9 +330,7 @@ class ClusterPubSub(PubSub):
     def close(self) -> None:
         """Close every connection; the ClusterPubSub can't be used afterwards."""
         super().close()
-        for conn in self._shard_conns.values():
-            conn.close("closed by the application")
-        self._shard_conns.clear()
+        _close_all(self._shard_conns)
         self._shard_later.clear()
         self.shard_channels.clear()
         self._shard_where.clear()

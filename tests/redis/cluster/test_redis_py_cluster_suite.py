@@ -9,6 +9,7 @@ Nothing here moves slots or kills nodes.
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -233,3 +234,23 @@ def test_watch_on_several_slots_says_so_as_redis_py(
         assert isinstance(caught.value, (RedisClusterException,
                                          redis.exceptions.RedisClusterException))
         assert str(caught.value) == "WATCH - all keys must map to the same key slot"
+
+
+def _subscribers(cluster: RedisClusterServer, channel: str) -> int:
+    """Subscribers of shard channel ``channel``, asked of every primary directly."""
+    return sum(int(cluster.execute(node, "PUBSUB", "SHARDNUMSUB", channel)[1])
+               for node in cluster.primaries())
+
+
+def test_a_dropped_sharded_subscriber_unsubscribes(
+    redis_cluster: RedisClusterServer, ours: RedisCluster, theirs: redis.cluster.RedisCluster,
+    prefix: str,
+) -> None:
+    channel = f"{prefix}:drop"
+    for client in (ours, theirs):
+        p = client.pubsub()
+        p.ssubscribe(channel)
+        wait_until(lambda: _subscribers(redis_cluster, channel) == 1)
+        del p  # never closed, as redis-py's tests and many programs leave it
+        gc.collect()
+        wait_until(lambda: _subscribers(redis_cluster, channel) == 0)
