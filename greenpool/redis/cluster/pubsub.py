@@ -75,6 +75,10 @@ class ClusterPubSub(PubSub):
         weakref.finalize(self, _close_all, self._shard_conns)
         self._shard_where: dict[Any, str] = {}
         self._shard_orphans: set[Any] = set()
+        # SUNSUBSCRIBEs sent and not yet confirmed: channel -> [node name, count].  Their
+        # confirmation is the caller's, not a slot move, even if the channel was
+        # subscribed again meanwhile.
+        self._shard_leaving: dict[Any, list[Any]] = {}
         # Messages read while the caller wanted another node's (get_sharded_message
         # with target_node): per node, in arrival order.
         self._shard_later: dict[str, deque[Any]] = {}
@@ -126,6 +130,8 @@ class ClusterPubSub(PubSub):
             conn = self._shard_conns.get(where) if where is not None else None
             if conn is not None and conn.live():
                 conn.send(encode_command("SUNSUBSCRIBE", name))
+                leaving = self._shard_leaving.setdefault(name, [where, 0])
+                leaving[:] = [where, leaving[1] + 1]
 
     def _shard_key(self, name: Any) -> Any:
         # Channel names as the server's messages will spell them.
@@ -296,6 +302,9 @@ class ClusterPubSub(PubSub):
             conn = self._shard_conns.get(name)
             if conn is not None and not conn.live():
                 del self._shard_conns[name]
+                for channel, (where, _) in list(self._shard_leaving.items()):
+                    if where == name:  # never to be confirmed
+                        del self._shard_leaving[channel]
                 self._orphan([c for c, where in self._shard_where.items() if where == name])
             return None
         if isinstance(raw, ReplyError):
@@ -312,7 +321,12 @@ class ClusterPubSub(PubSub):
         message = {"type": kind, "pattern": None, "channel": channel,
                    "data": raw[2] if len(raw) > 2 else None}
         if kind == "sunsubscribe":
-            if channel in self.shard_channels:
+            leaving = self._shard_leaving.get(channel)
+            if leaving is not None:  # the caller's own: confirm it
+                leaving[1] -= 1
+                if leaving[1] <= 0:
+                    del self._shard_leaving[channel]
+            elif channel in self.shard_channels:
                 # Nobody asked: the node gave the slot away.
                 self._orphan([channel])
                 return None
@@ -335,4 +349,5 @@ class ClusterPubSub(PubSub):
         self.shard_channels.clear()
         self._shard_where.clear()
         self._shard_orphans.clear()
+        self._shard_leaving.clear()
 

@@ -254,3 +254,31 @@ def test_a_dropped_sharded_subscriber_unsubscribes(
         del p  # never closed, as redis-py's tests and many programs leave it
         gc.collect()
         wait_until(lambda: _subscribers(redis_cluster, channel) == 0)
+
+
+def _sub_unsub_resub(client: Any, channel: str) -> list[Any]:
+    p = client.pubsub()
+    p.ssubscribe(channel)
+    p.sunsubscribe(channel)
+    p.ssubscribe(channel)
+    seen = []
+    for _ in range(3):
+        message = p.get_sharded_message(timeout=2)
+        seen.append(message and (message["type"], message["data"]))
+    client.spublish(channel, "hello")
+    message = p.get_sharded_message(timeout=2)
+    seen.append(message and (message["type"], message["data"]))
+    p.close()
+    return seen
+
+
+def test_a_channel_unsubscribed_and_subscribed_again_stays_subscribed(
+    ours: RedisCluster, theirs: redis.cluster.RedisCluster, prefix: str,
+) -> None:
+    # the caller's own SUNSUBSCRIBE confirmation was taken for a slot move
+    # (the channel being subscribed again by then): swallowed, and subscribed twice
+    channel = f"{prefix}:resub"
+    mine = _sub_unsub_resub(ours, channel)
+    assert mine == [("ssubscribe", 1), ("sunsubscribe", 0), ("ssubscribe", 1),
+                    ("smessage", b"hello")]
+    assert mine == _sub_unsub_resub(theirs, channel)
