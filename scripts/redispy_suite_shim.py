@@ -4,7 +4,8 @@ See docs/redis.md, "redis-py's own tests", for the command.  Copy this file
 next to redis-py's ``tests`` package (from its sdist) as
 ``greenpool_shim.py`` and load it with ``-p greenpool_shim``.
 
-It starts a redis-server on a free loopback port; rebinds ``redis.Redis``,
+It starts a redis-server on a free loopback port (at ``pytest_configure``);
+rebinds ``redis.Redis``,
 ``redis.StrictRedis``, ``redis.client.Redis/Pipeline/PubSub``,
 ``redis.lock.Lock``, ``redis.commands.core.Script``, ``redis.Subscription``,
 ``redis.sentinel.Sentinel`` (and its errors) and every exception
@@ -27,10 +28,7 @@ import greenpool.redis as gr
 import greenpool.redis.exceptions as gex
 from greenpool.testing import RedisServer
 
-SERVER = RedisServer()
-SERVER.start()
-atexit.register(SERVER.stop)
-URL = SERVER.url
+URL = None  # the server's, once pytest_configure has started it
 
 _real_redis = redis.Redis
 for _name in dir(rex):
@@ -87,8 +85,9 @@ def _get_info(url):
     return info
 
 
-def _get_client(cls, request, single_connection_client=True, flushdb=True, from_url=None, **kwargs):
-    url = from_url or URL
+def fixture_kwargs(request, kwargs):
+    """conftest's client keyword arguments as greenpool takes them (``--protocol``
+    applied; ``legacy_responses=True`` is what greenpool does); skips TLS."""
     if kwargs.get("protocol") is None:
         opt = request.config.getoption("--protocol")
         if opt:
@@ -99,19 +98,32 @@ def _get_client(cls, request, single_connection_client=True, flushdb=True, from_
             kwargs["legacy_responses"] = legacy.lower() == "true"
     if kwargs.pop("ssl", False):
         pytest.skip("no TLS server in the shim")
-    client = cls.from_url(url, **kwargs)
-    _PROTO[id(client)] = client.protocol
+    return kwargs
+
+
+def closed_at_teardown(request, client, flush):
+    """``client``, closed and then ``flush()`` called when the test ends."""
     if request:
         def teardown():
             # the fixtures' `with` has closed the client already (a closed
             # greenpool client stays closed; redis-py's reconnects)
             client.close()
-            if flushdb:
-                fresh = _real_redis.from_url(url, db=kwargs.get("db", 0))
-                fresh.flushdb()
-                fresh.close()
+            flush()
         request.addfinalizer(teardown)
     return client
+
+
+def _get_client(cls, request, single_connection_client=True, flushdb=True, from_url=None, **kwargs):
+    url = from_url or URL
+    client = cls.from_url(url, **fixture_kwargs(request, kwargs))
+    _PROTO[id(client)] = client.protocol
+
+    def flush():
+        if flushdb:
+            fresh = _real_redis.from_url(url, db=kwargs.get("db", 0))
+            fresh.flushdb()
+            fresh.close()
+    return closed_at_teardown(request, client, flush)
 
 
 def _get_raw_protocol(r):
@@ -136,8 +148,17 @@ C._get_raw_protocol = _get_raw_protocol
 C.get_legacy_responses = _get_legacy
 
 
+def start(server):
+    """Start ``server``, stop it at exit; return its URL."""
+    global URL
+    server.start()
+    atexit.register(server.stop)
+    URL = server.url
+    return URL
+
+
 def pytest_configure(config):
-    config.option.redis_url = URL
+    config.option.redis_url = start(RedisServer())
     config.option.redis_mod_url = "redis://127.0.0.1:1"
     if any("test_sentinel" in arg for arg in config.args):
         # a primary, a replica and three sentinels watching it as the

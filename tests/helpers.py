@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -201,8 +202,6 @@ def in_child(check: Callable[[], Any]) -> None:
                 result = check()
                 code, why = (0, "") if result else (1, f"check() returned {result!r}")
         except BaseException:
-            import traceback
-
             why = traceback.format_exc()
         finally:
             try:
@@ -214,3 +213,23 @@ def in_child(check: Callable[[], Any]) -> None:
     with os.fdopen(read_end, "rb") as reader:
         why = reader.read().decode("utf-8", "replace")
     assert code == 0, f"the child exited with {code}: {why}"
+
+
+def poll_twice_without_yielding(get: Callable[[], Any], between: Callable[[], Any]) -> list[Any]:
+    """redis-py's documented pub/sub loop: ``get()`` until a message comes (2 s at most,
+    None then), with a blocking ``time.sleep`` (not gevent's: nothing else runs
+    meanwhile); ``between()``, then again.  Returns the two messages."""
+    seen: list[Any] = []
+    for step in range(2):
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            message = get()
+            if message is not None:
+                seen.append(message)
+                break
+            time.sleep(0.01)  # blocks the hub
+        else:
+            seen.append(None)
+        if step == 0:
+            between()
+    return seen

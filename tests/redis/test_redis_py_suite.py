@@ -22,6 +22,7 @@ import redis
 from greenpool import ConfigurationError, ConnectionError
 from greenpool.redis import PubSubError, Redis, Subscription, WatchError
 from greenpool.testing import RedisServer
+from tests.helpers import poll_twice_without_yielding
 
 
 @pytest.fixture
@@ -273,21 +274,10 @@ def test_a_username_alone_is_refused_by_a_user_with_a_password(ours: Redis,
 
 def _polled(client: Any, publisher: Redis) -> list[Any]:
     """redis-py's documented loop: get_message() and time.sleep (not gevent's)."""
-    seen: list[Any] = []
     p = client.pubsub()
     p.subscribe("t:rps:chan")
-    for step in range(2):
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline:
-            message = p.get_message()
-            if message is not None:
-                seen.append(message)
-                break
-            time.sleep(0.01)  # blocks the hub: nothing else runs meanwhile
-        else:
-            seen.append(None)
-        if step == 0:
-            publisher.publish("t:rps:chan", "hello")
+    seen = poll_twice_without_yielding(p.get_message,
+                                       lambda: publisher.publish("t:rps:chan", "hello"))
     p.close()
     return seen
 

@@ -37,7 +37,7 @@ from typing import Any
 import gevent
 
 from ..._backoff import Backoff
-from ...errors import ConnectionError, NoConnectionAvailable, ReplyError
+from ...errors import ConnectionError, NoConnectionAvailable, ReplyError, TimeoutError
 from ...protocol.resp import encode_command
 from .. import _execute
 from .._encoder import Encoder
@@ -46,7 +46,13 @@ from ..commands import Commands
 from ..commands._args import integer, scan_args
 from ..commands._replies import scan_reply
 from ..commands._reply_modes import command_names, reshaped, reshapes
-from ..exceptions import FAILED_REPLIES, WatchError
+from ..exceptions import (
+    FAILED_REPLIES,
+    ClusterDownError,
+    DataError,
+    SlotNotCoveredError,
+    WatchError,
+)
 from ..lock import Lock
 from ..node import Node
 from ..pubsub import Monitor
@@ -63,11 +69,13 @@ from .routing import (
     ALL_NODES,
     DEFAULT_NODE,
     FAST,
+    MISSING_KEY,
     PRIMARIES,
     RANDOM,
     REPLICAS,
     is_blocking,
     merge,
+    missing_key,
     plan,
 )
 from .slots import key_slot
@@ -146,6 +154,15 @@ class RedisCluster(Commands):
     RANDOM = RANDOM
     DEFAULT_NODE = DEFAULT_NODE
     NODE_FLAGS = frozenset({PRIMARIES, REPLICAS, ALL_NODES, RANDOM, DEFAULT_NODE})
+    #: redis-py's name for the errors after which a command is tried again
+    #: (within ``cluster_error_retry_attempts``), the slot map re-read first;
+    #: TRYAGAIN and MASTERDOWN (a ClusterDownError) are retried too.
+    ERRORS_ALLOW_RETRY: tuple[type[Exception], ...] = (
+        ConnectionError,
+        TimeoutError,
+        ClusterDownError,
+        SlotNotCoveredError,
+    )
 
     def __init__(
         self,
@@ -257,8 +274,9 @@ class RedisCluster(Commands):
             raise ClusterConfigurationError("url", url, "a cluster needs TCP nodes")
         return cls(url=url, **kwargs)
 
-    def _make_node(self, host: str, port: int) -> Node:
-        settings = RedisSettings.build(host=host, port=port, **self._settings_kwargs)
+    def _make_node(self, node: ClusterNode) -> Node:
+        node.redis_connection = NodeClient(self, node)
+        settings = RedisSettings.build(host=node.host, port=node.port, **self._settings_kwargs)
         settings.connection_commands.update(self._kept)
         if self._strategy is not None:
             settings.connection_commands["readonly"] = ("READONLY",)
@@ -309,6 +327,23 @@ class RedisCluster(Commands):
         self._topology.default_node = self._topology.nodes[node.name]
         return True
 
+    def replace_default_node(self, target_node: ClusterNode | None = None) -> None:
+        """Make ``target_node`` the default node (ignored if unknown), or without it
+        another node at random: a primary, or a replica when there is no other
+        primary; unchanged when the cluster has one node.  (redis-py's name; the
+        client also moves off a default node that stopped answering by itself.)"""
+        if target_node is not None:
+            self.set_default_node(target_node)
+            return
+        if not self._move_default(self.get_primaries()):
+            self._move_default(self.get_replicas())
+
+    def _move_default(self, pool: list[ClusterNode]) -> bool:
+        others = [node for node in pool if node != self._topology.default_node]
+        if others:
+            self._topology.default_node = random.choice(others)
+        return bool(others)
+
     def get_retry(self) -> Any:
         """The retry given as ``retry=`` or to :meth:`set_retry`; None: greenpool's own
         back-off with ``cluster_error_retry_attempts`` attempts."""
@@ -348,8 +383,11 @@ class RedisCluster(Commands):
 
     def get_redis_connection(self, node: ClusterNode) -> NodeClient:
         """The commands of the standalone client, all sent to ``node`` (no redirect
-        followed): redis-py's per-node client, over the node's own connections."""
-        return NodeClient(self, node)
+        followed): redis-py's per-node client, over the node's own connections
+        (a known node's ``redis_connection``)."""
+        known = self._topology.nodes.get(node.name)
+        client = known.redis_connection if known is not None else None
+        return client if isinstance(client, NodeClient) else NodeClient(self, node)
 
     def refresh_slots(self, timeout: float | None = None) -> None:
         """Read the slot map now (or wait for the refresh already running)."""
@@ -439,6 +477,8 @@ class RedisCluster(Commands):
         )
         if where.slot is None:
             flag = where.nodes or DEFAULT_NODE
+            if flag == MISSING_KEY:
+                raise missing_key(where.name)
             if flag == DEFAULT_NODE:
                 return self._on_default(command, options, dedicated)
             return self._on_targets(flag, command, options, where.name)
@@ -610,9 +650,7 @@ class RedisCluster(Commands):
         except ConnectionError:
             # The default node failed: pick another primary for next time.
             self._topology.suspect(node)
-            others = [n for n in self.get_primaries() if n is not node]
-            if others:
-                self._topology.default_node = random.choice(others)
+            self._move_default(self.get_primaries())
             raise
 
     def _run_on(
@@ -872,18 +910,24 @@ class RedisCluster(Commands):
         the plain subscriptions: SUBSCRIBE and PUBLISH reach every node (the
         cluster bus broadcasts them), so any node will do.  ``kwargs`` are
         :class:`~greenpool.redis.PubSub`'s.  SPUBLISH is routed by its
-        channel's slot.
+        channel's slot.  Raises ``DataError`` for ``host`` without ``port``
+        (or the reverse), ``ClusterConfigurationError`` (a
+        ``RedisClusterException``) for a node not in the cluster.
         """
-        if node is None and host is not None and port is not None:
+        if node is None and (host is not None or port is not None):
+            if host is None or port is None:
+                missing = "host" if host is None else "port"
+                raise DataError(missing, None, "pass host and port together, or neither")
             node = self.get_node(host, port)
             if node is None:
                 raise ClusterConfigurationError(
                     "host", f"{host}:{port}", "not a node of the cluster"
                 )
-        target = self._nodes_for(node) if node is not None else [self.get_default_node()]
-        green = target[0].node
-        assert green is not None
-        return ClusterPubSub(self, green, **kwargs)
+        if node is None:
+            node = self.get_default_node()
+        elif self.get_node(node_name=getattr(node, "name", None)) is None:
+            raise ClusterConfigurationError("node", node, "not a node of the cluster")
+        return ClusterPubSub(self, self._nodes_for(node)[0], **kwargs)
 
     def lock(
         self, name: str, timeout: float | None = None, sleep: float = 0.1,

@@ -131,6 +131,16 @@ class ClusterPipeline(Commands):
                 return
         self._release(None)
 
+    def discard(self) -> None:
+        """In a transaction pipeline: drop the buffered commands and the watched
+        keys (:meth:`reset`).  In another pipeline raises
+        :class:`~greenpool.redis.cluster.RedisClusterException`, as redis-py's."""
+        if not self.transaction:
+            raise RedisClusterException(
+                "method discard() is not supported outside of transactional context"
+            )
+        self.reset()
+
     # ------------------------------------------------------------------ WATCH
 
     def watch(self, *names: Any) -> bool:
@@ -149,7 +159,9 @@ class ClusterPipeline(Commands):
         if not names:
             raise RedisClusterException("WATCH needs at least one key")
         slots = {key_slot(name) for name in names}
-        if len(slots) > 1 or (self._watch_slot is not None and slots != {self._watch_slot}):
+        if len(slots) > 1:  # redis-py's words for keys of one command on several slots
+            raise CrossSlotTransactionError("WATCH - all keys must map to the same key slot")
+        if self._watch_slot is not None and slots != {self._watch_slot}:
             raise CrossSlotTransactionError("Cannot watch or send commands on different slots")
         (slot,) = slots
         client = self._client

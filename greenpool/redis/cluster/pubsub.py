@@ -24,9 +24,11 @@ of the child's own (plain channels: as :class:`~greenpool.redis.PubSub`).
 from __future__ import annotations
 
 import time
+import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+import gevent
 from gevent.lock import Semaphore
 from gevent.queue import Empty, Queue
 
@@ -40,12 +42,19 @@ if TYPE_CHECKING:
     from ...transport.connection import Connection
     from ..node import Node
     from .client import RedisCluster
+    from .topology import ClusterNode
 
 __all__ = ["ClusterPubSub"]
 
 _BROKEN = object()
 #: Queued in a child after fork(): wakes a copy of a reader, which returns nothing.
 _FORKED = object()
+
+
+def _close_all(conns: dict[str, Connection]) -> None:
+    for conn in list(conns.values()):
+        conn.close("closed by the application")
+    conns.clear()
 
 
 class ClusterPubSub(PubSub):
@@ -55,18 +64,37 @@ class ClusterPubSub(PubSub):
     subscriptions go.
     """
 
-    def __init__(self, client: RedisCluster, node: Node, **kwargs: Any) -> None:
-        super().__init__(node, **kwargs)
+    def __init__(self, client: RedisCluster, node: ClusterNode, **kwargs: Any) -> None:
+        assert node.node is not None
+        super().__init__(node.node, **kwargs)
         self._cluster = client
+        self._cluster_node = node
         self._shard_queue: Queue = Queue()
         self._shard_conns: dict[str, Connection] = {}
+        # Dropped without close(): the shard connections close too (their readers
+        # hold the queue, never this object), or their subscriptions would live on.
+        weakref.finalize(self, _close_all, self._shard_conns)
         self._shard_where: dict[Any, str] = {}
         self._shard_orphans: set[Any] = set()
+        # SUNSUBSCRIBEs sent and not yet confirmed: channel -> [node name, count].  Their
+        # confirmation is the caller's, not a slot move, even if the channel was
+        # subscribed again meanwhile.
+        self._shard_leaving: dict[Any, list[Any]] = {}
         # Messages read while the caller wanted another node's (get_sharded_message
         # with target_node): per node, in arrival order.
         self._shard_later: dict[str, deque[Any]] = {}
         self._shard_waiting = 0  # readers blocked on the queue, woken after fork()
         self._resubscribing = Semaphore()
+
+    def get_pubsub_node(self) -> ClusterNode:
+        """The node the plain subscriptions (SUBSCRIBE, PSUBSCRIBE) are on: the one
+        given to :meth:`RedisCluster.pubsub`, or the default node then.  (redis-py
+        answers None before the first subscription when no node was given.)"""
+        return self._cluster_node
+
+    def get_redis_connection(self) -> Any:
+        """The client of :meth:`get_pubsub_node` (its ``redis_connection``)."""
+        return self._cluster.get_redis_connection(self._cluster_node)
 
     @property
     def subscribed(self) -> bool:
@@ -104,6 +132,8 @@ class ClusterPubSub(PubSub):
             conn = self._shard_conns.get(where) if where is not None else None
             if conn is not None and conn.live():
                 conn.send(encode_command("SUNSUBSCRIBE", name))
+                leaving = self._shard_leaving.setdefault(name, [where, 0])
+                leaving[:] = [where, leaving[1] + 1]
 
     def _shard_subscribe(self, channel: Any) -> None:
         node = self._cluster.get_node_from_key(channel)
@@ -177,6 +207,10 @@ class ClusterPubSub(PubSub):
                 remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
                 try:
                     if remaining is not None and remaining <= 0:
+                        if self._shard_queue.empty():
+                            # let the readers read what has arrived (a caller
+                            # polling with time.sleep never yields), as PubSub does
+                            gevent.idle()
                         name, raw = self._shard_queue.get_nowait()
                     else:
                         name, raw = self._wait_shard_message(remaining)
@@ -217,6 +251,9 @@ class ClusterPubSub(PubSub):
             conn = self._shard_conns.get(name)
             if conn is not None and not conn.live():
                 del self._shard_conns[name]
+                for channel, (where, _) in list(self._shard_leaving.items()):
+                    if where == name:  # never to be confirmed
+                        del self._shard_leaving[channel]
                 self._orphan([c for c, where in self._shard_where.items() if where == name])
             return None
         if isinstance(raw, ReplyError):
@@ -229,10 +266,17 @@ class ClusterPubSub(PubSub):
         if not isinstance(raw, list) or len(raw) < 2:
             return None
         message = self._message(raw)
-        if message["type"] == "sunsubscribe" and message["channel"] in self.shard_channels:
-            # Nobody asked: the node gave the slot away.
-            self._orphan([message["channel"]])
-            return None
+        if message["type"] == "sunsubscribe":
+            channel = message["channel"]
+            leaving = self._shard_leaving.get(channel)
+            if leaving is not None:  # the caller's own: confirm it
+                leaving[1] -= 1
+                if leaving[1] <= 0:
+                    del self._shard_leaving[channel]
+            elif channel in self.shard_channels:
+                # Nobody asked: the node gave the slot away.
+                self._orphan([channel])
+                return None
         return self._dispatch(message, ignore_subscribe_messages)
 
     def _renew_shard_channels(self) -> None:
@@ -254,10 +298,9 @@ class ClusterPubSub(PubSub):
     def close(self) -> None:
         """Close every connection; the ClusterPubSub can't be used afterwards."""
         super().close()
-        for conn in self._shard_conns.values():
-            conn.close("closed by the application")
-        self._shard_conns.clear()
+        _close_all(self._shard_conns)
         self._shard_later.clear()
         self._shard_where.clear()
         self._shard_orphans.clear()
+        self._shard_leaving.clear()
 

@@ -19,12 +19,13 @@ from .._route import BLOCKING, ROUTES, Route, resolve, route_or_unseen
 from ..commands._spec import Range, command_name, keys_of, word
 from ..commands._table import TABLE
 from .errors import RedisClusterException
-from .slots import key_slot
+from .slots import SLOTS, key_slot
 
 __all__ = [
     "ALL_NODES",
     "DEFAULT_NODE",
     "FAST",
+    "MISSING_KEY",
     "NODE_FLAGS",
     "PRIMARIES",
     "RANDOM",
@@ -33,6 +34,7 @@ __all__ = [
     "is_blocking",
     "keys_in",
     "merge",
+    "missing_key",
     "plan",
     "slot_of_keys",
 ]
@@ -42,6 +44,9 @@ REPLICAS = "replicas"
 ALL_NODES = "all"
 RANDOM = "random"
 DEFAULT_NODE = "default-node"
+MISSING_KEY = "missing-key"
+"""The "nodes" of a keyed command given without its key: it goes nowhere
+unless ``target_nodes=`` says where (redis-py's "Missing key" error)."""
 
 NODE_FLAGS: dict[str, str] = {
     "flushall": PRIMARIES,
@@ -58,6 +63,15 @@ NODE_FLAGS: dict[str, str] = {
 }
 """Keyless commands redis-py sends to several nodes (or a random one); any other
 keyless command goes to the default node (the first primary), as in redis-py."""
+
+SLOT_ARGUMENT = frozenset({
+    "cluster|countkeysinslot", "cluster|getkeysinslot", "cluster|setslot",
+    "cluster|delslots", "cluster|delslotsrange",
+})
+"""CLUSTER subcommands whose first argument is a slot: they go to the node serving
+it (redis-py's routing; CLUSTER COUNTKEYSINSLOT asked elsewhere counts 0)."""
+
+_KEYS_OPTIONAL = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
 
 
 def _all(replies: dict[str, Any]) -> Any:
@@ -78,6 +92,15 @@ def _sum(replies: dict[str, Any]) -> Any:
 
 def _first(replies: dict[str, Any]) -> Any:
     return next(iter(replies.values()))
+
+
+def _counts(replies: dict[str, Any]) -> Any:
+    # [(channel, count), ...] per node: the counts summed, channels in first-seen order
+    total: dict[Any, int] = {}
+    for reply in replies.values():
+        for channel, count in reply or ():
+            total[channel] = total.get(channel, 0) + count
+    return list(total.items())
 
 
 def _every(replies: dict[str, Any]) -> Any:
@@ -104,6 +127,8 @@ MERGES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "pubsub|shardchannels": _distinct,
     "dbsize": _sum,
     "pubsub|numpat": _sum,
+    "pubsub|numsub": _counts,
+    "pubsub|shardnumsub": _counts,
     "script|load": _first,
     "script|exists": _every,
 }
@@ -180,13 +205,36 @@ def plan(args: Sequence[Any]) -> Plan:
     spec = TABLE.get(name)
     if spec is None:
         return Plan(command, name, route, None, False, DEFAULT_NODE)
+    if name in SLOT_ARGUMENT:
+        slot = _slot_argument(command)
+        if slot is not None:
+            return Plan(command, name, route, slot, False, None)
     flag = NODE_FLAGS.get(name)
     if flag is not None or not spec.keys:
         return Plan(command, name, route, None, spec.readonly, flag or DEFAULT_NODE)
     keys = keys_of(command, spec)
     if not keys:  # EVAL with no key, FCALL ...: any primary may run it
-        return Plan(command, name, route, None, spec.readonly, RANDOM)
+        flag = RANDOM if name in _KEYS_OPTIONAL else MISSING_KEY
+        return Plan(command, name, route, None, spec.readonly, flag)
     return Plan(command, name, route, slot_of_keys(name, keys), spec.readonly, None)
+
+
+def _slot_argument(command: Sequence[Any]) -> int | None:
+    # CLUSTER <subcommand> <slot> ...: a slot in range, or None (the server will say why)
+    try:
+        slot = int(command[2])
+    except (IndexError, TypeError, ValueError):
+        return None
+    return slot if 0 <= slot < SLOTS else None
+
+
+def missing_key(name: str) -> RedisClusterException:
+    """The error for a keyed command (the table's ``name``) given without its key."""
+    shown = name.replace("|", " ").upper()
+    return RedisClusterException(
+        "No way to dispatch this command to Redis Cluster. Missing key. "
+        f"({shown} was given no key: pass target_nodes= to say which nodes run it)"
+    )
 
 
 def keys_in(name: str, command: Sequence[Any]) -> list[Any]:

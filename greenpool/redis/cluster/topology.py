@@ -68,8 +68,10 @@ class ClusterNode:
     ``host``, ``port``, ``name`` (``"host:port"``), ``server_type``
     (``"primary"``, ``"replica"``, or None for a seed not yet seen in a slot
     map).  Equal (and hashed) by name.  :attr:`node` is the server's green
-    :class:`~greenpool.redis.node.Node` once the cluster client made it;
-    ``redis_connection`` is accepted for redis-py's signature and kept.
+    :class:`~greenpool.redis.node.Node` once the cluster client made it, and
+    ``redis_connection`` (as in redis-py) the client of that one node
+    (:meth:`RedisCluster.get_redis_connection`: ``node.redis_connection.info()``);
+    before that it is what was passed.
     """
 
     def __init__(
@@ -126,7 +128,8 @@ _ShardInfo = tuple[list[tuple[int, int]], list[dict[str, Any]]]
 class Topology:
     """The nodes and the slot map of one cluster client (see the module docs).
 
-    ``make_node(host, port)`` builds the green Node of a server;
+    ``make_node(node)`` builds the green Node of a server (and may attach
+    its per-node client to ``node``);
     ``seeds`` are the startup nodes.  Nothing connects here: :meth:`refresh`
     does.
     """
@@ -134,7 +137,7 @@ class Topology:
     def __init__(
         self,
         seeds: Sequence[ClusterNode],
-        make_node: Callable[[str, int], Node],
+        make_node: Callable[[ClusterNode], Node],
         *,
         require_full_coverage: bool = True,
         address_remap: AddressRemap | None = None,
@@ -171,7 +174,7 @@ class Topology:
                 known.server_type = node.server_type
             return known
         if node.node is None:
-            node.node = self._make_node(node.host, node.port)
+            node.node = self._make_node(node)
         self._made[node.name] = node
         return node
 
@@ -322,7 +325,8 @@ class Topology:
         if self.default_node is None or self.default_node.name not in nodes or (
             nodes[self.default_node.name].server_type != PRIMARY
         ):
-            primaries = self.primaries()
+            # slot 0's primary, as redis-py picks it (the first of its slot-ordered map)
+            primaries = [slots[0].primary] if slots[0] is not None else self.primaries()
             self.default_node = primaries[0] if primaries else None
         if self._dynamic_seeds:
             for node in nodes.values():
