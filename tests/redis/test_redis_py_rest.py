@@ -22,6 +22,7 @@ import redis
 import redis.backoff
 import redis.exceptions
 import redis.retry
+import trustme
 
 import greenpool.redis.exceptions as gex
 from greenpool import ConfigurationError, ConnectionError
@@ -151,7 +152,6 @@ def test_socket_read_size_is_taken_as_redis_py_takes_it(redis_server: RedisServe
 
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RedisServer, Any]]:
-    trustme = pytest.importorskip("trustme")
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
     base = tmp_path_factory.mktemp("tls")
