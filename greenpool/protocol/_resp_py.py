@@ -108,7 +108,9 @@ class ClaimBudget:
     stream refills a third of an element (never above the start), and every
     aggregate header at an item start whose length is at least
     :data:`COUNTED_CLAIM` and below :data:`BIG_AGGREGATE` takes its length
-    (twice the length for a map).  An empty bucket is a ProtocolError.
+    (twice the length for a map, and for a push, whose list hiredis
+    builds twice over: a list, then a copy as a ``PushNotification``).  An
+    empty bucket is a ProtocolError.
 
     So what the lists of one stream reserve ahead of their elements stays
     below 8 MiB plus 8/3 bytes per byte of the replies being received, plus
@@ -561,7 +563,9 @@ class PythonParser:
                 if count is None:
                     count = parse_length(raw, "aggregate length")
                 if COUNTED_CLAIM <= count < BIG_AGGREGATE and kind != _ATTRIBUTE:
-                    self._budget.claim(self._base + pos, 2 * count if kind == _MAP else count)
+                    self._budget.claim(
+                        self._base + pos, 2 * count if kind in (_MAP, _PUSH) else count
+                    )
                 pos = eol + 2
                 if count < 0 or count > MAX_AGGREGATE_LENGTH:
                     if count != -1 or kind == _ATTRIBUTE:

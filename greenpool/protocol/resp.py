@@ -650,7 +650,9 @@ class _HiredisRespParser(RespParser):
                     # hiredis parses it, reserving the whole list now.
                     if length >= COUNTED_CLAIM:
                         offset = self._received - size + start
-                        self._budget.claim(offset, 2 * length if kind == 37 else length)
+                        # A map claims twice its length, and so does a push (see ClaimBudget).
+                        double = kind in (37, 62)
+                        self._budget.claim(offset, 2 * length if double else length)
                     continue
                 if kind in self._strings:
                     if start > fed:

@@ -490,6 +490,26 @@ def test_wide_claims_are_refused_at_once_and_cost_little(impl: str) -> None:
     assert "ahead of the bytes" in assert_refused(impl, b"*2\r\n*600000\r\n*600000\r\n")
 
 
+def test_a_push_claims_twice_its_length(impl: str) -> None:
+    # hiredis builds a push's list, then copies it into a PushNotification:
+    # ">800000" alone peaked at 12.8 MB, past the budget's 8 MiB (found by
+    # tests/chaos/test_codec_fuzz.py).  A push is charged like a map.
+    assert "ahead of the bytes" in assert_refused(impl, b">800000\r\n")
+    tracemalloc.start()
+    try:
+        parser = make_parser(impl)
+        parser.feed(b">500000\r\n")  # a million elements' worth: within the budget
+        assert parser.gets() is NEED_DATA
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20 + 1_000_000, peak
+    # The same length as an array is half the claim, and is accepted.
+    parser = make_parser(impl)
+    parser.feed(b"*800000\r\n")
+    assert parser.gets() is NEED_DATA
+
+
 def test_claims_backed_by_their_elements_are_accepted(impl: str) -> None:
     # 1.2 million elements claimed in all, more than the budget, but each
     # list is filled before the next one starts: the bytes pay for them.
