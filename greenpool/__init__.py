@@ -21,6 +21,7 @@ from .errors import (
     ReplyError,
     TimeoutError,
     TooManyRequests,
+    WrongThreadError,
 )
 from .pool import Pool, PoolListener
 
@@ -44,6 +45,7 @@ __all__ = [
     "ReplyError",
     "TimeoutError",
     "TooManyRequests",
+    "WrongThreadError",
     "__version__",
     "parse_address",
     "parse_server_list",

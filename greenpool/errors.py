@@ -15,6 +15,7 @@ The tree::
     +-- TimeoutError                 (also the built-in TimeoutError)
     +-- ProtocolError                malformed bytes from a server
     +-- ReplyError                   the server answered with an error
+    +-- WrongThreadError             used from another OS thread (also RuntimeError)
 
 This module imports nothing from the rest of greenpool but
 :mod:`greenpool._secrets`, so every layer can use it.  Messages never
@@ -46,6 +47,7 @@ __all__ = [
     "ReplyError",
     "TimeoutError",
     "TooManyRequests",
+    "WrongThreadError",
 ]
 
 
@@ -182,3 +184,15 @@ class ReplyError(GreenpoolError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.message,))
+
+
+class WrongThreadError(GreenpoolError, RuntimeError):
+    """A connection or pool was used from an OS thread other than the one it belongs to.
+
+    A connection belongs to the gevent hub, and so the OS thread, that
+    connected it; a checkout pool to the thread of its first checkout.
+    Raised before anything is queued, sent or taken: the call had no
+    effect, and the object goes on working in its own thread.  (Under
+    ``gevent.monkey.patch_all()`` threads are greenlets of one OS thread,
+    and never see this.)  Make one client or pool per OS thread instead.
+    """

@@ -39,6 +39,7 @@ from greenlet import getcurrent
 
 from .._fork import fd_of, register, sever
 from .._stats import zero
+from .._threads import thread_ident, wrong_thread
 from .._util import caller_frame, check_timeout
 from ..address import Address
 from ..errors import (
@@ -278,6 +279,9 @@ class Pool(Generic[C]):
         self._waiters = HandoffQueue(self._pass_on)
         self._closed = False
         self._generation = 0
+        # The OS thread of the first checkout: the only one that may check out
+        # (see greenpool._threads); None until then, and again after fork().
+        self._thread: int | None = None
         self._forgotten: set[int] = set()
         # Every open connection's entry, wherever it is (idle, out, being
         # handed over, being reset): what a fork() must sever.
@@ -333,7 +337,9 @@ class Pool(Generic[C]):
         :class:`~greenpool.TooManyRequests` when ``max_waiting`` callers
         already wait, :class:`~greenpool.PoolClosed` after :meth:`close`, and
         :class:`~greenpool.AllServersUnavailable` (or, without ``servers``,
-        the error of ``connect``) when a new connection can't be made.
+        the error of ``connect``) when a new connection can't be made, and
+        :class:`~greenpool.WrongThreadError` in another OS thread than the
+        one of the pool's first checkout.
         """
         if timeout is not None:
             check_timeout("timeout", timeout)
@@ -568,6 +574,8 @@ class Pool(Generic[C]):
 
     def _checkout(self, timeout: Any, frame: FrameType | None, fresh: bool = False) -> Entry:
         # The hot path: keep it short.  Everything unusual goes to _acquire/_validated.
+        if self._thread != thread_ident():
+            self._own_thread()
         current = getcurrent()
         if self._use_local:
             entry = self._local.get(current)
@@ -599,6 +607,13 @@ class Pool(Generic[C]):
                 self._discard(entry, "interrupted during checkout")
                 raise
         return entry
+
+    def _own_thread(self) -> None:
+        """First checkout: the pool is this OS thread's.  Later, from another: raise."""
+        if self._thread is not None:
+            self._requests_errors += 1
+            raise wrong_thread(f"pool {self.name!r}", self._thread)
+        self._thread = thread_ident()
 
     def _validated(self, entry: Entry, now: float, timeout: Any) -> Entry:
         """Validate an idle entry just popped; replace it if stale or failing ``check``.
@@ -1121,6 +1136,7 @@ class Pool(Generic[C]):
         self._waiters = HandoffQueue(self._pass_on)
         self._housekeeper = None
         self._fill_armed = self._prefill  # the child fills its own, on first use
+        self._thread = None  # the child's thread is the forking one, maybe not the first
         self._generation += 1
 
 

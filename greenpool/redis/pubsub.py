@@ -43,6 +43,7 @@ from gevent.lock import Semaphore
 from gevent.queue import Empty, Queue
 
 from .._fork import register
+from .._threads import check_hub
 from ..errors import ConfigurationError, ConnectionError, ReplyError
 from ..protocol.resp import encode_command
 from ..transport.connection import Connection
@@ -112,7 +113,12 @@ class _Subscriber:
         conn.send(encode_command(*args))
 
     def get(self, timeout: float | None) -> Any:
-        """The next message, None after ``timeout``; ``_BROKEN`` when the connection broke."""
+        """The next message, None after ``timeout``; ``_BROKEN`` when the connection broke.
+
+        Raises :class:`~greenpool.WrongThreadError` in another OS thread than
+        the one that made this (its queue is that thread's hub's).
+        """
+        check_hub(self.queue.hub, self.name)
         try:
             if timeout is not None and timeout <= 0:
                 if self.queue.empty():

@@ -47,6 +47,7 @@ from greenlet import getcurrent
 
 from .._deadlines import DONE, FAILED, TIMED_OUT, WAITING, Deadlines, Wait
 from .._fork import fd_of, register, sever
+from .._threads import wrong_thread
 from .._util import call_listener, check_float
 from ..address import Address, AddressLike, parse_address
 from ..errors import ConfigurationError, ConnectionError, ProtocolError, TimeoutError
@@ -434,11 +435,15 @@ class Connection:
         Raises :class:`~greenpool.TimeoutError` when the reply does not come
         in time (the connection stays usable: the late reply is dropped),
         :class:`~greenpool.ConnectionError` when the connection is not
-        connected or breaks.  A BaseException thrown into the caller
-        abandons the request the same way.
+        connected or breaks, :class:`~greenpool.WrongThreadError` (nothing
+        sent) when called from another OS thread than the one that connected
+        it.  A BaseException thrown into the caller abandons the request the
+        same way.
         """
         if self._sock is None:
             raise self._not_connected()
+        if get_hub() is not self._hub:
+            raise self._wrong_thread()
         p = _Pending(getcurrent())
         if self._keyed:
             if self._keyed_pending.setdefault(key, p) is not p:
@@ -476,6 +481,8 @@ class Connection:
             raise ConfigurationError("count", count, "must be at least 1")
         if self._sock is None:
             raise self._not_connected()
+        if get_hub() is not self._hub:
+            raise self._wrong_thread()
         p = _Pending(getcurrent())
         p.results = []
         p.remaining = count
@@ -492,10 +499,13 @@ class Connection:
         """Queue ``payload`` for sending and return at once; no reply is expected.
 
         For subscriber connections (``push_all``), whose answers arrive as
-        pushes.  Raises :class:`~greenpool.ConnectionError` when not connected.
+        pushes.  Raises :class:`~greenpool.ConnectionError` when not connected,
+        :class:`~greenpool.WrongThreadError` from another OS thread.
         """
         if self._sock is None:
             raise self._not_connected()
+        if get_hub() is not self._hub:
+            raise self._wrong_thread()
         self._queue(payload)
 
     def _queue(self, payload: bytes, p: _Pending | None = None) -> None:
@@ -552,6 +562,9 @@ class Connection:
                 # A server this many replies behind is broken anyway: the
                 # oldest orphan's reply, if it ever comes, closes the connection.
                 del orphans[next(iter(orphans))]
+
+    def _wrong_thread(self) -> BaseException:
+        return wrong_thread(f"connection {self.name}", self._hub.thread_ident)
 
     def _not_connected(self) -> ConnectionError:
         cause = f": {self.close_cause}" if self.close_cause is not None else ""

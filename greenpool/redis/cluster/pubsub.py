@@ -32,6 +32,7 @@ import gevent
 from gevent.lock import Semaphore
 from gevent.queue import Empty, Queue
 
+from ..._threads import check_hub
 from ...errors import ConnectionError, GreenpoolError, ReplyError
 from ...protocol.resp import encode_command
 from ..pubsub import Handler, PubSub
@@ -229,6 +230,7 @@ class ClusterPubSub(PubSub):
                 return None
 
     def _wait_shard_message(self, timeout: float | None) -> tuple[str, Any]:
+        check_hub(self._shard_queue.hub, "cluster pubsub")
         self._shard_waiting += 1
         try:
             item: tuple[str, Any] = self._shard_queue.get(timeout=timeout)
