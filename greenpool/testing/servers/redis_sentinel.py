@@ -288,7 +288,8 @@ class RedisSentinelSet(ServerGroup):
 
         Ready: every replica is in sync with the primary, and every sentinel
         reports the primary up (flags ``master``), all the replicas and all
-        the other sentinels.  Raises
+        the other sentinels, with enough of them linked for a quorum
+        (``SENTINEL CKQUORUM``).  Raises
         :class:`~greenpool.testing.ServerStartError` or
         :class:`TimeoutError` (and stops everything) otherwise.
         """
@@ -385,6 +386,11 @@ class RedisSentinelSet(ServerGroup):
                 return False
             if int(master.get("num-other-sentinels", -1)) < len(self.sentinels) - 1:
                 return False
+            if link_ok:
+                # At start: known is not enough, the others must count as
+                # usable (linked) for a quorum.  NOQUORUM raises, which the
+                # poll takes for "not yet".
+                sentinel.execute("SENTINEL", "CKQUORUM", self.service_name)
             reported = sentinel.execute("SENTINEL", "REPLICAS", self.service_name)
             listed = {
                 int(fields["port"])
