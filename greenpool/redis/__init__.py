@@ -33,7 +33,7 @@ from .exceptions import (
 from .lock import Lock
 from .node import Locator, Node
 from .pipeline import Pipeline
-from .pubsub import Monitor, PubSub, PubSubWorker, Subscription
+from .pubsub import Monitor, PubSub, PubSubConnection, PubSubWorker, Subscription
 from .sentinel import MasterNotFoundError, Sentinel, SlaveNotFoundError
 from .settings import RedisSettings, parse_url
 
@@ -57,6 +57,7 @@ __all__ = [
     "Pipeline",
     "PrimaryDemotedError",
     "PubSub",
+    "PubSubConnection",
     "PubSubError",
     "PubSubWorker",
     "ReadOnlyError",

@@ -54,7 +54,9 @@ if TYPE_CHECKING:
     from .node import Node
 
 # PubSubError: its old home
-__all__ = ["Monitor", "PubSub", "PubSubError", "PubSubWorker", "Subscription"]
+__all__ = [
+    "Monitor", "PubSub", "PubSubConnection", "PubSubError", "PubSubWorker", "Subscription",
+]
 
 _BROKEN = object()
 #: Queued in a child after fork(): wakes a copy of a reader, which returns nothing.
@@ -140,6 +142,13 @@ class _Subscriber:
         if conn is not None:
             conn.close("closed by the application")
 
+    def reset(self) -> None:
+        """:meth:`close`, and a new queue: what the old connection had queued is
+        dropped (a reader waiting on the old queue gets ``_BROKEN``), so a later
+        connection's messages come alone."""
+        self.close()
+        self.queue = Queue()
+
     def forget_inherited(self) -> None:
         """In a child after fork(): drop the parent's connection and queued messages.
 
@@ -150,6 +159,30 @@ class _Subscriber:
         """
         self.conn = None
         _wake_forked_readers(self.queue, self.waiting, _FORKED)
+
+
+class PubSubConnection:
+    """What :attr:`PubSub.connection` gives: the subscriber connection, as redis-py's
+    ``p.connection.disconnect()`` uses it."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def __repr__(self) -> str:
+        state = "connected" if self._conn.live() else "disconnected"
+        return f"<PubSubConnection {self._conn.name} {state}>"
+
+    @property
+    def is_connected(self) -> bool:
+        """True while the connection is open."""
+        return bool(self._conn.live())
+
+    def disconnect(self) -> None:
+        """Close the connection; the PubSub's next read connects again and renews
+        every subscription.  Never blocks."""
+        self._conn.close("disconnected by the application")
 
 
 @dataclass(frozen=True)
@@ -231,16 +264,14 @@ class PubSub:
     # ------------------------------------------------------------------
 
     def _ensure(self) -> None:
-        if self._closed:
-            raise PubSubError("this PubSub was closed")
+        # A subscription (or ping) after close(): used again, as redis-py's.
+        self._closed = False
         if self._sub.conn is not None and self._sub.conn.live():
             return
         # One connect for every greenlet that finds the connection gone (a
         # worker and a reader, in a child after fork()): a second subscribed
         # connection would queue every message twice.
         with self._connecting:
-            if self._closed:
-                raise PubSubError("this PubSub was closed")
             if self._sub.conn is None or not self._sub.conn.live():
                 self._sub.connect()
                 # Everything known is subscribed again (unsubscriptions not yet
@@ -515,10 +546,27 @@ class PubSub:
                 if handler is None:
                     raise PubSubError(f"{kind} {name!r} has no handler")
 
-    def close(self) -> None:
-        """Close the connection; the PubSub can't be used afterwards.
+    @property
+    def connection(self) -> PubSubConnection | None:
+        """redis-py's ``PubSub.connection``: the subscriber connection, or None.
 
-        A PubSub dropped without ``close()`` is closed when it is collected.
+        None before the first subscription (or ``ping()``) and after
+        :meth:`close`.  Its ``disconnect()`` closes the connection; the next
+        :meth:`get_message` or :meth:`listen` connects again and renews every
+        subscription.  Never blocks.
+        """
+        conn = self._sub.conn
+        return None if conn is None else PubSubConnection(conn)
+
+    def close(self) -> None:
+        """Close the connection and forget every subscription (redis-py's ``reset()``).
+
+        Messages not yet read are dropped; readers waiting in
+        :meth:`get_message` get None, :meth:`listen` ends, a
+        :meth:`run_in_greenlet` worker stops.  The PubSub may be used again:
+        a later subscription connects anew, as redis-py's does.  A PubSub
+        dropped without ``close()`` is closed when it is collected.  Never
+        blocks.
         """
         self._closed = True
         for subscriptions in (self.channels, self.patterns, self.shard_channels):
@@ -527,7 +575,7 @@ class PubSub:
                         self.pending_unsubscribe_shard_channels):
             pending.clear()
         self.subscribed_event.clear()
-        self._finalizer()
+        self._sub.reset()
 
     reset = close
 

@@ -600,3 +600,51 @@ def test_connection_pool_disconnect_reset_and_kwargs_as_in_redis_py(
     ours.connection_pool.disconnect(inuse_connections=False)
     assert ours.connection_pool.connections_used()["dedicated"] == 0
     assert ours.client_id() == shared
+
+
+def _connection_story(client: Any, publisher: Redis) -> list[Any]:
+    """p.connection through a PubSub's life, a disconnect() and a reuse after reset()."""
+    seen: list[Any] = []
+    p = client.pubsub()
+    seen.append(p.connection is None)  # nothing subscribed yet
+    p.subscribe("t:rps:c1")
+    seen.append(p.connection is not None)
+    seen.append(_next_data(p))  # the confirmation: subscribed on the server now
+    publisher.publish("t:rps:c1", "first")
+    seen.append(_next_data(p))
+    p.connection.disconnect()
+    seen.append(p.connection is not None)  # kept, reconnected by the next read
+    seen.append(_next_data(p))  # reconnected, subscribed again: the confirmation
+    publisher.publish("t:rps:c1", "after disconnect")
+    seen.append(_next_data(p))
+    publisher.publish("t:rps:c1", "never read")
+    time.sleep(0.05)
+    p.reset()
+    seen += [p.connection is None, dict(p.channels), p.subscribed]
+    p.subscribe("t:rps:c2")  # used again: a new connection, nothing old on it
+    seen.append(_next_data(p))
+    publisher.publish("t:rps:c2", "reused")
+    seen.append(_next_data(p))
+    seen.append(_next_data(p, 0.1))
+    p.close()
+    return seen
+
+
+def _next_data(p: Any, timeout: float = 2.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = p.get_message(timeout=0.05)
+        if message is not None:
+            return message["data"]
+    return None
+
+
+def test_pubsub_connection_disconnect_and_reuse_after_reset(
+    ours: Redis, theirs: redis.Redis,
+) -> None:
+    mine = _connection_story(ours, ours)
+    assert mine == _connection_story(theirs, ours)
+    assert mine == [
+        True, True, 1, b"first", True, 1, b"after disconnect", True, {}, False, 1, b"reused",
+        None,
+    ]

@@ -298,9 +298,13 @@ class ClusterPubSub(PubSub):
         self._wake_forked_readers(self._shard_queue, self._shard_waiting, ("", _FORKED))
 
     def close(self) -> None:
-        """Close every connection; the ClusterPubSub can't be used afterwards."""
+        """Close every connection and forget every subscription (redis-py's
+        ``reset()``); a later subscription connects anew.  Never blocks."""
         super().close()
         _close_all(self._shard_conns)
+        # What the old connections queued is dropped with them (their readers
+        # waiting on the old queue get _BROKEN).
+        self._shard_queue = Queue()
         self._shard_later.clear()
         self._shard_where.clear()
         self._shard_orphans.clear()
