@@ -79,6 +79,18 @@ KEYS: dict[str, StatKey] = {
     "connections_lost": StatKey(COUNTER, "Open connections that broke or were dropped "
                                          "as unusable."),
     "reconnects": StatKey(COUNTER, "Connections opened again after one was lost."),
+    # -- a Redis Cluster client's own (RedisCluster.stats())
+    "refreshes": StatKey(COUNTER, "Slot-map reads, one per node asked."),
+    "moved": StatKey(COUNTER, "MOVED redirects followed."),
+    "ask": StatKey(COUNTER, "ASK redirects followed."),
+    # -- a Sentinel's own (Sentinel.stats())
+    "discoveries": StatKey(COUNTER, "Times every sentinel was asked for a primary."),
+    "polls": StatKey(COUNTER, "Periodic asks, one per service and poll interval."),
+    "announcements": StatKey(COUNTER, "Sentinel events naming a primary, each sentinel's "
+                                      "counted."),
+    "moves": StatKey(COUNTER, "Times a service's clients moved to another primary."),
+    "replica_moves": StatKey(COUNTER, "Times a replica client reconnected because a server "
+                                      "left the replicas."),
     # -- the hub's loop-lag monitor (greenpool.integrations.monitor)
     "checks": StatKey(COUNTER, "Times the loop-lag monitor's timer ran."),
     "over_threshold": StatKey(COUNTER, "Timer runs later than the threshold."),

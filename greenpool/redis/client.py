@@ -568,6 +568,24 @@ class Redis(Commands):
         return self._node.connections_used()
 
     @property
+    def name(self) -> str:
+        """``redis host:port``: the client's name in metrics (no secrets)."""
+        return f"redis {self.settings.address}"
+
+    def stats(self) -> dict[str, int]:
+        """The client's figures, psycopg_pool's key names: see :meth:`Node.stats`.
+
+        For :mod:`greenpool.integrations.prometheus` (``register(r)``) or a
+        log line.  Never blocks; safe from another thread.
+        """
+        return self._node.stats()
+
+    def pop_stats(self) -> dict[str, int]:
+        """:meth:`stats`, then the counters start again from zero.  Call it
+        from the client's own thread."""
+        return self._node.pop_stats()
+
+    @property
     def shared_pool(self) -> MultiplexPool:
         """The multiplexed pool of shared connections."""
         return self._node.shared_pool

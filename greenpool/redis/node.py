@@ -265,6 +265,67 @@ class Node:
             "dedicated": self._dedicated.stats()["connections"],
         }
 
+    def stats(self) -> dict[str, int]:
+        """The node's figures: its shared connections and its dedicated pool, as one.
+
+        Gauges: ``pool_size`` (shared connections held), ``pool_max`` (the
+        most connections it may have: the shared ones and ``max_connections``
+        dedicated ones; -1 without a limit), ``connections`` (open now, both
+        kinds), ``pool_available`` and ``pool_in_use`` (dedicated
+        connections idle and lent out), ``requests_waiting`` (callers waiting
+        for a dedicated connection), ``requests_pending`` (commands in flight
+        on the shared connections).  Counters: ``requests_num`` (commands sent
+        on the shared connections, and one per dedicated checkout: a
+        pipeline, a transaction, a blocking command), ``requests_errors``
+        and ``requests_timeouts`` (of those, the ones that ended without a
+        reply: a broken connection, a timeout, the caller's own
+        ``gevent.Timeout``; a failed checkout too; error replies are
+        replies, not counted), ``requests_queued``, ``requests_wait_ms``,
+        ``usage_ms``, ``returns_bad`` (the dedicated pool's), and
+        ``connections_num``, ``connections_ms``, ``connections_errors``,
+        ``connections_lost``, ``reconnects`` (both kinds).  Never blocks;
+        safe from another thread.
+        """
+        return self._stats(reset=False)
+
+    def pop_stats(self) -> dict[str, int]:
+        """:meth:`stats`, then the counters start again from zero (psycopg_pool's semantics)."""
+        return self._stats(reset=True)
+
+    def _stats(self, reset: bool) -> dict[str, int]:
+        shared_pool, dedicated_pool = self._shared, self._dedicated
+        shared = shared_pool.pop_stats() if reset else shared_pool.stats()
+        dedicated = dedicated_pool.pop_stats() if reset else dedicated_pool.stats()
+        num = errors = timeouts = 0
+        for conn in shared_pool.connections:
+            num += conn.requests_num
+            errors += conn.requests_errors
+            timeouts += conn.requests_timeouts
+            if reset:
+                conn.requests_num = conn.requests_errors = conn.requests_timeouts = 0
+        most = dedicated["pool_max"]
+        return {
+            "pool_size": shared["pool_size"],
+            "pool_max": -1 if most == -1 else shared["pool_size"] + most,
+            "connections": shared["connections"] + dedicated["connections"],
+            "pool_available": dedicated["pool_available"],
+            "pool_in_use": dedicated["pool_in_use"],
+            "requests_waiting": dedicated["requests_waiting"],
+            "requests_pending": shared["requests_pending"],
+            "requests_num": num + dedicated["requests_num"],
+            "requests_queued": dedicated["requests_queued"],
+            "requests_wait_ms": dedicated["requests_wait_ms"],
+            "requests_errors": errors + dedicated["requests_errors"],
+            "requests_timeouts": timeouts + dedicated["requests_timeouts"],
+            "usage_ms": dedicated["usage_ms"],
+            "returns_bad": dedicated["returns_bad"],
+            "connections_num": shared["connections_num"] + dedicated["connections_num"],
+            "connections_ms": dedicated["connections_ms"],
+            "connections_errors": shared["connections_errors"] + dedicated["connections_errors"],
+            "connections_lost": shared["connections_lost"] + dedicated["connections_lost"],
+            "reconnects": shared["reconnects"],
+        }
+
     def attach(self, closable: Any) -> None:
         """Close ``closable`` (its ``close()``) when the node closes; held weakly.
 

@@ -388,6 +388,11 @@ class Sentinel(SentinelCommands):
     # ------------------------------------------------------------------
     # Lifecycle
 
+    @property
+    def name(self) -> str:
+        """``sentinel-<id>``: the Sentinel's name in metrics."""
+        return f"sentinel-{id(self):x}"
+
     def stats(self) -> dict[str, int]:
         """Counters since construction: ``discoveries`` (asks of every sentinel
         for a primary), ``polls`` (periodic asks, one per service and
@@ -397,6 +402,15 @@ class Sentinel(SentinelCommands):
         another primary) and ``replica_moves`` (times a ``slave_for``
         client reconnected because a server left the replicas)."""
         return dict(self._counters)
+
+    def pop_stats(self) -> dict[str, int]:
+        """:meth:`stats`, then the counters start again from zero.  Call it
+        from the Sentinel's own thread."""
+        counters = self._counters
+        stats = dict(counters)
+        for key in counters:
+            counters[key] = 0
+        return stats
 
     def close(self) -> None:
         """Close the Sentinel; the clients it made keep working until they are closed.

@@ -31,10 +31,12 @@ Nothing here knows a protocol: a *codec* turns bytes into messages (see
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import socket as stdsocket
 import ssl
+import sys
 from collections import deque
 from collections.abc import Callable
 from time import monotonic
@@ -211,6 +213,14 @@ class Connection:
         self.last_write = 0.0
         self.connected_at = 0.0
         self.close_cause: BaseException | None = None
+        #: Requests made (one per command of a ``request_many``), and of those
+        #: the ones that ended without a reply (the connection broke, the
+        #: request's timeout, the caller's own ``gevent.Timeout`` or kill),
+        #: and of those the timeouts: counters for the owner's ``stats()``,
+        #: which may set them back to zero.  Error replies are replies.
+        self.requests_num = 0
+        self.requests_errors = 0
+        self.requests_timeouts = 0
         self._open_listeners: list[Callable[[Connection], Any]] = []
         self._close_listeners: list[Callable[[Connection, BaseException | None], Any]] = []
         register(self)
@@ -444,6 +454,7 @@ class Connection:
             raise self._not_connected()
         if get_hub() is not self._hub:
             raise self._wrong_thread()
+        self.requests_num += 1
         p = _Pending(getcurrent())
         if self._keyed:
             if self._keyed_pending.setdefault(key, p) is not p:
@@ -483,6 +494,7 @@ class Connection:
             raise self._not_connected()
         if get_hub() is not self._hub:
             raise self._wrong_thread()
+        self.requests_num += count
         p = _Pending(getcurrent())
         p.results = []
         p.remaining = count
@@ -522,7 +534,9 @@ class Connection:
 
     def _failure(self, p: _Pending, timeout: float | None) -> BaseException:
         # The error for a request that ended without its reply.
+        self.requests_errors += 1
         if p.state == TIMED_OUT:
+            self.requests_timeouts += 1
             return TimeoutError(f"{self.name}: no reply within {timeout}s")
         error: BaseException = p.value
         return error
@@ -533,7 +547,11 @@ class Connection:
             self._orphan(p)
 
     def _left(self, p: _Pending, _state: int) -> None:
-        # A BaseException ended the caller's wait (see greenpool._deadlines).
+        # A BaseException ended the caller's wait (see greenpool._deadlines):
+        # called while it is being handled, so sys.exc_info() names it.
+        self.requests_errors += 1
+        if isinstance(sys.exc_info()[1], (gevent.Timeout, builtins.TimeoutError)):
+            self.requests_timeouts += 1
         self._orphan(p)
 
     def _orphan(self, p: _Pending) -> None:

@@ -37,6 +37,7 @@ from typing import Any
 import gevent
 
 from ..._backoff import Backoff
+from ..._stats import add_up
 from ...errors import ConnectionError, NoConnectionAvailable, ReplyError, TimeoutError
 from ...protocol.resp import encode_command
 from .. import _execute
@@ -393,10 +394,33 @@ class RedisCluster(Commands):
         """Read the slot map now (or wait for the refresh already running)."""
         self._topology.refresh(timeout)
 
+    @property
+    def name(self) -> str:
+        """``redis-cluster-<id>``: the client's name in metrics."""
+        return f"redis-cluster-{id(self):x}"
+
     def stats(self) -> dict[str, int]:
-        """Counters: ``refreshes`` (slot-map reads, one per node asked),
-        ``moved`` and ``ask`` (redirects followed)."""
-        return dict(self._topology.counters)
+        """The figures of every node's client added up (see
+        :meth:`greenpool.redis.Node.stats`), and the cluster's own counters:
+        ``refreshes`` (slot-map reads, one per node asked), ``moved`` and
+        ``ask`` (redirects followed).  Never blocks; safe from another thread.
+        """
+        return self._stats(reset=False)
+
+    def pop_stats(self) -> dict[str, int]:
+        """:meth:`stats`, then the counters start again from zero.  Call it
+        from the client's own thread."""
+        return self._stats(reset=True)
+
+    def _stats(self, reset: bool) -> dict[str, int]:
+        nodes = [n.node for n in self.get_nodes() if n.node is not None]
+        total: dict[str, int] = add_up(n.pop_stats() if reset else n.stats() for n in nodes)
+        counters = self._topology.counters
+        total.update(counters)
+        if reset:
+            for key in counters:
+                counters[key] = 0
+        return total
 
     def connections_used(self) -> dict[str, dict[str, int]]:
         """Per node name: ``shared`` (connected) and ``dedicated`` (open) connections."""
