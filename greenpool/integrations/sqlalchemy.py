@@ -174,6 +174,24 @@ class GreenQueuePool(SAPool):
             f"{self.checkedout()} Waiting: {self._green.waiting()}"
         )
 
+    # ------------------------------------------------------------------ greenpool's stats
+
+    @property
+    def name(self) -> str:
+        """The pool's name in metrics: the engine's ``pool_logging_name``, else
+        ``sqlalchemy-<id>``."""
+        return self._green.name
+
+    def stats(self) -> dict[str, Any]:
+        """greenpool's checkout figures (:meth:`greenpool.Pool.stats`), for
+        :mod:`greenpool.integrations.prometheus`: ``register(engine.pool)``.
+        Never blocks; safe from another thread."""
+        return self._green.stats()
+
+    def pop_stats(self) -> dict[str, Any]:
+        """:meth:`stats`, then the counters start again from zero."""
+        return self._green.pop_stats()
+
     # ------------------------------------------------------------------ QueuePool's gauges
 
     def size(self) -> int:

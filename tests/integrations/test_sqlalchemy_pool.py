@@ -15,6 +15,7 @@ from helpers import run_in_child, wait_until
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
+from greenpool.integrations import prometheus
 from greenpool.integrations.sqlalchemy import GreenQueuePool
 from greenpool.testing import PostgresServer
 
@@ -155,6 +156,26 @@ def test_full_pool_raises_sqlalchemy_timeout_error(
         assert isinstance(result.exception, sqlalchemy.exc.TimeoutError)
         assert "GreenQueuePool limit of size 1" in str(result.exception)
         assert 0.05 < monotonic() - started < 2
+
+
+def test_the_pool_reports_stats_for_metrics(
+    postgres_server: PostgresServer, make_engine: Any
+) -> None:
+    engine, _ = make_engine(postgres_server, pool_size=1, max_overflow=0, pool_timeout=0.1)
+    pool = engine.pool
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        assert pool.stats()["pool_in_use"] == 1
+        blocked = gevent.spawn(engine.connect)
+        blocked.join(5)
+        assert isinstance(blocked.exception, sqlalchemy.exc.TimeoutError)
+    stats = pool.pop_stats()
+    assert stats["requests_num"] == 1 and stats["requests_timeouts"] == 1
+    assert stats["connections_num"] == 1 and stats["pool_available"] == 1
+    assert pool.stats()["requests_num"] == 0
+    collector = prometheus.GreenpoolCollector()
+    collector.add(pool)  # by its name
+    assert collector.sources() == {pool.name: pool}
 
 
 @pytest.mark.timeout(30)
