@@ -63,7 +63,8 @@ KEYS: dict[str, StatKey] = {
     "instances": StatKey(GAUGE, "Server instances the pool knows."),
     "instances_healthy": StatKey(GAUGE, "Instances that answered their last health check."),
     # -- counters: since the pool was made, or since the last pop_stats()
-    "requests_num": StatKey(COUNTER, "Requests made (checkouts, for a checkout pool)."),
+    "requests_num": StatKey(COUNTER, "Requests made (checkouts asked for, served or not, "
+                                     "for a checkout pool)."),
     "requests_queued": StatKey(COUNTER, "Checkouts that had to wait for a connection."),
     "requests_wait_ms": StatKey(COUNTER, "Time spent waiting for a connection, in ms."),
     "requests_errors": StatKey(COUNTER, "Requests (or checkouts) that failed, whatever the "

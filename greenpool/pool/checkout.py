@@ -519,7 +519,7 @@ class Pool(Generic[C]):
     def stats(self) -> dict[str, Any]:
         """Counters since the pool was made, and current gauges.
 
-        Counters: ``requests_num`` (checkouts served), ``requests_queued``
+        Counters: ``requests_num`` (checkouts asked for, served or not), ``requests_queued``
         (checkouts that had to wait), ``requests_wait_ms`` (time spent
         waiting), ``requests_timeouts``, ``requests_errors`` (checkouts that
         failed: timeout, shed, closed, connect error), ``usage_ms`` (time
@@ -582,6 +582,8 @@ class Pool(Generic[C]):
             if entry is not None:
                 entry.depth += 1
                 return entry
+        # Every request counts, served or not (psycopg_pool's requests_num).
+        self._requests_num += 1
         idle = self._idle
         if idle and not self._waiters.waiting and not fresh:
             entry = idle.pop()
@@ -592,7 +594,6 @@ class Pool(Generic[C]):
         else:
             entry = self._acquire(timeout, fresh)
         # entry.out_at is set: the moment this caller got the connection.
-        self._requests_num += 1
         entry.owner = current
         entry.depth = 1
         entry.frame = frame
@@ -611,6 +612,7 @@ class Pool(Generic[C]):
     def _own_thread(self) -> None:
         """First checkout: the pool is this OS thread's.  Later, from another: raise."""
         if self._thread is not None:
+            self._requests_num += 1
             self._requests_errors += 1
             raise wrong_thread(f"pool {self.name!r}", self._thread)
         self._thread = thread_ident()

@@ -170,7 +170,7 @@ def test_the_pool_reports_stats_for_metrics(
         blocked.join(5)
         assert isinstance(blocked.exception, sqlalchemy.exc.TimeoutError)
     stats = pool.pop_stats()
-    assert stats["requests_num"] == 1 and stats["requests_timeouts"] == 1
+    assert stats["requests_num"] == 2 and stats["requests_timeouts"] == 1
     assert stats["connections_num"] == 1 and stats["pool_available"] == 1
     assert pool.stats()["requests_num"] == 0
     collector = prometheus.GreenpoolCollector()
