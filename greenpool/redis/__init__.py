@@ -11,24 +11,41 @@ import.
 
 from __future__ import annotations
 
-from .client import Redis
+from .client import BlockingConnectionPool, ConnectionPool, Redis
 from .cluster import ClusterNode, ClusterPipeline, RedisCluster
 from .commands import Commands, CommandsMixin, Script
 from .exceptions import (
     AuthenticationError,
+    AuthenticationWrongNumberOfArgsError,
     BusyLoadingError,
+    ChildDeadlockedError,
     ConnectionError,
+    CrossSlotTransactionError,
     DataError,
+    InvalidPipelineStack,
+    InvalidResponse,
     LockError,
     LockNotOwnedError,
+    MaxConnectionsError,
     NoScriptError,
+    OutOfMemoryError,
     PrimaryDemotedError,
     PubSubError,
     ReadOnlyError,
+    RedisClusterException,
     RedisError,
     ResponseError,
     TimeoutError,
     WatchError,
+)
+from .keyspace import (
+    ChannelType,
+    EventType,
+    KeyeventChannel,
+    KeyNotification,
+    KeyspaceChannel,
+    KeyspaceNotifications,
+    get_channel_type,
 )
 from .lock import Lock
 from .node import Locator, Node
@@ -37,23 +54,43 @@ from .pubsub import Monitor, PubSub, PubSubConnection, PubSubWorker, Subscriptio
 from .sentinel import MasterNotFoundError, Sentinel, SlaveNotFoundError
 from .settings import RedisSettings, parse_url
 
+#: redis-py's old name for :class:`Redis`.
+StrictRedis = Redis
+#: redis-py's module-level ``from_url``: :meth:`Redis.from_url`.
+from_url = Redis.from_url
+
 __all__ = [
     "AuthenticationError",
+    "AuthenticationWrongNumberOfArgsError",
+    "BlockingConnectionPool",
     "BusyLoadingError",
+    "ChannelType",
+    "ChildDeadlockedError",
     "ClusterNode",
     "ClusterPipeline",
     "Commands",
     "CommandsMixin",
     "ConnectionError",
+    "ConnectionPool",
+    "CrossSlotTransactionError",
     "DataError",
+    "EventType",
+    "InvalidPipelineStack",
+    "InvalidResponse",
+    "KeyNotification",
+    "KeyeventChannel",
+    "KeyspaceChannel",
+    "KeyspaceNotifications",
     "Locator",
     "Lock",
     "LockError",
     "LockNotOwnedError",
     "MasterNotFoundError",
+    "MaxConnectionsError",
     "Monitor",
     "NoScriptError",
     "Node",
+    "OutOfMemoryError",
     "Pipeline",
     "PrimaryDemotedError",
     "PubSub",
@@ -63,14 +100,18 @@ __all__ = [
     "ReadOnlyError",
     "Redis",
     "RedisCluster",
+    "RedisClusterException",
     "RedisError",
     "RedisSettings",
     "ResponseError",
     "Script",
     "Sentinel",
     "SlaveNotFoundError",
+    "StrictRedis",
     "Subscription",
     "TimeoutError",
     "WatchError",
+    "from_url",
+    "get_channel_type",
     "parse_url",
 ]

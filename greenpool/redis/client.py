@@ -101,6 +101,12 @@ class Redis(Commands):
     (an int >= 1) is accepted and has no effect: greenpool sizes its reads
     itself.
 
+    ``connection_pool``: redis-py's way of sharing connections between
+    clients, a :class:`ConnectionPool` (or any
+    :class:`~greenpool.redis.Node`); the client then uses its settings and
+    connections, the other connection arguments are ignored (as redis-py
+    ignores them), and :meth:`close` leaves the pool open.
+
     Bad arguments raise :class:`~greenpool.ConfigurationError`.
     """
 
@@ -147,7 +153,17 @@ class Redis(Commands):
         retry_on_error: list[Any] | None = None,
         legacy_responses: bool = True,
         socket_read_size: int | None = None,
+        connection_pool: Node | None = None,
     ) -> None:
+        if connection_pool is not None:
+            # redis-py's Redis(connection_pool=pool): the pool's settings, not
+            # these; the pool is shared, so close() leaves it open.
+            self._attach(_as_node(connection_pool))
+            self._owns_node = False
+            if retry is not None:
+                self.set_retry(retry)
+            return
+        self._owns_node = True
         for name, value in (("socket_keepalive", socket_keepalive),
                             ("retry_on_timeout", retry_on_timeout),
                             ("retry_on_error", retry_on_error)):
@@ -202,14 +218,9 @@ class Redis(Commands):
         Anything but a Node (a redis-py ``ConnectionPool``) raises
         :class:`~greenpool.ConfigurationError`.
         """
-        if not isinstance(connection_pool, Node):
-            raise ConfigurationError(
-                "connection_pool", connection_pool,
-                "must be a greenpool.redis.Node (a redis-py pool can't carry greenpool's "
-                "connections); use Redis(...) or Redis.from_url(...)",
-            )
         client = cls.__new__(cls)
-        client._attach(connection_pool)
+        client._attach(_as_node(connection_pool))
+        client._owns_node = True
         return client
 
     @classmethod
@@ -548,9 +559,13 @@ class Redis(Commands):
     def close(self) -> None:
         """Close every connection.  Commands in flight fail with ConnectionError.
 
-        A client dropped without ``close()`` is closed when it is collected.
+        A client made with ``connection_pool=`` leaves that pool open (others
+        may share it), as redis-py's does: close the pool itself with its
+        ``disconnect()``.  A client dropped without ``close()`` is closed when
+        it is collected.
         """
-        self._node.close()
+        if self._owns_node:
+            self._node.close()
 
     def __enter__(self) -> Redis:
         return self
@@ -615,3 +630,91 @@ def _wired(target: Any, shapes: dict[str, Reshape] | None,
     if retry is None:
         return execute(target, *args, **options)
     return retry.call_with_retry(lambda: execute(target, *args, **options), lambda error: None)
+
+
+def _as_node(connection_pool: Any) -> Node:
+    if not isinstance(connection_pool, Node):
+        raise ConfigurationError(
+            "connection_pool", connection_pool,
+            "must be a greenpool.redis.Node, such as greenpool.redis.ConnectionPool(...) "
+            "makes (a redis-py pool can't carry greenpool's connections)",
+        )
+    return connection_pool
+
+
+class ConnectionPool(Node):
+    """redis-py's ``ConnectionPool``, for code that builds one and passes it on:
+    ``Redis(connection_pool=ConnectionPool(host=..., max_connections=...))``.
+
+    It is a :class:`~greenpool.redis.Node`: ``pool_size`` shared connections
+    that every command of every client using it shares, and up to
+    ``max_connections`` dedicated ones for pipelines, transactions and
+    blocking commands, waited for up to ``pool_timeout`` seconds (20 by
+    default) when all are in use.  The other keyword arguments are
+    :class:`Redis`'s connection settings (``host``, ``port``, ``db``,
+    ``password``, ``socket_timeout``, ``ssl`` ...).  redis-py's
+    ``connection_class`` is accepted only as None: for TLS pass ``ssl=True``
+    (or a ``rediss://`` URL), for a Unix socket ``unix_socket_path``.
+    Several clients may share one; closing a client leaves it open, and its
+    ``disconnect()`` closes every connection.  Bad arguments raise
+    :class:`~greenpool.ConfigurationError`.
+    """
+
+    _timeout_name = "pool_timeout"
+
+    def __init__(
+        self,
+        connection_class: Any = None,
+        max_connections: int | None = None,
+        **connection_kwargs: Any,
+    ) -> None:
+        if connection_class is not None:
+            raise ConfigurationError(
+                "connection_class", connection_class,
+                "is redis-py's; greenpool makes its own connections (ssl=True for TLS, "
+                "unix_socket_path for a Unix socket)",
+            )
+        node_kwargs: dict[str, Any] = {}
+        for key in ("pool_size", "pool_timeout", "health_check_interval"):
+            if key in connection_kwargs:
+                node_kwargs[key] = connection_kwargs.pop(key)
+        timeout_name = self._timeout_name
+        if timeout_name != "pool_timeout" and timeout_name in connection_kwargs:
+            node_kwargs["pool_timeout"] = connection_kwargs.pop(timeout_name)
+        for client_only in ("connect_now", "retry", "connection_pool"):
+            if client_only in connection_kwargs:
+                raise ConfigurationError(
+                    client_only, connection_kwargs[client_only],
+                    "is an argument of Redis(), not of a connection pool",
+                )
+        if max_connections is not None:
+            node_kwargs["max_connections"] = max_connections
+        # Redis() checks and builds the settings; its node is dropped unused
+        # (nothing connects before the first command).
+        try:
+            probe = Redis(**connection_kwargs)
+        except TypeError as exc:
+            raise ConfigurationError(
+                "connection_kwargs", sorted(connection_kwargs), f"not a Redis() argument: {exc}"
+            ) from None
+        probe.close()
+        super().__init__(probe.settings, **node_kwargs)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> ConnectionPool:
+        """A pool from ``redis://[[user]:password@]host[:port][/db][?options]``,
+        ``rediss://...`` or ``unix:///path?db=N`` (see :meth:`Redis.from_url`);
+        ``kwargs`` override the URL."""
+        options = parse_url(url)
+        options.update(kwargs)
+        return cls(**options)
+
+
+class BlockingConnectionPool(ConnectionPool):
+    """redis-py's ``BlockingConnectionPool``: a :class:`ConnectionPool` whose
+    ``timeout`` (seconds, 20 by default; None: for ever) is how long a caller
+    waits for a dedicated connection when ``max_connections`` are in use
+    (greenpool's pools always wait so; redis-py's plain pool raises at once).
+    """
+
+    _timeout_name = "timeout"

@@ -127,7 +127,7 @@ class Node:
         self._attached: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def __repr__(self) -> str:
-        return f"<Node {self._settings.describe()}>"
+        return f"<{type(self).__name__} {self._settings.describe()}>"
 
     @property
     def settings(self) -> RedisSettings:

@@ -648,3 +648,76 @@ def test_pubsub_connection_disconnect_and_reuse_after_reset(
         True, True, 1, b"first", True, 1, b"after disconnect", True, {}, False, 1, b"reused",
         None,
     ]
+
+
+def _shared_pool_story(module: Any, port: int) -> list[Any]:
+    """redis-py's ConnectionPool pattern: clients sharing one pool, one closed."""
+    pool = module.ConnectionPool(host="localhost", port=port, max_connections=4,
+                                 decode_responses=True)
+    first, second = module.Redis(connection_pool=pool), module.Redis(connection_pool=pool)
+    seen: list[Any] = [first.connection_pool is pool, second.connection_pool is pool]
+    seen.append(first.set("t:rps:pool", "shared"))
+    seen.append(second.get("t:rps:pool"))
+    first.close()  # the pool is shared: the other client goes on
+    seen.append(second.get("t:rps:pool"))
+    seen.append(second.pipeline().incr("t:rps:pool:n").incr("t:rps:pool:n").execute())
+    pool.disconnect()
+    seen.append(second.get("t:rps:pool"))  # connects again
+    from_url = module.ConnectionPool.from_url(f"redis://localhost:{port}/0?decode_responses=True")
+    third = module.Redis(connection_pool=from_url)
+    seen.append(third.get("t:rps:pool"))
+    seen.append(module.from_url(f"redis://localhost:{port}/0").get("t:rps:pool"))
+    seen.append(module.StrictRedis is module.Redis)
+    second.delete("t:rps:pool:n")
+    for closable in (second, third, pool, from_url):
+        closable.close() if hasattr(closable, "close") else closable.disconnect()
+    return seen
+
+
+def test_clients_sharing_a_connection_pool_as_redis_py(
+    ours: Redis, theirs: redis.Redis, redis_server: RedisServer,
+) -> None:
+    import greenpool.redis as gp_redis
+
+    mine = _shared_pool_story(gp_redis, redis_server.port)
+    assert mine == _shared_pool_story(redis, redis_server.port)
+    assert mine == [True, True, True, "shared", "shared", [1, 2], "shared", "shared",
+                    b"shared", True]
+
+
+def test_a_blocking_connection_pool_waits_its_timeout(redis_server: RedisServer) -> None:
+    from greenpool.redis import BlockingConnectionPool, MaxConnectionsError
+
+    pool = BlockingConnectionPool(host="localhost", port=redis_server.port,
+                                  max_connections=1, timeout=0.1)
+    r = Redis(connection_pool=pool)
+    try:
+        holder = r.pipeline()
+        holder.watch("t:rps:block")  # holds the one dedicated connection
+        started = time.monotonic()
+        waiter = gevent.spawn(lambda: r.pipeline().get("t:rps:block").execute())
+        waiter.join(5)
+        assert isinstance(waiter.exception, MaxConnectionsError)
+        assert 0.09 < time.monotonic() - started < 2
+        holder.reset()
+        assert r.pipeline().get("t:rps:block").execute() == [None]
+    finally:
+        r.close()
+        pool.close()
+
+
+def test_connection_pool_arguments_are_checked() -> None:
+    from greenpool.redis import ConnectionPool
+
+    with pytest.raises(ConfigurationError, match="connection_class"):
+        ConnectionPool(connection_class=redis.SSLConnection)
+    with pytest.raises(ConfigurationError, match="not a Redis"):
+        ConnectionPool(host="localhost", no_such_option=1)
+    with pytest.raises(ConfigurationError, match="connect_now"):
+        ConnectionPool(connect_now=True)
+    with pytest.raises(ConfigurationError, match="max_connections"):
+        ConnectionPool(max_connections=0)
+    with pytest.raises(ConfigurationError, match="connection_pool"):
+        Redis(connection_pool=redis.ConnectionPool())
+    with pytest.raises(ConfigurationError, match="connection_pool"):
+        Redis.from_pool(object())  # type: ignore[arg-type]
