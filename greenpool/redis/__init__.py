@@ -14,6 +14,7 @@ from __future__ import annotations
 from .client import BlockingConnectionPool, ConnectionPool, Redis
 from .cluster import ClusterNode, ClusterPipeline, RedisCluster
 from .commands import Commands, CommandsMixin, Script
+from .credentials import CredentialProvider, UsernamePasswordCredentialProvider
 from .exceptions import (
     AuthenticationError,
     AuthenticationWrongNumberOfArgsError,
@@ -72,6 +73,7 @@ __all__ = [
     "CommandsMixin",
     "ConnectionError",
     "ConnectionPool",
+    "CredentialProvider",
     "CrossSlotTransactionError",
     "DataError",
     "EventType",
@@ -110,6 +112,7 @@ __all__ = [
     "StrictRedis",
     "Subscription",
     "TimeoutError",
+    "UsernamePasswordCredentialProvider",
     "WatchError",
     "from_url",
     "get_channel_type",

@@ -101,6 +101,17 @@ class Redis(Commands):
     (an int >= 1) is accepted and has no effect: greenpool sizes its reads
     itself.
 
+    ``credential_provider``: redis-py's, any object whose
+    ``get_credentials()`` gives ``(password,)`` or ``(username, password)``
+    (a :class:`UsernamePasswordCredentialProvider`, redis-py's own, a
+    provider of short-lived tokens): asked at every connect, so a
+    reconnection uses the credentials of the moment; not with ``username``
+    or ``password``.  A provider that fails or gives anything else fails
+    the connect with :class:`~greenpool.redis.AuthenticationError` (which
+    names the provider's exception class, never its text: it may hold a
+    secret), raised to the caller as the cause of a ConnectionError, as a
+    refused password is.
+
     ``connection_pool``: redis-py's way of sharing connections between
     clients, a :class:`ConnectionPool` (or any
     :class:`~greenpool.redis.Node`); the client then uses its settings and
@@ -154,6 +165,7 @@ class Redis(Commands):
         legacy_responses: bool = True,
         socket_read_size: int | None = None,
         connection_pool: Node | None = None,
+        credential_provider: Any = None,
     ) -> None:
         if connection_pool is not None:
             # redis-py's Redis(connection_pool=pool): the pool's settings, not
@@ -185,6 +197,7 @@ class Redis(Commands):
             ssl_ciphers=ssl_ciphers, ssl_min_version=ssl_min_version,
             ssl_include_verify_flags=ssl_include_verify_flags,
             ssl_exclude_verify_flags=ssl_exclude_verify_flags,
+            credential_provider=credential_provider,
         )
         self.settings.locator = locator
         self._attach(Node(

@@ -225,6 +225,7 @@ class Node:
             # The handshake of every new connection authenticates with these.
             settings.username = _text(args[1]) if len(args) > 2 else None
             settings.password = _text(args[-1])
+            settings.credential_provider = None  # AUTH given now wins over a provider
         elif name == "himport|discard":
             kept.pop(_FIELDSET + _text(args[2]), None)
         elif name == "himport|discardall":

@@ -48,6 +48,9 @@ class RedisSettings:
     db: int = 0
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    #: redis-py's ``credential_provider``: asked for ``(password,)`` or
+    #: ``(username, password)`` at every connect, instead of the two above.
+    credential_provider: Any = field(default=None, repr=False)
     protocol: int = 2
     #: The ``protocol`` the client was given (None: none, which means RESP2 on
     #: the wire, or RESP3 without ``legacy_responses``) and ``legacy_responses``:
@@ -103,6 +106,7 @@ class RedisSettings:
         ssl_min_version: ssl.TLSVersion | int | None = None,
         ssl_include_verify_flags: list[ssl.VerifyFlags] | None = None,
         ssl_exclude_verify_flags: list[ssl.VerifyFlags] | None = None,
+        credential_provider: Any = None,
     ) -> RedisSettings:
         """Check every argument; raise ConfigurationError naming the first bad one.
 
@@ -171,6 +175,7 @@ class RedisSettings:
                 context.verify_flags &= ~flag
         return cls(
             address=address, db=db, username=username, password=password,
+            credential_provider=_checked_provider(credential_provider, username, password),
             protocol=wire_protocol(protocol, legacy_responses), user_protocol=protocol,
             legacy_responses=legacy_responses, client_name=client_name,
             socket_timeout=socket_timeout,
@@ -208,20 +213,21 @@ class RedisSettings:
 
     def handshake(self, conn: Connection) -> None:
         """Authenticate, choose the protocol, name the connection and select the db."""
+        username, password = self._credentials()
         # A username alone authenticates as that user with an empty password,
         # which an ACL user with ``nopass`` accepts (as redis-py connects).
-        authenticate = self.password is not None or bool(self.username)
-        password = self.password or ""
+        authenticate = password is not None or bool(username)
+        password = password or ""
         if self.protocol == 3:
             args: list[Any] = ["HELLO", 3]
             if authenticate:
-                args += ["AUTH", self.username or "default", password]
+                args += ["AUTH", username or "default", password]
             if self.client_name is not None:
                 args += ["SETNAME", self.client_name]
             self._checked(conn, args, auth=authenticate)
         else:
             if authenticate:
-                auth = [self.username, password] if self.username else [password]
+                auth = [username, password] if username else [password]
                 self._checked(conn, ["AUTH", *auth], auth=True)
             if self.client_name is not None:
                 self._checked(conn, ["CLIENT", "SETNAME", self.client_name])
@@ -229,6 +235,29 @@ class RedisSettings:
             self._checked(conn, list(command))
         if self.db:
             self._checked(conn, ["SELECT", self.db])
+
+    def _credentials(self) -> tuple[str | None, str | None]:
+        """``(username, password)``: the settings', or what the provider gives now."""
+        provider = self.credential_provider
+        if provider is None:
+            return self.username, self.password
+        try:
+            creds = provider.get_credentials()
+        except Exception as exc:
+            raise AuthenticationError(
+                f"redis at {self.address}: the credential provider failed: "
+                f"{type(exc).__name__}", str(self.address),
+            ) from None
+        if (
+            isinstance(creds, tuple) and len(creds) in (1, 2)
+            and all(isinstance(c, str) for c in creds)
+        ):
+            return (None, creds[0]) if len(creds) == 1 else (creds[0], creds[1])
+        raise AuthenticationError(
+            f"redis at {self.address}: the credential provider must give (password,) "
+            f"or (username, password) as text, not a {type(creds).__name__}",
+            str(self.address),
+        )
 
     def _checked(self, conn: Connection, args: list[Any], auth: bool = False) -> Any:
         reply = conn.request(encode_command(*args))
@@ -251,7 +280,8 @@ class RedisSettings:
         )
         kwargs.update(
             db=self.db, username=self.username, password=self.password,
-            protocol=self.user_protocol, legacy_responses=self.legacy_responses,
+            credential_provider=self.credential_provider, protocol=self.user_protocol,
+            legacy_responses=self.legacy_responses,
             client_name=self.client_name, socket_timeout=self.socket_timeout,
             socket_connect_timeout=self.socket_connect_timeout,
             decode_responses=self.decode_responses, encoding=self.encoding,
@@ -430,3 +460,20 @@ def _from_text(value: Any) -> Any:
     if isinstance(value, str) and value.strip().isdecimal() and value.strip().isascii():
         return int(value)
     return value
+
+
+def _checked_provider(provider: Any, username: str | None, password: str | None) -> Any:
+    """redis-py's rule: a ``credential_provider`` with a ``get_credentials()``, and not
+    together with ``username`` or ``password``."""
+    if provider is None:
+        return None
+    if not callable(getattr(provider, "get_credentials", None)):
+        raise ConfigurationError(
+            "credential_provider", type(provider).__name__, "has no get_credentials() method"
+        )
+    if username or password:
+        raise ConfigurationError(
+            "credential_provider", type(provider).__name__,
+            "is given with username or password: give one or the other",
+        )
+    return provider

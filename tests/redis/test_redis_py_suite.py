@@ -721,3 +721,79 @@ def test_connection_pool_arguments_are_checked() -> None:
         Redis(connection_pool=redis.ConnectionPool())
     with pytest.raises(ConfigurationError, match="connection_pool"):
         Redis.from_pool(object())  # type: ignore[arg-type]
+
+
+class _Rotating:
+    """A provider whose password the test rotates (a short-lived token)."""
+
+    def __init__(self, password: str) -> None:
+        self.password = password
+        self.asked = 0
+
+    def get_credentials(self) -> tuple[str, str]:
+        self.asked += 1
+        return ("t-rps-cred", self.password)
+
+
+def _provider_story(module: Any, port: int, admin: Redis) -> list[Any]:
+    seen: list[Any] = []
+    fixed = module.Redis(
+        port=port, credential_provider=module.UsernamePasswordCredentialProvider(
+            "t-rps-cred", "first"),
+    )
+    seen.append(fixed.acl_whoami())
+    fixed.close()
+    rotating = _Rotating("first")
+    client = module.Redis(port=port, credential_provider=rotating)
+    seen.append(client.acl_whoami())
+    asked = rotating.asked
+    admin.acl_setuser("t-rps-cred", enabled=True, passwords=["+second", "-first"])
+    rotating.password = "second"
+    client.connection_pool.disconnect()  # the next connect asks the provider again
+    seen.append(client.acl_whoami())
+    seen.append(rotating.asked > asked)
+    client.close()
+    admin.acl_setuser("t-rps-cred", enabled=True, passwords=["+first", "-second"])
+    return seen
+
+
+def test_a_credential_provider_is_asked_at_every_connect(
+    ours: Redis, redis_server: RedisServer,
+) -> None:
+    import greenpool.redis as gp_redis
+
+    ours.acl_setuser("t-rps-cred", enabled=True, reset=True, passwords=["+first"],
+                     commands=["+@all"], keys=["*"])
+    try:
+        mine = _provider_story(gp_redis, redis_server.port, ours)
+        assert mine == _provider_story(redis, redis_server.port, ours)
+        assert mine[:3] == ["t-rps-cred"] * 3 and mine[3] is True
+        # redis-py's own provider class works as it is.
+        theirs = redis.UsernamePasswordCredentialProvider("t-rps-cred", "first")
+        client = Redis(port=redis_server.port, credential_provider=theirs)
+        assert client.acl_whoami() == "t-rps-cred"
+        client.close()
+        # A provider that fails: the connect fails, without the provider's text.
+        class Broken:
+            def get_credentials(self) -> tuple[str]:
+                raise RuntimeError("vault said: hunter2")
+
+        client = Redis(port=redis_server.port, credential_provider=Broken())
+        with pytest.raises(ConnectionError) as caught:  # an AuthenticationError, chained
+            client.ping()
+        assert isinstance(caught.value.__cause__, gp_redis.AuthenticationError)
+        assert "hunter2" not in str(caught.value) and "RuntimeError" in str(caught.value)
+        client.close()
+        assert "first" not in repr(gp_redis.UsernamePasswordCredentialProvider("u", "first"))
+    finally:
+        ours.acl_deluser("t-rps-cred")
+
+
+def test_credential_provider_arguments_are_checked() -> None:
+    from greenpool.redis import UsernamePasswordCredentialProvider
+
+    provider = UsernamePasswordCredentialProvider("u", "p")
+    with pytest.raises(ConfigurationError, match="one or the other"):
+        Redis(password="p", credential_provider=provider)
+    with pytest.raises(ConfigurationError, match="get_credentials"):
+        Redis(credential_provider="u:p")
