@@ -207,3 +207,29 @@ def test_nothing_is_left_pending_after_refused_calls(redis_server: RedisServer, 
         assert r.incr("threads:n") == 1
     finally:
         r.close()
+
+
+def test_shared_connections_down_are_not_reconnected_from_another_thread(
+    fresh_redis: RedisServer,
+) -> None:
+    r = Redis(port=fresh_redis.port)
+    try:
+        assert r.set("threads:d", 1)
+        for conn in r._node._shared.connections:  # every shared connection down
+            conn.close("down on purpose")
+        # Another thread must not connect them in its hub (they would be its).
+        assert_wrong_thread(in_thread(lambda: r.get("threads:d")), "pool redis-shared")
+        assert r.get("threads:d") == b"1"  # this thread connects them again
+    finally:
+        r.close()
+
+
+def test_a_fill_binds_the_pool_to_its_thread() -> None:
+    pool: Pool[object] = Pool(object, pool_size=2, name="filled")
+    try:
+        pool.fill()
+        assert_wrong_thread(in_thread(pool.get), "pool 'filled'")
+        assert_wrong_thread(in_thread(pool.fill), "pool 'filled'")
+        pool.put(pool.get())
+    finally:
+        pool.close()

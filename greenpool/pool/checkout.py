@@ -417,12 +417,16 @@ class Pool(Generic[C]):
 
         Blocks while connecting, in the calling greenlet.  Raises what
         ``connect`` raises (:class:`~greenpool.AllServersUnavailable` with
-        ``servers``), and :class:`~greenpool.PoolClosed` after :meth:`close`.
-        Replaces ``prefill``'s background fill in this process.  Don't call it
+        ``servers``), :class:`~greenpool.PoolClosed` after :meth:`close`, and
+        :class:`~greenpool.WrongThreadError` in another OS thread than the
+        pool's (a fill binds an unbound pool to its thread, as a checkout
+        does).  Replaces ``prefill``'s background fill in this process.  Don't call it
         in a process that will fork before using the pool (a gunicorn
         ``--preload`` master): the connections would stay open, unused, there.
         """
         self._ensure_open()
+        if self._thread != thread_ident():
+            self._own_thread()  # the connections and the housekeeping are this thread's
         self._fill_armed = False
         if self._housekeeper is None:
             self._start_housekeeping()

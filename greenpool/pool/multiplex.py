@@ -19,11 +19,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import gevent
+from gevent import get_hub
 from gevent.event import AsyncResult
 
 from .._backoff import Backoff
 from .._fork import register
 from .._stats import ConnectionCounters
+from .._threads import check_hub
 from .._util import check_bool, check_float, check_int
 from ..errors import ConfigurationError
 from ..transport.connection import DISCONNECTED, Connection
@@ -73,6 +75,12 @@ class MultiplexPool:
         self._attempt: AsyncResult | None = None
         self._closed = False
         self._counters = ConnectionCounters()  # see stats()
+        # Request counts of connections removed or closed with the pool:
+        # requests_num, requests_errors, requests_timeouts (see stats()).
+        self._retired = [0, 0, 0]
+        # The gevent hub (OS thread) that first connected the connections:
+        # the only one that may connect them again (None: not yet, or after fork()).
+        self._hub: Any = None
         register(self)
         new = [self._new_connection() for _ in range(self._pool_size)]
         self._connections.extend(new)
@@ -150,10 +158,15 @@ class MultiplexPool:
         """
         if self._live:
             return self.get_least_loaded_connection()
+        if self._hub is not None:
+            # Not another thread's to connect, nor its attempt to wait on.
+            check_hub(self._hub, f"pool {self.name}")
         if self._closed or not self._connections:
             raise IndexError(f"{self.name}: no connection to connect")
         attempt = self._attempt
         if attempt is None:
+            if self._hub is None:
+                self._hub = get_hub()
             attempt = self._attempt = AsyncResult()
             gevent.spawn(self._attempt_now, attempt)
         # wait(), not get(timeout=): a gevent.Timeout of the caller's own must
@@ -281,6 +294,7 @@ class MultiplexPool:
         self._reconnectors.clear()
         for conn in list(self._connections):
             conn.close("pool closed")
+            self._retire(conn)
         self._connections.clear()
         self._live.clear()
 
@@ -294,7 +308,11 @@ class MultiplexPool:
 
         Gauges: ``pool_size`` (connections held, connected or not),
         ``connections`` (connected now), ``requests_pending`` (requests in
-        flight on them).  Counters: ``connections_num`` (connects that
+        flight on them).  Counters: ``requests_num`` (requests made on its
+        connections, handshakes and health checks included),
+        ``requests_errors`` and ``requests_timeouts`` (of those, the ones
+        that ended without a reply, as each connection counts them; a
+        connection's counts stay when it is removed), ``connections_num`` (connects that
         succeeded), ``connections_errors`` (connects that failed),
         ``connections_lost`` (connected connections that broke; not those
         the pool closed itself), ``reconnects`` (connects of a connection
@@ -309,10 +327,22 @@ class MultiplexPool:
 
     def _stats(self, reset: bool) -> dict[str, int]:
         conns = list(self._connections)
+        num, errors, timeouts = self._retired
+        for conn in conns:
+            num += conn.requests_num
+            errors += conn.requests_errors
+            timeouts += conn.requests_timeouts
+            if reset:
+                conn.requests_num = conn.requests_errors = conn.requests_timeouts = 0
+        if reset:
+            self._retired = [0, 0, 0]
         return {
             "pool_size": len(conns),
             "connections": len(self._live),
             "requests_pending": sum(c.pending for c in conns),
+            "requests_num": num,
+            "requests_errors": errors,
+            "requests_timeouts": timeouts,
             **self._counters.read(reset),
         }
 
@@ -385,6 +415,8 @@ class MultiplexPool:
                 del self._reconnectors[id(conn)]
 
     def _connect_all(self, conns: list[Connection]) -> None:
+        if self._hub is None:
+            self._hub = get_hub()
         def one(conn: Connection) -> None:
             try:
                 conn.connect()
@@ -398,7 +430,16 @@ class MultiplexPool:
         elif conns:
             gevent.joinall([gevent.spawn(one, c) for c in conns])
 
+    def _retire(self, conn: Connection) -> None:
+        # Keep a connection's request counts when it leaves: counters never go down.
+        retired = self._retired
+        retired[0] += conn.requests_num
+        retired[1] += conn.requests_errors
+        retired[2] += conn.requests_timeouts
+        conn.requests_num = conn.requests_errors = conn.requests_timeouts = 0
+
     def _remove(self, conn: Connection, reason: str) -> None:
+        self._retire(conn)
         self._connections = [c for c in self._connections if c is not conn]
         self._live = [c for c in self._live if c is not conn]
         self._counters.forget(id(conn))
@@ -421,4 +462,5 @@ class MultiplexPool:
         self._live = []
         self._reconnectors = {}
         self._attempt = None
+        self._hub = None  # the child's thread connects them anew
 

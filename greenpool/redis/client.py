@@ -597,8 +597,10 @@ class Redis(Commands):
 
     @property
     def name(self) -> str:
-        """``redis host:port``: the client's name in metrics (no secrets)."""
-        return f"redis {self.settings.address}"
+        """``redis://host:port/db`` (a Sentinel client: its service's
+        ``redis+sentinel://`` form): the client's name in metrics, without
+        credentials."""
+        return self.settings.describe()
 
     def stats(self) -> dict[str, int]:
         """The client's figures, psycopg_pool's key names: see :meth:`Node.stats`.

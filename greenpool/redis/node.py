@@ -276,7 +276,8 @@ class Node:
         connections idle and lent out), ``requests_waiting`` (callers waiting
         for a dedicated connection), ``requests_pending`` (commands in flight
         on the shared connections).  Counters: ``requests_num`` (commands sent
-        on the shared connections, and one per dedicated checkout: a
+        on the shared connections, their handshakes and health-check PINGs
+        included, and one per dedicated checkout: a
         pipeline, a transaction, a blocking command), ``requests_errors``
         and ``requests_timeouts`` (of those, the ones that ended without a
         reply: a broken connection, a timeout, the caller's own
@@ -297,13 +298,8 @@ class Node:
         shared_pool, dedicated_pool = self._shared, self._dedicated
         shared = shared_pool.pop_stats() if reset else shared_pool.stats()
         dedicated = dedicated_pool.pop_stats() if reset else dedicated_pool.stats()
-        num = errors = timeouts = 0
-        for conn in shared_pool.connections:
-            num += conn.requests_num
-            errors += conn.requests_errors
-            timeouts += conn.requests_timeouts
-            if reset:
-                conn.requests_num = conn.requests_errors = conn.requests_timeouts = 0
+        num, errors = shared["requests_num"], shared["requests_errors"]
+        timeouts = shared["requests_timeouts"]
         most = dedicated["pool_max"]
         return {
             "pool_size": shared["pool_size"],

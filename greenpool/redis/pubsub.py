@@ -241,6 +241,7 @@ class PubSub:
         self._sub = _Subscriber(node.settings, f"redis pubsub {node.settings.address}")
         self._connecting = Semaphore()
         self._closed = False
+        self._closes = 0  # how many times close() ran (a worker ends at the next)
         self._finalizer = weakref.finalize(self, self._sub.close)
         node.attach(self)
         register(self)
@@ -569,6 +570,7 @@ class PubSub:
         blocks.
         """
         self._closed = True
+        self._closes += 1
         for subscriptions in (self.channels, self.patterns, self.shard_channels):
             subscriptions.clear()
         for pending in (self.pending_unsubscribe_channels, self.pending_unsubscribe_patterns,
@@ -603,9 +605,12 @@ class PubSubWorker(gevent.Greenlet):  # type: ignore[misc]
         # What one step reads (``get_message``, or a cluster's ``get_sharded_message``).
         self._read = pubsub.get_message if read is None else read
         self._running = True
+        # close() ends this worker even if the PubSub is used again at once.
+        self._closes = pubsub._closes
 
     def _run(self) -> None:
-        while self._running and not self.pubsub._closed:
+        pubsub = self.pubsub
+        while self._running and not pubsub._closed and pubsub._closes == self._closes:
             try:
                 # A wait of 0 (redis-py's default) would spin: wait for a message instead.
                 wait = self.sleep_time if self.sleep_time > 0 else 1.0

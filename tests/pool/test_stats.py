@@ -55,6 +55,7 @@ def test_multiplex_stats_gauges_and_connects(redis_server: Any) -> None:
     try:
         stats = pool.stats()
         assert stats == {"pool_size": 2, "connections": 2, "requests_pending": 0,
+                         "requests_num": 0, "requests_errors": 0, "requests_timeouts": 0,
                          "connections_num": 2, "connections_errors": 0,
                          "connections_lost": 0, "reconnects": 0}
         assert set(stats) <= set(_stats.KEYS)
@@ -91,3 +92,22 @@ def test_multiplex_stats_count_losses_failed_connects_and_reconnects(fresh_redis
         assert stats["reconnects"] == 2 and stats["connections_num"] == 4
     finally:
         pool.close()
+
+
+def test_multiplex_request_counts_survive_removed_connections(fresh_redis: Any) -> None:
+    pool = MultiplexPool(2, factory(fresh_redis.address))
+    try:
+        for conn in pool.connections:
+            conn.request(encode_command("PING"))
+        assert pool.stats()["requests_num"] == 2
+        # A connection that breaks and is cleaned away keeps its count.
+        pool.connections[0].close("broken on purpose")
+        pool.cleanup_broken_connections()
+        assert len(pool.connections) == 1
+        assert pool.stats()["requests_num"] == 2
+        assert pool.pop_stats()["requests_num"] == 2
+        assert pool.stats()["requests_num"] == 0
+        pool.connections[0].request(encode_command("PING"))
+    finally:
+        pool.close()
+    assert pool.stats()["requests_num"] == 1  # and after close(), still counted

@@ -797,3 +797,20 @@ def test_credential_provider_arguments_are_checked() -> None:
         Redis(password="p", credential_provider=provider)
     with pytest.raises(ConfigurationError, match="get_credentials"):
         Redis(credential_provider="u:p")
+
+
+def test_a_worker_ends_at_close_even_if_the_pubsub_is_used_again_at_once(ours: Redis) -> None:
+    got: list[Any] = []
+    p = ours.pubsub()
+    p.subscribe(**{"t:rps:w1": got.append})
+    worker = p.run_in_thread(sleep_time=0.05)
+    try:
+        gevent.sleep(0.1)
+        p.close()
+        p.subscribe(**{"t:rps:w2": got.append})  # reused before the worker looks
+        worker.join(timeout=2)
+        assert worker.dead
+        assert p.connection is not None and p.subscribed
+    finally:
+        worker.stop()
+        p.close()

@@ -60,7 +60,8 @@ def test_a_redis_client_registers_by_its_name(redis_server: RedisServer) -> None
     r = Redis(port=redis_server.port)
     collector = prometheus.GreenpoolCollector()
     try:
-        assert r.name == f"redis localhost:{redis_server.port}"
+        assert r.name == f"redis://localhost:{redis_server.port}/0"
+        assert Redis(port=redis_server.port, db=1, password="hush").name.endswith("/1")
         collector.add(r)
         r.ping()
         assert collector.sources() == {r.name: r}

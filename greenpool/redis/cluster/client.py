@@ -413,7 +413,9 @@ class RedisCluster(Commands):
         return self._stats(reset=True)
 
     def _stats(self, reset: bool) -> dict[str, int]:
-        nodes = [n.node for n in self.get_nodes() if n.node is not None]
+        # Every node ever made, not only those of the slot map now: a node that
+        # left it (a failover, a reshard) keeps its counts, so no total drops.
+        nodes = self._topology.made_nodes()
         total: dict[str, int] = add_up(n.pop_stats() if reset else n.stats() for n in nodes)
         counters = self._topology.counters
         total.update(counters)

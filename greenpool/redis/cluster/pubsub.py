@@ -196,6 +196,7 @@ class ClusterPubSub(PubSub):
         Raises the server's error reply to a subscription (other than a
         redirect, which is followed).  Blocks up to ``timeout``.
         """
+        check_hub(self._shard_queue.hub, "cluster pubsub")
         if self._shard_orphans:
             self._resubscribe()
         only = None if target_node is None else target_node.name
@@ -230,7 +231,6 @@ class ClusterPubSub(PubSub):
                 return None
 
     def _wait_shard_message(self, timeout: float | None) -> tuple[str, Any]:
-        check_hub(self._shard_queue.hub, "cluster pubsub")
         self._shard_waiting += 1
         try:
             item: tuple[str, Any] = self._shard_queue.get(timeout=timeout)

@@ -371,6 +371,11 @@ class Topology:
                     slots[slot] = shard
         return slots, nodes
 
+    def made_nodes(self) -> list[Node]:
+        """The connections of every node ever made (the slot map's and those that
+        left it), for statistics that must never go down."""
+        return [node.node for node in list(self._made.values()) if node.node is not None]
+
     def close(self) -> None:
         """Close every node's connections; refreshes stop."""
         self._closed = True
