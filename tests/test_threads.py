@@ -112,15 +112,21 @@ def test_a_checkout_pool_belongs_to_the_thread_of_its_first_checkout() -> None:
         made.append(object())
         return made[-1]
 
-    pool: Pool[object] = Pool(connect, pool_size=2, name="threads")
+    pool: Pool[object] = Pool(connect, pool_size=1, max_overflow=0, name="threads")
     try:
         with pool.connection() as conn:
             assert conn is made[0]
         outcome = in_thread(pool.get)
         assert_wrong_thread(outcome, "pool 'threads'")
+        # Not waiting (timeout=0) and with every connection idle or not:
+        # the thread is checked first, never a NoConnectionAvailable.
+        assert_wrong_thread(in_thread(lambda: pool.get(timeout=0)), "pool 'threads'")
+        with pool.connection():  # at the limit: a wait would time out at once
+            assert_wrong_thread(in_thread(lambda: pool.get(timeout=0)), "pool 'threads'")
+            assert pool.stats()["requests_timeouts"] == 0
         stats = pool.stats()
         assert stats["pool_in_use"] == 0 and stats["pool_available"] == 1
-        assert stats["requests_errors"] == 1 and len(made) == 1
+        assert stats["requests_errors"] == 3 and len(made) == 1
         with pool.connection() as conn:  # unchanged for its own thread
             assert conn is made[0]
     finally:
