@@ -1,6 +1,7 @@
 """PostgreSQL through greenpool: transfers in transactions from 500 greenlets.
 
-    .venv/bin/python examples/postgres_example.py
+    .venv/bin/python examples/postgres_example.py                     # psycopg2
+    .venv/bin/python examples/postgres_example.py --driver psycopg    # psycopg 3
 
 ``DATABASE_URL`` names the server; without it a throwaway PostgreSQL is
 started.  ``with pool.connection()`` commits on a clean exit and rolls back
@@ -11,6 +12,7 @@ its connection closed, never reused.
 
 from __future__ import annotations
 
+import argparse
 import random
 import time
 
@@ -21,8 +23,9 @@ from greenpool.postgres import PostgresPool
 ACCOUNTS = 20
 
 
-def run(url: str, greenlets: int = 500) -> None:
-    pool = PostgresPool(url, pool_size=8, max_overflow=0, pool_timeout=30)
+def run(url: str, greenlets: int = 500, driver: str = "psycopg2") -> None:
+    # The same code for both drivers: greenpool makes either green itself.
+    pool = PostgresPool(url, driver=driver, pool_size=8, max_overflow=0, pool_timeout=30)
     try:
         with pool.cursor() as cur:
             cur.execute("DROP TABLE IF EXISTS example_accounts")
@@ -53,7 +56,7 @@ def run(url: str, greenlets: int = 500) -> None:
             cur.execute("DROP TABLE example_accounts")
         assert total == ACCOUNTS * 1000, total
         killed = sum(1 for j in jobs if isinstance(j.value, gevent.GreenletExit))
-        print(f"{greenlets} transfers ({killed} killed mid-way) in {elapsed:.2f}s; "
+        print(f"{pool.driver}: {greenlets} transfers ({killed} killed mid-way) in {elapsed:.2f}s; "
               f"total still {total}; stats: {pool.stats()['connections']} connections")
     finally:
         pool.close()
@@ -62,8 +65,13 @@ def run(url: str, greenlets: int = 500) -> None:
 def main() -> None:
     from _servers import servers
 
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--driver", choices=["psycopg2", "psycopg"], default="psycopg2",
+                        help="psycopg2, or psycopg for psycopg 3")
+    parser.add_argument("--greenlets", type=int, default=500)
+    args = parser.parse_args()
     with servers("DATABASE_URL") as urls:
-        run(urls["DATABASE_URL"])
+        run(urls["DATABASE_URL"], args.greenlets, args.driver)
 
 
 if __name__ == "__main__":

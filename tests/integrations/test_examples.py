@@ -35,8 +35,10 @@ def test_the_script_example_drains_its_queue(urls: dict[str, str]) -> None:
     assert "300 jobs in" in _run("script.py", "--jobs", "300", env=urls)
 
 
-def test_the_postgres_example_balances(urls: dict[str, str]) -> None:
-    assert "total still 20000" in _run("postgres_example.py", env=urls)
+@pytest.mark.parametrize("driver", ["psycopg2", "psycopg"])
+def test_the_postgres_example_balances(urls: dict[str, str], driver: str) -> None:
+    out = _run("postgres_example.py", "--driver", driver, env=urls)
+    assert "total still 20000" in out and out.startswith(f"{driver}: ")
 
 
 def test_the_tarantool_example_reads_back_what_it_wrote(urls: dict[str, str]) -> None:
