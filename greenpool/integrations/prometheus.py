@@ -90,6 +90,8 @@ def _families(rows: list[tuple[dict[str, Any], list[str]]],
                 spec = KEYS.get(key)
                 kind = spec.kind if spec is not None else GAUGE
                 text = spec.help if spec is not None else f"greenpool stats key {key!r}."
+                if key.endswith("_ms"):  # exported in seconds: the text says so
+                    text = text.replace(", in ms.", ", in seconds.")
                 maker = CounterMetricFamily if kind == COUNTER else GaugeMetricFamily
                 family = families[key] = maker(metric_name(key), text, labels=labelnames)
             family.add_metric(labels, value / 1000 if key.endswith("_ms") else value)

@@ -104,6 +104,10 @@ def test_every_pool_kind_and_the_loop_lag_scraped_from_metrics(
         assert ("greenpool_loop_lag_p99_seconds", ()) in samples
         assert "# TYPE greenpool_connections gauge" in text
         assert "# TYPE greenpool_requests_total counter" in text
+        # Exported in seconds, and the help texts say seconds, never ms.
+        assert ("# HELP greenpool_requests_wait_seconds_total Time spent waiting for a "
+                "connection, in seconds.") in text
+        assert ", in ms." not in text
         # Every sample of every source, and nothing else under greenpool_.
         expected = sum(len(s.stats()) for s in (lines, mux, tnt, pg)) + len(monitor.stats())
         assert len([k for k in samples if k[0].startswith("greenpool_")]) == expected
