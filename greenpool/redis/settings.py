@@ -366,9 +366,11 @@ _URL_OPTIONS: dict[str, Any] = {
 _AS_GREENPOOL_DOES: dict[str, tuple[Any, str]] = {
     "socket_keepalive": (True, "greenpool's connections always use TCP keepalive"),
     "retry_on_timeout": (False, "greenpool does not resend commands on its own (one may "
-                                "have run); call set_retry() on the client"),
+                                "have run); pass it with retry=Retry(...) "
+                                "(greenpool.redis.retry), or call set_retry()"),
     "retry_on_error": ([], "greenpool does not resend commands on its own (one may have "
-                           "run); call set_retry() on the client"),
+                           "run); pass it with retry=Retry(...) "
+                           "(greenpool.redis.retry), or call set_retry()"),
 }
 
 
