@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -103,7 +103,10 @@ class Redis(Commands):
     greenpool does anyway and are accepted; their other values raise
     :class:`~greenpool.ConfigurationError` saying why.  ``socket_read_size``
     (an int >= 1) is accepted and has no effect: greenpool sizes its reads
-    itself.
+    itself.  ``socket_keepalive_options``, as redis-py's, sets TCP options on
+    each TCP connection (``{socket.TCP_KEEPIDLE: 30, socket.TCP_KEEPINTVL: 5,
+    socket.TCP_KEEPCNT: 3}`` finds a vanished server in about 45 s); None,
+    the default, leaves the system's.
 
     ``credential_provider``: redis-py's, any object whose
     ``get_credentials()`` gives ``(password,)`` or ``(username, password)``
@@ -164,6 +167,7 @@ class Redis(Commands):
         retry: Any = None,
         locator: Locator | None = None,
         socket_keepalive: bool = True,
+        socket_keepalive_options: Mapping[int, int] | None = None,
         retry_on_timeout: bool = False,
         retry_on_error: list[Any] | None = None,
         legacy_responses: bool = True,
@@ -200,6 +204,7 @@ class Redis(Commands):
             ssl_include_verify_flags=ssl_include_verify_flags,
             ssl_exclude_verify_flags=ssl_exclude_verify_flags,
             credential_provider=credential_provider,
+            socket_keepalive_options=socket_keepalive_options,
         )
         self.settings.locator = locator
         self._attach(Node(

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import random
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from typing import Any
@@ -332,3 +333,42 @@ def test_retry_on_error_without_a_retry_is_refused() -> None:
     with pytest.raises(ConfigurationError) as info:
         Redis(retry=Retry(gbackoff.NoBackoff(), 1), retry_on_error=["NoScriptError"])
     assert info.value.argument == "retry_on_error"
+
+
+# ---------------------------------------------------------------------- socket options
+
+
+_KEEPALIVE = {socket.TCP_KEEPIDLE: 45, socket.TCP_KEEPINTVL: 7, socket.TCP_KEEPCNT: 4}
+
+
+def _tcp_options_of(sock: Any) -> dict[int, int]:
+    return {option: sock.getsockopt(socket.IPPROTO_TCP, option) for option in _KEEPALIVE}
+
+
+def test_socket_keepalive_options_as_redis_py_sets_them(redis_server: RedisServer) -> None:
+    # Redis(socket_keepalive_options={socket.TCP_KEEPIDLE: ...}) was a TypeError;
+    # the options are set on every connection, shared and dedicated
+    options = {"host": redis_server.host, "port": redis_server.port,
+               "socket_keepalive_options": _KEEPALIVE}
+    theirs = redis.Redis(**options)  # type: ignore[arg-type]
+    ours = Redis(**options)  # type: ignore[arg-type]
+    try:
+        assert ours.ping() is theirs.ping() is True
+        conn = theirs.connection_pool.get_connection()
+        try:
+            assert _tcp_options_of(conn._sock) == _KEEPALIVE
+        finally:
+            theirs.connection_pool.release(conn)
+        shared = ours.shared_pool.connected_connections
+        assert shared and all(_tcp_options_of(c._sock) == _KEEPALIVE for c in shared)
+        with ours.dedicated_pool.connection() as dedicated:
+            dedicated.request(b"*1\r\n$4\r\nPING\r\n")
+            assert _tcp_options_of(dedicated._sock) == _KEEPALIVE
+        assert ours.get_connection_kwargs()["socket_keepalive_options"] == _KEEPALIVE
+    finally:
+        ours.close()
+        theirs.close()
+    for bad in ({"TCP_KEEPIDLE": 30}, {socket.TCP_KEEPIDLE: "30"}, [30]):
+        with pytest.raises(ConfigurationError) as info:
+            Redis(socket_keepalive_options=bad)  # type: ignore[arg-type]
+        assert info.value.argument == "socket_keepalive_options"
