@@ -108,6 +108,16 @@ class Redis(Commands):
     socket.TCP_KEEPCNT: 3}`` finds a vanished server in about 45 s); None,
     the default, leaves the system's.
 
+    redis-py's arguments for what greenpool does not do are accepted with
+    their "off" value (as code passes them on from its configuration), and
+    refused otherwise, saying why and what to use: ``single_connection_client``
+    (False), ``lib_name``, ``lib_version``, ``driver_info`` (None: greenpool
+    sends no CLIENT SETINFO at connect), ``event_dispatcher``, ``cache``,
+    ``cache_config``, ``redis_connect_func``, ``maint_notifications_config``,
+    ``oss_cluster_maint_notifications_handler`` (None), and the OCSP options (``ssl_validate_ocsp``,
+    ``ssl_validate_ocsp_stapled``: False; ``ssl_ocsp_context``,
+    ``ssl_ocsp_expected_cert``: None).
+
     ``credential_provider``: redis-py's, any object whose
     ``get_credentials()`` gives ``(password,)`` or ``(username, password)``
     (a :class:`UsernamePasswordCredentialProvider`, redis-py's own, a
@@ -174,7 +184,34 @@ class Redis(Commands):
         socket_read_size: int | None = None,
         connection_pool: Node | None = None,
         credential_provider: Any = None,
+        single_connection_client: bool = False,
+        lib_name: str | None = None,
+        lib_version: str | None = None,
+        driver_info: Any = None,
+        event_dispatcher: Any = None,
+        cache: Any = None,
+        cache_config: Any = None,
+        redis_connect_func: Any = None,
+        ssl_validate_ocsp: bool = False,
+        ssl_validate_ocsp_stapled: bool = False,
+        ssl_ocsp_context: Any = None,
+        ssl_ocsp_expected_cert: Any = None,
+        maint_notifications_config: Any = None,
+        oss_cluster_maint_notifications_handler: Any = None,
     ) -> None:
+        for name, value in (
+            ("single_connection_client", single_connection_client), ("lib_name", lib_name),
+            ("lib_version", lib_version), ("driver_info", driver_info),
+            ("event_dispatcher", event_dispatcher), ("cache", cache),
+            ("cache_config", cache_config), ("redis_connect_func", redis_connect_func),
+            ("ssl_validate_ocsp", ssl_validate_ocsp),
+            ("ssl_validate_ocsp_stapled", ssl_validate_ocsp_stapled),
+            ("ssl_ocsp_context", ssl_ocsp_context),
+            ("ssl_ocsp_expected_cert", ssl_ocsp_expected_cert),
+            ("maint_notifications_config", maint_notifications_config),
+            ("oss_cluster_maint_notifications_handler", oss_cluster_maint_notifications_handler),
+        ):
+            check_as_greenpool_does(name, value)
         if connection_pool is not None:
             # redis-py's Redis(connection_pool=pool): the pool's settings, not
             # these; the pool is shared, so close() leaves it open.

@@ -379,6 +379,31 @@ _AS_GREENPOOL_DOES: dict[str, tuple[Any, str]] = {
     "retry_on_error": ([], "greenpool does not resend commands on its own (one may have "
                            "run); pass it with retry=Retry(...) "
                            "(greenpool.redis.retry), or call set_retry()"),
+    # redis-py's Redis() arguments for what greenpool does not do: only their
+    # "off" values, which code passes through from its configuration.
+    "single_connection_client": (False, "greenpool's commands share the client's connections "
+                                        "between greenlets, and settings made on one "
+                                        "(client_setname ...) reach them all; pool_size=1 "
+                                        "gives one shared connection"),
+    "lib_name": (None, "greenpool sends no CLIENT SETINFO when it connects; call "
+                       "client_setinfo('LIB-NAME', name), which every connection keeps"),
+    "lib_version": (None, "greenpool sends no CLIENT SETINFO when it connects; call "
+                          "client_setinfo('LIB-VER', version), which every connection keeps"),
+    "driver_info": (None, "greenpool sends no CLIENT SETINFO when it connects; call "
+                          "client_setinfo('LIB-NAME', name), which every connection keeps"),
+    "event_dispatcher": (None, "greenpool has no redis-py event dispatcher (a "
+                               "credential_provider is asked at every connect)"),
+    "cache": (None, "client-side caching is not supported yet"),
+    "cache_config": (None, "client-side caching is not supported yet"),
+    "redis_connect_func": (None, "greenpool runs its own connect handshake (credentials, "
+                                 "protocol, client_name, db)"),
+    "ssl_validate_ocsp": (False, "OCSP checks are not supported"),
+    "ssl_validate_ocsp_stapled": (False, "OCSP checks are not supported"),
+    "ssl_ocsp_context": (None, "OCSP checks are not supported"),
+    "ssl_ocsp_expected_cert": (None, "OCSP checks are not supported"),
+    "maint_notifications_config": (None, "maintenance notifications are not supported"),
+    "oss_cluster_maint_notifications_handler": (None, "maintenance notifications are not "
+                                                      "supported"),
 }
 
 

@@ -372,3 +372,44 @@ def test_socket_keepalive_options_as_redis_py_sets_them(redis_server: RedisServe
         with pytest.raises(ConfigurationError) as info:
             Redis(socket_keepalive_options=bad)  # type: ignore[arg-type]
         assert info.value.argument == "socket_keepalive_options"
+
+
+# ---------------------------------------------------------------------- redis-py's other arguments
+
+_OFF = {"single_connection_client": False, "lib_name": None, "lib_version": None,
+        "driver_info": None, "event_dispatcher": None, "cache": None, "cache_config": None,
+        "redis_connect_func": None, "ssl_validate_ocsp": False,
+        "ssl_validate_ocsp_stapled": False, "ssl_ocsp_context": None,
+        "ssl_ocsp_expected_cert": None, "maint_notifications_config": None,
+        "oss_cluster_maint_notifications_handler": None}
+
+
+def test_every_redis_py_argument_is_taken() -> None:
+    # Redis(**settings) with redis-py's arguments raised TypeError for these
+    import inspect
+
+    theirs = inspect.signature(redis.Redis.__init__).parameters
+    ours = inspect.signature(Redis.__init__).parameters
+    assert [name for name in theirs if name not in ours] == []
+
+
+def test_redis_py_arguments_in_their_off_values_are_accepted(redis_server: RedisServer) -> None:
+    # code passes them through from its configuration (lib_name=None, to send
+    # no CLIENT SETINFO, is common): what redis-py accepts, greenpool does
+    options = {"host": redis_server.host, "port": redis_server.port, **_OFF}
+    with pytest.warns(DeprecationWarning):  # redis-py deprecates lib_name, lib_version
+        theirs = redis.Redis(**options)  # type: ignore[arg-type]
+    ours = Redis(**options)  # type: ignore[arg-type]
+    try:
+        assert ours.ping() is theirs.ping() is True
+    finally:
+        ours.close()
+        theirs.close()
+
+
+@pytest.mark.parametrize("name", sorted(_OFF))
+def test_redis_py_arguments_greenpool_does_not_do_are_refused(name: str) -> None:
+    on = True if _OFF[name] is False else "on"
+    with pytest.raises(ConfigurationError) as info:
+        Redis(**{name: on})  # type: ignore[arg-type]
+    assert info.value.argument == name
