@@ -13,19 +13,16 @@ Back-offs are values: two of the same class with the same ``cap`` and
 :class:`~greenpool.redis.retry.Retry` holding one can be compared too.
 
 The defaults, as redis-py's: ``cap`` 0.512 s, ``base`` 0.008 s.  With
-``c = min(cap, base * 2 ** failures)``:
+``c = min(cap, base * 2 ** failures)``, the wait after ``failures`` failures is:
 
-========================================  =================================
-class                                     wait after ``failures`` failures
-========================================  =================================
-:class:`NoBackoff`                        0
-:class:`ConstantBackoff` (``backoff``)    ``backoff``
-:class:`ExponentialBackoff`               ``c``
-:class:`FullJitterBackoff`                uniform in ``[0, c]``
-:class:`EqualJitterBackoff`               uniform in ``[c / 2, c]``
-:class:`ExponentialWithJitterBackoff`     uniform in ``[0, base * 2 ** failures)``, at most ``cap``
-:class:`DecorrelatedJitterBackoff`        uniform in ``[base, 3 * previous wait]``, at most ``cap``
-========================================  =================================
+- :class:`NoBackoff`: 0; :class:`ConstantBackoff`: its ``backoff``;
+- :class:`ExponentialBackoff`: ``c``;
+- :class:`FullJitterBackoff`: uniform in ``[0, c]``;
+- :class:`EqualJitterBackoff`: uniform in ``[c / 2, c]``;
+- :class:`ExponentialWithJitterBackoff`: uniform in
+  ``[0, base * 2 ** failures)``, at most ``cap``;
+- :class:`DecorrelatedJitterBackoff`: uniform in
+  ``[base, 3 * the previous wait]``, at most ``cap``.
 """
 
 from __future__ import annotations
