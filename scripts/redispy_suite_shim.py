@@ -8,6 +8,7 @@ It starts a redis-server on a free loopback port (at ``pytest_configure``);
 rebinds ``redis.Redis``,
 ``redis.StrictRedis``, ``redis.client.Redis/Pipeline/PubSub``,
 ``redis.lock.Lock``, ``redis.commands.core.Script``, ``redis.Subscription``,
+``redis.retry.Retry`` and ``redis.backoff``'s classes,
 ``redis.sentinel.Sentinel`` (and its errors) and every exception
 class of ``redis`` and ``redis.exceptions`` to greenpool's (the "change of
 import"); and replaces conftest's ``_get_client`` (greenpool's client from
@@ -50,6 +51,21 @@ redis.client.PubSub = gr.PubSub
 redis.lock.Lock = gr.Lock
 redis.commands.core.Script = gr.Script
 redis.Subscription = gr.Subscription
+# Retry and the back-offs: `from redis.retry import Retry` and `from
+# redis.backoff import ...` become greenpool's (which retry greenpool's
+# errors by default and wait greenly).  redis-py's own modules keep the
+# names they bound at import, so its Connection classes still make redis-py's.
+import redis.backoff  # noqa: E402
+import redis.retry  # noqa: E402
+
+import greenpool.redis.backoff as gbackoff  # noqa: E402
+import greenpool.redis.retry as gretry  # noqa: E402
+
+redis.retry.Retry = gretry.Retry
+for _name in gbackoff.__all__:
+    if hasattr(redis.backoff, _name):
+        setattr(redis.backoff, _name, getattr(gbackoff, _name))
+redis.default_backoff = gbackoff.default_backoff
 # redis-py's own code that builds Subscription objects (its ClusterPubSub,
 # which some of test_pubsub.py's tests drive with mocks) builds greenpool's
 # too, so the two compare equal.

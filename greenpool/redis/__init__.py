@@ -11,6 +11,8 @@ import.
 
 from __future__ import annotations
 
+from . import backoff, retry
+from .backoff import default_backoff
 from .client import BlockingConnectionPool, ConnectionPool, Redis
 from .cluster import ClusterNode, ClusterPipeline, RedisCluster
 from .commands import Commands, CommandsMixin, Script
@@ -114,7 +116,10 @@ __all__ = [
     "TimeoutError",
     "UsernamePasswordCredentialProvider",
     "WatchError",
+    "backoff",
+    "default_backoff",
     "from_url",
     "get_channel_type",
     "parse_url",
+    "retry",
 ]

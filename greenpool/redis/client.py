@@ -16,9 +16,10 @@ the node.
 
 from __future__ import annotations
 
+import copy
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -75,8 +76,11 @@ class Redis(Commands):
     ``health_check_interval`` pings idle shared connections and closes one
     that stays silent for three intervals (0 turns this off).
 
-    ``retry``: a redis-py ``Retry`` to run every command through (see
-    :meth:`set_retry`; None, the default, resends nothing).
+    ``retry``: a :class:`greenpool.redis.retry.Retry` (or redis-py's) to run
+    every command through (see :meth:`set_retry`; None, the default, resends
+    nothing).  With a ``retry``, redis-py's ``retry_on_error`` (a list of
+    exception classes) and ``retry_on_timeout=True`` add to the errors it
+    retries (on a copy of it, as redis-py's connections do).
 
     With ``connect_now`` the shared connections connect here and a
     :class:`~greenpool.ConnectionError` is raised if none can; otherwise
@@ -94,12 +98,25 @@ class Redis(Commands):
     ``legacy_responses=False`` (RESP3 on the wire unless ``protocol=2``).
     Chosen once, here; the default mode costs nothing per command.
 
-    redis-py's ``socket_keepalive=True``, ``retry_on_timeout=False`` and
-    ``retry_on_error=[]`` ask for what greenpool does anyway and are
-    accepted; their other values raise
+    redis-py's ``socket_keepalive=True``, and without a ``retry``
+    ``retry_on_timeout=False`` and ``retry_on_error=[]``, ask for what
+    greenpool does anyway and are accepted; their other values raise
     :class:`~greenpool.ConfigurationError` saying why.  ``socket_read_size``
     (an int >= 1) is accepted and has no effect: greenpool sizes its reads
-    itself.
+    itself.  ``socket_keepalive_options``, as redis-py's, sets TCP options on
+    each TCP connection (``{socket.TCP_KEEPIDLE: 30, socket.TCP_KEEPINTVL: 5,
+    socket.TCP_KEEPCNT: 3}`` finds a vanished server in about 45 s); None,
+    the default, leaves the system's.
+
+    redis-py's arguments for what greenpool does not do are accepted with
+    their "off" value (as code passes them on from its configuration), and
+    refused otherwise, saying why and what to use: ``single_connection_client``
+    (False), ``lib_name``, ``lib_version``, ``driver_info`` (None: greenpool
+    sends no CLIENT SETINFO at connect), ``event_dispatcher``, ``cache``,
+    ``cache_config``, ``redis_connect_func``, ``maint_notifications_config``,
+    ``oss_cluster_maint_notifications_handler`` (None), and the OCSP options (``ssl_validate_ocsp``,
+    ``ssl_validate_ocsp_stapled``: False; ``ssl_ocsp_context``,
+    ``ssl_ocsp_expected_cert``: None).
 
     ``credential_provider``: redis-py's, any object whose
     ``get_credentials()`` gives ``(password,)`` or ``(username, password)``
@@ -160,13 +177,41 @@ class Redis(Commands):
         retry: Any = None,
         locator: Locator | None = None,
         socket_keepalive: bool = True,
+        socket_keepalive_options: Mapping[int, int] | None = None,
         retry_on_timeout: bool = False,
         retry_on_error: list[Any] | None = None,
         legacy_responses: bool = True,
         socket_read_size: int | None = None,
         connection_pool: Node | None = None,
         credential_provider: Any = None,
+        single_connection_client: bool = False,
+        lib_name: str | None = None,
+        lib_version: str | None = None,
+        driver_info: Any = None,
+        event_dispatcher: Any = None,
+        cache: Any = None,
+        cache_config: Any = None,
+        redis_connect_func: Any = None,
+        ssl_validate_ocsp: bool = False,
+        ssl_validate_ocsp_stapled: bool = False,
+        ssl_ocsp_context: Any = None,
+        ssl_ocsp_expected_cert: Any = None,
+        maint_notifications_config: Any = None,
+        oss_cluster_maint_notifications_handler: Any = None,
     ) -> None:
+        for name, value in (
+            ("single_connection_client", single_connection_client), ("lib_name", lib_name),
+            ("lib_version", lib_version), ("driver_info", driver_info),
+            ("event_dispatcher", event_dispatcher), ("cache", cache),
+            ("cache_config", cache_config), ("redis_connect_func", redis_connect_func),
+            ("ssl_validate_ocsp", ssl_validate_ocsp),
+            ("ssl_validate_ocsp_stapled", ssl_validate_ocsp_stapled),
+            ("ssl_ocsp_context", ssl_ocsp_context),
+            ("ssl_ocsp_expected_cert", ssl_ocsp_expected_cert),
+            ("maint_notifications_config", maint_notifications_config),
+            ("oss_cluster_maint_notifications_handler", oss_cluster_maint_notifications_handler),
+        ):
+            check_as_greenpool_does(name, value)
         if connection_pool is not None:
             # redis-py's Redis(connection_pool=pool): the pool's settings, not
             # these; the pool is shared, so close() leaves it open.
@@ -176,10 +221,8 @@ class Redis(Commands):
                 self.set_retry(retry)
             return
         self._owns_node = True
-        for name, value in (("socket_keepalive", socket_keepalive),
-                            ("retry_on_timeout", retry_on_timeout),
-                            ("retry_on_error", retry_on_error)):
-            check_as_greenpool_does(name, value)
+        check_as_greenpool_does("socket_keepalive", socket_keepalive)
+        retry = _retrying_also(retry, retry_on_timeout, retry_on_error)
         # redis-py's read buffer size: checked, then dropped (greenpool's
         # reader sizes its reads itself), as in a URL.
         check_int("socket_read_size", socket_read_size, minimum=1, allow_none=True)
@@ -198,6 +241,7 @@ class Redis(Commands):
             ssl_include_verify_flags=ssl_include_verify_flags,
             ssl_exclude_verify_flags=ssl_exclude_verify_flags,
             credential_provider=credential_provider,
+            socket_keepalive_options=socket_keepalive_options,
         )
         self.settings.locator = locator
         self._attach(Node(
@@ -322,17 +366,19 @@ class Redis(Commands):
         return self._retry
 
     def set_retry(self, retry: Any) -> None:
-        """Retry failed commands with ``retry``: a redis-py ``redis.retry.Retry`` (with
-        any ``redis.backoff`` object) or anything with its ``call_with_retry(do, fail)``.
+        """Retry failed commands with ``retry``: a :class:`greenpool.redis.retry.Retry`
+        (with any :mod:`greenpool.redis.backoff` object), redis-py's
+        ``redis.retry.Retry``, or anything with ``call_with_retry(do, fail)``.
 
         Each command is then run through ``retry.call_with_retry``, which
         retries on the errors it supports after its backoff; greenpool's
         :class:`~greenpool.ConnectionError` and :class:`~greenpool.TimeoutError`
-        are added to them (``update_supported_errors``).  redis-py's
-        Retry waits with ``time.sleep``, which lets other greenlets run only
-        under gevent's monkey-patching; without it use ``NoBackoff``.  None
-        turns retrying off.  A retried command may run twice.  Pipelines,
-        pub/sub and MONITOR are not retried.
+        are added to them (``update_supported_errors``).  greenpool's Retry
+        waits with ``gevent.sleep``; redis-py's with ``time.sleep``, which
+        lets other greenlets run only under gevent's monkey-patching (without
+        it use its ``NoBackoff``).  None turns retrying off.  A retried
+        command may run twice.  Pipelines, pub/sub and MONITOR are not
+        retried.
         """
         self._retry = _execute.checked_retry(retry, [ConnectionError, TimeoutError])
         self._rewire()
@@ -645,6 +691,41 @@ def _wired(target: Any, shapes: dict[str, Reshape] | None,
     if retry is None:
         return execute(target, *args, **options)
     return retry.call_with_retry(lambda: execute(target, *args, **options), lambda error: None)
+
+
+def _retrying_also(retry: Any, retry_on_timeout: Any, retry_on_error: Any) -> Any:
+    """``retry``, made to retry ``retry_on_error``'s classes too (and TimeoutError with
+    ``retry_on_timeout``), as redis-py's connections do: a copy when any are added,
+    so a Retry shared between clients is left as it was.
+
+    Without a ``retry`` they ask greenpool to resend commands on its own, which it
+    does not do: only their "do nothing" values pass.  Raises ConfigurationError
+    naming the argument.
+    """
+    if retry is None:
+        check_as_greenpool_does("retry_on_timeout", retry_on_timeout)
+        check_as_greenpool_does("retry_on_error", retry_on_error)
+        return None
+    errors: list[type[BaseException]] = []
+    if retry_on_error is not None:
+        if not isinstance(retry_on_error, (list, tuple)) or not all(
+                isinstance(cls, type) and issubclass(cls, BaseException)
+                for cls in retry_on_error):
+            raise ConfigurationError("retry_on_error", retry_on_error,
+                                     "must be a list of exception classes")
+        errors.extend(retry_on_error)
+    if check_bool("retry_on_timeout", retry_on_timeout):
+        errors.append(TimeoutError)
+    if not errors:
+        return retry
+    if not callable(getattr(retry, "update_supported_errors", None)):
+        raise ConfigurationError(
+            "retry_on_error", retry_on_error,
+            "needs a retry with update_supported_errors() (greenpool.redis.retry.Retry)",
+        )
+    retry = copy.deepcopy(retry)
+    retry.update_supported_errors(errors)
+    return retry
 
 
 def _as_node(connection_pool: Any) -> Node:

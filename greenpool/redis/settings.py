@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ssl
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -65,6 +65,9 @@ class RedisSettings:
     encoding_errors: str = "strict"
     ssl_context: ssl.SSLContext | None = None
     ssl_server_hostname: str | None = None
+    #: redis-py's ``socket_keepalive_options``: TCP options set on each TCP
+    #: connection (``{socket.TCP_KEEPIDLE: 30, ...}``); None: the system's.
+    socket_keepalive_options: dict[int, int] | None = None
     #: Per-connection options set after construction (``CLIENT NO-EVICT ON`` ...),
     #: by name: sent by the handshake of every new connection.
     connection_commands: dict[str, tuple[Any, ...]] = field(default_factory=dict)
@@ -107,6 +110,7 @@ class RedisSettings:
         ssl_include_verify_flags: list[ssl.VerifyFlags] | None = None,
         ssl_exclude_verify_flags: list[ssl.VerifyFlags] | None = None,
         credential_provider: Any = None,
+        socket_keepalive_options: Mapping[int, int] | None = None,
     ) -> RedisSettings:
         """Check every argument; raise ConfigurationError naming the first bad one.
 
@@ -182,6 +186,7 @@ class RedisSettings:
             socket_connect_timeout=socket_connect_timeout, decode_responses=decode_responses,
             encoding=encoding, encoding_errors=encoding_errors, ssl_context=context,
             ssl_server_hostname=ssl_server_hostname,
+            socket_keepalive_options=_tcp_options(socket_keepalive_options),
         )
 
     def codec(self) -> RespCodec:
@@ -209,6 +214,7 @@ class RedisSettings:
             server_hostname=self.ssl_server_hostname,
             handshake=self.handshake,
             name=name or f"redis {self.address}/{self.db}",
+            tcp_options=self.socket_keepalive_options,
         )
 
     def handshake(self, conn: Connection) -> None:
@@ -287,6 +293,8 @@ class RedisSettings:
             decode_responses=self.decode_responses, encoding=self.encoding,
             encoding_errors=self.encoding_errors,
         )
+        if self.socket_keepalive_options is not None:
+            kwargs.update(socket_keepalive_options=dict(self.socket_keepalive_options))
         if self.ssl_context is not None:
             kwargs.update(ssl_context=self.ssl_context,
                           ssl_server_hostname=self.ssl_server_hostname)
@@ -366,9 +374,36 @@ _URL_OPTIONS: dict[str, Any] = {
 _AS_GREENPOOL_DOES: dict[str, tuple[Any, str]] = {
     "socket_keepalive": (True, "greenpool's connections always use TCP keepalive"),
     "retry_on_timeout": (False, "greenpool does not resend commands on its own (one may "
-                                "have run); call set_retry() on the client"),
+                                "have run); pass it with retry=Retry(...) "
+                                "(greenpool.redis.retry), or call set_retry()"),
     "retry_on_error": ([], "greenpool does not resend commands on its own (one may have "
-                           "run); call set_retry() on the client"),
+                           "run); pass it with retry=Retry(...) "
+                           "(greenpool.redis.retry), or call set_retry()"),
+    # redis-py's Redis() arguments for what greenpool does not do: only their
+    # "off" values, which code passes through from its configuration.
+    "single_connection_client": (False, "greenpool's commands share the client's connections "
+                                        "between greenlets, and settings made on one "
+                                        "(client_setname ...) reach them all; pool_size=1 "
+                                        "gives one shared connection"),
+    "lib_name": (None, "greenpool sends no CLIENT SETINFO when it connects; call "
+                       "client_setinfo('LIB-NAME', name), which every connection keeps"),
+    "lib_version": (None, "greenpool sends no CLIENT SETINFO when it connects; call "
+                          "client_setinfo('LIB-VER', version), which every connection keeps"),
+    "driver_info": (None, "greenpool sends no CLIENT SETINFO when it connects; call "
+                          "client_setinfo('LIB-NAME', name), which every connection keeps"),
+    "event_dispatcher": (None, "greenpool has no redis-py event dispatcher (a "
+                               "credential_provider is asked at every connect)"),
+    "cache": (None, "client-side caching is not supported yet"),
+    "cache_config": (None, "client-side caching is not supported yet"),
+    "redis_connect_func": (None, "greenpool runs its own connect handshake (credentials, "
+                                 "protocol, client_name, db)"),
+    "ssl_validate_ocsp": (False, "OCSP checks are not supported"),
+    "ssl_validate_ocsp_stapled": (False, "OCSP checks are not supported"),
+    "ssl_ocsp_context": (None, "OCSP checks are not supported"),
+    "ssl_ocsp_expected_cert": (None, "OCSP checks are not supported"),
+    "maint_notifications_config": (None, "maintenance notifications are not supported"),
+    "oss_cluster_maint_notifications_handler": (None, "maintenance notifications are not "
+                                                      "supported"),
 }
 
 
@@ -382,6 +417,20 @@ def check_as_greenpool_does(name: str, value: Any) -> None:
         return
     if value != accepted or type(value) is not type(accepted):
         raise ConfigurationError(name, value, why)
+
+
+def _tcp_options(options: Any) -> dict[int, int] | None:
+    """redis-py's ``socket_keepalive_options`` checked: a mapping of TCP option
+    numbers (``socket.TCP_KEEPIDLE`` ...) to integers, or None."""
+    if options is None:
+        return None
+    if not isinstance(options, Mapping) or not all(
+            isinstance(key, int) and not isinstance(key, bool)
+            and isinstance(value, int) and not isinstance(value, bool)
+            for key, value in options.items()):
+        raise ConfigurationError("socket_keepalive_options", options,
+                                 "must map socket.TCP_* options to integers")
+    return dict(options)
 
 
 def parse_url(url: str) -> dict[str, Any]:

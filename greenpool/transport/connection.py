@@ -38,7 +38,7 @@ import socket as stdsocket
 import ssl
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from time import monotonic
 from typing import Any, Protocol
 
@@ -140,7 +140,9 @@ class Connection:
     ``address`` takes); it runs inside the connect timeout, and an error it
     raises fails that connect (Sentinel's clients find their primary so).
 
-    Sockets get ``TCP_NODELAY`` and ``SO_KEEPALIVE``.
+    Sockets get ``TCP_NODELAY`` and ``SO_KEEPALIVE``; a TCP socket also
+    gets ``tcp_options`` (``{socket.TCP_KEEPIDLE: 30, ...}``: each set with
+    ``setsockopt(IPPROTO_TCP, option, value)``).
     """
 
     def __init__(
@@ -158,8 +160,10 @@ class Connection:
         name: str | None = None,
         recv_size: int = 65536,
         locate: Callable[[], AddressLike] | None = None,
+        tcp_options: Mapping[int, int] | None = None,
     ) -> None:
         self.address: Address = parse_address(address, argument="address")
+        self._tcp_options = dict(tcp_options or {})
         if locate is not None and not callable(locate):
             raise ConfigurationError("locate", locate, "must be callable or None")
         self._locate = locate
@@ -335,6 +339,12 @@ class Connection:
                 sock.setsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_KEEPALIVE, 1)
             except OSError:  # pragma: no cover - unusual socket types
                 pass
+            try:
+                for option, value in self._tcp_options.items():
+                    sock.setsockopt(stdsocket.IPPROTO_TCP, option, value)
+            except BaseException:
+                sock.close()
+                raise
         _same_process(pid, sock, self)
         if self._ssl_context is not None:
             try:

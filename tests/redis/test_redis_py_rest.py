@@ -10,13 +10,17 @@ give (or raise).
 from __future__ import annotations
 
 import contextlib
+import copy
 import multiprocessing
 import os
+import random
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from typing import Any
 
+import gevent
 import pytest
 import redis
 import redis.backoff
@@ -27,6 +31,8 @@ import trustme
 import greenpool.redis.exceptions as gex
 from greenpool import ConfigurationError, ConnectionError
 from greenpool.redis import Redis
+from greenpool.redis import backoff as gbackoff
+from greenpool.redis.retry import Retry
 from greenpool.testing import RedisServer
 
 
@@ -190,3 +196,220 @@ def test_ca_certificates_inline_or_in_a_directory(tls_server: tuple[RedisServer,
     untrusted = type(ca)().cert_pem.bytes().decode()  # another CA's: the server is refused
     with pytest.raises(ConnectionError):
         _pings_over_tls(Redis, server, ssl_ca_data=untrusted)
+
+
+# ---------------------------------------------------------------------- retry and back-off
+
+
+def _backoff_pairs() -> list[tuple[Any, Any]]:
+    pairs: list[tuple[Any, Any]] = [
+        (gbackoff.NoBackoff(), redis.backoff.NoBackoff()),
+        (gbackoff.ConstantBackoff(0.25), redis.backoff.ConstantBackoff(0.25)),
+    ]
+    for name in ("ExponentialBackoff", "FullJitterBackoff", "EqualJitterBackoff",
+                 "ExponentialWithJitterBackoff", "DecorrelatedJitterBackoff"):
+        for args in ((), (2.0,), (0.3, 0.02)):
+            pairs.append((getattr(gbackoff, name)(*args), getattr(redis.backoff, name)(*args)))
+    return pairs
+
+
+def test_backoffs_wait_as_redis_pys_do() -> None:
+    # `from redis.backoff import X` becomes `from greenpool.redis.backoff import X`:
+    # the same waits, drawn from the same random numbers
+    for ours, theirs in _backoff_pairs():
+        waits = []
+        for backoff in (ours, theirs):
+            random.seed(7)
+            backoff.reset()
+            waits.append([backoff.compute(failures) for failures in range(1, 12)])
+        assert waits[0] == pytest.approx(waits[1]), type(ours).__name__
+    assert type(gbackoff.default_backoff()).__name__ == type(redis.default_backoff()).__name__
+
+
+def test_backoffs_and_retries_are_values_as_redis_pys_are() -> None:
+    for ours, theirs in _backoff_pairs():
+        again = copy.deepcopy(ours)
+        assert again == ours and hash(again) == hash(ours)
+        assert copy.deepcopy(theirs) == theirs
+        assert Retry(ours, 3) == Retry(again, 3)
+        assert Retry(ours, 3) != Retry(ours, 4)
+        assert len({Retry(ours, 3), Retry(again, 3), Retry(ours, 4)}) == 2
+    with pytest.raises(ConfigurationError) as info:
+        Retry(object(), 1)
+    assert info.value.argument == "backoff"
+    with pytest.raises(ConfigurationError) as info:
+        Retry(gbackoff.NoBackoff(), "3")  # type: ignore[arg-type]
+    assert info.value.argument == "retries"
+
+
+def _attempts(retry: Any, error: type[BaseException]) -> tuple[int, list[int]]:
+    """How many times ``retry`` calls a function that always raises ``error``, and
+    the failure counts its ``fail`` was given."""
+    attempts = []
+    failures: list[int] = []
+
+    def attempt() -> None:
+        attempts.append(1)
+        raise error()
+
+    with pytest.raises(error):
+        retry.call_with_retry(attempt, lambda e, n: failures.append(n), with_failure_count=True)
+    return len(attempts), failures
+
+
+@pytest.mark.parametrize("retries", [0, 1, 3])
+def test_retry_retries_greenpools_errors_by_default(retries: int) -> None:
+    # redis-py's Retry retries redis-py's ConnectionError, which greenpool's
+    # clients never raise: greenpool's Retry (the same arguments) retries theirs
+    expected = (retries + 1, list(range(1, retries + 2)))
+    theirs = redis.retry.Retry(redis.backoff.NoBackoff(), retries)
+    assert _attempts(theirs, redis.exceptions.ConnectionError) == expected
+    assert _attempts(theirs, gex.ConnectionError) == (1, [])  # not theirs to retry
+    for error in (gex.ConnectionError, gex.TimeoutError):
+        assert _attempts(Retry(redis.backoff.NoBackoff(), retries), error) == expected
+    # an error it does not support is raised at once
+    assert _attempts(Retry(gbackoff.NoBackoff(), retries), gex.DataError) == (1, [])
+
+
+def test_retry_waits_greenly() -> None:
+    # redis-py's Retry calls time.sleep, which stops every greenlet unless
+    # time is monkey-patched; greenpool's lets them run
+    ran: list[int] = []
+
+    def tick() -> None:
+        while True:
+            ran.append(1)
+            gevent.sleep(0.01)
+
+    ticker = gevent.spawn(tick)
+    try:
+        _attempts(Retry(gbackoff.ConstantBackoff(0.05), 2), gex.ConnectionError)
+    finally:
+        ticker.kill()
+    assert len(ran) >= 5
+
+
+class _NoWait:
+    """A back-off of one's own (duck-typed, as redis-py's Retry takes them)."""
+
+    def reset(self) -> None:
+        pass
+
+    def compute(self, failures: int) -> float:
+        return 0.0
+
+
+@pytest.mark.parametrize("side", ["ours", "theirs"])
+def test_retry_on_error_and_on_timeout_with_a_retry(redis_server: RedisServer, side: str) -> None:
+    # redis-py's documented pattern: Redis(retry=Retry(...), retry_on_error=[...]);
+    # the listed errors are retried too, and the Retry given is left as it was
+    cls, retry_cls, no_script = ((Redis, Retry, gex.NoScriptError) if side == "ours" else
+                                 (redis.Redis, redis.retry.Retry, redis.exceptions.NoScriptError))
+    given = retry_cls(_NoWait(), 2)
+    warns = pytest.warns(DeprecationWarning) if side == "theirs" else contextlib.nullcontext()
+    with warns:  # redis-py deprecates retry_on_timeout
+        client = cls(host=redis_server.host, port=redis_server.port, retry=given,
+                     retry_on_error=[no_script], retry_on_timeout=True)
+    try:
+        client.config_resetstat()
+        with pytest.raises(no_script):
+            client.evalsha("0" * 40, 0)
+        stats = client.info("commandstats")["cmdstat_evalsha"]
+        assert stats["calls"] + stats.get("rejected_calls", 0) == 3  # once, then twice more
+        assert no_script not in given._supported_errors
+        assert client.get("nothing") is None
+    finally:
+        client.close()
+
+
+def test_retry_on_error_without_a_retry_is_refused() -> None:
+    # greenpool resends no command on its own (one whose connection broke may
+    # have run): without retry= these still ask for it, and are refused
+    for name, value in (("retry_on_error", [gex.NoScriptError]), ("retry_on_timeout", True)):
+        with pytest.raises(ConfigurationError) as info:
+            Redis(**{name: value})
+        assert info.value.argument == name
+        assert "retry=" in str(info.value)
+    with pytest.raises(ConfigurationError) as info:
+        Redis(retry=Retry(gbackoff.NoBackoff(), 1), retry_on_error=["NoScriptError"])
+    assert info.value.argument == "retry_on_error"
+
+
+# ---------------------------------------------------------------------- socket options
+
+
+_KEEPALIVE = {socket.TCP_KEEPIDLE: 45, socket.TCP_KEEPINTVL: 7, socket.TCP_KEEPCNT: 4}
+
+
+def _tcp_options_of(sock: Any) -> dict[int, int]:
+    return {option: sock.getsockopt(socket.IPPROTO_TCP, option) for option in _KEEPALIVE}
+
+
+def test_socket_keepalive_options_as_redis_py_sets_them(redis_server: RedisServer) -> None:
+    # Redis(socket_keepalive_options={socket.TCP_KEEPIDLE: ...}) was a TypeError;
+    # the options are set on every connection, shared and dedicated
+    options = {"host": redis_server.host, "port": redis_server.port,
+               "socket_keepalive_options": _KEEPALIVE}
+    theirs = redis.Redis(**options)  # type: ignore[arg-type]
+    ours = Redis(**options)  # type: ignore[arg-type]
+    try:
+        assert ours.ping() is theirs.ping() is True
+        conn = theirs.connection_pool.get_connection()
+        try:
+            assert _tcp_options_of(conn._sock) == _KEEPALIVE
+        finally:
+            theirs.connection_pool.release(conn)
+        shared = ours.shared_pool.connected_connections
+        assert shared and all(_tcp_options_of(c._sock) == _KEEPALIVE for c in shared)
+        with ours.dedicated_pool.connection() as dedicated:
+            dedicated.request(b"*1\r\n$4\r\nPING\r\n")
+            assert _tcp_options_of(dedicated._sock) == _KEEPALIVE
+        assert ours.get_connection_kwargs()["socket_keepalive_options"] == _KEEPALIVE
+    finally:
+        ours.close()
+        theirs.close()
+    for bad in ({"TCP_KEEPIDLE": 30}, {socket.TCP_KEEPIDLE: "30"}, [30]):
+        with pytest.raises(ConfigurationError) as info:
+            Redis(socket_keepalive_options=bad)  # type: ignore[arg-type]
+        assert info.value.argument == "socket_keepalive_options"
+
+
+# ---------------------------------------------------------------------- redis-py's other arguments
+
+_OFF = {"single_connection_client": False, "lib_name": None, "lib_version": None,
+        "driver_info": None, "event_dispatcher": None, "cache": None, "cache_config": None,
+        "redis_connect_func": None, "ssl_validate_ocsp": False,
+        "ssl_validate_ocsp_stapled": False, "ssl_ocsp_context": None,
+        "ssl_ocsp_expected_cert": None, "maint_notifications_config": None,
+        "oss_cluster_maint_notifications_handler": None}
+
+
+def test_every_redis_py_argument_is_taken() -> None:
+    # Redis(**settings) with redis-py's arguments raised TypeError for these
+    import inspect
+
+    theirs = inspect.signature(redis.Redis.__init__).parameters
+    ours = inspect.signature(Redis.__init__).parameters
+    assert [name for name in theirs if name not in ours] == []
+
+
+def test_redis_py_arguments_in_their_off_values_are_accepted(redis_server: RedisServer) -> None:
+    # code passes them through from its configuration (lib_name=None, to send
+    # no CLIENT SETINFO, is common): what redis-py accepts, greenpool does
+    options = {"host": redis_server.host, "port": redis_server.port, **_OFF}
+    with pytest.warns(DeprecationWarning):  # redis-py deprecates lib_name, lib_version
+        theirs = redis.Redis(**options)  # type: ignore[arg-type]
+    ours = Redis(**options)  # type: ignore[arg-type]
+    try:
+        assert ours.ping() is theirs.ping() is True
+    finally:
+        ours.close()
+        theirs.close()
+
+
+@pytest.mark.parametrize("name", sorted(_OFF))
+def test_redis_py_arguments_greenpool_does_not_do_are_refused(name: str) -> None:
+    on = True if _OFF[name] is False else "on"
+    with pytest.raises(ConfigurationError) as info:
+        Redis(**{name: on})  # type: ignore[arg-type]
+    assert info.value.argument == name
