@@ -112,6 +112,7 @@ class ClusterPubSub(PubSub):
         ``target_node`` is redis-py's and ignored: the slot decides."""
         new = self._collect(args, kwargs)
         self.shard_channels.update(new)
+        self.pending_unsubscribe_shard_channels.difference_update(new)
         failed: BaseException | None = None
         for channel in new:
             try:
@@ -123,11 +124,16 @@ class ClusterPubSub(PubSub):
             raise failed
 
     def sunsubscribe(self, *args: Any, target_node: Any = None) -> None:
-        """Unsubscribe from shard channels (from all without arguments); unlike
-        plain channels they leave ``shard_channels`` at once."""
+        """Unsubscribe from shard channels (from all without arguments).
+
+        As for plain channels, a channel stays in ``shard_channels`` (and in
+        ``pending_unsubscribe_shard_channels``), and :attr:`subscribed` True,
+        until its node's confirmation is read by :meth:`get_sharded_message`;
+        a channel with no live subscription to confirm (its node unreachable)
+        leaves at once.  ``target_node`` is redis-py's and ignored.  Never blocks.
+        """
         names = self._names(args) or list(self.shard_channels)
         for name in names:
-            self.shard_channels.pop(name, None)
             self._shard_orphans.discard(name)
             where = self._shard_where.pop(name, None)
             conn = self._shard_conns.get(where) if where is not None else None
@@ -135,6 +141,17 @@ class ClusterPubSub(PubSub):
                 conn.send(encode_command("SUNSUBSCRIBE", name))
                 leaving = self._shard_leaving.setdefault(name, [where, 0])
                 leaving[:] = [where, leaving[1] + 1]
+                if name in self.shard_channels:
+                    self.pending_unsubscribe_shard_channels.add(name)
+            else:  # nothing will confirm it
+                self._shard_left(name)
+
+    def _shard_left(self, name: Any) -> None:
+        """Shard channel ``name`` is no longer subscribed, nor waiting to be."""
+        self.pending_unsubscribe_shard_channels.discard(name)
+        self.shard_channels.pop(name, None)
+        if not (self.channels or self.patterns or self.shard_channels):
+            self.subscribed_event.clear()
 
     def _shard_subscribe(self, channel: Any) -> None:
         node = self._cluster.get_node_from_key(channel)
@@ -256,6 +273,8 @@ class ClusterPubSub(PubSub):
                 for channel, (where, _) in list(self._shard_leaving.items()):
                     if where == name:  # never to be confirmed
                         del self._shard_leaving[channel]
+                        if channel in self.pending_unsubscribe_shard_channels:
+                            self._shard_left(channel)
                 self._orphan([c for c, where in self._shard_where.items() if where == name])
             return None
         if isinstance(raw, ReplyError):
@@ -295,7 +314,22 @@ class ClusterPubSub(PubSub):
         self._shard_where.clear()
         self._shard_conns.clear()
         self._shard_later.clear()
+        for channel in self._shard_leaving:  # the parent's SUNSUBSCRIBEs: done
+            if channel in self.pending_unsubscribe_shard_channels:
+                self._shard_left(channel)
+        self._shard_leaving.clear()
         self._wake_forked_readers(self._shard_queue, self._shard_waiting, ("", _FORKED))
+
+    def disconnect(self) -> None:
+        """Close the subscriber connections (plain and every node's shard one),
+        keeping the subscriptions: the next :meth:`get_message` or
+        :meth:`get_sharded_message` connects again and renews them (redis-py's
+        ``ClusterPubSub.disconnect()``).  Never blocks."""
+        conn = self.connection
+        if conn is not None:
+            conn.disconnect()
+        for shard_conn in list(self._shard_conns.values()):
+            shard_conn.close("disconnected by the application")
 
     def close(self) -> None:
         """Close every connection and forget every subscription (redis-py's

@@ -280,3 +280,81 @@ def test_a_channel_unsubscribed_and_subscribed_again_stays_subscribed(
     want = [("ssubscribe", 1), ("sunsubscribe", 0), ("ssubscribe", 1), ("smessage", b"hello")]
     for client in (ours, theirs):
         assert _sub_unsub_resub(client, f"{prefix}:resub") == want
+
+
+def _shard_unsubscribe_states(client: Any, channel: str) -> list[Any]:
+    """``subscribed`` and the channel's place in ``shard_channels`` at each step."""
+    p = client.pubsub()
+    key = channel.encode()
+    states: list[Any] = []
+
+    def note(step: str) -> None:
+        states.append((step, p.subscribed, key in p.shard_channels))
+
+    note("start")
+    p.ssubscribe(channel)
+    note("ssubscribe sent")
+    message = p.get_sharded_message(timeout=2)
+    note(message and message["type"])
+    p.sunsubscribe()
+    note("sunsubscribe sent")  # not yet confirmed: still subscribed
+    message = p.get_sharded_message(timeout=2)
+    note(message and message["type"])
+    p.close()
+    return states
+
+
+def test_a_shard_channel_stays_subscribed_until_its_unsubscribe_is_confirmed(
+    ours: RedisCluster, theirs: redis.cluster.RedisCluster, prefix: str,
+) -> None:
+    # ClusterPubSub dropped the channel at sunsubscribe(): `subscribed` went False
+    # before the confirmation was read, where redis-py's (and PubSub's) stays True
+    mine = _shard_unsubscribe_states(ours, f"{prefix}:leave")
+    assert mine == [("start", False, False), ("ssubscribe sent", True, True),
+                    ("ssubscribe", True, True), ("sunsubscribe sent", True, True),
+                    ("sunsubscribe", False, False)]
+    assert mine == _shard_unsubscribe_states(theirs, f"{prefix}:leave")
+
+
+def _after_disconnect(client: Any, publisher: RedisCluster, prefix: str) -> list[Any]:
+    """Messages of a ClusterPubSub (a channel, a shard channel) disconnected and read again."""
+    p = client.pubsub(ignore_subscribe_messages=True)
+    plain, shard = f"{prefix}:plain", f"{prefix}:shard"
+
+    def read_and_count() -> bool:
+        p.get_message(timeout=0.05)
+        p.get_sharded_message(timeout=0.05)
+        numsub = publisher.pubsub_numsub(plain, target_nodes=RedisCluster.ALL_NODES)
+        return bool(numsub == [(plain.encode(), 1)]
+                    and publisher.pubsub_shardnumsub(shard, target_nodes=RedisCluster.ALL_NODES)
+                    == [(shard.encode(), 1)])
+
+    p.subscribe(plain)
+    p.ssubscribe(shard)
+    wait_until(read_and_count)
+    p.disconnect()
+    wait_until(lambda: publisher.pubsub_numsub(plain, target_nodes=RedisCluster.ALL_NODES)
+               == [(plain.encode(), 0)])
+    wait_until(read_and_count)  # subscribed again by the reads
+    publisher.publish(plain, "a")
+    publisher.spublish(shard, "b")
+    seen = []
+    for read in (p.get_message, p.get_sharded_message):
+        message = None
+        for _ in range(20):  # an ignored confirmation still queued reads as None
+            message = read(timeout=0.1)
+            if message is not None:
+                break
+        seen.append(message and (message["type"], message["data"]))
+    p.close()
+    return seen
+
+
+def test_cluster_pubsub_disconnect_then_subscribed_again(
+    ours: RedisCluster, theirs: redis.cluster.RedisCluster, prefix: str,
+) -> None:
+    # redis-py's ClusterPubSub.disconnect(): every subscriber connection closes and
+    # the next read renews the subscriptions (greenpool's had no disconnect())
+    want = [("message", b"a"), ("smessage", b"b")]
+    assert _after_disconnect(ours, ours, f"{prefix}a") == want
+    assert _after_disconnect(theirs, ours, f"{prefix}b") == want
