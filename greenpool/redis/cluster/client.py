@@ -80,7 +80,7 @@ from .routing import (
     plan,
 )
 from .slots import key_slot
-from .topology import AddressRemap, ClusterNode, Shard, Topology
+from .topology import AddressRemap, ClusterNode, NodesManager, Shard, Topology
 
 __all__ = ["ClusterNode", "LoadBalancingStrategy", "NodeClient", "RedisCluster"]
 
@@ -389,6 +389,17 @@ class RedisCluster(Commands):
         known = self._topology.nodes.get(node.name)
         client = known.redis_connection if known is not None else None
         return client if isinstance(client, NodeClient) else NodeClient(self, node)
+
+    @property
+    def nodes_manager(self) -> NodesManager:
+        """redis-py's ``nodes_manager``: the slot map and the nodes, as
+        :class:`~greenpool.redis.cluster.topology.NodesManager` shows them
+        (``get_node_from_slot``, ``slots_cache``, ``nodes_cache``,
+        ``startup_nodes``, ``default_node``, ``initialize()``)."""
+        manager: NodesManager | None = getattr(self, "_nodes_manager", None)
+        if manager is None:
+            manager = self._nodes_manager = NodesManager(self._topology)
+        return manager
 
     def refresh_slots(self, timeout: float | None = None) -> None:
         """Read the slot map now (or wait for the refresh already running)."""

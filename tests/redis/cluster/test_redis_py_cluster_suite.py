@@ -358,3 +358,69 @@ def test_cluster_pubsub_disconnect_then_subscribed_again(
     want = [("message", b"a"), ("smessage", b"b")]
     assert _after_disconnect(ours, ours, f"{prefix}a") == want
     assert _after_disconnect(theirs, ours, f"{prefix}b") == want
+
+
+# ---------------------------------------------------------------------- nodes_manager
+
+
+def _nodes_manager_view(client: Any, key: str) -> dict[str, Any]:
+    manager = client.nodes_manager
+    slot = client.keyslot(key)
+    owners = manager.slots_cache[slot]
+    return {
+        "slot's node": manager.get_node_from_slot(slot).name,
+        "slots_cache": [node.name for node in owners],
+        "same as get_node_from_key": manager.get_node_from_slot(slot)
+        == client.get_node_from_key(key) == owners[0],
+        "covered": len(manager.slots_cache),
+        "nodes_cache": sorted(manager.nodes_cache),
+        "every node a startup node": set(manager.nodes_cache) <= set(manager.startup_nodes),
+        "default": manager.default_node.name,
+    }
+
+
+def test_nodes_manager_shows_the_slot_map_as_redis_pys(
+    ours: RedisCluster, theirs: redis.cluster.RedisCluster, prefix: str,
+) -> None:
+    # `rc.nodes_manager.get_node_from_slot(slot)`, `.slots_cache`, `.nodes_cache`:
+    # redis-py's public attribute, which greenpool's client did not have
+    for key in (f"{prefix}:a", f"{prefix}:b", "la2"):
+        mine = _nodes_manager_view(ours, key)
+        assert mine["same as get_node_from_key"] and mine["covered"] == 16384
+        assert mine == _nodes_manager_view(theirs, key)
+    ours.nodes_manager.initialize()
+    theirs.nodes_manager.initialize()
+    assert _nodes_manager_view(ours, "x") == _nodes_manager_view(theirs, "x")
+
+
+def _watch_after_a_stale_slot(client: Any, key: str) -> list[Any]:
+    """A slot pointed at the wrong primary through slots_cache, then WATCH on it."""
+    manager = client.nodes_manager
+    slot = client.keyslot(key)
+    owner = manager.get_node_from_slot(slot)
+    other = next(n for n in client.get_primaries() if n.name != owner.name)
+    manager.slots_cache[slot] = [other]
+    steps: list[Any] = [client.get_node_from_key(key).name == other.name]
+    with client.pipeline(transaction=True) as pipe:
+        pipe.watch(key)  # answered MOVED: the client follows it, no WatchError
+        pipe.multi()
+        pipe.set(key, "val")
+        steps.append(pipe.execute())
+    steps.append(client.get_node_from_key(key).name == owner.name)
+    steps.append(client.get(key))
+    return steps
+
+
+def test_a_slot_set_in_slots_cache_is_routed_there_until_moved(
+    redis_cluster: RedisClusterServer, prefix: str,
+) -> None:
+    host, port = redis_cluster.startup_nodes[0]
+    key = f"{prefix}:book"
+    with RedisCluster(startup_nodes=redis_cluster.startup_nodes) as mine:
+        assert _watch_after_a_stale_slot(mine, key) == [True, [True], True, b"val"]
+    theirs = redis.cluster.RedisCluster(host=host, port=port, protocol=2, reinitialize_steps=1)
+    try:  # redis-py's cluster transaction gives SET's raw b"OK"
+        assert _watch_after_a_stale_slot(theirs, key) == [True, [b"OK"], True, b"val"]
+    finally:
+        theirs.delete(key)
+        theirs.close()
