@@ -50,7 +50,6 @@ from ..commands._reply_modes import command_names, reshaped, reshapes
 from ..exceptions import (
     FAILED_REPLIES,
     ClusterDownError,
-    DataError,
     SlotNotCoveredError,
     WatchError,
 )
@@ -951,20 +950,7 @@ class RedisCluster(Commands):
         (or the reverse), ``ClusterConfigurationError`` (a
         ``RedisClusterException``) for a node not in the cluster.
         """
-        if node is None and (host is not None or port is not None):
-            if host is None or port is None:
-                missing = "host" if host is None else "port"
-                raise DataError(missing, None, "pass host and port together, or neither")
-            node = self.get_node(host, port)
-            if node is None:
-                raise ClusterConfigurationError(
-                    "host", f"{host}:{port}", "not a node of the cluster"
-                )
-        if node is None:
-            node = self.get_default_node()
-        elif self.get_node(node_name=getattr(node, "name", None)) is None:
-            raise ClusterConfigurationError("node", node, "not a node of the cluster")
-        return ClusterPubSub(self, self._nodes_for(node)[0], **kwargs)
+        return ClusterPubSub(self, node, host, port, **kwargs)
 
     def lock(
         self, name: str, timeout: float | None = None, sleep: float = 0.1,

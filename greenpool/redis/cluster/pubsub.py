@@ -35,8 +35,9 @@ from gevent.queue import Empty, Queue
 from ..._threads import check_hub
 from ...errors import ConnectionError, GreenpoolError, ReplyError
 from ...protocol.resp import encode_command
+from ..exceptions import DataError
 from ..pubsub import Handler, PubSub
-from .errors import cluster_error
+from .errors import ClusterConfigurationError, cluster_error
 from .slots import key_slot
 
 if TYPE_CHECKING:
@@ -58,14 +59,43 @@ def _close_all(conns: dict[str, Connection]) -> None:
     conns.clear()
 
 
+def _plain_node(
+    client: RedisCluster, node: ClusterNode | None, host: str | None, port: int | None,
+) -> ClusterNode:
+    """The known node the plain subscriptions go to (see :class:`ClusterPubSub`)."""
+    if node is None and (host is not None or port is not None):
+        if host is None or port is None:
+            missing = "host" if host is None else "port"
+            raise DataError(missing, None, "pass host and port together, or neither")
+        node = client.get_node(host, port)
+        if node is None:
+            raise ClusterConfigurationError("host", f"{host}:{port}", "not a node of the cluster")
+    if node is None:
+        return client.get_default_node()
+    known = client.get_node(node_name=getattr(node, "name", None))
+    if known is None:
+        raise ClusterConfigurationError("node", node, "not a node of the cluster")
+    return known
+
+
 class ClusterPubSub(PubSub):
     """Pub/sub for a :class:`~greenpool.redis.RedisCluster` (see the module docs).
 
-    Made by :meth:`RedisCluster.pubsub`.  ``node`` is where plain
-    subscriptions go.
+    Made by :meth:`RedisCluster.pubsub`, or as redis-py's
+    ``ClusterPubSub(redis_cluster, node=None, host=None, port=None, **kwargs)``:
+    ``node`` (or ``host`` and ``port``; default: the default node) is where
+    plain subscriptions go; ``kwargs`` are :class:`~greenpool.redis.PubSub`'s.
+    Raises ``DataError`` for ``host`` without ``port`` (or the reverse),
+    ``ClusterConfigurationError`` (a ``RedisClusterException``) for a node
+    not in the cluster.
     """
 
-    def __init__(self, client: RedisCluster, node: ClusterNode, **kwargs: Any) -> None:
+    def __init__(
+        self, redis_cluster: RedisCluster, node: ClusterNode | None = None,
+        host: str | None = None, port: int | None = None, **kwargs: Any,
+    ) -> None:
+        client = redis_cluster
+        node = _plain_node(client, node, host, port)
         assert node.node is not None
         super().__init__(node.node, **kwargs)
         self._cluster = client

@@ -87,6 +87,31 @@ def test_pubsub_node_and_its_client(ours: RedisCluster, theirs: redis.cluster.Re
             p.close()
 
 
+def test_cluster_pubsub_made_directly_as_redis_pys(
+    ours: RedisCluster, theirs: redis.cluster.RedisCluster, prefix: str,
+) -> None:
+    # redis.cluster.ClusterPubSub(rc, node=None, host=None, port=None, **kwargs):
+    # greenpool's took a resolved node, positionally, and nothing else
+    from greenpool.redis.cluster import ClusterPubSub
+
+    channel = f"{prefix}:direct"
+    for client, cls in ((ours, ClusterPubSub), (theirs, redis.cluster.ClusterPubSub)):
+        node = client.get_nodes()[-1]
+        for p in (cls(client, node=node), cls(client, host=node.host, port=node.port),
+                  cls(client, node, ignore_subscribe_messages=True)):
+            assert p.get_pubsub_node() == node
+            p.subscribe(channel)
+            there = ours.get_redis_connection(node)
+            wait_until(lambda: there.pubsub_numsub(channel) == [(channel.encode(), 1)])  # noqa: B023
+            ours.publish(channel, "hi")
+            seen = [p.get_message(timeout=1) for _ in range(2)]
+            assert {"type": "message", "pattern": None, "channel": channel.encode(),
+                    "data": b"hi"} in seen
+            p.close()
+    assert ClusterPubSub(ours).get_pubsub_node() == ours.get_default_node()
+    assert _outcome(lambda: ClusterPubSub(ours, host="127.0.0.1")) == ("raised", "DataError")
+
+
 @pytest.mark.parametrize("kwargs", [{"host": "127.0.0.1"}, {"port": 7000}])
 def test_pubsub_host_without_port_is_a_data_error(
     ours: RedisCluster, theirs: redis.cluster.RedisCluster, kwargs: dict[str, Any],
