@@ -369,6 +369,16 @@ class RedisCluster(Commands):
         """
         self._retry = _execute.checked_retry(retry, [_Again])
 
+    @property
+    def retry(self) -> Any:
+        """redis-py's ``RedisCluster.retry`` attribute: :meth:`get_retry` (None unless
+        a retry was given); assigning it is :meth:`set_retry`."""
+        return self._retry
+
+    @retry.setter
+    def retry(self, retry: Any) -> None:
+        self.set_retry(retry)
+
     def keyslot(self, key: Any) -> int:
         """The hash slot of ``key``."""
         return key_slot(key)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import redis.cluster
 
+from greenpool import ConfigurationError
 from greenpool.redis.cluster import ClusterNode, RedisCluster, RedisClusterException
 from greenpool.testing import RedisClusterServer
 from tests.helpers import poll_twice_without_yielding, wait_until
@@ -448,4 +449,29 @@ def test_a_slot_set_in_slots_cache_is_routed_there_until_moved(
         assert _watch_after_a_stale_slot(theirs, key) == [True, [b"OK"], True, b"val"]
     finally:
         theirs.delete(key)
+        theirs.close()
+
+
+def test_the_retry_attribute_is_the_clients_retry(redis_cluster: RedisClusterServer) -> None:
+    # redis-py's RedisCluster has a `retry` attribute (read by code that tunes it);
+    # greenpool's had get_retry()/set_retry() only
+    from redis.backoff import ExponentialBackoff, NoBackoff
+    from redis.retry import Retry
+
+    host, port = redis_cluster.startup_nodes[0]
+    first, second = Retry(NoBackoff(), 2), Retry(ExponentialBackoff(), 3)
+    mine = RedisCluster(startup_nodes=redis_cluster.startup_nodes, retry=first)
+    theirs = redis.cluster.RedisCluster(host=host, port=port, protocol=2, retry=first)
+    try:
+        for client in (mine, theirs):
+            assert client.retry is first and client.retry.get_retries() == 2
+            client.set_retry(second)
+            assert client.retry is second
+        assert mine.get_retry() is second
+        mine.retry = first  # assigned: as set_retry(), checked
+        assert mine.get_retry() is first
+        with pytest.raises(ConfigurationError, match="retry"):
+            mine.retry = object()
+    finally:
+        mine.close()
         theirs.close()
