@@ -206,7 +206,9 @@ class ClusterPubSub(PubSub):
     def _orphan(self, channels: list[Any]) -> None:
         """These channels lost their subscription: refresh the map, subscribe again."""
         for channel in channels:
-            if channel in self.shard_channels:
+            # (one waiting for its SUNSUBSCRIBE confirmation is not subscribed again)
+            if channel in self.shard_channels and (
+                    channel not in self.pending_unsubscribe_shard_channels):
                 self._shard_where.pop(channel, None)
                 self._shard_orphans.add(channel)
         try:

@@ -475,3 +475,32 @@ def test_the_retry_attribute_is_the_clients_retry(redis_cluster: RedisClusterSer
     finally:
         mine.close()
         theirs.close()
+
+
+def test_a_shard_channel_being_unsubscribed_is_not_subscribed_again_after_moved(
+    redis_cluster: RedisClusterServer, prefix: str,
+) -> None:
+    # A MOVED for its slot re-subscribes that slot's channels: not one whose
+    # SUNSUBSCRIBE is still to be confirmed (it would have stayed subscribed)
+    leaving, joining = f"{{{prefix}}}:leaving", f"{{{prefix}}}:joining"
+    with RedisCluster(startup_nodes=redis_cluster.startup_nodes) as client:
+        slot = client.keyslot(leaving)
+        owner = client.nodes_manager.get_node_from_slot(slot)
+        other = next(n for n in client.get_primaries() if n.name != owner.name)
+        p = client.pubsub()
+        p.ssubscribe(leaving)
+        assert p.get_sharded_message(timeout=2)["type"] == "ssubscribe"  # type: ignore[index]
+        p.sunsubscribe(leaving)
+        client.nodes_manager.slots_cache[slot] = [other]  # a stale map: MOVED
+        p.ssubscribe(joining)
+        assert p.get_sharded_message(timeout=1, target_node=other) is None  # the MOVED
+        seen = []
+        while (message := p.get_sharded_message(timeout=0.5)) is not None:
+            seen.append((message["type"], message["channel"]))
+        assert sorted(seen) == [("ssubscribe", joining.encode()),
+                                ("sunsubscribe", leaving.encode())]
+        assert list(p.shard_channels) == [joining.encode()]
+        counts = dict(client.pubsub_shardnumsub(leaving, joining,
+                                                target_nodes=RedisCluster.ALL_NODES))
+        assert counts == {leaving.encode(): 0, joining.encode(): 1}
+        p.close()
