@@ -129,7 +129,8 @@ class ClusterPubSub(PubSub):
 
     @property
     def subscribed(self) -> bool:
-        """True while subscribed to at least one channel, pattern or shard channel."""
+        """True while subscribed to at least one channel, pattern or shard channel
+        (one unsubscribed counts until its confirmation is read)."""
         return bool(self.channels or self.patterns or self.shard_channels)
 
     # ------------------------------------------------------------------ sharded
