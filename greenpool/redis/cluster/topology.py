@@ -243,7 +243,8 @@ class Topology:
         if primary is None:
             self.slots[slot] = None
             return
-        node = self.node_at(primary.host, primary.port, PRIMARY)
+        # the address as given (a node of this map is remapped already)
+        node = self._adopt(ClusterNode(primary.host, primary.port, PRIMARY))
         shard = self._led_by.get(node.name)
         if shard is None:
             shard = self._led_by[node.name] = Shard(node, [])
@@ -478,10 +479,11 @@ class NodesManager:
         self, slot: int, read_from_replicas: bool = False,
         load_balancing_strategy: Any = None, server_type: str | None = None,
     ) -> ClusterNode:
-        """The primary serving ``slot``; with ``read_from_replicas`` or
-        ``server_type="replica"`` its first replica (the primary when it has
-        none).  Raises :class:`SlotNotCoveredError` for a slot no node serves
-        (and schedules a refresh)."""
+        """The primary serving ``slot``; with ``read_from_replicas``, a
+        ``load_balancing_strategy`` or ``server_type="replica"`` its first
+        replica (the primary when it has none; redis-py's balances instead).
+        Raises :class:`SlotNotCoveredError` for a slot no node serves (and
+        schedules a refresh)."""
         shard = self._topology.shard_of(slot)
         if (read_from_replicas or load_balancing_strategy is not None
                 or server_type == REPLICA) and shard.replicas:
