@@ -110,7 +110,9 @@ def fixture_kwargs(request, kwargs):
             kwargs["protocol"] = int(opt)
     if "legacy_responses" not in kwargs:
         legacy = request.config.getoption("--legacy-responses", None) if request else None
-        if legacy:
+        # "default" (the option's default) leaves the client's own default, as
+        # redis-py's conftest does: passing it on as False asked for other shapes
+        if legacy and legacy.lower() != "default":
             kwargs["legacy_responses"] = legacy.lower() == "true"
     if kwargs.pop("ssl", False):
         pytest.skip("no TLS server in the shim")

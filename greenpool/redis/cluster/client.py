@@ -50,7 +50,6 @@ from ..commands._reply_modes import command_names, reshaped, reshapes
 from ..exceptions import (
     FAILED_REPLIES,
     ClusterDownError,
-    DataError,
     SlotNotCoveredError,
     WatchError,
 )
@@ -80,7 +79,7 @@ from .routing import (
     plan,
 )
 from .slots import key_slot
-from .topology import AddressRemap, ClusterNode, Shard, Topology
+from .topology import AddressRemap, ClusterNode, NodesManager, Shard, Topology
 
 __all__ = ["ClusterNode", "LoadBalancingStrategy", "NodeClient", "RedisCluster"]
 
@@ -370,6 +369,16 @@ class RedisCluster(Commands):
         """
         self._retry = _execute.checked_retry(retry, [_Again])
 
+    @property
+    def retry(self) -> Any:
+        """redis-py's ``RedisCluster.retry`` attribute: :meth:`get_retry` (None unless
+        a retry was given); assigning it is :meth:`set_retry`."""
+        return self._retry
+
+    @retry.setter
+    def retry(self, retry: Any) -> None:
+        self.set_retry(retry)
+
     def keyslot(self, key: Any) -> int:
         """The hash slot of ``key``."""
         return key_slot(key)
@@ -389,6 +398,17 @@ class RedisCluster(Commands):
         known = self._topology.nodes.get(node.name)
         client = known.redis_connection if known is not None else None
         return client if isinstance(client, NodeClient) else NodeClient(self, node)
+
+    @property
+    def nodes_manager(self) -> NodesManager:
+        """redis-py's ``nodes_manager``: the slot map and the nodes, as
+        :class:`~greenpool.redis.cluster.topology.NodesManager` shows them
+        (``get_node_from_slot``, ``slots_cache``, ``nodes_cache``,
+        ``startup_nodes``, ``default_node``, ``initialize()``)."""
+        manager: NodesManager | None = getattr(self, "_nodes_manager", None)
+        if manager is None:
+            manager = self._nodes_manager = NodesManager(self._topology)
+        return manager
 
     def refresh_slots(self, timeout: float | None = None) -> None:
         """Read the slot map now (or wait for the refresh already running)."""
@@ -940,20 +960,7 @@ class RedisCluster(Commands):
         (or the reverse), ``ClusterConfigurationError`` (a
         ``RedisClusterException``) for a node not in the cluster.
         """
-        if node is None and (host is not None or port is not None):
-            if host is None or port is None:
-                missing = "host" if host is None else "port"
-                raise DataError(missing, None, "pass host and port together, or neither")
-            node = self.get_node(host, port)
-            if node is None:
-                raise ClusterConfigurationError(
-                    "host", f"{host}:{port}", "not a node of the cluster"
-                )
-        if node is None:
-            node = self.get_default_node()
-        elif self.get_node(node_name=getattr(node, "name", None)) is None:
-            raise ClusterConfigurationError("node", node, "not a node of the cluster")
-        return ClusterPubSub(self, self._nodes_for(node)[0], **kwargs)
+        return ClusterPubSub(self, node, host, port, **kwargs)
 
     def lock(
         self, name: str, timeout: float | None = None, sleep: float = 0.1,

@@ -35,8 +35,9 @@ from gevent.queue import Empty, Queue
 from ..._threads import check_hub
 from ...errors import ConnectionError, GreenpoolError, ReplyError
 from ...protocol.resp import encode_command
+from ..exceptions import DataError
 from ..pubsub import Handler, PubSub
-from .errors import cluster_error
+from .errors import ClusterConfigurationError, cluster_error
 from .slots import key_slot
 
 if TYPE_CHECKING:
@@ -58,14 +59,43 @@ def _close_all(conns: dict[str, Connection]) -> None:
     conns.clear()
 
 
+def _plain_node(
+    client: RedisCluster, node: ClusterNode | None, host: str | None, port: int | None,
+) -> ClusterNode:
+    """The known node the plain subscriptions go to (see :class:`ClusterPubSub`)."""
+    if node is None and (host is not None or port is not None):
+        if host is None or port is None:
+            missing = "host" if host is None else "port"
+            raise DataError(missing, None, "pass host and port together, or neither")
+        node = client.get_node(host, port)
+        if node is None:
+            raise ClusterConfigurationError("host", f"{host}:{port}", "not a node of the cluster")
+    if node is None:
+        return client.get_default_node()
+    known = client.get_node(node_name=getattr(node, "name", None))
+    if known is None:
+        raise ClusterConfigurationError("node", node, "not a node of the cluster")
+    return known
+
+
 class ClusterPubSub(PubSub):
     """Pub/sub for a :class:`~greenpool.redis.RedisCluster` (see the module docs).
 
-    Made by :meth:`RedisCluster.pubsub`.  ``node`` is where plain
-    subscriptions go.
+    Made by :meth:`RedisCluster.pubsub`, or as redis-py's
+    ``ClusterPubSub(redis_cluster, node=None, host=None, port=None, **kwargs)``:
+    ``node`` (or ``host`` and ``port``; default: the default node) is where
+    plain subscriptions go; ``kwargs`` are :class:`~greenpool.redis.PubSub`'s.
+    Raises ``DataError`` for ``host`` without ``port`` (or the reverse),
+    ``ClusterConfigurationError`` (a ``RedisClusterException``) for a node
+    not in the cluster.
     """
 
-    def __init__(self, client: RedisCluster, node: ClusterNode, **kwargs: Any) -> None:
+    def __init__(
+        self, redis_cluster: RedisCluster, node: ClusterNode | None = None,
+        host: str | None = None, port: int | None = None, **kwargs: Any,
+    ) -> None:
+        client = redis_cluster
+        node = _plain_node(client, node, host, port)
         assert node.node is not None
         super().__init__(node.node, **kwargs)
         self._cluster = client
@@ -99,7 +129,8 @@ class ClusterPubSub(PubSub):
 
     @property
     def subscribed(self) -> bool:
-        """True while subscribed to at least one channel, pattern or shard channel."""
+        """True while subscribed to at least one channel, pattern or shard channel
+        (one unsubscribed counts until its confirmation is read)."""
         return bool(self.channels or self.patterns or self.shard_channels)
 
     # ------------------------------------------------------------------ sharded
@@ -112,6 +143,7 @@ class ClusterPubSub(PubSub):
         ``target_node`` is redis-py's and ignored: the slot decides."""
         new = self._collect(args, kwargs)
         self.shard_channels.update(new)
+        self.pending_unsubscribe_shard_channels.difference_update(new)
         failed: BaseException | None = None
         for channel in new:
             try:
@@ -123,11 +155,16 @@ class ClusterPubSub(PubSub):
             raise failed
 
     def sunsubscribe(self, *args: Any, target_node: Any = None) -> None:
-        """Unsubscribe from shard channels (from all without arguments); unlike
-        plain channels they leave ``shard_channels`` at once."""
+        """Unsubscribe from shard channels (from all without arguments).
+
+        As for plain channels, a channel stays in ``shard_channels`` (and in
+        ``pending_unsubscribe_shard_channels``), and :attr:`subscribed` True,
+        until its node's confirmation is read by :meth:`get_sharded_message`;
+        a channel with no live subscription to confirm (its node unreachable)
+        leaves at once.  ``target_node`` is redis-py's and ignored.  Never blocks.
+        """
         names = self._names(args) or list(self.shard_channels)
         for name in names:
-            self.shard_channels.pop(name, None)
             self._shard_orphans.discard(name)
             where = self._shard_where.pop(name, None)
             conn = self._shard_conns.get(where) if where is not None else None
@@ -135,6 +172,17 @@ class ClusterPubSub(PubSub):
                 conn.send(encode_command("SUNSUBSCRIBE", name))
                 leaving = self._shard_leaving.setdefault(name, [where, 0])
                 leaving[:] = [where, leaving[1] + 1]
+                if name in self.shard_channels:
+                    self.pending_unsubscribe_shard_channels.add(name)
+            else:  # nothing will confirm it
+                self._shard_left(name)
+
+    def _shard_left(self, name: Any) -> None:
+        """Shard channel ``name`` is no longer subscribed, nor waiting to be."""
+        self.pending_unsubscribe_shard_channels.discard(name)
+        self.shard_channels.pop(name, None)
+        if not (self.channels or self.patterns or self.shard_channels):
+            self.subscribed_event.clear()
 
     def _shard_subscribe(self, channel: Any) -> None:
         node = self._cluster.get_node_from_key(channel)
@@ -159,7 +207,9 @@ class ClusterPubSub(PubSub):
     def _orphan(self, channels: list[Any]) -> None:
         """These channels lost their subscription: refresh the map, subscribe again."""
         for channel in channels:
-            if channel in self.shard_channels:
+            # (one waiting for its SUNSUBSCRIBE confirmation is not subscribed again)
+            if channel in self.shard_channels and (
+                    channel not in self.pending_unsubscribe_shard_channels):
                 self._shard_where.pop(channel, None)
                 self._shard_orphans.add(channel)
         try:
@@ -256,6 +306,8 @@ class ClusterPubSub(PubSub):
                 for channel, (where, _) in list(self._shard_leaving.items()):
                     if where == name:  # never to be confirmed
                         del self._shard_leaving[channel]
+                        if channel in self.pending_unsubscribe_shard_channels:
+                            self._shard_left(channel)
                 self._orphan([c for c, where in self._shard_where.items() if where == name])
             return None
         if isinstance(raw, ReplyError):
@@ -295,7 +347,22 @@ class ClusterPubSub(PubSub):
         self._shard_where.clear()
         self._shard_conns.clear()
         self._shard_later.clear()
+        for channel in self._shard_leaving:  # the parent's SUNSUBSCRIBEs: done
+            if channel in self.pending_unsubscribe_shard_channels:
+                self._shard_left(channel)
+        self._shard_leaving.clear()
         self._wake_forked_readers(self._shard_queue, self._shard_waiting, ("", _FORKED))
+
+    def disconnect(self) -> None:
+        """Close the subscriber connections (plain and every node's shard one),
+        keeping the subscriptions: the next :meth:`get_message` or
+        :meth:`get_sharded_message` connects again and renews them (redis-py's
+        ``ClusterPubSub.disconnect()``).  Never blocks."""
+        conn = self.connection
+        if conn is not None:
+            conn.disconnect()
+        for shard_conn in list(self._shard_conns.values()):
+            shard_conn.close("disconnected by the application")
 
     def close(self) -> None:
         """Close every connection and forget every subscription (redis-py's

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from typing import Any
 
 import gevent
@@ -47,6 +47,7 @@ __all__ = [
     "REPLICA",
     "AddressRemap",
     "ClusterNode",
+    "NodesManager",
     "Shard",
     "Topology",
 ]
@@ -236,6 +237,20 @@ class Topology:
             self.refresh_soon()
         return target
 
+    def assign(self, slot: int, primary: ClusterNode | None) -> None:
+        """Route ``slot`` to ``primary`` (its shard, or a new one with no replica);
+        None leaves it uncovered.  The next refresh replaces the patch."""
+        if primary is None:
+            self.slots[slot] = None
+            return
+        # the address as given (a node of this map is remapped already)
+        node = self._adopt(ClusterNode(primary.host, primary.port, PRIMARY))
+        shard = self._led_by.get(node.name)
+        if shard is None:
+            shard = self._led_by[node.name] = Shard(node, [])
+        self.slots[slot] = shard
+        self.nodes.setdefault(node.name, node)
+
     # ------------------------------------------------------------------ refresh
 
     def refresh_soon(self) -> None:
@@ -382,6 +397,106 @@ class Topology:
         for node in self._made.values():
             if node.node is not None:
                 node.node.close()
+
+
+class _SlotsCache(MutableMapping[int, list[ClusterNode]]):
+    """redis-py's ``nodes_manager.slots_cache`` over a :class:`Topology`'s map:
+    ``{slot: [primary, *replicas]}`` for every covered slot."""
+
+    def __init__(self, topology: Topology) -> None:
+        self._topology = topology
+
+    def __getitem__(self, slot: int) -> list[ClusterNode]:
+        shard = self._topology.slots[slot] if 0 <= slot < SLOTS else None
+        if shard is None:
+            raise KeyError(slot)
+        return [shard.primary, *shard.replicas]
+
+    def __setitem__(self, slot: int, nodes: list[ClusterNode]) -> None:
+        if not 0 <= slot < SLOTS or not nodes:
+            raise ClusterConfigurationError(
+                "slots_cache", (slot, nodes), "set a slot (0-16383) to [primary, ...]")
+        self._topology.assign(slot, nodes[0])
+
+    def __delitem__(self, slot: int) -> None:
+        self[slot]  # KeyError for a slot not covered
+        self._topology.assign(slot, None)
+
+    def __iter__(self) -> Iterator[int]:
+        slots = self._topology.slots
+        return (slot for slot in range(SLOTS) if slots[slot] is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for shard in self._topology.slots if shard is not None)
+
+
+class NodesManager:
+    """redis-py's ``RedisCluster.nodes_manager``, as a view of the client's
+    :class:`Topology` (what code written for redis-py reads of it).
+
+    ``slots_cache`` maps each covered slot to ``[primary, *replicas]``;
+    setting a slot routes it to the first node given until the next
+    refresh of the map (as a ``MOVED`` would, without scheduling one).
+    ``nodes_cache`` and ``startup_nodes`` are ``{name: ClusterNode}``
+    copies; ``initialize()`` reads the map again (blocking until it is
+    read, or :class:`RedisClusterException` when no node answers).
+    """
+
+    def __init__(self, topology: Topology) -> None:
+        self._topology = topology
+        self.slots_cache = _SlotsCache(topology)
+
+    def __repr__(self) -> str:
+        return f"<NodesManager nodes={len(self._topology.nodes)}>"
+
+    @property
+    def nodes_cache(self) -> dict[str, ClusterNode]:
+        """Every node of the slot map, by name (a copy)."""
+        return dict(self._topology.nodes)
+
+    @property
+    def startup_nodes(self) -> dict[str, ClusterNode]:
+        """The startup nodes by name (with ``dynamic_startup_nodes``, every node
+        seen in a slot map too; a copy)."""
+        return dict(self._topology.startup_nodes)
+
+    @property
+    def default_node(self) -> ClusterNode | None:
+        """The node keyless commands go to."""
+        return self._topology.default_node
+
+    def get_node(
+        self, host: str | None = None, port: int | None = None, node_name: str | None = None
+    ) -> ClusterNode | None:
+        """The node named ``host:port`` (or ``node_name``), None if unknown."""
+        if node_name is None:
+            if host is None or port is None:
+                return None
+            node_name = f"{'127.0.0.1' if host == 'localhost' else host}:{port}"
+        return self._topology.nodes.get(node_name)
+
+    def get_node_from_slot(
+        self, slot: int, read_from_replicas: bool = False,
+        load_balancing_strategy: Any = None, server_type: str | None = None,
+    ) -> ClusterNode:
+        """The primary serving ``slot``; with ``read_from_replicas``, a
+        ``load_balancing_strategy`` or ``server_type="replica"`` its first
+        replica (the primary when it has none; redis-py's balances instead).
+        Raises :class:`SlotNotCoveredError` for a slot no node serves (and
+        schedules a refresh)."""
+        shard = self._topology.shard_of(slot)
+        if (read_from_replicas or load_balancing_strategy is not None
+                or server_type == REPLICA) and shard.replicas:
+            return shard.replicas[0]
+        return shard.primary
+
+    def get_nodes_by_server_type(self, server_type: str) -> list[ClusterNode]:
+        """The nodes of that type (``"primary"`` or ``"replica"``)."""
+        return [n for n in self._topology.nodes.values() if n.server_type == server_type]
+
+    def initialize(self) -> None:
+        """Read the slot map again now (see :meth:`Topology.refresh`)."""
+        self._topology.refresh()
 
 
 def _text(value: Any) -> str:

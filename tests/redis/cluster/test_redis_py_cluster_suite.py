@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import redis.cluster
 
+from greenpool import ConfigurationError
 from greenpool.redis.cluster import ClusterNode, RedisCluster, RedisClusterException
 from greenpool.testing import RedisClusterServer
 from tests.helpers import poll_twice_without_yielding, wait_until
@@ -85,6 +86,31 @@ def test_pubsub_node_and_its_client(ours: RedisCluster, theirs: redis.cluster.Re
             assert p.get_pubsub_node() == node
             assert p.get_redis_connection() is node.redis_connection
             p.close()
+
+
+def test_cluster_pubsub_made_directly_as_redis_pys(
+    ours: RedisCluster, theirs: redis.cluster.RedisCluster, prefix: str,
+) -> None:
+    # redis.cluster.ClusterPubSub(rc, node=None, host=None, port=None, **kwargs):
+    # greenpool's took a resolved node, positionally, and nothing else
+    from greenpool.redis.cluster import ClusterPubSub
+
+    channel = f"{prefix}:direct"
+    for client, cls in ((ours, ClusterPubSub), (theirs, redis.cluster.ClusterPubSub)):
+        node = client.get_nodes()[-1]
+        for p in (cls(client, node=node), cls(client, host=node.host, port=node.port),
+                  cls(client, node, ignore_subscribe_messages=True)):
+            assert p.get_pubsub_node() == node
+            p.subscribe(channel)
+            there = ours.get_redis_connection(node)
+            wait_until(lambda: there.pubsub_numsub(channel) == [(channel.encode(), 1)])  # noqa: B023
+            ours.publish(channel, "hi")
+            seen = [p.get_message(timeout=1) for _ in range(2)]
+            assert {"type": "message", "pattern": None, "channel": channel.encode(),
+                    "data": b"hi"} in seen
+            p.close()
+    assert ClusterPubSub(ours).get_pubsub_node() == ours.get_default_node()
+    assert _outcome(lambda: ClusterPubSub(ours, host="127.0.0.1")) == ("raised", "DataError")
 
 
 @pytest.mark.parametrize("kwargs", [{"host": "127.0.0.1"}, {"port": 7000}])
@@ -280,3 +306,201 @@ def test_a_channel_unsubscribed_and_subscribed_again_stays_subscribed(
     want = [("ssubscribe", 1), ("sunsubscribe", 0), ("ssubscribe", 1), ("smessage", b"hello")]
     for client in (ours, theirs):
         assert _sub_unsub_resub(client, f"{prefix}:resub") == want
+
+
+def _shard_unsubscribe_states(client: Any, channel: str) -> list[Any]:
+    """``subscribed`` and the channel's place in ``shard_channels`` at each step."""
+    p = client.pubsub()
+    key = channel.encode()
+    states: list[Any] = []
+
+    def note(step: str) -> None:
+        states.append((step, p.subscribed, key in p.shard_channels))
+
+    note("start")
+    p.ssubscribe(channel)
+    note("ssubscribe sent")
+    message = p.get_sharded_message(timeout=2)
+    note(message and message["type"])
+    p.sunsubscribe()
+    note("sunsubscribe sent")  # not yet confirmed: still subscribed
+    message = p.get_sharded_message(timeout=2)
+    note(message and message["type"])
+    p.close()
+    return states
+
+
+def test_a_shard_channel_stays_subscribed_until_its_unsubscribe_is_confirmed(
+    ours: RedisCluster, theirs: redis.cluster.RedisCluster, prefix: str,
+) -> None:
+    # ClusterPubSub dropped the channel at sunsubscribe(): `subscribed` went False
+    # before the confirmation was read, where redis-py's (and PubSub's) stays True
+    mine = _shard_unsubscribe_states(ours, f"{prefix}:leave")
+    assert mine == [("start", False, False), ("ssubscribe sent", True, True),
+                    ("ssubscribe", True, True), ("sunsubscribe sent", True, True),
+                    ("sunsubscribe", False, False)]
+    assert mine == _shard_unsubscribe_states(theirs, f"{prefix}:leave")
+
+
+def _after_disconnect(client: Any, publisher: RedisCluster, prefix: str) -> list[Any]:
+    """Messages of a ClusterPubSub (a channel, a shard channel) disconnected and read again."""
+    p = client.pubsub(ignore_subscribe_messages=True)
+    plain, shard = f"{prefix}:plain", f"{prefix}:shard"
+
+    def read_and_count() -> bool:
+        p.get_message(timeout=0.05)
+        p.get_sharded_message(timeout=0.05)
+        numsub = publisher.pubsub_numsub(plain, target_nodes=RedisCluster.ALL_NODES)
+        return bool(numsub == [(plain.encode(), 1)]
+                    and publisher.pubsub_shardnumsub(shard, target_nodes=RedisCluster.ALL_NODES)
+                    == [(shard.encode(), 1)])
+
+    p.subscribe(plain)
+    p.ssubscribe(shard)
+    wait_until(read_and_count)
+    p.disconnect()
+    wait_until(lambda: publisher.pubsub_numsub(plain, target_nodes=RedisCluster.ALL_NODES)
+               == [(plain.encode(), 0)])
+    wait_until(read_and_count)  # subscribed again by the reads
+    publisher.publish(plain, "a")
+    publisher.spublish(shard, "b")
+    seen = []
+    for read in (p.get_message, p.get_sharded_message):
+        message = None
+        for _ in range(20):  # an ignored confirmation still queued reads as None
+            message = read(timeout=0.1)
+            if message is not None:
+                break
+        seen.append(message and (message["type"], message["data"]))
+    p.close()
+    return seen
+
+
+def test_cluster_pubsub_disconnect_then_subscribed_again(
+    ours: RedisCluster, theirs: redis.cluster.RedisCluster, prefix: str,
+) -> None:
+    # redis-py's ClusterPubSub.disconnect(): every subscriber connection closes and
+    # the next read renews the subscriptions (greenpool's had no disconnect())
+    want = [("message", b"a"), ("smessage", b"b")]
+    assert _after_disconnect(ours, ours, f"{prefix}a") == want
+    assert _after_disconnect(theirs, ours, f"{prefix}b") == want
+
+
+# ---------------------------------------------------------------------- nodes_manager
+
+
+def _nodes_manager_view(client: Any, key: str) -> dict[str, Any]:
+    manager = client.nodes_manager
+    slot = client.keyslot(key)
+    owners = manager.slots_cache[slot]
+    return {
+        "slot's node": manager.get_node_from_slot(slot).name,
+        "slots_cache": [node.name for node in owners],
+        "same as get_node_from_key": manager.get_node_from_slot(slot)
+        == client.get_node_from_key(key) == owners[0],
+        "covered": len(manager.slots_cache),
+        "nodes_cache": sorted(manager.nodes_cache),
+        "every node a startup node": set(manager.nodes_cache) <= set(manager.startup_nodes),
+        "default": manager.default_node.name,
+    }
+
+
+def test_nodes_manager_shows_the_slot_map_as_redis_pys(
+    ours: RedisCluster, theirs: redis.cluster.RedisCluster, prefix: str,
+) -> None:
+    # `rc.nodes_manager.get_node_from_slot(slot)`, `.slots_cache`, `.nodes_cache`:
+    # redis-py's public attribute, which greenpool's client did not have
+    for key in (f"{prefix}:a", f"{prefix}:b", "la2"):
+        mine = _nodes_manager_view(ours, key)
+        assert mine["same as get_node_from_key"] and mine["covered"] == 16384
+        assert mine == _nodes_manager_view(theirs, key)
+    ours.nodes_manager.initialize()
+    theirs.nodes_manager.initialize()
+    assert _nodes_manager_view(ours, "x") == _nodes_manager_view(theirs, "x")
+
+
+def _watch_after_a_stale_slot(client: Any, key: str) -> list[Any]:
+    """A slot pointed at the wrong primary through slots_cache, then WATCH on it."""
+    manager = client.nodes_manager
+    slot = client.keyslot(key)
+    owner = manager.get_node_from_slot(slot)
+    other = next(n for n in client.get_primaries() if n.name != owner.name)
+    manager.slots_cache[slot] = [other]
+    steps: list[Any] = [client.get_node_from_key(key).name == other.name]
+    with client.pipeline(transaction=True) as pipe:
+        pipe.watch(key)  # answered MOVED: the client follows it, no WatchError
+        pipe.multi()
+        pipe.set(key, "val")
+        steps.append(pipe.execute())
+    steps.append(client.get_node_from_key(key).name == owner.name)
+    steps.append(client.get(key))
+    return steps
+
+
+def test_a_slot_set_in_slots_cache_is_routed_there_until_moved(
+    redis_cluster: RedisClusterServer, prefix: str,
+) -> None:
+    host, port = redis_cluster.startup_nodes[0]
+    key = f"{prefix}:book"
+    with RedisCluster(startup_nodes=redis_cluster.startup_nodes) as mine:
+        assert _watch_after_a_stale_slot(mine, key) == [True, [True], True, b"val"]
+    theirs = redis.cluster.RedisCluster(host=host, port=port, protocol=2, reinitialize_steps=1)
+    try:  # redis-py's cluster transaction gives SET's raw b"OK"
+        assert _watch_after_a_stale_slot(theirs, key) == [True, [b"OK"], True, b"val"]
+    finally:
+        theirs.delete(key)
+        theirs.close()
+
+
+def test_the_retry_attribute_is_the_clients_retry(redis_cluster: RedisClusterServer) -> None:
+    # redis-py's RedisCluster has a `retry` attribute (read by code that tunes it);
+    # greenpool's had get_retry()/set_retry() only
+    from redis.backoff import ExponentialBackoff, NoBackoff
+    from redis.retry import Retry
+
+    host, port = redis_cluster.startup_nodes[0]
+    first, second = Retry(NoBackoff(), 2), Retry(ExponentialBackoff(), 3)
+    mine = RedisCluster(startup_nodes=redis_cluster.startup_nodes, retry=first)
+    theirs = redis.cluster.RedisCluster(host=host, port=port, protocol=2, retry=first)
+    try:
+        for client in (mine, theirs):
+            assert client.retry is first and client.retry.get_retries() == 2
+            client.set_retry(second)
+            assert client.retry is second
+        assert mine.get_retry() is second
+        mine.retry = first  # assigned: as set_retry(), checked
+        assert mine.get_retry() is first
+        with pytest.raises(ConfigurationError, match="retry"):
+            mine.retry = object()
+    finally:
+        mine.close()
+        theirs.close()
+
+
+def test_a_shard_channel_being_unsubscribed_is_not_subscribed_again_after_moved(
+    redis_cluster: RedisClusterServer, prefix: str,
+) -> None:
+    # A MOVED for its slot re-subscribes that slot's channels: not one whose
+    # SUNSUBSCRIBE is still to be confirmed (it would have stayed subscribed)
+    leaving, joining = f"{{{prefix}}}:leaving", f"{{{prefix}}}:joining"
+    with RedisCluster(startup_nodes=redis_cluster.startup_nodes) as client:
+        slot = client.keyslot(leaving)
+        owner = client.nodes_manager.get_node_from_slot(slot)
+        other = next(n for n in client.get_primaries() if n.name != owner.name)
+        p = client.pubsub()
+        p.ssubscribe(leaving)
+        assert p.get_sharded_message(timeout=2)["type"] == "ssubscribe"  # type: ignore[index]
+        p.sunsubscribe(leaving)
+        client.nodes_manager.slots_cache[slot] = [other]  # a stale map: MOVED
+        p.ssubscribe(joining)
+        assert p.get_sharded_message(timeout=1, target_node=other) is None  # the MOVED
+        seen = []
+        while (message := p.get_sharded_message(timeout=0.5)) is not None:
+            seen.append((message["type"], message["channel"]))
+        assert sorted(seen) == [("ssubscribe", joining.encode()),
+                                ("sunsubscribe", leaving.encode())]
+        assert list(p.shard_channels) == [joining.encode()]
+        counts = dict(client.pubsub_shardnumsub(leaving, joining,
+                                                target_nodes=RedisCluster.ALL_NODES))
+        assert counts == {leaving.encode(): 0, joining.encode(): 1}
+        p.close()
