@@ -49,10 +49,10 @@ from .keyspace import (
     get_channel_type,
 )
 from .lock import Lock
-from .node import Locator, Node
+from .node import Locator, Node, NotLocatedError
 from .pipeline import Pipeline
 from .pubsub import Monitor, PubSub, PubSubConnection, PubSubWorker, Subscription
-from .sentinel import MasterNotFoundError, Sentinel, SlaveNotFoundError
+from .sentinel import MasterNotFoundError, ReplicaNotFoundError, Sentinel, SlaveNotFoundError
 from .settings import RedisSettings, parse_url
 
 #: redis-py's old name for :class:`Redis`.
@@ -92,6 +92,7 @@ __all__ = [
     "Monitor",
     "NoScriptError",
     "Node",
+    "NotLocatedError",
     "OutOfMemoryError",
     "Pipeline",
     "PrimaryDemotedError",
@@ -105,6 +106,7 @@ __all__ = [
     "RedisClusterException",
     "RedisError",
     "RedisSettings",
+    "ReplicaNotFoundError",
     "ResponseError",
     "Script",
     "Sentinel",

@@ -75,9 +75,15 @@ from ..errors import ConfigurationError, ConnectionError, ReplyError, TimeoutErr
 from .client import Redis
 from .commands.sentinel import SentinelCommands
 from .exceptions import DemotedReply, ResponseError
-from .node import Node
+from .node import Node, NotLocatedError
 
-__all__ = ["TRUST_SECONDS", "MasterNotFoundError", "Sentinel", "SlaveNotFoundError"]
+__all__ = [
+    "TRUST_SECONDS",
+    "MasterNotFoundError",
+    "ReplicaNotFoundError",
+    "Sentinel",
+    "SlaveNotFoundError",
+]
 
 log = logging.getLogger("greenpool.redis.sentinel")
 
@@ -92,12 +98,24 @@ _EVENTS = ("+switch-master", "+promoted-slave", "+failover-state-wait-promotion"
 _REPLICA_EVENTS = frozenset(_EVENTS[1:])
 
 
-class MasterNotFoundError(ConnectionError):
-    """No sentinel named a usable primary for the service (redis-py's name)."""
+class MasterNotFoundError(NotLocatedError):
+    """No sentinel named a usable primary for the service (redis-py's name).
+
+    Raised by :meth:`Sentinel.discover_master`, and by a command of a
+    ``master_for`` client whose connect found no primary.  A
+    :class:`~greenpool.ConnectionError`, as in redis-py."""
 
 
-class SlaveNotFoundError(ConnectionError):
-    """No replica (and no primary to fall back on) for the service (redis-py's name)."""
+class SlaveNotFoundError(NotLocatedError):
+    """No replica (and no primary to fall back on) for the service (redis-py's name).
+
+    Raised by a command of a ``slave_for`` client whose connect found no
+    server, and by ``SentinelConnectionPool.rotate_slaves()`` once it has
+    given every server.  A :class:`~greenpool.ConnectionError`, as in redis-py."""
+
+
+#: redis-py's newer name for :class:`SlaveNotFoundError` (the same class).
+ReplicaNotFoundError = SlaveNotFoundError
 
 
 def _text(value: Any) -> str:

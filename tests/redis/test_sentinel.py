@@ -685,3 +685,38 @@ def test_sentinel_replies_follow_the_clients_mode_as_redis_py(
         for method in ("sentinel_master", "sentinel_slaves", "sentinel_sentinels"):
             assert shape(getattr(ours, method)(name)) == shape(getattr(theirs, method)(name))
         assert shape(ours.sentinel_masters()[name]) == shape(theirs.sentinel_masters()[name])
+
+
+# ------------------------------------------------------------------ redis-py's sentinel API
+
+
+def _raised(call: Callable[[], Any]) -> type[BaseException] | None:
+    try:
+        call()
+    except Exception as exc:
+        return type(exc)
+    return None
+
+
+def test_a_service_nobody_knows_raises_the_not_found_errors_as_redis_py(
+    redis_sentinel: RedisSentinelSet, sentinel: Sentinel
+) -> None:
+    # redis-py's clients raise MasterNotFoundError / SlaveNotFoundError from the
+    # command itself; greenpool's raised a plain ConnectionError naming
+    # localhost:6379, which `except MasterNotFoundError` did not catch.
+    reference = redis.sentinel.Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=2)
+    assert _raised(reference.master_for("nosuch").ping) is redis.sentinel.MasterNotFoundError
+    assert _raised(reference.slave_for("nosuch").ping) is redis.sentinel.SlaveNotFoundError
+    reference.close()
+    master = sentinel.master_for("nosuch")
+    replica = sentinel.slave_for("nosuch")
+    for call in (master.ping, lambda: master.blpop(["t:sentinel:none"], timeout=0.01),
+                 lambda: master.pipeline().incr("t:sentinel:n").execute()):
+        with pytest.raises(MasterNotFoundError, match="nosuch") as info:
+            call()
+        assert "localhost" not in str(info.value)
+    for call in (replica.ping, lambda: replica.blpop(["t:sentinel:none"], timeout=0.01)):
+        with pytest.raises(SlaveNotFoundError, match="nosuch"):
+            call()
+    master.close()
+    replica.close()
