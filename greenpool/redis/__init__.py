@@ -52,7 +52,15 @@ from .lock import Lock
 from .node import Locator, Node, NotLocatedError
 from .pipeline import Pipeline
 from .pubsub import Monitor, PubSub, PubSubConnection, PubSubWorker, Subscription
-from .sentinel import MasterNotFoundError, ReplicaNotFoundError, Sentinel, SlaveNotFoundError
+from .sentinel import (
+    MasterNotFoundError,
+    ReplicaNotFoundError,
+    Sentinel,
+    SentinelConnectionPool,
+    SentinelManagedConnection,
+    SentinelManagedSSLConnection,
+    SlaveNotFoundError,
+)
 from .settings import RedisSettings, parse_url
 
 #: redis-py's old name for :class:`Redis`.
@@ -110,6 +118,9 @@ __all__ = [
     "ResponseError",
     "Script",
     "Sentinel",
+    "SentinelConnectionPool",
+    "SentinelManagedConnection",
+    "SentinelManagedSSLConnection",
     "SlaveNotFoundError",
     "StrictRedis",
     "Subscription",

@@ -720,3 +720,123 @@ def test_a_service_nobody_knows_raises_the_not_found_errors_as_redis_py(
             call()
     master.close()
     replica.close()
+
+
+def _last_command(sentinel_set: RedisSentinelSet, name: str) -> str:
+    """The last command of the primary's connection named ``name`` (CLIENT LIST)."""
+    with redis.Redis(host="127.0.0.1", port=sentinel_set.primary().port) as admin:
+        for entry in admin.client_list():
+            if entry["name"] == name:
+                return str(entry["cmd"])
+    raise AssertionError(f"no connection named {name}")
+
+
+def test_sentinel_connection_pool_as_redis_py(redis_sentinel: RedisSentinelSet) -> None:
+    # redis-py's pool class and its members, which code written for
+    # redis.sentinel uses: master_for's client's connection_pool, its
+    # master_address, get_master_address(), rotate_slaves(), check_connection,
+    # Redis(connection_pool=SentinelConnectionPool(...)).
+    from greenpool.redis.sentinel import (
+        ReplicaNotFoundError,
+        SentinelConnectionPool,
+        SentinelManagedConnection,
+        SentinelManagedSSLConnection,
+    )
+
+    addresses = redis_sentinel.sentinel_addresses
+    primary = ("127.0.0.1", redis_sentinel.primary().port)
+    replicas = {("127.0.0.1", s.port) for s in redis_sentinel.replicas()}
+    assert ReplicaNotFoundError is SlaveNotFoundError
+    theirs = redis.sentinel.Sentinel(addresses, socket_timeout=2)
+    ours = Sentinel(addresses, socket_timeout=2)
+    for manager, pool_class, not_found in (
+        (theirs, redis.sentinel.SentinelConnectionPool, redis.sentinel.SlaveNotFoundError),
+        (ours, SentinelConnectionPool, SlaveNotFoundError),
+    ):
+        master = manager.master_for(SERVICE, db=0, check_connection=True)
+        pool = master.connection_pool
+        assert type(pool) is pool_class
+        assert (pool.service_name, pool.is_master, pool.check_connection) == (SERVICE, True, True)
+        assert pool.master_address is None  # nothing asked yet
+        assert master.ping() is True
+        assert pool.master_address == primary
+        assert pool.get_master_address() == primary
+        assert master.auto_close_connection_pool is True
+        replica = manager.slave_for(SERVICE)
+        assert replica.connection_pool.is_master is False
+        assert replica.connection_pool.master_address is None
+        rotation = replica.connection_pool.rotate_slaves()
+        assert {next(rotation), next(rotation)} == replicas
+        assert next(rotation) == primary  # then the primary
+        with pytest.raises(not_found, match=SERVICE):
+            next(rotation)
+        # Round robin across calls: the next rotation starts at the other replica.
+        first = next(replica.connection_pool.rotate_replicas())
+        assert next(replica.connection_pool.rotate_replicas()) == (replicas - {first}).pop()
+        # A pool built by hand and shared, as redis-py's code does.
+        shared = pool_class(SERVICE, manager, is_master=True)
+        client = (Redis if manager is ours else redis.Redis)(connection_pool=shared)
+        assert client.auto_close_connection_pool is False
+        assert client.set("t:sentinel:pool", "1") is True
+        client.close()
+        owner = (Redis if manager is ours else redis.Redis).from_pool(shared)
+        assert owner.get("t:sentinel:pool") == b"1"  # close() left the pool open
+        assert owner.auto_close_connection_pool is True
+        owner.delete("t:sentinel:pool")
+        owner.close()
+        master.close()
+        replica.close()
+    theirs.close()
+
+    # check_connection: a PING on each new connection before its first command.
+    for check, last in ((True, "ping"), (False, "client|setname")):
+        name = f"t-check-{check}".lower()
+        client = ours.master_for(SERVICE, client_name=name, pool_size=1, check_connection=check)
+        client.node.shared_connection()
+        assert _last_command(redis_sentinel, name) == last
+        client.close()
+    # master_for's pool class: greenpool's or a subclass; redis-py's is refused.
+
+    class Counted(SentinelConnectionPool):
+        made = 0
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            Counted.made += 1
+            super().__init__(*args, **kwargs)
+
+    class Mine(Redis):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.mine = True
+
+    client = ours.master_for(SERVICE, redis_class=Mine, connection_pool_class=Counted,
+                             connection_class=SentinelManagedConnection)
+    assert Counted.made == 1 and client.mine and client.ping()
+    assert type(client.connection_pool) is Counted
+    client.close()
+    assert client.connection_pool.closed  # the client's own pool
+    tls = ours.slave_for(SERVICE, connection_class=SentinelManagedSSLConnection)
+    assert tls.settings.ssl_context is not None
+    tls.close()
+    for call, argument in (
+        (lambda: ours.master_for(
+            SERVICE, connection_pool_class=redis.sentinel.SentinelConnectionPool),
+         "connection_pool_class"),
+        (lambda: ours.master_for(SERVICE, connection_class=redis.connection.Connection),
+         "connection_class"),
+        (lambda: ours.master_for(SERVICE, check_connection="yes"), "check_connection"),
+        (lambda: SentinelConnectionPool(SERVICE, theirs), "sentinel_manager"),  # type: ignore[arg-type]
+        (lambda: SentinelConnectionPool(SERVICE, ours, port=1), "port"),
+        (lambda: SentinelManagedConnection(), "connection_class"),
+    ):
+        with pytest.raises(ConfigurationError) as info:
+            call()
+        assert info.value.argument == argument
+    secret = Sentinel(addresses, password="s3cret-sentinel")
+    pool = SentinelConnectionPool(SERVICE, secret, password="s3cret-pool")
+    assert "s3cret" not in repr(pool) and SERVICE in repr(pool)
+    pool.close()
+    secret.close()
+    ours.close()
+    with pytest.raises(ConnectionError, match="closed"):
+        SentinelConnectionPool(SERVICE, ours)
