@@ -411,7 +411,11 @@ class Sentinel(SentinelCommands):
 
         asking = [gevent.spawn(ask, sentinel) for sentinel in self.sentinels]
         try:
-            gevent.joinall(asking, timeout=self._ask_timeout)
+            # gevent.Timeout starts on a fresh loop time; joinall's own timeout
+            # reads the hub's cached one, stale after the hub was blocked for
+            # longer than the timeout (the wait then ended at once, unanswered).
+            with gevent.Timeout(self._ask_timeout, False):
+                gevent.joinall(asking)
         finally:
             gevent.killall([g for g in asking if not g.ready()], block=False)
         best: tuple[int, str, int] | None = None

@@ -19,6 +19,7 @@ from typing import Any
 
 import gevent
 import gevent.event
+import gevent.monkey
 import pytest
 import redis
 import redis.backoff
@@ -39,7 +40,7 @@ from greenpool.redis import (
 )
 from greenpool.redis.exceptions import DemotedReply, error_from_reply
 from greenpool.redis.sentinel import TRUST_SECONDS
-from greenpool.testing import RedisSentinelSet, SentinelFailover, TcpProxy
+from greenpool.testing import RedisSentinelSet, SentinelFailover, TcpProxy, free_port
 
 SERVICE = "mymaster"
 
@@ -840,3 +841,56 @@ def test_sentinel_connection_pool_as_redis_py(redis_sentinel: RedisSentinelSet) 
     ours.close()
     with pytest.raises(ConnectionError, match="closed"):
         SentinelConnectionPool(SERVICE, ours)
+
+
+def test_a_sentinel_down_or_silent_is_skipped_as_redis_py(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    # What redis-py's fake-sentinel tests (test_discover_master_sentinel_down,
+    # ..._timeout, test_discover_slaves) check, with real sentinels: one that
+    # refuses and one that never answers, first in the list.
+    silent = TcpProxy(*redis_sentinel.sentinel_addresses[0])
+    silent.start()
+    try:
+        silent.blackhole()
+        addresses = [("127.0.0.1", free_port()), (silent.host, silent.port),
+                     *redis_sentinel.sentinel_addresses]
+        primary = ("127.0.0.1", redis_sentinel.primary().port)
+        replicas = sorted(("127.0.0.1", s.port) for s in redis_sentinel.replicas())
+        theirs = redis.sentinel.Sentinel(addresses, socket_timeout=0.5)
+        ours = Sentinel(addresses, socket_timeout=0.5)
+        for manager in (theirs, ours):
+            assert manager.discover_master(SERVICE) == primary
+            assert sorted(manager.discover_slaves(SERVICE)) == replicas
+            assert sorted(manager.discover_replicas(SERVICE)) == replicas
+        client = ours.master_for(SERVICE)
+        assert client.ping() is True
+        client.close()
+        ours.close()
+        theirs.close()
+    finally:
+        silent.stop()
+
+
+def test_a_blocked_hub_does_not_fail_the_next_discovery(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    # A discovery waits for the sentinels' answers up to socket_timeout.  That
+    # wait was a loop timer read from the hub's cached time, stale after the
+    # hub was blocked (blocking code, a CPU-bound greenlet) for longer than
+    # the timeout: the next discovery gave up at once, MasterNotFoundError
+    # with every sentinel up (redis-py's tests met it, after redis-py's own
+    # blocking calls).
+    blocking_sleep = gevent.monkey.get_original("time", "sleep")
+    primary = ("127.0.0.1", redis_sentinel.primary().port)
+    manager = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=0.2)
+    client = manager.master_for(SERVICE)
+    for _ in range(3):
+        gevent.sleep(0.001)
+        blocking_sleep(0.4)
+        assert manager.discover_master(SERVICE) == primary
+    gevent.sleep(0.001)
+    blocking_sleep(0.4)
+    assert client.ping() is True  # its first connect discovers
+    client.close()
+    manager.close()
