@@ -205,10 +205,11 @@ class Node:
         except NotLocatedError:
             raise  # the locator's own error (MasterNotFoundError ...), by name
         except (IndexError, OSError) as exc:
-            raise ConnectionError(
-                f"cannot reach redis at {self._settings.address}: {exc}",
-                str(self._settings.address),
-            ) from exc
+            # A located server (Sentinel's) is named by its locator: the
+            # settings' own address is an unused default.
+            where = (self._settings.describe() if self._settings.locator is not None
+                     else str(self._settings.address))
+            raise ConnectionError(f"cannot reach redis at {where}: {exc}", where) from exc
 
     def set_everywhere(self, name: str, args: tuple[Any, ...]) -> Any:
         """Run a per-connection setting (``CLIENT SETNAME x``, ``AUTH``) on every connection.

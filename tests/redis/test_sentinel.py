@@ -894,3 +894,27 @@ def test_a_blocked_hub_does_not_fail_the_next_discovery(
     assert client.ping() is True  # its first connect discovers
     client.close()
     manager.close()
+
+
+def test_a_connect_timing_out_names_the_service_not_a_default_address(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    # Every sentinel silent: the connect times out while asking them.  The
+    # error named "localhost:6379", the unused default of the client's settings.
+    silent = [TcpProxy(host, port) for host, port in redis_sentinel.sentinel_addresses]
+    for proxy in silent:
+        proxy.start()
+        proxy.blackhole()
+    try:
+        manager = Sentinel([(p.host, p.port) for p in silent], socket_timeout=1.0)
+        for client in (manager.master_for(SERVICE, socket_connect_timeout=0.3),
+                       manager.slave_for(SERVICE, socket_connect_timeout=0.3)):
+            with pytest.raises(ConnectionError) as info:
+                client.ping()
+            assert "localhost" not in str(info.value) and SERVICE in str(info.value)
+            assert info.value.address is not None and SERVICE in info.value.address
+            client.close()
+        manager.close()
+    finally:
+        for proxy in silent:
+            proxy.stop()
