@@ -328,7 +328,14 @@ class Sentinel(SentinelCommands):
         self.connection_kwargs = connection_kwargs
         self._force_master_ip = force_master_ip
         #: How long a discovery waits for the sentinels' answers.
-        self._ask_timeout = self.sentinels[0].settings.socket_timeout or 1.0
+        settings = self.sentinels[0].settings
+        self._ask_timeout = settings.socket_timeout or 1.0
+        #: ... and for a first answer, when none came by then: one ask's
+        #: time, a connect and two requests.
+        connect = settings.socket_connect_timeout
+        self._first_answer_timeout = (
+            connect if connect is not None else self._ask_timeout
+        ) + 2 * self._ask_timeout
         self._counters = {
             "discoveries": 0, "polls": 0, "announcements": 0, "moves": 0, "replica_moves": 0,
         }
@@ -377,8 +384,12 @@ class Sentinel(SentinelCommands):
         """The primary of ``service_name`` as ``(host, port)``.
 
         Asks every sentinel at once and keeps the newest answer (see the
-        module docs); blocks up to the sentinels' ``socket_timeout`` (1 s
-        without one).  Raises :class:`MasterNotFoundError` when no sentinel
+        module docs): blocks up to the sentinels' ``socket_timeout`` (1 s
+        without one) for all of them, then, if none has answered yet, for
+        the first answer, up to the time one sentinel's connect and two
+        requests may take (``socket_connect_timeout`` plus twice that),
+        since redis-py gives each sentinel's operations a timeout each.
+        Raises :class:`MasterNotFoundError` when no sentinel
         names a usable primary, :class:`~greenpool.ConnectionError` after
         :meth:`close`.
         """
@@ -416,6 +427,13 @@ class Sentinel(SentinelCommands):
             # longer than the timeout (the wait then ended at once, unanswered).
             with gevent.Timeout(self._ask_timeout, False):
                 gevent.joinall(asking)
+            # Nobody has answered yet (a cold start: connect and two round
+            # trips, or distant sentinels): take the first answer, within
+            # the time one ask may take (a connect and two requests).
+            with gevent.Timeout(self._first_answer_timeout - self._ask_timeout, False):
+                for _ in gevent.iwait(asking if not answers else ()):
+                    if answers:
+                        break
         finally:
             gevent.killall([g for g in asking if not g.ready()], block=False)
         best: tuple[int, str, int] | None = None

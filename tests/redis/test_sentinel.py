@@ -915,6 +915,43 @@ def test_a_connect_timing_out_names_the_service_not_a_default_address(
             assert info.value.address is not None and SERVICE in info.value.address
             client.close()
         manager.close()
+        # No socket_timeout: a discovery still ends, within one ask's time
+        # (the connect's timeout and 1 s for each of its two requests).
+        manager = Sentinel([(p.host, p.port) for p in silent],
+                           sentinel_kwargs={"socket_connect_timeout": 0.2})
+        started = time.monotonic()
+        with pytest.raises(MasterNotFoundError):
+            manager.discover_master(SERVICE)
+        assert 1.0 <= time.monotonic() - started < 3.0
+        manager.close()
     finally:
         for proxy in silent:
+            proxy.stop()
+
+
+def test_distant_sentinels_answer_within_socket_timeout_as_with_redis_py(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    # Sentinels 100 ms away: every round trip takes 0.2 s, within a
+    # socket_timeout of 0.3 s, so redis-py's discovery succeeds.  greenpool's
+    # gave the whole discovery (two round trips per sentinel) that 0.3 s and
+    # failed with MasterNotFoundError when none had answered both by then.
+    far = [TcpProxy(host, port) for host, port in redis_sentinel.sentinel_addresses]
+    for proxy in far:
+        proxy.start()
+        proxy.delay(0.1)
+    try:
+        addresses = [(p.host, p.port) for p in far]
+        primary = ("127.0.0.1", redis_sentinel.primary().port)
+        theirs = redis.sentinel.Sentinel(addresses, socket_timeout=0.3)
+        ours = Sentinel(addresses, socket_timeout=0.3)
+        for manager in (ours, theirs):
+            assert manager.discover_master(SERVICE) == primary
+        client = ours.master_for(SERVICE)
+        assert client.ping() is True
+        client.close()
+        ours.close()
+        theirs.close()
+    finally:
+        for proxy in far:
             proxy.stop()
