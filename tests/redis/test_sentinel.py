@@ -816,6 +816,12 @@ def test_sentinel_connection_pool_as_redis_py(redis_sentinel: RedisSentinelSet) 
     assert type(client.connection_pool) is Counted
     client.close()
     assert client.connection_pool.closed  # the client's own pool
+    # retry and connect_now are the client's, not the pool's.
+    retry = redis.retry.Retry(redis.backoff.NoBackoff(), 1)
+    client = ours.master_for(SERVICE, retry=retry, connect_now=True)
+    assert client.get_retry() is retry
+    assert client.connections_used()["shared"] >= 1
+    client.close()
     tls = ours.slave_for(SERVICE, connection_class=SentinelManagedSSLConnection)
     assert tls.settings.ssl_context is not None
     tls.close()
