@@ -9,7 +9,8 @@ rebinds ``redis.Redis``,
 ``redis.StrictRedis``, ``redis.client.Redis/Pipeline/PubSub``,
 ``redis.lock.Lock``, ``redis.commands.core.Script``, ``redis.Subscription``,
 ``redis.retry.Retry`` and ``redis.backoff``'s classes,
-``redis.sentinel.Sentinel`` (and its errors) and every exception
+``redis.sentinel.Sentinel`` (its errors, ``SentinelConnectionPool`` and the
+``SentinelManaged*Connection`` names) and every exception
 class of ``redis`` and ``redis.exceptions`` to greenpool's (the "change of
 import"); and replaces conftest's ``_get_client`` (greenpool's client from
 the server's URL with the fixture's keyword arguments), ``_get_info`` and
@@ -82,7 +83,13 @@ redis.sentinel.Sentinel = gr.Sentinel
 redis.Sentinel = gr.Sentinel
 redis.sentinel.MasterNotFoundError = gr.MasterNotFoundError
 redis.sentinel.SlaveNotFoundError = gr.SlaveNotFoundError
-redis.sentinel.ReplicaNotFoundError = gr.SlaveNotFoundError
+redis.sentinel.ReplicaNotFoundError = gr.ReplicaNotFoundError
+# ... and `from redis.sentinel import SentinelConnectionPool` (its pool class
+# and the connection classes a pool is given) too.
+for _name in ("SentinelConnectionPool", "SentinelManagedConnection",
+              "SentinelManagedSSLConnection"):
+    setattr(redis.sentinel, _name, getattr(gr, _name))
+    setattr(redis, _name, getattr(gr, _name))
 
 import pytest  # noqa: E402
 

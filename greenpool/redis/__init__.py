@@ -51,10 +51,18 @@ from .keyspace import (
     get_channel_type,
 )
 from .lock import Lock
-from .node import Locator, Node
+from .node import Locator, Node, NotLocatedError
 from .pipeline import Pipeline
 from .pubsub import Monitor, PubSub, PubSubConnection, PubSubWorker, Subscription
-from .sentinel import MasterNotFoundError, Sentinel, SlaveNotFoundError
+from .sentinel import (
+    MasterNotFoundError,
+    ReplicaNotFoundError,
+    Sentinel,
+    SentinelConnectionPool,
+    SentinelManagedConnection,
+    SentinelManagedSSLConnection,
+    SlaveNotFoundError,
+)
 from .settings import RedisSettings, parse_url
 
 #: redis-py's old name for :class:`Redis`.
@@ -94,6 +102,7 @@ __all__ = [
     "Monitor",
     "NoScriptError",
     "Node",
+    "NotLocatedError",
     "OutOfMemoryError",
     "Pipeline",
     "PrimaryDemotedError",
@@ -107,9 +116,13 @@ __all__ = [
     "RedisClusterException",
     "RedisError",
     "RedisSettings",
+    "ReplicaNotFoundError",
     "ResponseError",
     "Script",
     "Sentinel",
+    "SentinelConnectionPool",
+    "SentinelManagedConnection",
+    "SentinelManagedSSLConnection",
     "SlaveNotFoundError",
     "StrictRedis",
     "Subscription",

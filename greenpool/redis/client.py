@@ -273,10 +273,11 @@ class Redis(Commands):
         ``from_pool``: the client owns it and closes it with :meth:`close`).
 
         Anything but a Node (a redis-py ``ConnectionPool``) raises
-        :class:`~greenpool.ConfigurationError`.
+        :class:`~greenpool.ConfigurationError`.  Made through ``cls``'s
+        constructor (``cls(connection_pool=...)``), as redis-py's is, so a
+        subclass's own ``__init__`` runs.
         """
-        client = cls.__new__(cls)
-        client._attach(_as_node(connection_pool))
+        client = cls(connection_pool=_as_node(connection_pool))
         client._owns_node = True
         return client
 
@@ -575,6 +576,18 @@ class Redis(Commands):
     def get_encoder(self) -> Encoder:
         """How this client encodes arguments and decodes replies (redis-py's ``Encoder``)."""
         return self._node.get_encoder()
+
+    @property
+    def auto_close_connection_pool(self) -> bool:
+        """Whether :meth:`close` closes :attr:`connection_pool` (redis-py's
+        attribute): True for a client that made its own, or was made with
+        :meth:`from_pool`; False for one given ``connection_pool=``, whose
+        pool others may share.  Settable, as redis-py's is."""
+        return self._owns_node
+
+    @auto_close_connection_pool.setter
+    def auto_close_connection_pool(self, value: bool) -> None:
+        self._owns_node = check_bool("auto_close_connection_pool", value)
 
     @property
     def connection_pool(self) -> Node:

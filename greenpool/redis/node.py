@@ -48,7 +48,14 @@ from . import _execute
 from ._encoder import Encoder
 from .settings import RedisSettings
 
-__all__ = ["Locator", "Node"]
+__all__ = ["Locator", "Node", "NotLocatedError"]
+
+
+class NotLocatedError(ConnectionError):
+    """A :class:`Locator` could not say where the server is (the sentinels name
+    no primary ...).  Raised by :meth:`Locator.locate`, it reaches the
+    caller of the command unchanged, so its subclasses
+    (:class:`~greenpool.redis.MasterNotFoundError` ...) can be caught by name."""
 
 
 class Locator(Protocol):
@@ -56,8 +63,9 @@ class Locator(Protocol):
 
     :meth:`locate` is called before each connect of each connection made
     from the settings (inside the connect timeout; what it raises fails that
-    connect); :meth:`watch` wraps each new connection's codec, so that the
-    locator sees the replies (a ``READONLY`` one says the server was
+    connect, and a :class:`NotLocatedError` reaches the caller as it is);
+    :meth:`watch` wraps each new connection's codec, so that the locator
+    sees the replies (a ``READONLY`` one says the server was
     demoted).  ``str(locator)`` names it in reprs (``redis+sentinel://...``).
     """
 
@@ -194,11 +202,14 @@ class Node:
             return shared.get_least_loaded_connection()
         try:
             return shared.wait_for_connection(self._settings.socket_connect_timeout)
+        except NotLocatedError:
+            raise  # the locator's own error (MasterNotFoundError ...), by name
         except (IndexError, OSError) as exc:
-            raise ConnectionError(
-                f"cannot reach redis at {self._settings.address}: {exc}",
-                str(self._settings.address),
-            ) from exc
+            # A located server (Sentinel's) is named by its locator: the
+            # settings' own address is an unused default.
+            where = (self._settings.describe() if self._settings.locator is not None
+                     else str(self._settings.address))
+            raise ConnectionError(f"cannot reach redis at {where}: {exc}", where) from exc
 
     def set_everywhere(self, name: str, args: tuple[Any, ...]) -> Any:
         """Run a per-connection setting (``CLIENT SETNAME x``, ``AUTH``) on every connection.

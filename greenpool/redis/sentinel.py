@@ -60,7 +60,7 @@ from __future__ import annotations
 import logging
 import random
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from time import monotonic
 from typing import Any, TypeVar
 
@@ -72,12 +72,21 @@ from .._backoff import Backoff
 from .._util import check_bool, check_float, check_int
 from ..address import Address
 from ..errors import ConfigurationError, ConnectionError, ReplyError, TimeoutError
-from .client import Redis
+from .client import ConnectionPool, Redis
 from .commands.sentinel import SentinelCommands
 from .exceptions import DemotedReply, ResponseError
-from .node import Node
+from .node import Node, NotLocatedError
 
-__all__ = ["TRUST_SECONDS", "MasterNotFoundError", "Sentinel", "SlaveNotFoundError"]
+__all__ = [
+    "TRUST_SECONDS",
+    "MasterNotFoundError",
+    "ReplicaNotFoundError",
+    "Sentinel",
+    "SentinelConnectionPool",
+    "SentinelManagedConnection",
+    "SentinelManagedSSLConnection",
+    "SlaveNotFoundError",
+]
 
 log = logging.getLogger("greenpool.redis.sentinel")
 
@@ -92,16 +101,173 @@ _EVENTS = ("+switch-master", "+promoted-slave", "+failover-state-wait-promotion"
 _REPLICA_EVENTS = frozenset(_EVENTS[1:])
 
 
-class MasterNotFoundError(ConnectionError):
-    """No sentinel named a usable primary for the service (redis-py's name)."""
+class MasterNotFoundError(NotLocatedError):
+    """No sentinel named a usable primary for the service (redis-py's name).
+
+    Raised by :meth:`Sentinel.discover_master`, and by a command of a
+    ``master_for`` client whose connect found no primary.  A
+    :class:`~greenpool.ConnectionError`, as in redis-py."""
 
 
-class SlaveNotFoundError(ConnectionError):
-    """No replica (and no primary to fall back on) for the service (redis-py's name)."""
+class SlaveNotFoundError(NotLocatedError):
+    """No replica (and no primary to fall back on) for the service (redis-py's name).
+
+    Raised by a command of a ``slave_for`` client whose connect found no
+    server, and by ``SentinelConnectionPool.rotate_slaves()`` once it has
+    given every server.  A :class:`~greenpool.ConnectionError`, as in redis-py."""
+
+
+#: redis-py's newer name for :class:`SlaveNotFoundError` (the same class).
+ReplicaNotFoundError = SlaveNotFoundError
 
 
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class SentinelManagedConnection:
+    """redis-py's connection class of a Sentinel pool, kept as a name.
+
+    ``SentinelConnectionPool(..., connection_class=SentinelManagedConnection)``
+    is accepted (it is the default), and
+    :class:`SentinelManagedSSLConnection` there means ``ssl=True``.
+    greenpool's pools make their own connections, so making one of these
+    raises :class:`~greenpool.ConfigurationError`.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        raise ConfigurationError(
+            "connection_class", type(self).__name__,
+            "greenpool's pools make their own connections: pass the class to "
+            "SentinelConnectionPool(connection_class=...) or leave it out",
+        )
+
+
+class SentinelManagedSSLConnection(SentinelManagedConnection):
+    """redis-py's TLS connection class of a Sentinel pool: as a pool's
+    ``connection_class``, it means ``ssl=True`` (see :class:`SentinelManagedConnection`)."""
+
+
+#: Redis() arguments that belong to the client, not to its pool.
+_CLIENT_ONLY = ("retry", "connect_now")
+
+
+class SentinelConnectionPool(ConnectionPool):
+    """redis-py's ``SentinelConnectionPool``: the connections of one service's
+    primary (``is_master=True``, the default) or of its replicas, found
+    through ``sentinel_manager`` (a :class:`Sentinel`).
+
+    It is what :meth:`Sentinel.master_for` and :meth:`Sentinel.slave_for`
+    build, and what their clients' ``connection_pool`` is; code that builds
+    one itself passes it on as redis-py's does:
+    ``Redis(connection_pool=SentinelConnectionPool("mymaster", sentinel))``.
+    Like a :class:`~greenpool.redis.ConnectionPool` it is a
+    :class:`~greenpool.redis.Node` (shared auto-pipelined connections,
+    dedicated ones for pipelines and blocking commands), whose connections
+    ask the sentinels where to connect: the primary's pools of one service
+    share one discovery and follow a failover together; a replicas' pool
+    connects to the replicas in turn (see :meth:`Sentinel.slave_for`).
+
+    ``check_connection=True`` sends a PING on each new connection before
+    its first command (a connect fails if it gets no answer).
+    ``connection_class``: None, :class:`SentinelManagedConnection` or
+    :class:`SentinelManagedSSLConnection` (``ssl=True``).  The other keyword
+    arguments are :class:`~greenpool.redis.ConnectionPool`'s; ``host``,
+    ``port`` and ``unix_socket_path`` are not (the sentinels say where the
+    server is).  Nothing connects here.  Bad arguments raise
+    :class:`~greenpool.ConfigurationError`; a closed ``sentinel_manager``
+    raises :class:`~greenpool.ConnectionError`.
+    """
+
+    def __init__(self, service_name: str, sentinel_manager: Sentinel, **kwargs: Any) -> None:
+        if not isinstance(service_name, str) or not service_name:
+            raise ConfigurationError("service_name", service_name, "must be a service's name")
+        if not isinstance(sentinel_manager, Sentinel):
+            raise ConfigurationError(
+                "sentinel_manager", sentinel_manager, "must be a greenpool.redis.Sentinel"
+            )
+        is_master = check_bool("is_master", kwargs.pop("is_master", True))
+        check_connection = check_bool("check_connection", kwargs.pop("check_connection", False))
+        connection_class = kwargs.pop("connection_class", None)
+        if connection_class is SentinelManagedSSLConnection:
+            kwargs["ssl"] = True
+        elif connection_class not in (None, SentinelManagedConnection):
+            raise ConfigurationError(
+                "connection_class", connection_class,
+                "greenpool makes its own connections: leave it out (ssl=True for TLS)",
+            )
+        for name in ("host", "port", "unix_socket_path", "locator"):
+            if name in kwargs:
+                raise ConfigurationError(
+                    name, kwargs[name], "the sentinels say where the server is"
+                )
+        sentinel_manager._check_open()
+        locator = sentinel_manager._locator_for(service_name, is_master)
+        super().__init__(locator=locator, **kwargs)
+        if check_connection:
+            self.settings.connection_commands["check_connection"] = ("PING",)
+        #: The service's name, the Sentinel, the role, as redis-py's pool has them.
+        self.service_name = service_name
+        self.sentinel_manager = sentinel_manager
+        self.is_master = is_master
+        self.check_connection = check_connection
+        self._locator = locator
+        self._turn: int | None = None  # rotate_slaves()'s place
+        locator.attach(self)
+        sentinel_manager._nodes.add(self)
+        sentinel_manager._watch.listen()
+
+    def __repr__(self) -> str:
+        role = "master" if self.is_master else "slave"
+        return f"<{type(self).__name__} {self.settings.describe()} ({role})>"
+
+    @property
+    def master_address(self) -> tuple[str, int] | None:
+        """The primary's ``(host, port)`` that a primary's pool follows, None
+        before its first discovery (and always for a replicas' pool), as
+        redis-py's.  Never blocks."""
+        if not isinstance(self._locator, _PrimaryLocator):
+            return None
+        address = self._locator.address
+        return None if address is None else (str(address.host), int(address.port or 0))
+
+    def get_master_address(self) -> tuple[str, int]:
+        """Ask the sentinels for the primary now and return its ``(host, port)``.
+
+        For a primary's pool this is a discovery of the pool's service
+        (shared with concurrent connects): if it names another primary,
+        every connection of the service's primary clients moves there at
+        once (redis-py's closes the idle ones).  Blocks up to the
+        sentinels' ``socket_timeout``; raises :class:`MasterNotFoundError`.
+        """
+        if isinstance(self._locator, _PrimaryLocator):
+            address = self._locator.refresh()
+            return str(address.host), int(address.port or 0)
+        host, port, _ = self.sentinel_manager._find_master(self.service_name)
+        return host, port
+
+    def rotate_slaves(self) -> Iterator[tuple[str, int]]:
+        """redis-py's round robin over the service's servers, as a generator:
+        each replica the sentinels list as up (``(host, port)``; each call
+        goes on from where the last one stopped, the first from a random
+        one), then the primary, then it raises
+        :class:`SlaveNotFoundError`.  Each ``next()`` may block on the
+        sentinels (the first asks for the replicas, the one after the last
+        replica for the primary)."""
+        replicas = self.sentinel_manager._find_slaves(self.service_name)
+        if replicas:
+            if self._turn is None:
+                self._turn = random.randrange(len(replicas))
+            for _ in replicas:
+                self._turn = (self._turn + 1) % len(replicas)
+                yield replicas[self._turn]
+        try:
+            yield self.get_master_address()
+        except MasterNotFoundError:
+            pass
+        raise SlaveNotFoundError(f"No slave found for {self.service_name!r}")
+
+    rotate_replicas = rotate_slaves
 
 
 class Sentinel(SentinelCommands):
@@ -162,7 +328,14 @@ class Sentinel(SentinelCommands):
         self.connection_kwargs = connection_kwargs
         self._force_master_ip = force_master_ip
         #: How long a discovery waits for the sentinels' answers.
-        self._ask_timeout = self.sentinels[0].settings.socket_timeout or 1.0
+        settings = self.sentinels[0].settings
+        self._ask_timeout = settings.socket_timeout or 1.0
+        #: ... and for a first answer, when none came by then: one ask's
+        #: time, a connect and two requests.
+        connect = settings.socket_connect_timeout
+        self._first_answer_timeout = (
+            connect if connect is not None else self._ask_timeout
+        ) + 2 * self._ask_timeout
         self._counters = {
             "discoveries": 0, "polls": 0, "announcements": 0, "moves": 0, "replica_moves": 0,
         }
@@ -211,8 +384,12 @@ class Sentinel(SentinelCommands):
         """The primary of ``service_name`` as ``(host, port)``.
 
         Asks every sentinel at once and keeps the newest answer (see the
-        module docs); blocks up to the sentinels' ``socket_timeout`` (1 s
-        without one).  Raises :class:`MasterNotFoundError` when no sentinel
+        module docs): blocks up to the sentinels' ``socket_timeout`` (1 s
+        without one) for all of them, then, if none has answered yet, for
+        the first answer, up to the time one sentinel's connect and two
+        requests may take (``socket_connect_timeout`` plus twice that),
+        since redis-py gives each sentinel's operations a timeout each.
+        Raises :class:`MasterNotFoundError` when no sentinel
         names a usable primary, :class:`~greenpool.ConnectionError` after
         :meth:`close`.
         """
@@ -245,7 +422,18 @@ class Sentinel(SentinelCommands):
 
         asking = [gevent.spawn(ask, sentinel) for sentinel in self.sentinels]
         try:
-            gevent.joinall(asking, timeout=self._ask_timeout)
+            # gevent.Timeout starts on a fresh loop time; joinall's own timeout
+            # reads the hub's cached one, stale after the hub was blocked for
+            # longer than the timeout (the wait then ended at once, unanswered).
+            with gevent.Timeout(self._ask_timeout, False):
+                gevent.joinall(asking)
+            # Nobody has answered yet (a cold start: connect and two round
+            # trips, or distant sentinels): take the first answer, within
+            # the time one ask may take (a connect and two requests).
+            with gevent.Timeout(self._first_answer_timeout - self._ask_timeout, False):
+                for _ in gevent.iwait(asking if not answers else ()):
+                    if answers:
+                        break
         finally:
             gevent.killall([g for g in asking if not g.ready()], block=False)
         best: tuple[int, str, int] | None = None
@@ -311,33 +499,30 @@ class Sentinel(SentinelCommands):
         self,
         service_name: str,
         redis_class: type[Redis] = Redis,
-        connection_pool_class: Any = None,
+        connection_pool_class: type[SentinelConnectionPool] = SentinelConnectionPool,
         **kwargs: Any,
     ) -> Redis:
         """A ``redis_class`` client of ``service_name``'s primary, following failovers.
 
-        ``kwargs`` are merged over the constructor's ``connection_kwargs``.
-        The client asks the sentinels where the primary is when its first
-        connection connects (never here), and moves every connection at
-        once when they announce another one (see the module docs).
-        ``connection_pool_class`` is redis-py's; greenpool's clients own
-        their connections, so anything but None raises
-        :class:`~greenpool.ConfigurationError`.
+        ``kwargs`` are merged over the constructor's ``connection_kwargs``
+        and build a ``connection_pool_class`` (:class:`SentinelConnectionPool`
+        or a subclass, with ``is_master=True``), the client's
+        ``connection_pool``, which the client closes with its ``close()``;
+        ``retry`` and ``connect_now`` go to the client.  The client asks the
+        sentinels where the primary is when its first connection connects
+        (never here), and moves every connection at once when they announce
+        another one (see the module docs).  Another ``connection_pool_class``
+        (a redis-py one) or ``redis_class`` raises
+        :class:`~greenpool.ConfigurationError`; after :meth:`close`,
+        :class:`~greenpool.ConnectionError`.
         """
-        self._check_open()
-        locator = self._watch.locators.get(service_name)
-        if locator is None:
-            locator = self._watch.locators[service_name] = _PrimaryLocator(self, service_name)
-        client = self._client(redis_class, connection_pool_class, locator, kwargs)
-        locator.attach(client.node)
-        self._watch.listen()
-        return client
+        return self._client(service_name, True, redis_class, connection_pool_class, kwargs)
 
     def slave_for(
         self,
         service_name: str,
         redis_class: type[Redis] = Redis,
-        connection_pool_class: Any = None,
+        connection_pool_class: type[SentinelConnectionPool] = SentinelConnectionPool,
         **kwargs: Any,
     ) -> Redis:
         """A ``redis_class`` client of ``service_name``'s replicas.
@@ -351,39 +536,49 @@ class Sentinel(SentinelCommands):
         server no longer listed as a replica closes all of them at once
         (its reads in flight fail with :class:`~greenpool.ConnectionError`)
         and reconnects to the replicas listed then.  Arguments as
-        :meth:`master_for`.
+        :meth:`master_for` (the pool with ``is_master=False``).
         """
-        self._check_open()
-        locator = _ReplicaLocator(self, service_name)
-        client = self._client(redis_class, connection_pool_class, locator, kwargs)
-        locator.attach(client.node)
-        self._watch.replicas.add(locator)
-        self._watch.listen()
-        return client
+        return self._client(service_name, False, redis_class, connection_pool_class, kwargs)
 
     replica_for = slave_for
 
     def _client(
-        self, redis_class: type[Redis], pool_class: Any, locator: Any, kwargs: dict[str, Any]
+        self, service_name: str, is_master: bool, redis_class: type[Redis],
+        pool_class: Any, kwargs: dict[str, Any],
     ) -> Redis:
-        if pool_class is not None:
+        self._check_open()
+        if pool_class is None:
+            pool_class = SentinelConnectionPool
+        if not (isinstance(pool_class, type) and issubclass(pool_class, SentinelConnectionPool)):
             raise ConfigurationError(
                 "connection_pool_class", pool_class,
-                "greenpool's clients own their connections; leave it out",
+                "must be greenpool's SentinelConnectionPool or a subclass",
             )
         if not (isinstance(redis_class, type) and issubclass(redis_class, Redis)):
             raise ConfigurationError(
                 "redis_class", redis_class, "must be greenpool's Redis or a subclass"
             )
-        options = {**self.connection_kwargs, **kwargs}
-        for name in ("host", "port", "unix_socket_path", "locator"):
-            if name in options:
-                raise ConfigurationError(
-                    name, options[name], "the sentinels say where the server is"
-                )
-        client = redis_class(locator=locator, **options)
-        self._nodes.add(client.node)
+        options = {**self.connection_kwargs, **kwargs, "is_master": is_master}
+        client_only = {name: options.pop(name) for name in _CLIENT_ONLY if name in options}
+        pool = pool_class(service_name, self, **options)
+        client = redis_class.from_pool(pool)
+        if client_only.get("retry") is not None:
+            client.set_retry(client_only["retry"])
+        if check_bool("connect_now", client_only.get("connect_now", False)):
+            client.node.shared_connection()
         return client
+
+    def _locator_for(self, service_name: str, is_master: bool) -> Any:
+        """The locator a new pool of ``service_name`` connects through: the
+        service's one primary locator, or a replicas' locator of its own."""
+        if not is_master:
+            replicas = _ReplicaLocator(self, service_name)
+            self._watch.replicas.add(replicas)
+            return replicas
+        locator = self._watch.locators.get(service_name)
+        if locator is None:
+            locator = self._watch.locators[service_name] = _PrimaryLocator(self, service_name)
+        return locator
 
     # ------------------------------------------------------------------
     # Lifecycle

@@ -19,6 +19,7 @@ from typing import Any
 
 import gevent
 import gevent.event
+import gevent.monkey
 import pytest
 import redis
 import redis.backoff
@@ -39,7 +40,7 @@ from greenpool.redis import (
 )
 from greenpool.redis.exceptions import DemotedReply, error_from_reply
 from greenpool.redis.sentinel import TRUST_SECONDS
-from greenpool.testing import RedisSentinelSet, SentinelFailover, TcpProxy
+from greenpool.testing import RedisSentinelSet, SentinelFailover, TcpProxy, free_port
 
 SERVICE = "mymaster"
 
@@ -685,3 +686,278 @@ def test_sentinel_replies_follow_the_clients_mode_as_redis_py(
         for method in ("sentinel_master", "sentinel_slaves", "sentinel_sentinels"):
             assert shape(getattr(ours, method)(name)) == shape(getattr(theirs, method)(name))
         assert shape(ours.sentinel_masters()[name]) == shape(theirs.sentinel_masters()[name])
+
+
+# ------------------------------------------------------------------ redis-py's sentinel API
+
+
+def _raised(call: Callable[[], Any]) -> type[BaseException] | None:
+    try:
+        call()
+    except Exception as exc:
+        return type(exc)
+    return None
+
+
+def test_a_service_nobody_knows_raises_the_not_found_errors_as_redis_py(
+    redis_sentinel: RedisSentinelSet, sentinel: Sentinel
+) -> None:
+    # redis-py's clients raise MasterNotFoundError / SlaveNotFoundError from the
+    # command itself; greenpool's raised a plain ConnectionError naming
+    # localhost:6379, which `except MasterNotFoundError` did not catch.
+    reference = redis.sentinel.Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=2)
+    assert _raised(reference.master_for("nosuch").ping) is redis.sentinel.MasterNotFoundError
+    assert _raised(reference.slave_for("nosuch").ping) is redis.sentinel.SlaveNotFoundError
+    reference.close()
+    master = sentinel.master_for("nosuch")
+    replica = sentinel.slave_for("nosuch")
+    for call in (master.ping, lambda: master.blpop(["t:sentinel:none"], timeout=0.01),
+                 lambda: master.pipeline().incr("t:sentinel:n").execute()):
+        with pytest.raises(MasterNotFoundError, match="nosuch") as info:
+            call()
+        assert "localhost" not in str(info.value)
+    for call in (replica.ping, lambda: replica.blpop(["t:sentinel:none"], timeout=0.01)):
+        with pytest.raises(SlaveNotFoundError, match="nosuch"):
+            call()
+    master.close()
+    replica.close()
+
+
+def _last_command(sentinel_set: RedisSentinelSet, name: str) -> str:
+    """The last command of the primary's connection named ``name`` (CLIENT LIST)."""
+    with redis.Redis(host="127.0.0.1", port=sentinel_set.primary().port) as admin:
+        for entry in admin.client_list():
+            if entry["name"] == name:
+                return str(entry["cmd"])
+    raise AssertionError(f"no connection named {name}")
+
+
+def test_sentinel_connection_pool_as_redis_py(redis_sentinel: RedisSentinelSet) -> None:
+    # redis-py's pool class and its members, which code written for
+    # redis.sentinel uses: master_for's client's connection_pool, its
+    # master_address, get_master_address(), rotate_slaves(), check_connection,
+    # Redis(connection_pool=SentinelConnectionPool(...)).
+    from greenpool.redis.sentinel import (
+        ReplicaNotFoundError,
+        SentinelConnectionPool,
+        SentinelManagedConnection,
+        SentinelManagedSSLConnection,
+    )
+
+    addresses = redis_sentinel.sentinel_addresses
+    primary = ("127.0.0.1", redis_sentinel.primary().port)
+    replicas = {("127.0.0.1", s.port) for s in redis_sentinel.replicas()}
+    assert ReplicaNotFoundError is SlaveNotFoundError
+    theirs = redis.sentinel.Sentinel(addresses, socket_timeout=2)
+    ours = Sentinel(addresses, socket_timeout=2)
+    for manager, pool_class, not_found in (
+        (theirs, redis.sentinel.SentinelConnectionPool, redis.sentinel.SlaveNotFoundError),
+        (ours, SentinelConnectionPool, SlaveNotFoundError),
+    ):
+        master = manager.master_for(SERVICE, db=0, check_connection=True)
+        pool = master.connection_pool
+        assert type(pool) is pool_class
+        assert (pool.service_name, pool.is_master, pool.check_connection) == (SERVICE, True, True)
+        assert pool.master_address is None  # nothing asked yet
+        assert master.ping() is True
+        assert pool.master_address == primary
+        assert pool.get_master_address() == primary
+        assert master.auto_close_connection_pool is True
+        replica = manager.slave_for(SERVICE)
+        assert replica.connection_pool.is_master is False
+        assert replica.connection_pool.master_address is None
+        rotation = replica.connection_pool.rotate_slaves()
+        assert {next(rotation), next(rotation)} == replicas
+        assert next(rotation) == primary  # then the primary
+        with pytest.raises(not_found, match=SERVICE):
+            next(rotation)
+        # Round robin across calls: the next rotation starts at the other replica.
+        first = next(replica.connection_pool.rotate_replicas())
+        assert next(replica.connection_pool.rotate_replicas()) == (replicas - {first}).pop()
+        # A pool built by hand and shared, as redis-py's code does.
+        shared = pool_class(SERVICE, manager, is_master=True)
+        client = (Redis if manager is ours else redis.Redis)(connection_pool=shared)
+        assert client.auto_close_connection_pool is False
+        assert client.set("t:sentinel:pool", "1") is True
+        client.close()
+        owner = (Redis if manager is ours else redis.Redis).from_pool(shared)
+        assert owner.get("t:sentinel:pool") == b"1"  # close() left the pool open
+        assert owner.auto_close_connection_pool is True
+        owner.delete("t:sentinel:pool")
+        owner.close()
+        master.close()
+        replica.close()
+    theirs.close()
+
+    # check_connection: a PING on each new connection before its first command.
+    for check, last in ((True, "ping"), (False, "client|setname")):
+        name = f"t-check-{check}".lower()
+        client = ours.master_for(SERVICE, client_name=name, pool_size=1, check_connection=check)
+        client.node.shared_connection()
+        assert _last_command(redis_sentinel, name) == last
+        client.close()
+    # master_for's pool class: greenpool's or a subclass; redis-py's is refused.
+
+    class Counted(SentinelConnectionPool):
+        made = 0
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            Counted.made += 1
+            super().__init__(*args, **kwargs)
+
+    class Mine(Redis):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.mine = True
+
+    client = ours.master_for(SERVICE, redis_class=Mine, connection_pool_class=Counted,
+                             connection_class=SentinelManagedConnection)
+    assert Counted.made == 1 and client.mine and client.ping()
+    assert type(client.connection_pool) is Counted
+    client.close()
+    assert client.connection_pool.closed  # the client's own pool
+    # retry and connect_now are the client's, not the pool's.
+    retry = redis.retry.Retry(redis.backoff.NoBackoff(), 1)
+    client = ours.master_for(SERVICE, retry=retry, connect_now=True)
+    assert client.get_retry() is retry
+    assert client.connections_used()["shared"] >= 1
+    client.close()
+    tls = ours.slave_for(SERVICE, connection_class=SentinelManagedSSLConnection)
+    assert tls.settings.ssl_context is not None
+    tls.close()
+    for call, argument in (
+        (lambda: ours.master_for(
+            SERVICE, connection_pool_class=redis.sentinel.SentinelConnectionPool),
+         "connection_pool_class"),
+        (lambda: ours.master_for(SERVICE, connection_class=redis.connection.Connection),
+         "connection_class"),
+        (lambda: ours.master_for(SERVICE, check_connection="yes"), "check_connection"),
+        (lambda: SentinelConnectionPool(SERVICE, theirs), "sentinel_manager"),  # type: ignore[arg-type]
+        (lambda: SentinelConnectionPool(SERVICE, ours, port=1), "port"),
+        (lambda: SentinelManagedConnection(), "connection_class"),
+    ):
+        with pytest.raises(ConfigurationError) as info:
+            call()
+        assert info.value.argument == argument
+    secret = Sentinel(addresses, password="s3cret-sentinel")
+    pool = SentinelConnectionPool(SERVICE, secret, password="s3cret-pool")
+    assert "s3cret" not in repr(pool) and SERVICE in repr(pool)
+    pool.close()
+    secret.close()
+    ours.close()
+    with pytest.raises(ConnectionError, match="closed"):
+        SentinelConnectionPool(SERVICE, ours)
+
+
+def test_a_sentinel_down_or_silent_is_skipped_as_redis_py(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    # What redis-py's fake-sentinel tests (test_discover_master_sentinel_down,
+    # ..._timeout, test_discover_slaves) check, with real sentinels: one that
+    # refuses and one that never answers, first in the list.
+    silent = TcpProxy(*redis_sentinel.sentinel_addresses[0])
+    silent.start()
+    try:
+        silent.blackhole()
+        addresses = [("127.0.0.1", free_port()), (silent.host, silent.port),
+                     *redis_sentinel.sentinel_addresses]
+        primary = ("127.0.0.1", redis_sentinel.primary().port)
+        replicas = sorted(("127.0.0.1", s.port) for s in redis_sentinel.replicas())
+        theirs = redis.sentinel.Sentinel(addresses, socket_timeout=0.5)
+        ours = Sentinel(addresses, socket_timeout=0.5)
+        for manager in (theirs, ours):
+            assert manager.discover_master(SERVICE) == primary
+            assert sorted(manager.discover_slaves(SERVICE)) == replicas
+            assert sorted(manager.discover_replicas(SERVICE)) == replicas
+        client = ours.master_for(SERVICE)
+        assert client.ping() is True
+        client.close()
+        ours.close()
+        theirs.close()
+    finally:
+        silent.stop()
+
+
+def test_a_blocked_hub_does_not_fail_the_next_discovery(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    # A discovery waits for the sentinels' answers up to socket_timeout.  That
+    # wait was a loop timer read from the hub's cached time, stale after the
+    # hub was blocked (blocking code, a CPU-bound greenlet) for longer than
+    # the timeout: the next discovery gave up at once, MasterNotFoundError
+    # with every sentinel up (redis-py's tests met it, after redis-py's own
+    # blocking calls).
+    blocking_sleep = gevent.monkey.get_original("time", "sleep")
+    primary = ("127.0.0.1", redis_sentinel.primary().port)
+    manager = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=0.2)
+    client = manager.master_for(SERVICE)
+    for _ in range(3):
+        gevent.sleep(0.001)
+        blocking_sleep(0.4)
+        assert manager.discover_master(SERVICE) == primary
+    gevent.sleep(0.001)
+    blocking_sleep(0.4)
+    assert client.ping() is True  # its first connect discovers
+    client.close()
+    manager.close()
+
+
+def test_a_connect_timing_out_names_the_service_not_a_default_address(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    # Every sentinel silent: the connect times out while asking them.  The
+    # error named "localhost:6379", the unused default of the client's settings.
+    silent = [TcpProxy(host, port) for host, port in redis_sentinel.sentinel_addresses]
+    for proxy in silent:
+        proxy.start()
+        proxy.blackhole()
+    try:
+        manager = Sentinel([(p.host, p.port) for p in silent], socket_timeout=1.0)
+        for client in (manager.master_for(SERVICE, socket_connect_timeout=0.3),
+                       manager.slave_for(SERVICE, socket_connect_timeout=0.3)):
+            with pytest.raises(ConnectionError) as info:
+                client.ping()
+            assert "localhost" not in str(info.value) and SERVICE in str(info.value)
+            assert info.value.address is not None and SERVICE in info.value.address
+            client.close()
+        manager.close()
+        # No socket_timeout: a discovery still ends, within one ask's time
+        # (the connect's timeout and 1 s for each of its two requests).
+        manager = Sentinel([(p.host, p.port) for p in silent],
+                           sentinel_kwargs={"socket_connect_timeout": 0.2})
+        started = time.monotonic()
+        with pytest.raises(MasterNotFoundError):
+            manager.discover_master(SERVICE)
+        assert 1.0 <= time.monotonic() - started < 3.0
+        manager.close()
+    finally:
+        for proxy in silent:
+            proxy.stop()
+
+
+def test_distant_sentinels_answer_within_socket_timeout_as_with_redis_py(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    # Sentinels 100 ms away: every round trip takes 0.2 s, within a
+    # socket_timeout of 0.3 s, so redis-py's discovery succeeds.  greenpool's
+    # gave the whole discovery (two round trips per sentinel) that 0.3 s and
+    # failed with MasterNotFoundError when none had answered both by then.
+    far = [TcpProxy(host, port) for host, port in redis_sentinel.sentinel_addresses]
+    for proxy in far:
+        proxy.start()
+        proxy.delay(0.1)
+    try:
+        addresses = [(p.host, p.port) for p in far]
+        primary = ("127.0.0.1", redis_sentinel.primary().port)
+        theirs = redis.sentinel.Sentinel(addresses, socket_timeout=0.3)
+        ours = Sentinel(addresses, socket_timeout=0.3)
+        for manager in (ours, theirs):
+            assert manager.discover_master(SERVICE) == primary
+        client = ours.master_for(SERVICE)
+        assert client.ping() is True
+        client.close()
+        ours.close()
+        theirs.close()
+    finally:
+        for proxy in far:
+            proxy.stop()
