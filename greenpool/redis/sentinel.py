@@ -10,7 +10,10 @@ the server is before it connects.
 
 **Finding the primary.**  A discovery asks every sentinel at once
 (``SENTINEL GET-MASTER-ADDR-BY-NAME`` and ``SENTINEL MASTER``) and keeps the
-answer with the highest configuration epoch.  A sentinel in the middle of a
+answer with the highest configuration epoch (it waits for every sentinel,
+or, once a majority has replied with a usable answer, for the others only
+as long again: a sentinel that never answers does not hold every
+discovery for its ``socket_timeout``).  A sentinel in the middle of a
 failover names the promoted replica in ``GET-MASTER-ADDR-BY-NAME`` before
 its ``SENTINEL MASTER`` changes: that answer counts as one epoch newer, so
 the client follows the promoted replica as early as the sentinels report
@@ -336,6 +339,8 @@ class Sentinel(SentinelCommands):
         self._first_answer_timeout = (
             connect if connect is not None else self._ask_timeout
         ) + 2 * self._ask_timeout
+        #: The sentinel that answered last (discover_slaves asks it first).
+        self._answered: Redis | None = None
         self._counters = {
             "discoveries": 0, "polls": 0, "announcements": 0, "moves": 0, "replica_moves": 0,
         }
@@ -385,7 +390,9 @@ class Sentinel(SentinelCommands):
 
         Asks every sentinel at once and keeps the newest answer (see the
         module docs): blocks up to the sentinels' ``socket_timeout`` (1 s
-        without one) for all of them, then, if none has answered yet, for
+        without one) for all of them, or, once more than half have replied
+        with a usable answer among them, for the others only as long again
+        as that took; then, if none has answered yet, for
         the first answer, up to the time one sentinel's connect and two
         requests may take (``socket_connect_timeout`` plus twice that),
         since redis-py gives each sentinel's operations a timeout each.
@@ -417,25 +424,64 @@ class Sentinel(SentinelCommands):
                     "SENTINEL", "GET-MASTER-ADDR-BY-NAME", service_name
                 )
                 answers.append((address, state))
+                self._answered = sentinel
             except (ConnectionError, TimeoutError, ResponseError) as exc:
                 errors.append(f"{sentinel.settings.address}: {exc!r}")
 
         asking = [gevent.spawn(ask, sentinel) for sentinel in self.sentinels]
         try:
-            # gevent.Timeout starts on a fresh loop time; joinall's own timeout
-            # reads the hub's cached one, stale after the hub was blocked for
-            # longer than the timeout (the wait then ended at once, unanswered).
-            with gevent.Timeout(self._ask_timeout, False):
-                gevent.joinall(asking)
-            # Nobody has answered yet (a cold start: connect and two round
-            # trips, or distant sentinels): take the first answer, within
-            # the time one ask may take (a connect and two requests).
-            with gevent.Timeout(self._first_answer_timeout - self._ask_timeout, False):
-                for _ in gevent.iwait(asking if not answers else ()):
-                    if answers:
-                        break
+            self._wait_for_answers(asking, answers, service_name)
         finally:
             gevent.killall([g for g in asking if not g.ready()], block=False)
+        best = self._newest(answers, service_name)
+        if best is None:
+            detail = f": {', '.join(errors)}" if errors else ""
+            raise MasterNotFoundError(f"No master found for {service_name!r}{detail}")
+        return self._master_host(best[1]), best[2], best[0]
+
+    def _wait_for_answers(self, asking: list[Any], answers: list[Any], service_name: str) -> None:
+        """Wait for the sentinels asked by ``asking`` (greenlets that append to ``answers``).
+
+        All of them, up to the ask timeout; but once more than half have
+        replied (answered or failed) with a usable answer among them, the
+        others get only as long again as that took: one sentinel that never
+        answers (a host gone, a network partition) no longer holds every
+        discovery, and so every failover, for the whole ``socket_timeout``.
+        None answered by then: the first answer, within one ask's time.
+        """
+        # gevent.Timeout starts on a fresh loop time; joinall's own timeout
+        # reads the hub's cached one, stale after the hub was blocked for
+        # longer than the timeout (the wait then ended at once, unanswered).
+        started = monotonic()
+        majority = len(asking) // 2 + 1
+        replied = 0
+        rest: list[Any] = []
+        with gevent.Timeout(self._ask_timeout, False):
+            for _ in gevent.iwait(asking):
+                replied += 1
+                if replied == len(asking):
+                    break
+                if replied >= majority and self._newest(answers, service_name) is not None:
+                    rest = [g for g in asking if not g.ready()]
+                    break
+        if rest:
+            elapsed = monotonic() - started
+            grace = min(max(elapsed, 0.005), self._ask_timeout - elapsed)
+            if grace > 0:
+                with gevent.Timeout(grace, False):
+                    gevent.joinall(rest)
+        # Nobody has answered yet (a cold start: connect and two round
+        # trips, or distant sentinels): take the first answer, within the
+        # time one ask may take (a connect and two requests).
+        with gevent.Timeout(self._first_answer_timeout - self._ask_timeout, False):
+            for _ in gevent.iwait(asking if not answers else ()):
+                if answers:
+                    break
+
+    def _newest(
+        self, answers: list[tuple[Any, dict[str, Any]]], service_name: str
+    ) -> tuple[int, str, int] | None:
+        """``(epoch, host, port)`` of the newest usable answer, None when none is usable."""
         best: tuple[int, str, int] | None = None
         for address, state in answers:
             if not address:
@@ -451,10 +497,7 @@ class Sentinel(SentinelCommands):
                 continue
             if best is None or epoch > best[0]:
                 best = (epoch, host, port)
-        if best is None:
-            detail = f": {', '.join(errors)}" if errors else ""
-            raise MasterNotFoundError(f"No master found for {service_name!r}{detail}")
-        return self._master_host(best[1]), best[2], best[0]
+        return best
 
     def _master_host(self, host: str) -> str:
         return self._force_master_ip if self._force_master_ip is not None else host
@@ -472,21 +515,29 @@ class Sentinel(SentinelCommands):
 
     def discover_slaves(self, service_name: str) -> list[tuple[str, int]]:
         """The replicas of ``service_name`` that are up, as ``(ip, port)`` pairs:
-        the first sentinel (in order) that lists any; ``[]`` if none does.
-        Blocks on each sentinel asked in turn.  Raises
+        the first sentinel that lists any, asked in turn (the one that
+        answered last first, then in order); ``[]`` if none does.  Blocks on
+        each sentinel asked, up to its ``socket_timeout``.  Raises
         :class:`~greenpool.ConnectionError` after :meth:`close`."""
         self._check_open()
         return self._find_slaves(service_name)
 
     def _find_slaves(self, service_name: str) -> list[tuple[str, int]]:
         pid = _fork.pid
-        for sentinel in self.sentinels:
+        # Asked in turn, the one that answered last first (as redis-py puts
+        # the sentinel that answered at the head of its list): a sentinel
+        # that never answers costs a socket_timeout once, not at every call.
+        answered = self._answered
+        order = [answered] if answered is not None else []
+        order += [sentinel for sentinel in self.sentinels if sentinel is not answered]
+        for sentinel in order:
             _same_process(pid)
             try:
                 slaves = self.filter_slaves(sentinel.sentinel_slaves(service_name))
             except (ConnectionError, TimeoutError, ResponseError):
                 continue
             if slaves:
+                self._answered = sentinel
                 return slaves
         return []
 
