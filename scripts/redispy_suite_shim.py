@@ -176,7 +176,9 @@ def start(server):
 
 
 def pytest_configure(config):
-    config.option.redis_url = start(RedisServer())
+    # DEBUG enabled, as in redis-py's test images: its tests make error
+    # replies with DEBUG ERROR (LOADING, READONLY, OOM, WRONGPASS ...)
+    config.option.redis_url = start(RedisServer(extra_args=["--enable-debug-command", "yes"]))
     config.option.redis_mod_url = "redis://127.0.0.1:1"
     if any("test_sentinel" in arg for arg in config.args):
         # a primary, a replica and three sentinels watching it as the
