@@ -195,8 +195,12 @@ class Node:
         try:
             return shared.wait_for_connection(self._settings.socket_connect_timeout)
         except (IndexError, OSError) as exc:
+            # a refused or failed socket says so as redis-py does ("Error 111
+            # connecting to host:port. Connection refused."); other failures
+            # (credentials, handshake, timeout) name the server first
+            refused = type(exc) is ConnectionError and isinstance(exc.__cause__, OSError)
             raise ConnectionError(
-                f"cannot reach redis at {self._settings.address}: {exc}",
+                str(exc) if refused else f"cannot reach redis at {self._settings.address}: {exc}",
                 str(self._settings.address),
             ) from exc
 

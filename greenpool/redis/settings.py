@@ -204,7 +204,7 @@ class RedisSettings:
         before each connect, and its codec is the one the locator wraps.
         """
         locator = self.locator
-        return Connection(
+        return RedisConnection(
             self.address,
             codec=self.codec if locator is None else partial(_watched, locator, self.codec),
             locate=None if locator is None else locator.locate,
@@ -308,6 +308,20 @@ class RedisSettings:
             return f"unix://{self.address.path}?db={self.db}"
         scheme = "rediss" if self.ssl_context is not None else "redis"
         return f"{scheme}://{self.address}/{self.db}"
+
+
+class RedisConnection(Connection):
+    """A green connection to Redis: its failed connects are worded as redis-py's."""
+
+    def connect_failure(self, exc: BaseException) -> str:
+        """redis-py's message for a failed connect: ``Error 111 connecting to
+        host:port. Connection refused.`` (a unix socket: its path), or ``Error
+        connecting to host:port. <reason>.`` when the error has no number."""
+        address = self.address
+        where = address.path if address.path is not None else f"{address.host}:{address.port}"
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return f"Error {exc.errno} connecting to {where}. {exc.strerror}."
+        return f"Error connecting to {where}. {exc}."
 
 
 def _watched(locator: Any, codec: Callable[[], RespCodec]) -> Any:

@@ -413,3 +413,42 @@ def test_redis_py_arguments_greenpool_does_not_do_are_refused(name: str) -> None
     with pytest.raises(ConfigurationError) as info:
         Redis(**{name: on})  # type: ignore[arg-type]
     assert info.value.argument == name
+
+
+# ------------------------------------------------------- connects refused, pools owned
+
+
+def _refused(client: Any, use: str) -> BaseException:
+    try:
+        if use == "command":
+            client.ping()
+        elif use == "pipeline":
+            client.pipeline().set("k", 1).execute()
+        else:
+            client.pubsub().subscribe("news")
+    except Exception as exc:  # the error is what is compared
+        return exc
+    raise AssertionError("connected to nothing")
+
+
+@pytest.mark.parametrize("use", ["command", "pipeline", "pubsub"])
+def test_a_refused_connect_is_worded_as_redis_pys(tmp_path: Any, use: str) -> None:
+    # redis-py: "Error 111 connecting to host:port. Connection refused.";
+    # greenpool said "cannot reach redis at ...: redis host:port/0: cannot connect: ..."
+    from greenpool.testing import free_port
+
+    port = free_port()
+    path = str(tmp_path / "none.sock")
+    for kwargs in ({"host": "127.0.0.1", "port": port}, {"unix_socket_path": path}):
+        once = redis.retry.Retry(redis.backoff.NoBackoff(), 0)  # redis-py's tries once, too
+        theirs = redis.Redis(**kwargs, retry=once)  # type: ignore[arg-type]
+        ours = Redis(**kwargs)  # type: ignore[arg-type]
+        try:
+            expected, got = _refused(theirs, use), _refused(ours, use)
+        finally:
+            theirs.close()
+            ours.close()
+        assert isinstance(got, ConnectionError)
+        assert str(got) == str(expected)
+    assert str(got) == f"Error 2 connecting to {path}. No such file or directory."
+
