@@ -577,6 +577,29 @@ class Redis(Commands):
         return self._node.get_encoder()
 
     @property
+    def auto_close_connection_pool(self) -> bool:
+        """redis-py's flag: whether :meth:`close` closes the client's pool too.
+
+        True for a client that made its own connections (``Redis(...)``,
+        :meth:`from_url`) or was given one with :meth:`from_pool`; False
+        with ``connection_pool=`` (the pool may be shared).  Setting it
+        True hands the pool to the client, as redis-py's older idiom
+        ``Redis(connection_pool=pool)`` then ``auto_close_connection_pool = True``
+        does.
+        """
+        return self._owns_node
+
+    @auto_close_connection_pool.setter
+    def auto_close_connection_pool(self, value: bool) -> None:
+        self._owns_node = check_bool("auto_close_connection_pool", value)
+
+    @property
+    def connection(self) -> None:
+        """None, as redis-py's ``connection`` is for a client made without
+        ``single_connection_client``: commands go through the client's pools."""
+        return None
+
+    @property
     def connection_pool(self) -> Node:
         """The client's :class:`~greenpool.redis.node.Node`, in the role of redis-py's
         ``connection_pool``: ``disconnect()``, ``reset()``, ``connection_kwargs``,

@@ -452,3 +452,31 @@ def test_a_refused_connect_is_worded_as_redis_pys(tmp_path: Any, use: str) -> No
         assert str(got) == str(expected)
     assert str(got) == f"Error 2 connecting to {path}. No such file or directory."
 
+
+def test_auto_close_connection_pool_as_redis_pys(redis_server: RedisServer) -> None:
+    import greenpool.redis as gr
+
+    url = redis_server.url
+    for lib in (redis, gr):
+        own = lib.Redis.from_url(url)
+        assert own.auto_close_connection_pool is True
+        assert own.connection is None  # not a single-connection client
+        own.close()
+        pool = lib.ConnectionPool.from_url(url)
+        shared = lib.Redis(connection_pool=pool)
+        assert shared.auto_close_connection_pool is False
+        shared.close()  # leaves the pool open
+        with lib.Redis(connection_pool=pool) as again:
+            assert again.ping() is True
+        handed = lib.Redis(connection_pool=pool)
+        handed.auto_close_connection_pool = True  # redis-py's older idiom: the client owns it
+        handed.ping()
+        handed.close()
+        pool2 = lib.ConnectionPool.from_url(url)
+        owner = lib.Redis.from_pool(pool2)
+        assert owner.auto_close_connection_pool is True
+        owner.close()
+    with pytest.raises(ConfigurationError) as info:
+        Redis.from_url(url).auto_close_connection_pool = "yes"  # type: ignore[assignment]
+    assert info.value.argument == "auto_close_connection_pool"
+
