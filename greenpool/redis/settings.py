@@ -424,11 +424,14 @@ _AS_GREENPOOL_DOES: dict[str, tuple[Any, str]] = {
 def check_as_greenpool_does(name: str, value: Any) -> None:
     """Accept a redis-py option that asks for what greenpool always does
     (``socket_keepalive=True``, ``retry_on_timeout=False``, an empty
-    ``retry_on_error``); raise
+    ``retry_on_error``, a ``maint_notifications_config`` whose ``enabled`` is
+    False); raise
     ConfigurationError, saying why, for any other value."""
     accepted, why = _AS_GREENPOOL_DOES[name]
     if name == "retry_on_error" and value is None:
         return
+    if name == "maint_notifications_config" and getattr(value, "enabled", None) is False:
+        return  # redis-py's MaintNotificationsConfig(enabled=False): off, as here
     if value != accepted or type(value) is not type(accepted):
         raise ConfigurationError(name, value, why)
 

@@ -480,3 +480,21 @@ def test_auto_close_connection_pool_as_redis_pys(redis_server: RedisServer) -> N
         Redis.from_url(url).auto_close_connection_pool = "yes"  # type: ignore[assignment]
     assert info.value.argument == "auto_close_connection_pool"
 
+
+def test_a_disabled_maint_notifications_config_is_taken(redis_server: RedisServer) -> None:
+    # MaintNotificationsConfig(enabled=False) says "off", as None does
+    from redis.maint_notifications import MaintNotificationsConfig
+
+    options = {"host": redis_server.host, "port": redis_server.port,
+               "maint_notifications_config": MaintNotificationsConfig(enabled=False)}
+    theirs, ours = redis.Redis(**options), Redis(**options)  # type: ignore[arg-type]
+    try:
+        assert ours.ping() is theirs.ping() is True
+    finally:
+        ours.close()
+        theirs.close()
+    for on in (MaintNotificationsConfig(enabled=True), MaintNotificationsConfig()):
+        with pytest.raises(ConfigurationError) as info:
+            Redis(maint_notifications_config=on)
+        assert info.value.argument == "maint_notifications_config"
+
