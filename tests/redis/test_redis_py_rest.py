@@ -498,3 +498,50 @@ def test_a_disabled_maint_notifications_config_is_taken(redis_server: RedisServe
             Redis(maint_notifications_config=on)
         assert info.value.argument == "maint_notifications_config"
 
+
+# ---------------------------------------------------------------------- status_code
+
+
+def _error_of(client: Any, *args: Any) -> BaseException:
+    try:
+        client.execute_command(*args)
+    except Exception as exc:  # the error is what is compared
+        return exc
+    raise AssertionError(f"{args[0]} did not fail")
+
+
+def test_error_replies_carry_redis_pys_status_code(redis_server: RedisServer) -> None:
+    # redis-py 8's parser sets status_code to the reply's first word for ERR and
+    # the words it maps to a class; greenpool's errors had no status_code
+    ours = Redis(host=redis_server.host, port=redis_server.port)
+    client = redis.Redis(host=redis_server.host, port=redis_server.port)
+    try:
+        ours.set("t:str", "x")
+        for args in (("EVALSHA", "0" * 40, 0), ("LPUSH", "t:str", 1),
+                     ("NO-SUCH-COMMAND",), ("GET", "a", "b")):
+            theirs, got = _error_of(client, *args), _error_of(ours, *args)
+            assert type(got).__name__ == type(theirs).__name__
+            assert got.status_code == theirs.status_code  # type: ignore[attr-defined]
+        assert _error_of(ours, "EVALSHA", "0" * 40, 0).status_code == "NOSCRIPT"  # type: ignore[attr-defined]
+        # AUTH with no password set: AuthenticationError, status_code "ERR"
+        with pytest.raises(redis.exceptions.AuthenticationError) as theirs_auth:
+            client.auth("secret")
+        with pytest.raises(gex.AuthenticationError) as ours_auth:
+            ours.auth("secret")
+        assert ours_auth.value.status_code == theirs_auth.value.status_code == "ERR"
+    finally:
+        ours.close()
+        client.close()
+
+
+@pytest.mark.parametrize("name", ["ResponseError", "NoScriptError", "BusyLoadingError",
+                                  "AuthenticationError", "AskError", "ReadOnlyError"])
+def test_error_classes_take_redis_pys_status_code(name: str) -> None:
+    import pickle
+
+    message = "3999 127.0.0.1:7001" if name == "AskError" else "boom"
+    theirs = getattr(redis.exceptions, name)(message, status_code="X")
+    ours = getattr(gex, name)(message, status_code="X")
+    assert ours.status_code == theirs.status_code == "X"
+    assert pickle.loads(pickle.dumps(ours)).status_code == "X"
+    assert getattr(gex, name)(message).status_code is None
