@@ -818,6 +818,7 @@ class ConnectionPool(Node):
             ) from None
         probe.close()
         super().__init__(probe.settings, **node_kwargs)
+        self._wait: float | None = node_kwargs.get("pool_timeout", 20.0)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> ConnectionPool:
@@ -837,3 +838,9 @@ class BlockingConnectionPool(ConnectionPool):
     """
 
     _timeout_name = "timeout"
+
+    @property
+    def timeout(self) -> float | None:
+        """How long a caller waits for a dedicated connection (redis-py's
+        ``timeout``): seconds, or None for ever."""
+        return self._wait

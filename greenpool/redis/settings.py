@@ -454,15 +454,17 @@ def parse_url(url: str) -> dict[str, Any]:
     """Turn a ``redis://``, ``rediss://`` or ``unix://`` URL into client keyword arguments.
 
     ``redis://[[user]:password@]host[:port][/db][?option=value...]``;
-    ``unix:///path/to/socket?db=1``.  Raises ConfigurationError (with the
-    password masked) for anything it can't read.
+    ``unix:///path/to/socket?db=1``.  An option with an empty value is left
+    out, as redis-py leaves it.  Raises ConfigurationError (with the password
+    masked) for anything it can't read, a scheme without ``//`` included.
     """
     if not isinstance(url, str):
         raise ConfigurationError("url", url, "must be a string")
     shown = mask_secret(url)
     parts = urllib.parse.urlsplit(url)
     kwargs: dict[str, Any] = {}
-    if parts.scheme not in ("redis", "rediss", "unix"):
+    if parts.scheme not in ("redis", "rediss", "unix") or not url.startswith(f"{parts.scheme}://"):
+        # "redis:host:6379" too: without the slashes the host would be read as the path
         raise ConfigurationError("url", shown, "the scheme must be redis://, rediss:// or unix://")
     if parts.username:
         kwargs["username"] = urllib.parse.unquote(parts.username)
@@ -491,7 +493,8 @@ def parse_url(url: str) -> dict[str, Any]:
                 raise ConfigurationError("url", shown, f"bad database number {path!r}") from None
         if parts.scheme == "rediss":
             kwargs["ssl"] = True
-    for key, values in urllib.parse.parse_qs(parts.query, keep_blank_values=True).items():
+    # An option with no value (``?socket_keepalive=``) is not given, as in redis-py.
+    for key, values in urllib.parse.parse_qs(parts.query).items():
         kind = _URL_OPTIONS.get(key)
         if kind is None:
             raise ConfigurationError("url", shown, f"unknown option {key!r}")

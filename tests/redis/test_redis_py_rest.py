@@ -545,3 +545,52 @@ def test_error_classes_take_redis_pys_status_code(name: str) -> None:
     assert ours.status_code == theirs.status_code == "X"
     assert pickle.loads(pickle.dumps(ours)).status_code == "X"
     assert getattr(gex, name)(message).status_code is None
+
+
+# ---------------------------------------------------------------------- URLs and pools
+
+
+def test_url_options_left_empty_are_not_given() -> None:
+    # redis-py drops "?socket_keepalive=" (no value); greenpool refused it
+    import greenpool.redis as gr
+
+    url = "redis://localhost/2?socket_timeout=20&socket_keepalive=&client_name=&max_connections=10"
+    for lib in (redis, gr):
+        pool = lib.ConnectionPool.from_url(url)
+        assert pool.connection_kwargs["socket_timeout"] == 20.0
+        assert pool.connection_kwargs["db"] == 2
+        assert pool.connection_kwargs.get("client_name") is None
+        assert pool.max_connections == 10
+
+
+@pytest.mark.parametrize("url", ["redis:foo.bar.com:12345", "rediss:h:1", "unix:/tmp/r.sock",
+                                 "localhost"])
+def test_a_url_without_its_slashes_is_refused(url: str) -> None:
+    # greenpool read "redis:host:port" as a path, and complained of a bad database number
+    with pytest.raises(ValueError, match="schemes"):
+        redis.ConnectionPool.from_url(url)
+    with pytest.raises(ConfigurationError, match=r"scheme must be redis://") as info:
+        Redis.from_url(url)
+    assert isinstance(info.value, ValueError) and info.value.argument == "url"
+
+
+def test_blocking_pool_waits_its_timeout_then_raises(redis_server: RedisServer) -> None:
+    import time
+
+    import greenpool.redis as gr
+
+    url = f"{redis_server.url}?timeout=42"
+    assert gr.BlockingConnectionPool.from_url(url).timeout == \
+        redis.BlockingConnectionPool.from_url(url).timeout == 42.0
+    pool = gr.BlockingConnectionPool.from_url(redis_server.url, max_connections=1, timeout=0.2)
+    r = Redis(connection_pool=pool)
+    try:
+        with r.pipeline() as held:
+            held.watch("t:held")  # holds the one dedicated connection
+            start = time.monotonic()
+            with pytest.raises(gex.ConnectionError) as info:  # redis-py's ConnectionError
+                r.blpop(["t:empty"], timeout=1)
+            assert time.monotonic() - start >= 0.2
+            assert isinstance(info.value, gex.MaxConnectionsError)
+    finally:
+        pool.disconnect()
