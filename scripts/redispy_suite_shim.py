@@ -4,7 +4,8 @@ See docs/redis.md, "redis-py's own tests", for the command.  Copy this file
 next to redis-py's ``tests`` package (from its sdist) as
 ``greenpool_shim.py`` and load it with ``-p greenpool_shim``.
 
-It starts a redis-server on a free loopback port (at ``pytest_configure``);
+It starts a redis-server on a free loopback port, DEBUG enabled (at
+``pytest_configure``);
 rebinds ``redis.Redis``,
 ``redis.StrictRedis``, ``redis.client.Redis/Pipeline/PubSub``,
 ``redis.lock.Lock``, ``redis.commands.core.Script``, ``redis.Subscription``,
