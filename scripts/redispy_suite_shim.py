@@ -4,7 +4,8 @@ See docs/redis.md, "redis-py's own tests", for the command.  Copy this file
 next to redis-py's ``tests`` package (from its sdist) as
 ``greenpool_shim.py`` and load it with ``-p greenpool_shim``.
 
-It starts a redis-server on a free loopback port (at ``pytest_configure``);
+It starts a redis-server on a free loopback port, DEBUG enabled (at
+``pytest_configure``);
 rebinds ``redis.Redis``,
 ``redis.StrictRedis``, ``redis.client.Redis/Pipeline/PubSub``,
 ``redis.lock.Lock``, ``redis.commands.core.Script``, ``redis.Subscription``,
@@ -183,7 +184,9 @@ def start(server):
 
 
 def pytest_configure(config):
-    config.option.redis_url = start(RedisServer())
+    # DEBUG enabled, as in redis-py's test images: its tests make error
+    # replies with DEBUG ERROR (LOADING, READONLY, OOM, WRONGPASS ...)
+    config.option.redis_url = start(RedisServer(extra_args=["--enable-debug-command", "yes"]))
     config.option.redis_mod_url = "redis://127.0.0.1:1"
     if any("test_sentinel" in arg for arg in config.args):
         # a primary, a replica and three sentinels watching it as the

@@ -579,15 +579,26 @@ class Redis(Commands):
 
     @property
     def auto_close_connection_pool(self) -> bool:
-        """Whether :meth:`close` closes :attr:`connection_pool` (redis-py's
-        attribute): True for a client that made its own, or was made with
-        :meth:`from_pool`; False for one given ``connection_pool=``, whose
-        pool others may share.  Settable, as redis-py's is."""
+        """redis-py's flag: whether :meth:`close` closes the client's pool too.
+
+        True for a client that made its own connections (``Redis(...)``,
+        :meth:`from_url`) or was given one with :meth:`from_pool`; False
+        with ``connection_pool=`` (the pool may be shared).  Setting it
+        True hands the pool to the client, as redis-py's older idiom
+        ``Redis(connection_pool=pool)`` then ``auto_close_connection_pool = True``
+        does.
+        """
         return self._owns_node
 
     @auto_close_connection_pool.setter
     def auto_close_connection_pool(self, value: bool) -> None:
         self._owns_node = check_bool("auto_close_connection_pool", value)
+
+    @property
+    def connection(self) -> None:
+        """None, as redis-py's ``connection`` is for a client made without
+        ``single_connection_client``: commands go through the client's pools."""
+        return None
 
     @property
     def connection_pool(self) -> Node:
@@ -808,6 +819,7 @@ class ConnectionPool(Node):
             ) from None
         probe.close()
         super().__init__(probe.settings, **node_kwargs)
+        self._wait: float | None = node_kwargs.get("pool_timeout", 20.0)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> ConnectionPool:
@@ -827,3 +839,9 @@ class BlockingConnectionPool(ConnectionPool):
     """
 
     _timeout_name = "timeout"
+
+    @property
+    def timeout(self) -> float | None:
+        """How long a caller waits for a dedicated connection (redis-py's
+        ``timeout``): seconds, or None for ever."""
+        return self._wait

@@ -95,7 +95,20 @@ requests on it fail with :class:`ConnectionError` caused by this error."""
 
 
 class ResponseError(ReplyError):
-    """The server answered with an error.  :attr:`kind` is its first word (``ERR``...)."""
+    """The server answered with an error.  :attr:`kind` is its first word (``ERR``...).
+
+    :attr:`status_code` is that word too when redis-py 8's parser sets it: for
+    ``ERR`` and the words that pick a class (``NOSCRIPT``, ``LOADING``,
+    ``MOVED`` ...); None for the others (``WRONGTYPE``) and for an error made
+    in code, unless given as redis-py's ``status_code=`` keyword.
+    """
+
+    def __init__(self, message: str = "", *, status_code: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message,), self.__dict__)
 
 
 class NoScriptError(ResponseError):
@@ -154,12 +167,23 @@ class BusyLoadingError(ConnectionError, ResponseError):
     (it is an error reply: the connection stays usable).
     """
 
-    def __init__(self, message: str = "", address: str | None = None) -> None:
+    def __init__(self, message: str = "", address: str | None = None, *,
+                 status_code: str | None = None) -> None:
         super().__init__(message, address)
+        self.status_code = status_code
 
 
 class AuthenticationError(ConnectionError):
-    """The server refused the credentials (the message never contains them)."""
+    """The server refused the credentials (the message never contains them).
+
+    :attr:`status_code`: the reply's first word (``WRONGPASS``, ``NOAUTH``,
+    ``ERR``) as redis-py's parser sets it, else None.
+    """
+
+    def __init__(self, message: str = "", address: str | None = None, *,
+                 status_code: str | None = None) -> None:
+        super().__init__(message, address)
+        self.status_code = status_code
 
 
 class AuthorizationError(ConnectionError):
@@ -273,8 +297,8 @@ class AskError(ResponseError):
     :attr:`port` say where.
     """
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, status_code: str | None = None) -> None:
+        super().__init__(message, status_code=status_code)
         words = message.split()
         if words and words[0] in ("ASK", "MOVED"):
             words = words[1:]
@@ -345,9 +369,18 @@ def error_from_reply(reply: Any) -> Exception:
     if kind == "ERR":
         cls = _BY_ERR_MESSAGE.get(reply.message[4:], ResponseError)
     else:
-        cls = _BY_KIND.get(kind, ResponseError)
+        mapped = _BY_KIND.get(kind)
+        if mapped is None:  # a word redis-py's parser does not map: no status_code
+            return ResponseError(reply.message)
+        cls = mapped
+    if issubclass(cls, _WITH_STATUS_CODE):
+        return cls(reply.message, status_code=kind)
     return cls(reply.message)
 
+
+# The classes made with redis-py's status_code= (the others are greenpool's
+# own ConnectionError, which takes none).
+_WITH_STATUS_CODE = (ResponseError, AuthenticationError)
 
 #: Types of reply that mean "this request failed" (checked with ``type(x) in``).
 FAILED_REPLIES = frozenset([ReplyError, UndecodableReply, DemotedReply])

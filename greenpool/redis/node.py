@@ -206,10 +206,16 @@ class Node:
             raise  # the locator's own error (MasterNotFoundError ...), by name
         except (IndexError, OSError) as exc:
             # A located server (Sentinel's) is named by its locator: the
-            # settings' own address is an unused default.
+            # settings' own address is an unused default.  A refused or
+            # failed socket says so as redis-py does ("Error 111 connecting
+            # to host:port. Connection refused."); other failures
+            # (credentials, handshake, timeout) name the server first.
             where = (self._settings.describe() if self._settings.locator is not None
                      else str(self._settings.address))
-            raise ConnectionError(f"cannot reach redis at {where}: {exc}", where) from exc
+            refused = type(exc) is ConnectionError and isinstance(exc.__cause__, OSError)
+            raise ConnectionError(
+                str(exc) if refused else f"cannot reach redis at {where}: {exc}", where
+            ) from exc
 
     def set_everywhere(self, name: str, args: tuple[Any, ...]) -> Any:
         """Run a per-connection setting (``CLIENT SETNAME x``, ``AUTH``) on every connection.

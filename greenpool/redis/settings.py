@@ -204,7 +204,7 @@ class RedisSettings:
         before each connect, and its codec is the one the locator wraps.
         """
         locator = self.locator
-        return Connection(
+        return RedisConnection(
             self.address,
             codec=self.codec if locator is None else partial(_watched, locator, self.codec),
             locate=None if locator is None else locator.locate,
@@ -310,6 +310,20 @@ class RedisSettings:
         return f"{scheme}://{self.address}/{self.db}"
 
 
+class RedisConnection(Connection):
+    """A green connection to Redis: its failed connects are worded as redis-py's."""
+
+    def connect_failure(self, exc: BaseException) -> str:
+        """redis-py's message for a failed connect: ``Error 111 connecting to
+        host:port. Connection refused.`` (a unix socket: its path), or ``Error
+        connecting to host:port. <reason>.`` when the error has no number."""
+        address = self.address
+        where = address.path if address.path is not None else f"{address.host}:{address.port}"
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return f"Error {exc.errno} connecting to {where}. {exc.strerror}."
+        return f"Error connecting to {where}. {exc}."
+
+
 def _watched(locator: Any, codec: Callable[[], RespCodec]) -> Any:
     return locator.watch(codec())
 
@@ -410,11 +424,14 @@ _AS_GREENPOOL_DOES: dict[str, tuple[Any, str]] = {
 def check_as_greenpool_does(name: str, value: Any) -> None:
     """Accept a redis-py option that asks for what greenpool always does
     (``socket_keepalive=True``, ``retry_on_timeout=False``, an empty
-    ``retry_on_error``); raise
+    ``retry_on_error``, a ``maint_notifications_config`` whose ``enabled`` is
+    False); raise
     ConfigurationError, saying why, for any other value."""
     accepted, why = _AS_GREENPOOL_DOES[name]
     if name == "retry_on_error" and value is None:
         return
+    if name == "maint_notifications_config" and getattr(value, "enabled", None) is False:
+        return  # redis-py's MaintNotificationsConfig(enabled=False): off, as here
     if value != accepted or type(value) is not type(accepted):
         raise ConfigurationError(name, value, why)
 
@@ -437,15 +454,17 @@ def parse_url(url: str) -> dict[str, Any]:
     """Turn a ``redis://``, ``rediss://`` or ``unix://`` URL into client keyword arguments.
 
     ``redis://[[user]:password@]host[:port][/db][?option=value...]``;
-    ``unix:///path/to/socket?db=1``.  Raises ConfigurationError (with the
-    password masked) for anything it can't read.
+    ``unix:///path/to/socket?db=1``.  An option with an empty value is left
+    out, as redis-py leaves it.  Raises ConfigurationError (with the password
+    masked) for anything it can't read, a scheme without ``//`` included.
     """
     if not isinstance(url, str):
         raise ConfigurationError("url", url, "must be a string")
     shown = mask_secret(url)
     parts = urllib.parse.urlsplit(url)
     kwargs: dict[str, Any] = {}
-    if parts.scheme not in ("redis", "rediss", "unix"):
+    if parts.scheme not in ("redis", "rediss", "unix") or not url.startswith(f"{parts.scheme}://"):
+        # "redis:host:6379" too: without the slashes the host would be read as the path
         raise ConfigurationError("url", shown, "the scheme must be redis://, rediss:// or unix://")
     if parts.username:
         kwargs["username"] = urllib.parse.unquote(parts.username)
@@ -474,7 +493,8 @@ def parse_url(url: str) -> dict[str, Any]:
                 raise ConfigurationError("url", shown, f"bad database number {path!r}") from None
         if parts.scheme == "rediss":
             kwargs["ssl"] = True
-    for key, values in urllib.parse.parse_qs(parts.query, keep_blank_values=True).items():
+    # An option with no value (``?socket_keepalive=``) is not given, as in redis-py.
+    for key, values in urllib.parse.parse_qs(parts.query).items():
         kind = _URL_OPTIONS.get(key)
         if kind is None:
             raise ConfigurationError("url", shown, f"unknown option {key!r}")

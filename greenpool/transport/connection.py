@@ -267,6 +267,11 @@ class Connection:
     # ------------------------------------------------------------------
     # Connecting and closing
 
+    def connect_failure(self, exc: BaseException) -> str:
+        """The message of the ConnectionError a failed connect raises, from the
+        socket, TLS or protocol error ``exc`` (a driver may word it its own way)."""
+        return f"{self.name}: cannot connect: {exc}"
+
     def connect(self, timeout: float | None = _DEFAULT) -> None:
         """Open the socket (TLS if configured), start the reader, run the handshake.
 
@@ -302,9 +307,7 @@ class Connection:
             self._teardown(exc)
             if isinstance(exc, ConnectionError):
                 raise
-            raise ConnectionError(
-                f"{self.name}: cannot connect: {exc}", str(self.address)
-            ) from exc
+            raise ConnectionError(self.connect_failure(exc), str(self.address)) from exc
         except BaseException as exc:
             self._teardown(exc)
             raise

@@ -218,8 +218,9 @@ def test_rediss_url_verifies_the_server(tls_server: Any) -> None:
 
 
 def test_connect_now_reports_an_unreachable_server() -> None:
-    with pytest.raises(ConnectionError, match="cannot reach redis"):
-        Redis(host="127.0.0.1", port=free_port(), connect_now=True)
+    port = free_port()
+    with pytest.raises(ConnectionError, match=rf"^Error 111 connecting to 127\.0\.0\.1:{port}\. "):
+        Redis(host="127.0.0.1", port=port, connect_now=True)
 
 
 # ---------------------------------------------------------------------- commands and routing

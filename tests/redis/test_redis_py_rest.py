@@ -413,3 +413,184 @@ def test_redis_py_arguments_greenpool_does_not_do_are_refused(name: str) -> None
     with pytest.raises(ConfigurationError) as info:
         Redis(**{name: on})  # type: ignore[arg-type]
     assert info.value.argument == name
+
+
+# ------------------------------------------------------- connects refused, pools owned
+
+
+def _refused(client: Any, use: str) -> BaseException:
+    try:
+        if use == "command":
+            client.ping()
+        elif use == "pipeline":
+            client.pipeline().set("k", 1).execute()
+        else:
+            client.pubsub().subscribe("news")
+    except Exception as exc:  # the error is what is compared
+        return exc
+    raise AssertionError("connected to nothing")
+
+
+@pytest.mark.parametrize("use", ["command", "pipeline", "pubsub"])
+def test_a_refused_connect_is_worded_as_redis_pys(tmp_path: Any, use: str) -> None:
+    # redis-py: "Error 111 connecting to host:port. Connection refused.";
+    # greenpool said "cannot reach redis at ...: redis host:port/0: cannot connect: ..."
+    from greenpool.testing import free_port
+
+    port = free_port()
+    path = str(tmp_path / "none.sock")
+    for kwargs in ({"host": "127.0.0.1", "port": port}, {"unix_socket_path": path}):
+        once = redis.retry.Retry(redis.backoff.NoBackoff(), 0)  # redis-py's tries once, too
+        theirs = redis.Redis(**kwargs, retry=once)  # type: ignore[arg-type]
+        ours = Redis(**kwargs)  # type: ignore[arg-type]
+        try:
+            expected, got = _refused(theirs, use), _refused(ours, use)
+        finally:
+            theirs.close()
+            ours.close()
+        assert isinstance(got, ConnectionError)
+        assert str(got) == str(expected)
+    assert str(got) == f"Error 2 connecting to {path}. No such file or directory."
+
+
+def test_auto_close_connection_pool_as_redis_pys(redis_server: RedisServer) -> None:
+    import greenpool.redis as gr
+
+    url = redis_server.url
+    for lib in (redis, gr):
+        own = lib.Redis.from_url(url)
+        assert own.auto_close_connection_pool is True
+        assert own.connection is None  # not a single-connection client
+        own.close()
+        pool = lib.ConnectionPool.from_url(url)
+        shared = lib.Redis(connection_pool=pool)
+        assert shared.auto_close_connection_pool is False
+        shared.close()  # leaves the pool open
+        with lib.Redis(connection_pool=pool) as again:
+            assert again.ping() is True
+        handed = lib.Redis(connection_pool=pool)
+        handed.auto_close_connection_pool = True  # redis-py's older idiom: the client owns it
+        handed.ping()
+        handed.close()
+        pool2 = lib.ConnectionPool.from_url(url)
+        owner = lib.Redis.from_pool(pool2)
+        assert owner.auto_close_connection_pool is True
+        owner.close()
+    with pytest.raises(ConfigurationError) as info:
+        Redis.from_url(url).auto_close_connection_pool = "yes"  # type: ignore[assignment]
+    assert info.value.argument == "auto_close_connection_pool"
+
+
+def test_a_disabled_maint_notifications_config_is_taken(redis_server: RedisServer) -> None:
+    # MaintNotificationsConfig(enabled=False) says "off", as None does
+    from redis.maint_notifications import MaintNotificationsConfig
+
+    options = {"host": redis_server.host, "port": redis_server.port,
+               "maint_notifications_config": MaintNotificationsConfig(enabled=False)}
+    theirs, ours = redis.Redis(**options), Redis(**options)  # type: ignore[arg-type]
+    try:
+        assert ours.ping() is theirs.ping() is True
+    finally:
+        ours.close()
+        theirs.close()
+    for on in (MaintNotificationsConfig(enabled=True), MaintNotificationsConfig()):
+        with pytest.raises(ConfigurationError) as info:
+            Redis(maint_notifications_config=on)
+        assert info.value.argument == "maint_notifications_config"
+
+
+# ---------------------------------------------------------------------- status_code
+
+
+def _error_of(client: Any, *args: Any) -> BaseException:
+    try:
+        client.execute_command(*args)
+    except Exception as exc:  # the error is what is compared
+        return exc
+    raise AssertionError(f"{args[0]} did not fail")
+
+
+def test_error_replies_carry_redis_pys_status_code(redis_server: RedisServer) -> None:
+    # redis-py 8's parser sets status_code to the reply's first word for ERR and
+    # the words it maps to a class; greenpool's errors had no status_code
+    ours = Redis(host=redis_server.host, port=redis_server.port)
+    client = redis.Redis(host=redis_server.host, port=redis_server.port)
+    try:
+        ours.set("t:str", "x")
+        for args in (("EVALSHA", "0" * 40, 0), ("LPUSH", "t:str", 1),
+                     ("NO-SUCH-COMMAND",), ("GET", "a", "b")):
+            theirs, got = _error_of(client, *args), _error_of(ours, *args)
+            assert type(got).__name__ == type(theirs).__name__
+            assert got.status_code == theirs.status_code  # type: ignore[attr-defined]
+        assert _error_of(ours, "EVALSHA", "0" * 40, 0).status_code == "NOSCRIPT"  # type: ignore[attr-defined]
+        # AUTH with no password set: AuthenticationError, status_code "ERR"
+        with pytest.raises(redis.exceptions.AuthenticationError) as theirs_auth:
+            client.auth("secret")
+        with pytest.raises(gex.AuthenticationError) as ours_auth:
+            ours.auth("secret")
+        assert ours_auth.value.status_code == theirs_auth.value.status_code == "ERR"
+    finally:
+        ours.close()
+        client.close()
+
+
+@pytest.mark.parametrize("name", ["ResponseError", "NoScriptError", "BusyLoadingError",
+                                  "AuthenticationError", "AskError", "ReadOnlyError"])
+def test_error_classes_take_redis_pys_status_code(name: str) -> None:
+    import pickle
+
+    message = "3999 127.0.0.1:7001" if name == "AskError" else "boom"
+    theirs = getattr(redis.exceptions, name)(message, status_code="X")
+    ours = getattr(gex, name)(message, status_code="X")
+    assert ours.status_code == theirs.status_code == "X"
+    assert pickle.loads(pickle.dumps(ours)).status_code == "X"
+    assert getattr(gex, name)(message).status_code is None
+
+
+# ---------------------------------------------------------------------- URLs and pools
+
+
+def test_url_options_left_empty_are_not_given() -> None:
+    # redis-py drops "?socket_keepalive=" (no value); greenpool refused it
+    import greenpool.redis as gr
+
+    url = "redis://localhost/2?socket_timeout=20&socket_keepalive=&client_name=&max_connections=10"
+    for lib in (redis, gr):
+        pool = lib.ConnectionPool.from_url(url)
+        assert pool.connection_kwargs["socket_timeout"] == 20.0
+        assert pool.connection_kwargs["db"] == 2
+        assert pool.connection_kwargs.get("client_name") is None
+        assert pool.max_connections == 10
+
+
+@pytest.mark.parametrize("url", ["redis:foo.bar.com:12345", "rediss:h:1", "unix:/tmp/r.sock",
+                                 "localhost"])
+def test_a_url_without_its_slashes_is_refused(url: str) -> None:
+    # greenpool read "redis:host:port" as a path, and complained of a bad database number
+    with pytest.raises(ValueError, match="schemes"):
+        redis.ConnectionPool.from_url(url)
+    with pytest.raises(ConfigurationError, match=r"scheme must be redis://") as info:
+        Redis.from_url(url)
+    assert isinstance(info.value, ValueError) and info.value.argument == "url"
+
+
+def test_blocking_pool_waits_its_timeout_then_raises(redis_server: RedisServer) -> None:
+    import time
+
+    import greenpool.redis as gr
+
+    url = f"{redis_server.url}?timeout=42"
+    assert gr.BlockingConnectionPool.from_url(url).timeout == \
+        redis.BlockingConnectionPool.from_url(url).timeout == 42.0
+    pool = gr.BlockingConnectionPool.from_url(redis_server.url, max_connections=1, timeout=0.2)
+    r = Redis(connection_pool=pool)
+    try:
+        with r.pipeline() as held:
+            held.watch("t:held")  # holds the one dedicated connection
+            start = time.monotonic()
+            with pytest.raises(gex.ConnectionError) as info:  # redis-py's ConnectionError
+                r.blpop(["t:empty"], timeout=1)
+            assert time.monotonic() - start >= 0.2
+            assert isinstance(info.value, gex.MaxConnectionsError)
+    finally:
+        pool.disconnect()
