@@ -10,16 +10,14 @@ the server is before it connects.
 
 **Finding the primary.**  A discovery asks every sentinel at once
 (``SENTINEL GET-MASTER-ADDR-BY-NAME`` and ``SENTINEL MASTER``) and keeps the
-answer with the highest configuration epoch (it waits for every sentinel,
-or, once a majority has replied with a usable answer, for the others only
-as long again: a sentinel that never answers does not hold every
-discovery for its ``socket_timeout``).  A sentinel in the middle of a
-failover names the promoted replica in ``GET-MASTER-ADDR-BY-NAME`` before
-its ``SENTINEL MASTER`` changes: that answer counts as one epoch newer, so
-the client follows the promoted replica as early as the sentinels report
-it.  Discoveries are *single-flight*: however many connections connect at
-once, they share one discovery, and its answer serves every connect for
-the next second (:data:`TRUST_SECONDS`).
+answer with the highest configuration epoch.  A sentinel in the middle of a
+failover names the promoted replica in
+``GET-MASTER-ADDR-BY-NAME`` before its ``SENTINEL MASTER`` changes: that
+answer counts as one epoch newer, so the client follows the promoted
+replica as early as the sentinels report it.  Discoveries are
+*single-flight*: however many connections connect at once, they share one
+discovery, and its answer serves every connect for the next second
+(:data:`TRUST_SECONDS`).
 
 **Following a failover.**  While a client made by ``master_for`` or
 ``slave_for`` exists, the :class:`Sentinel` listens on every sentinel for
@@ -390,9 +388,7 @@ class Sentinel(SentinelCommands):
 
         Asks every sentinel at once and keeps the newest answer (see the
         module docs): blocks up to the sentinels' ``socket_timeout`` (1 s
-        without one) for all of them, or, once more than half have replied
-        with a usable answer among them, for the others only as long again
-        as that took; then, if none has answered yet, for
+        without one) for all of them, then, if none has answered yet, for
         the first answer, up to the time one sentinel's connect and two
         requests may take (``socket_connect_timeout`` plus twice that),
         since redis-py gives each sentinel's operations a timeout each.
@@ -430,7 +426,7 @@ class Sentinel(SentinelCommands):
 
         asking = [gevent.spawn(ask, sentinel) for sentinel in self.sentinels]
         try:
-            self._wait_for_answers(asking, answers, service_name)
+            self._wait_for_answers(asking, answers)
         finally:
             gevent.killall([g for g in asking if not g.ready()], block=False)
         best = self._newest(answers, service_name)
@@ -439,37 +435,22 @@ class Sentinel(SentinelCommands):
             raise MasterNotFoundError(f"No master found for {service_name!r}{detail}")
         return self._master_host(best[1]), best[2], best[0]
 
-    def _wait_for_answers(self, asking: list[Any], answers: list[Any], service_name: str) -> None:
-        """Wait for the sentinels asked by ``asking`` (greenlets that append to ``answers``).
+    def _wait_for_answers(self, asking: list[Any], answers: list[Any]) -> None:
+        """Wait for the sentinels asked by ``asking`` (greenlets that append to ``answers``):
+        all of them, up to the ask timeout; if none answered by then, the
+        first answer, within one ask's time.
 
-        All of them, up to the ask timeout; but once more than half have
-        replied (answered or failed) with a usable answer among them, the
-        others get only as long again as that took: one sentinel that never
-        answers (a host gone, a network partition) no longer holds every
-        discovery, and so every failover, for the whole ``socket_timeout``.
-        None answered by then: the first answer, within one ask's time.
+        (Tried and dropped: ending the wait soon after a majority had replied
+        with a usable answer, so that a silent sentinel would not hold every
+        discovery for ``socket_timeout``.  During a failover the sentinel
+        that leads it has the newest answer and may be the slowest, and polls
+        then kept the old primary: docs/redis-sentinel.md.)
         """
         # gevent.Timeout starts on a fresh loop time; joinall's own timeout
         # reads the hub's cached one, stale after the hub was blocked for
         # longer than the timeout (the wait then ended at once, unanswered).
-        started = monotonic()
-        majority = len(asking) // 2 + 1
-        replied = 0
-        rest: list[Any] = []
         with gevent.Timeout(self._ask_timeout, False):
-            for _ in gevent.iwait(asking):
-                replied += 1
-                if replied == len(asking):
-                    break
-                if replied >= majority and self._newest(answers, service_name) is not None:
-                    rest = [g for g in asking if not g.ready()]
-                    break
-        if rest:
-            elapsed = monotonic() - started
-            grace = min(max(elapsed, 0.005), self._ask_timeout - elapsed)
-            if grace > 0:
-                with gevent.Timeout(grace, False):
-                    gevent.joinall(rest)
+            gevent.joinall(asking)
         # Nobody has answered yet (a cold start: connect and two round
         # trips, or distant sentinels): take the first answer, within the
         # time one ask may take (a connect and two requests).
