@@ -11,13 +11,12 @@ the server is before it connects.
 **Finding the primary.**  A discovery asks every sentinel at once
 (``SENTINEL GET-MASTER-ADDR-BY-NAME`` and ``SENTINEL MASTER``) and keeps the
 answer with the highest configuration epoch.  A sentinel in the middle of a
-failover names the promoted replica in
-``GET-MASTER-ADDR-BY-NAME`` before its ``SENTINEL MASTER`` changes: that
-answer counts as one epoch newer, so the client follows the promoted
-replica as early as the sentinels report it.  Discoveries are
-*single-flight*: however many connections connect at once, they share one
-discovery, and its answer serves every connect for the next second
-(:data:`TRUST_SECONDS`).
+failover names the promoted replica in ``GET-MASTER-ADDR-BY-NAME`` before
+its ``SENTINEL MASTER`` changes: that answer counts as one epoch newer, so
+the client follows the promoted replica as early as the sentinels report
+it.  Discoveries are *single-flight*: however many connections connect at
+once, they share one discovery, and its answer serves every connect for
+the next second (:data:`TRUST_SECONDS`).
 
 **Following a failover.**  While a client made by ``master_for`` or
 ``slave_for`` exists, the :class:`Sentinel` listens on every sentinel for
@@ -337,8 +336,6 @@ class Sentinel(SentinelCommands):
         self._first_answer_timeout = (
             connect if connect is not None else self._ask_timeout
         ) + 2 * self._ask_timeout
-        #: The sentinel that answered last (discover_slaves asks it first).
-        self._answered: Redis | None = None
         self._counters = {
             "discoveries": 0, "polls": 0, "announcements": 0, "moves": 0, "replica_moves": 0,
         }
@@ -420,49 +417,25 @@ class Sentinel(SentinelCommands):
                     "SENTINEL", "GET-MASTER-ADDR-BY-NAME", service_name
                 )
                 answers.append((address, state))
-                self._answered = sentinel
             except (ConnectionError, TimeoutError, ResponseError) as exc:
                 errors.append(f"{sentinel.settings.address}: {exc!r}")
 
         asking = [gevent.spawn(ask, sentinel) for sentinel in self.sentinels]
         try:
-            self._wait_for_answers(asking, answers)
+            # gevent.Timeout starts on a fresh loop time; joinall's own timeout
+            # reads the hub's cached one, stale after the hub was blocked for
+            # longer than the timeout (the wait then ended at once, unanswered).
+            with gevent.Timeout(self._ask_timeout, False):
+                gevent.joinall(asking)
+            # Nobody has answered yet (a cold start: connect and two round
+            # trips, or distant sentinels): take the first answer, within
+            # the time one ask may take (a connect and two requests).
+            with gevent.Timeout(self._first_answer_timeout - self._ask_timeout, False):
+                for _ in gevent.iwait(asking if not answers else ()):
+                    if answers:
+                        break
         finally:
             gevent.killall([g for g in asking if not g.ready()], block=False)
-        best = self._newest(answers, service_name)
-        if best is None:
-            detail = f": {', '.join(errors)}" if errors else ""
-            raise MasterNotFoundError(f"No master found for {service_name!r}{detail}")
-        return self._master_host(best[1]), best[2], best[0]
-
-    def _wait_for_answers(self, asking: list[Any], answers: list[Any]) -> None:
-        """Wait for the sentinels asked by ``asking`` (greenlets that append to ``answers``):
-        all of them, up to the ask timeout; if none answered by then, the
-        first answer, within one ask's time.
-
-        (Tried and dropped: ending the wait soon after a majority had replied
-        with a usable answer, so that a silent sentinel would not hold every
-        discovery for ``socket_timeout``.  During a failover the sentinel
-        that leads it has the newest answer and may be the slowest, and polls
-        then kept the old primary: docs/redis-sentinel.md.)
-        """
-        # gevent.Timeout starts on a fresh loop time; joinall's own timeout
-        # reads the hub's cached one, stale after the hub was blocked for
-        # longer than the timeout (the wait then ended at once, unanswered).
-        with gevent.Timeout(self._ask_timeout, False):
-            gevent.joinall(asking)
-        # Nobody has answered yet (a cold start: connect and two round
-        # trips, or distant sentinels): take the first answer, within the
-        # time one ask may take (a connect and two requests).
-        with gevent.Timeout(self._first_answer_timeout - self._ask_timeout, False):
-            for _ in gevent.iwait(asking if not answers else ()):
-                if answers:
-                    break
-
-    def _newest(
-        self, answers: list[tuple[Any, dict[str, Any]]], service_name: str
-    ) -> tuple[int, str, int] | None:
-        """``(epoch, host, port)`` of the newest usable answer, None when none is usable."""
         best: tuple[int, str, int] | None = None
         for address, state in answers:
             if not address:
@@ -478,7 +451,10 @@ class Sentinel(SentinelCommands):
                 continue
             if best is None or epoch > best[0]:
                 best = (epoch, host, port)
-        return best
+        if best is None:
+            detail = f": {', '.join(errors)}" if errors else ""
+            raise MasterNotFoundError(f"No master found for {service_name!r}{detail}")
+        return self._master_host(best[1]), best[2], best[0]
 
     def _master_host(self, host: str) -> str:
         return self._force_master_ip if self._force_master_ip is not None else host
@@ -496,29 +472,21 @@ class Sentinel(SentinelCommands):
 
     def discover_slaves(self, service_name: str) -> list[tuple[str, int]]:
         """The replicas of ``service_name`` that are up, as ``(ip, port)`` pairs:
-        the first sentinel that lists any, asked in turn (the one that
-        answered last first, then in order); ``[]`` if none does.  Blocks on
-        each sentinel asked, up to its ``socket_timeout``.  Raises
+        the first sentinel (in order) that lists any; ``[]`` if none does.
+        Blocks on each sentinel asked in turn.  Raises
         :class:`~greenpool.ConnectionError` after :meth:`close`."""
         self._check_open()
         return self._find_slaves(service_name)
 
     def _find_slaves(self, service_name: str) -> list[tuple[str, int]]:
         pid = _fork.pid
-        # Asked in turn, the one that answered last first (as redis-py puts
-        # the sentinel that answered at the head of its list): a sentinel
-        # that never answers costs a socket_timeout once, not at every call.
-        answered = self._answered
-        order = [answered] if answered is not None else []
-        order += [sentinel for sentinel in self.sentinels if sentinel is not answered]
-        for sentinel in order:
+        for sentinel in self.sentinels:
             _same_process(pid)
             try:
                 slaves = self.filter_slaves(sentinel.sentinel_slaves(service_name))
             except (ConnectionError, TimeoutError, ResponseError):
                 continue
             if slaves:
-                self._answered = sentinel
                 return slaves
         return []
 
