@@ -141,6 +141,7 @@ class Retry:
                     fail(error)
                 if 0 <= self._retries < failures:
                     raise
-                wait = self._backoff.compute(failures)
-                if wait > 0:
-                    gevent.sleep(wait)
+                # Always through the hub, even for no wait: an error raised at
+                # once (a closed client) must not spin without yielding, so
+                # other greenlets run and a kill or Timeout can arrive.
+                gevent.sleep(max(0.0, self._backoff.compute(failures)))

@@ -72,7 +72,7 @@ from .._backoff import Backoff
 from .._util import check_bool, check_float, check_int
 from ..address import Address
 from ..errors import ConfigurationError, ConnectionError, ReplyError, TimeoutError
-from .client import ConnectionPool, Redis
+from .client import ConnectionPool, Redis, _retrying_also
 from .commands.sentinel import SentinelCommands
 from .exceptions import DemotedReply, ResponseError
 from .node import Node, NotLocatedError
@@ -149,7 +149,7 @@ class SentinelManagedSSLConnection(SentinelManagedConnection):
 
 
 #: Redis() arguments that belong to the client, not to its pool.
-_CLIENT_ONLY = ("retry", "connect_now")
+_CLIENT_ONLY = ("retry", "retry_on_timeout", "retry_on_error", "connect_now")
 
 
 class SentinelConnectionPool(ConnectionPool):
@@ -562,8 +562,10 @@ class Sentinel(SentinelCommands):
         client_only = {name: options.pop(name) for name in _CLIENT_ONLY if name in options}
         pool = pool_class(service_name, self, **options)
         client = redis_class.from_pool(pool)
-        if client_only.get("retry") is not None:
-            client.set_retry(client_only["retry"])
+        retry = _retrying_also(client_only.get("retry"), client_only.get("retry_on_timeout", False),
+                               client_only.get("retry_on_error"))
+        if retry is not None:
+            client.set_retry(retry)
         if check_bool("connect_now", client_only.get("connect_now", False)):
             client.node.shared_connection()
         return client

@@ -20,6 +20,7 @@ place text becomes a bool.
 
 from __future__ import annotations
 
+import socket
 import ssl
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -447,6 +448,19 @@ def _tcp_options(options: Any) -> dict[int, int] | None:
             for key, value in options.items()):
         raise ConfigurationError("socket_keepalive_options", options,
                                  "must map socket.TCP_* options to integers")
+    # Set once on a socket that never connects: an option or a value this
+    # system refuses is a configuration error here, not a failure of every
+    # connect later.
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        for option, value in options.items():
+            try:
+                probe.setsockopt(socket.IPPROTO_TCP, option, value)
+            except OSError as exc:
+                raise ConfigurationError("socket_keepalive_options", options,
+                                         f"option {option} = {value} refused: {exc}") from None
+    finally:
+        probe.close()
     return dict(options)
 
 
@@ -456,15 +470,19 @@ def parse_url(url: str) -> dict[str, Any]:
     ``redis://[[user]:password@]host[:port][/db][?option=value...]``;
     ``unix:///path/to/socket?db=1``.  An option with an empty value is left
     out, as redis-py leaves it.  Raises ConfigurationError (with the password
-    masked) for anything it can't read, a scheme without ``//`` included.
+    masked) for anything it can't read, a scheme without ``//`` included
+    (the scheme itself may be in capitals).
     """
     if not isinstance(url, str):
         raise ConfigurationError("url", url, "must be a string")
     shown = mask_secret(url)
     parts = urllib.parse.urlsplit(url)
     kwargs: dict[str, Any] = {}
-    if parts.scheme not in ("redis", "rediss", "unix") or not url.startswith(f"{parts.scheme}://"):
-        # "redis:host:6379" too: without the slashes the host would be read as the path
+    if parts.scheme not in ("redis", "rediss", "unix") or not url.lower().startswith(
+        f"{parts.scheme}://"
+    ):
+        # "redis:host:6379" too: without the slashes the host would be read as
+        # the path (refused by redis-py as well; the scheme in any case)
         raise ConfigurationError("url", shown, "the scheme must be redis://, rediss:// or unix://")
     if parts.username:
         kwargs["username"] = urllib.parse.unquote(parts.username)

@@ -271,6 +271,29 @@ def test_retry_retries_greenpools_errors_by_default(retries: int) -> None:
     assert _attempts(Retry(gbackoff.NoBackoff(), retries), gex.DataError) == (1, [])
 
 
+def test_a_retry_without_waits_still_lets_other_greenlets_run(redis_server: RedisServer) -> None:
+    # NoBackoff on an error raised at once (a closed client) retried in a loop
+    # that never yielded: with retries=-1 the process hung for good, and no
+    # kill() or gevent.Timeout could reach it.
+    client = Redis(redis_server.host, redis_server.port,
+                   retry=Retry(gbackoff.NoBackoff(), -1))
+    client.close()
+    ran: list[int] = []
+
+    def tick() -> None:
+        while True:
+            ran.append(1)
+            gevent.sleep(0)
+
+    ticker = gevent.spawn(tick)
+    try:
+        with pytest.raises(gevent.Timeout), gevent.Timeout(0.2):
+            client.get("k")
+    finally:
+        ticker.kill()
+    assert len(ran) > 10
+
+
 def test_retry_waits_greenly() -> None:
     # redis-py's Retry calls time.sleep, which stops every greenlet unless
     # time is monkey-patched; greenpool's lets them run
@@ -368,7 +391,10 @@ def test_socket_keepalive_options_as_redis_py_sets_them(redis_server: RedisServe
     finally:
         ours.close()
         theirs.close()
-    for bad in ({"TCP_KEEPIDLE": 30}, {socket.TCP_KEEPIDLE: "30"}, [30]):
+    # Values or options the system refuses are found when the client is made
+    # (they failed every connect, again and again, as a ConnectionError).
+    for bad in ({"TCP_KEEPIDLE": 30}, {socket.TCP_KEEPIDLE: "30"}, [30],
+                {socket.TCP_KEEPIDLE: 0}, {9999: 1}):
         with pytest.raises(ConfigurationError) as info:
             Redis(socket_keepalive_options=bad)  # type: ignore[arg-type]
         assert info.value.argument == "socket_keepalive_options"
@@ -572,6 +598,19 @@ def test_a_url_without_its_slashes_is_refused(url: str) -> None:
     with pytest.raises(ConfigurationError, match=r"scheme must be redis://") as info:
         Redis.from_url(url)
     assert isinstance(info.value, ValueError) and info.value.argument == "url"
+
+
+def test_a_url_scheme_in_capitals_is_still_read() -> None:
+    # The check for "//" compared the lowercased scheme with the URL as given,
+    # and refused "REDIS://...", which greenpool read before (redis-py refuses
+    # it; URL schemes are case-insensitive, RFC 3986).
+    for url in ("REDIS://127.0.0.1:6390/3", "Rediss://127.0.0.1:6390/3"):
+        ours = Redis.from_url(url)
+        try:
+            assert ours.connection_pool.connection_kwargs["db"] == 3
+            assert ours.connection_pool.connection_kwargs["port"] == 6390
+        finally:
+            ours.close()
 
 
 def test_blocking_pool_waits_its_timeout_then_raises(redis_server: RedisServer) -> None:

@@ -962,3 +962,32 @@ def test_distant_sentinels_answer_within_socket_timeout_as_with_redis_py(
         for proxy in far:
             proxy.stop()
 
+
+
+def test_retry_on_error_and_on_timeout_reach_the_sentinels_clients(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    # master_for(retry=..., retry_on_timeout=True, retry_on_error=[...]) went
+    # to the pool's own Redis(), which saw them without the retry and refused
+    # them ("pass it with retry=Retry(...)", which the caller had done).
+    from greenpool.redis import BusyLoadingError
+    from greenpool.redis.backoff import NoBackoff
+    from greenpool.redis.retry import Retry
+
+    manager = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=2,
+                       retry_on_timeout=True)
+    given = Retry(NoBackoff(), 2)
+    primary = manager.master_for(SERVICE, retry=given, retry_on_error=[BusyLoadingError])
+    replica = manager.slave_for(SERVICE, retry=Retry(NoBackoff(), 1))
+    try:
+        assert primary.ping() is True and replica.ping() is True
+        errors = set(primary.get_retry()._supported_errors)
+        assert {BusyLoadingError, TimeoutError} <= errors
+        assert BusyLoadingError not in set(given._supported_errors)  # a copy was changed
+        assert TimeoutError in set(replica.get_retry()._supported_errors)
+        with pytest.raises(ConfigurationError, match="retry_on_(error|timeout)"):
+            manager.master_for(SERVICE, retry_on_error=[BusyLoadingError])  # without a retry
+    finally:
+        primary.close()
+        replica.close()
+        manager.close()
