@@ -112,11 +112,20 @@ def test_a_url_query_is_where_text_becomes_a_bool(query: str, value: bool) -> No
     assert settings.ssl_context is not None and settings.ssl_context.check_hostname is value
 
 
-@pytest.mark.parametrize("query", ["", "maybe", "2", "nein"])
+@pytest.mark.parametrize("query", ["maybe", "2", "nein"])
 def test_a_url_query_that_is_not_a_bool_is_refused(query: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         parse_url(f"rediss://127.0.0.1:1/0?ssl_check_hostname={query}")
     assert info.value.argument == "ssl_check_hostname"
+
+
+def test_a_url_query_left_empty_keeps_the_safe_default() -> None:
+    # An option with no value is not given (as redis-py reads URLs): the
+    # hostname check stays on, never turned off by an empty value.
+    kwargs = parse_url("rediss://127.0.0.1:1/0?ssl_check_hostname=")
+    assert "ssl_check_hostname" not in kwargs
+    settings = RedisSettings.build(**kwargs)
+    assert settings.ssl_context is not None and settings.ssl_context.check_hostname is True
 
 
 @pytest.mark.parametrize("option", ["ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_password"])
