@@ -307,11 +307,7 @@ class RedisCluster(Commands):
         self, host: str | None = None, port: int | None = None, node_name: str | None = None
     ) -> ClusterNode | None:
         """The node named ``host:port`` (or ``node_name``), None if unknown."""
-        if node_name is None:
-            if host is None or port is None:
-                return None
-            node_name = f"{'127.0.0.1' if host == 'localhost' else host}:{port}"
-        return self._topology.nodes.get(node_name)
+        return self._topology.named(host, port, node_name)
 
     def get_default_node(self) -> ClusterNode:
         """The node keyless commands go to (a primary)."""

@@ -184,6 +184,16 @@ class Topology:
         host, port = self._remapped(host, port)
         return self._adopt(ClusterNode(host, port, server_type))
 
+    def named(
+        self, host: str | None = None, port: int | None = None, node_name: str | None = None
+    ) -> ClusterNode | None:
+        """The node of the slot map named ``host:port`` (or ``node_name``), None if unknown."""
+        if node_name is None:
+            if host is None or port is None:
+                return None
+            node_name = f"{'127.0.0.1' if host == 'localhost' else host}:{port}"
+        return self.nodes.get(node_name)
+
     def _remapped(self, host: str, port: int) -> tuple[str, int]:
         if self._remap is None:
             return host, port
@@ -469,11 +479,7 @@ class NodesManager:
         self, host: str | None = None, port: int | None = None, node_name: str | None = None
     ) -> ClusterNode | None:
         """The node named ``host:port`` (or ``node_name``), None if unknown."""
-        if node_name is None:
-            if host is None or port is None:
-                return None
-            node_name = f"{'127.0.0.1' if host == 'localhost' else host}:{port}"
-        return self._topology.nodes.get(node_name)
+        return self._topology.named(host, port, node_name)
 
     def get_node_from_slot(
         self, slot: int, read_from_replicas: bool = False,
