@@ -278,38 +278,37 @@ def test_a_retry_without_waits_still_lets_other_greenlets_run(redis_server: Redi
     client = Redis(redis_server.host, redis_server.port,
                    retry=Retry(gbackoff.NoBackoff(), -1))
     client.close()
+
+    def call() -> None:
+        with pytest.raises(gevent.Timeout), gevent.Timeout(0.2):
+            client.get("k")
+
+    assert _ticks_during(call, 0) > 10
+
+
+def _ticks_during(work: Any, pause: float) -> int:
+    """How many times another greenlet, sleeping ``pause`` each turn, ran while ``work()`` ran."""
     ran: list[int] = []
 
     def tick() -> None:
         while True:
             ran.append(1)
-            gevent.sleep(0)
+            gevent.sleep(pause)
 
     ticker = gevent.spawn(tick)
     try:
-        with pytest.raises(gevent.Timeout), gevent.Timeout(0.2):
-            client.get("k")
+        work()
     finally:
         ticker.kill()
-    assert len(ran) > 10
+    return len(ran)
 
 
 def test_retry_waits_greenly() -> None:
     # redis-py's Retry calls time.sleep, which stops every greenlet unless
     # time is monkey-patched; greenpool's lets them run
-    ran: list[int] = []
-
-    def tick() -> None:
-        while True:
-            ran.append(1)
-            gevent.sleep(0.01)
-
-    ticker = gevent.spawn(tick)
-    try:
-        _attempts(Retry(gbackoff.ConstantBackoff(0.05), 2), gex.ConnectionError)
-    finally:
-        ticker.kill()
-    assert len(ran) >= 5
+    assert _ticks_during(
+        lambda: _attempts(Retry(gbackoff.ConstantBackoff(0.05), 2), gex.ConnectionError), 0.01
+    ) >= 5
 
 
 class _NoWait:
