@@ -294,9 +294,13 @@ class Pipeline(Commands):
         if self._conn is not None and self.watching:
             try:
                 self.immediate_execute_command("UNWATCH")
-            except Exception as exc:
+            except BaseException as exc:
+                # Failed, killed or timed out during UNWATCH: the connection's
+                # state is unknown, so it is closed, never given back watching.
                 self.watching = False
                 self._release(exc)
+                if not isinstance(exc, Exception):
+                    raise
                 return
         self.watching = False
         self._release(None)

@@ -98,3 +98,47 @@ def test_a_never_decode_command_keeps_socket_timeout(fresh_redis: RedisServer) -
         gevent.sleep(0.5)  # the script runs on
         client.set("t:after-busy", "v")
         assert client.dump("t:after-busy") is not None
+
+
+def _paused(server: RedisServer, ms: int) -> None:
+    """Make the server hold every client's commands for ``ms`` milliseconds."""
+    admin = Redis(host=server.host, port=server.port)
+    try:
+        admin.execute_command("CLIENT", "PAUSE", ms, "ALL")
+    finally:
+        admin.close()
+
+
+@pytest.mark.parametrize("interrupt", ["timeout", "kill"])
+def test_an_interrupted_unwatch_on_leaving_closes_the_connection_and_frees_its_slot(
+    redis_server: RedisServer, interrupt: str
+) -> None:
+    # Leaving a watching pipeline sends UNWATCH; a caller's Timeout (or a
+    # kill) during it must still give the dedicated slot back, with the
+    # connection closed (its WATCH may be live), never kept checked out.
+    r = Redis(host=redis_server.host, port=redis_server.port, max_connections=1)
+    try:
+        r.set("t:pipe-unwatch", "1")
+
+        def leave_while_paused() -> None:
+            with r.pipeline() as pipe:
+                pipe.watch("t:pipe-unwatch")
+                assert pipe.get("t:pipe-unwatch") == b"1"
+                _paused(redis_server, 300)
+
+        if interrupt == "timeout":
+            with pytest.raises(gevent.Timeout), gevent.Timeout(0.1):
+                leave_while_paused()
+        else:
+            worker = gevent.spawn(leave_while_paused)
+            gevent.sleep(0.1)
+            assert not worker.dead  # in the UNWATCH, held by the pause
+            worker.kill()
+        assert r.dedicated_pool.checkedout() == 0
+        gevent.sleep(0.3)  # the pause ends
+        # The one slot is free again: a transaction runs at once.
+        with gevent.Timeout(2), r.pipeline() as pipe:
+            assert pipe.set("t:pipe-unwatch", "2").get("t:pipe-unwatch").execute() == [True, b"2"]
+    finally:
+        r.delete("t:pipe-unwatch")
+        r.close()
