@@ -126,8 +126,12 @@ class ClusterPipeline(Commands):
         if self._conn is not None and self.watching:
             try:
                 _execute.result(self._conn.request(_UNWATCH), {})
-            except Exception as exc:
+            except BaseException as exc:
+                # Failed, killed or timed out during UNWATCH: the connection's
+                # state is unknown, so it is closed, never given back watching.
                 self._release(exc)
+                if not isinstance(exc, Exception):
+                    raise
                 return
         self._release(None)
 
@@ -168,14 +172,17 @@ class ClusterPipeline(Commands):
         backoff: Backoff | None = None
         for _ in range(_TTL):
             conn = self._watch_connection(slot)
+            was_watching = self.watching
+            # Watching before the WATCH is sent: one interrupted (a Timeout, a
+            # kill) may have run, and reset() must then UNWATCH before the
+            # connection goes back to the pool.
+            self.watching = True
+            self._watch_slot = slot
             reply = conn.request(_execute.encode(("WATCH", *names)))
             kind = reply.kind if type(reply) is ReplyError else ""
             if kind not in ("MOVED", "ASK"):
-                result = _execute.result_from_raw(reply, {}, self.settings)
-                self.watching = True
-                self._watch_slot = slot
-                return bool(result)
-            if self.watching:
+                return bool(_execute.result_from_raw(reply, {}, self.settings))
+            if was_watching:
                 self.reset()
                 raise WatchError("Slot rebalancing occurred while watching keys")
             self._release(None)
@@ -472,6 +479,8 @@ class ClusterPipeline(Commands):
         multi, queued, exec_reply = replies[0], replies[1:-1], replies[-1]
         if isinstance(multi, ReplyError):
             raise cluster_error(multi)
+        # EXEC (or its EXECABORT) forgot the watched keys: reset() needs no UNWATCH.
+        self.watching = False
         if isinstance(exec_reply, ReplyError):
             first = next((r for r in queued if isinstance(r, ReplyError)), exec_reply)
             if first.kind in ("MOVED", "ASK"):

@@ -489,6 +489,82 @@ def test_watch_errors(rc: RedisCluster, prefix: str) -> None:
         rc.pipeline().watch(a)
 
 
+def _pause_node_of(rc: RedisCluster, key: str, ms: int) -> None:
+    """Make the primary of ``key`` hold every client's commands for ``ms`` milliseconds."""
+    node = rc.get_node_from_key(key)
+    rc.get_redis_connection(node).execute_command("CLIENT", "PAUSE", ms, "ALL")
+
+
+def _dedicated_in_use(rc: RedisCluster, key: str) -> int:
+    node = rc.get_node_from_key(key)
+    assert node is not None and node.node is not None
+    return int(node.node.dedicated_pool.stats()["pool_in_use"])
+
+
+def test_an_interrupted_watch_is_undone_before_its_connection_is_reused(
+    rc: RedisCluster, prefix: str
+) -> None:
+    # A caller's Timeout after WATCH was sent: the WATCH runs on the server
+    # all the same, so reset() must UNWATCH before the connection goes back;
+    # the next transaction on that node must not fail on a key it never watched.
+    key = f"{{{prefix}}}:w"
+    rc.set(key, "0")
+    pipe = rc.pipeline(transaction=True)
+    _pause_node_of(rc, key, 300)
+    with pytest.raises(gevent.Timeout), gevent.Timeout(0.1):
+        pipe.watch(key)
+    gevent.sleep(0.35)  # the pause ends; the WATCH has run
+    pipe.reset()
+    assert _dedicated_in_use(rc, key) == 0
+    rc.set(key, "changed by someone else")
+    with rc.pipeline(transaction=True) as other:
+        assert other.set(key, "mine").get(key).execute() == [True, b"mine"]
+
+
+@pytest.mark.parametrize("interrupt", ["timeout", "kill"])
+def test_an_interrupted_unwatch_frees_the_watching_connections_slot(
+    rc: RedisCluster, prefix: str, interrupt: str
+) -> None:
+    key = f"{{{prefix}}}:w"
+    rc.set(key, "0")
+
+    def leave_while_paused() -> None:
+        with rc.pipeline(transaction=True) as pipe:
+            pipe.watch(key)
+            _pause_node_of(rc, key, 300)
+        # leaving: reset() sends UNWATCH, held by the pause
+
+    if interrupt == "timeout":
+        with pytest.raises(gevent.Timeout), gevent.Timeout(0.1):
+            leave_while_paused()
+    else:
+        worker = gevent.spawn(leave_while_paused)
+        gevent.sleep(0.1)
+        assert not worker.dead
+        worker.kill()
+    assert _dedicated_in_use(rc, key) == 0
+    gevent.sleep(0.3)
+
+
+def test_no_unwatch_after_a_watched_transaction_ran(rc: RedisCluster, prefix: str) -> None:
+    # EXEC forgets the watched keys itself: an UNWATCH after it is a round
+    # trip for nothing (and one more place for a caller's Timeout to land).
+    key = f"{{{prefix}}}:w"
+    node = rc.get_redis_connection(rc.get_node_from_key(key))
+
+    def unwatches() -> int:
+        stats = node.info("commandstats").get("cmdstat_unwatch", {})
+        return int(stats.get("calls", 0))
+
+    before = unwatches()
+    with rc.pipeline(transaction=True) as pipe:
+        pipe.watch(key)
+        pipe.multi()
+        pipe.set(key, "1")
+        assert pipe.execute() == [True]
+    assert unwatches() == before
+
+
 def test_pubsub_on_any_node_hears_publish_on_another(rc: RedisCluster, prefix: str) -> None:
     listener = rc.get_replicas()[0]
     channel = f"{prefix}:news"
