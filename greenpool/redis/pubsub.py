@@ -409,9 +409,12 @@ class PubSub:
                 return None
             if timeout is not None:
                 timeout = max(0.0, timeout - (time.monotonic() - started))
-        elif self._sub.conn is None and not self._closed:
-            # Subscribed, with no connection: in a child after fork() (the
-            # parent's was forgotten there): subscribe again over its own.
+        conn = self._sub.conn
+        if (conn is None or not conn.live()) and not self._closed:
+            # Subscribed, with no live connection: in a child after fork() (the
+            # parent's was forgotten there), or after a reconnect that failed
+            # or was interrupted (the break's one _BROKEN already read):
+            # subscribe again over a new one.
             self._ensure()
         raw = self._sub.get(timeout)
         if raw is None or raw is _FORKED:

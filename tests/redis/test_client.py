@@ -399,6 +399,24 @@ def test_pubsub_resubscribes_after_the_server_restarts(fresh_redis: Any) -> None
         p.close()
 
 
+def test_pubsub_reconnects_again_after_a_reconnect_failed(fresh_redis: Any) -> None:
+    # The break queues one wake-up for the reader; the reconnect it starts
+    # fails (the server is down).  Later calls must still see the dead
+    # connection and reconnect once the server is back, not wait on it.
+    with Redis(host=fresh_redis.host, port=fresh_redis.port) as client:
+        p = client.pubsub(ignore_subscribe_messages=True)
+        p.subscribe("t:chan")
+        wait_until(lambda: client.execute_command("PUBSUB", "NUMSUB", "t:chan")[1] == 1)
+        fresh_redis.stop()
+        with pytest.raises(ConnectionError):
+            for _ in range(20):  # the break, then the reconnect that fails
+                p.get_message(timeout=0.5)
+        fresh_redis.start()
+        wait_until(lambda: _publish_seen(client, p), timeout=10)
+        assert p.subscribed
+        p.close()
+
+
 def _publish_seen(client: Redis, p: Any) -> bool:
     try:
         client.publish("t:chan", "after")
