@@ -194,15 +194,24 @@ class Lock:
 
     def release(self) -> None:
         """Release the lock.  :class:`LockError` if it is not held here;
-        :class:`LockNotOwnedError` if the key no longer holds the token."""
+        :class:`LockNotOwnedError` if the key no longer holds the token.
+
+        A release that did not finish (a connection error, a ``gevent.Timeout``
+        or ``kill()`` while it ran) keeps the token, so that ``release()`` can
+        be called again: the key is deleted only while it holds that token.
+        """
         token = self.local.token
         if token is None:
             raise LockError(
                 "Cannot release a lock that's not owned or is already unlocked.",
                 lock_name=self.name,
             )
+        try:
+            self.do_release(token)
+        except LockNotOwnedError:
+            self.local.token = None
+            raise
         self.local.token = None
-        self.do_release(token)
 
     def do_release(self, expected_token: bytes) -> None:
         """Delete the key if it still holds ``expected_token``, else LockNotOwnedError."""

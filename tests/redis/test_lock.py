@@ -162,6 +162,30 @@ def test_release_errors_in_with_blocks(r: Redis, name: str) -> None:
         r.lock(name, timeout=0.1, sleep=1)
 
 
+def test_an_interrupted_release_keeps_the_token_so_release_can_be_called_again(
+    r: Redis, name: str, redis_server: RedisServer
+) -> None:
+    # With no lock timeout, a release lost to the caller's Timeout would
+    # leave the key held for ever by a token nobody has any more.
+    lock = r.lock(name)
+    assert lock.acquire(blocking=False)
+    admin = Redis(host=redis_server.host, port=redis_server.port)
+    admin.execute_command("CLIENT", "PAUSE", 300, "ALL")
+    admin.close()
+    with pytest.raises(gevent.Timeout), gevent.Timeout(0.1):
+        lock.release()
+    gevent.sleep(0.3)  # the pause ends; the abandoned release may have run or not
+    if lock.locked():
+        assert lock.owned()
+        lock.release()
+    else:
+        with pytest.raises(LockNotOwnedError):
+            lock.release()  # it ran: the token is dropped now
+    assert not lock.locked() and not lock.owned()
+    with pytest.raises(LockError):
+        lock.release()
+
+
 def test_lock_class_is_used(r: Redis, name: str) -> None:
     class Mine(Lock):
         pass
