@@ -863,8 +863,13 @@ def test_a_sentinel_down_or_silent_is_skipped_as_redis_py(
                      *redis_sentinel.sentinel_addresses]
         primary = ("127.0.0.1", redis_sentinel.primary().port)
         replicas = sorted(("127.0.0.1", s.port) for s in redis_sentinel.replicas())
-        theirs = redis.sentinel.Sentinel(addresses, socket_timeout=0.5)
-        ours = Sentinel(addresses, socket_timeout=0.5)
+        # Without retries: redis-py 8 retries a silent sentinel's timeout
+        # three times with growing waits (about 11 s for discover_master).
+        no_retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
+        theirs = redis.sentinel.Sentinel(
+            addresses, socket_timeout=0.3,
+            sentinel_kwargs={"socket_timeout": 0.3, "retry": no_retry})
+        ours = Sentinel(addresses, socket_timeout=0.3)
         for manager in (theirs, ours):
             assert manager.discover_master(SERVICE) == primary
             assert sorted(manager.discover_slaves(SERVICE)) == replicas
