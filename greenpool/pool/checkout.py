@@ -828,14 +828,21 @@ class Pool(Generic[C]):
         return entry
 
     def _open(self) -> tuple[Any, Server, float]:
-        """Connect to the next server in turn; try each once.  Returns (conn, server, start)."""
+        """Connect to the next server in turn; try each once.  Returns (conn, server, start).
+
+        A connect that fails because a fork() came meanwhile (the child's copy
+        of a connect of the parent's) is not this process's failure: it is
+        raised as it is, neither logged nor counted, and no other server is tried.
+        """
+        generation = self._generation
         if not self._servers.with_address:
             server = self._servers.first()
             started = monotonic()
             try:
                 return self._connect(), server, started
             except Exception as exc:
-                self._connection_failed(server, exc)
+                if generation == self._generation:
+                    self._connection_failed(server, exc)
                 raise
         errors: dict[str, BaseException] = {}
         last: BaseException | None = None
@@ -844,6 +851,8 @@ class Pool(Generic[C]):
             try:
                 return self._connect(server.address), server, started
             except Exception as exc:
+                if generation != self._generation:
+                    raise
                 errors[str(server)] = exc
                 last = exc
                 self._connection_failed(server, exc)

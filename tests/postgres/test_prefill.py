@@ -7,6 +7,7 @@ backend there; the first checkout in a process opens that process's
 
 from __future__ import annotations
 
+import logging
 import os
 import socket as stdsocket
 import time
@@ -116,5 +117,50 @@ def test_a_connect_under_way_at_fork_is_left_to_the_parent(
         finally:
             conn.close()
         assert wait_child(pid) == 0
+    finally:
+        proxy.stop()
+
+
+def test_a_pool_connect_under_way_at_fork_is_no_failure_in_the_child(
+    postgres_server: Any, make_pool: Any
+) -> None:
+    """The child's copy of a pool's connect, which the fork made fail, is not
+    the child's connect failure: no warning, no ``connections_errors``, no
+    ``connection_failed`` event (gunicorn workers logged one each, for ever,
+    about a connect of the master's), and the child's pool works."""
+    proxy = TcpProxy("127.0.0.1", postgres_server.port)
+    proxy.start()
+    try:
+        proxy.delay(0.3)
+        dsn = f"host=127.0.0.1 port={proxy.port} user=postgres dbname=postgres"
+        pool = make_pool(dsn, pool_size=1, max_overflow=0, prefill=False)
+        failed: list[Any] = []
+        pool.add_listener({"connection_failed": failed.append})
+
+        def use() -> bool:
+            pool.put(pool.get())
+            return True
+
+        connecting = gevent.spawn(use)
+        gevent.sleep(0.05)
+        assert not connecting.ready()  # the handshake, slowed by the proxy
+
+        def check() -> bool:
+            warnings: list[logging.LogRecord] = []
+            handler = logging.Handler(logging.WARNING)
+            handler.emit = warnings.append  # type: ignore[method-assign]
+            logging.getLogger("greenpool").addHandler(handler)
+            connecting.join(3)
+            assert "fork()" in str(connecting.exception)
+            assert warnings == [] and failed == []
+            assert pool.stats()["connections_errors"] == 0
+            with pool.cursor() as cur:
+                cur.execute("SELECT 41 + 1")
+                assert cur.fetchone()[0] == 42
+            return warnings == [] and failed == []
+
+        in_child(check)
+        assert connecting.get(timeout=10)  # the parent's connect goes on
+        assert pool.stats()["connections_errors"] == 0 and failed == []
     finally:
         proxy.stop()
