@@ -98,7 +98,9 @@ class Inheritor(Protocol):
         """Sever inherited sockets, forget state, so that the child starts afresh.
 
         Called in the child, inside ``fork()``, before any greenlet runs: it
-        must not block or switch greenlets.
+        must not block or switch greenlets.  An object that also has
+        ``pop_stats()`` has it called next (it must not block either), so
+        that the child's counters start from zero.
         """
 
 
@@ -137,11 +139,23 @@ pid = os.getpid()
 def _after_fork_in_child() -> None:
     global pid
     pid = os.getpid()
-    for obj in list(_INHERITORS):
+    inheritors = list(_INHERITORS)
+    for obj in inheritors:
         try:
             obj._forget_inherited()
         except Exception:  # pragma: no cover - a bug; the rest must still run
             log.exception("fork: %r could not forget what it inherited", obj)
+    # A child's stats count what happens in the child: the counters of what
+    # the parent did before the fork start again from zero (each worker of a
+    # gunicorn --preload master reported the master's connects as its own).
+    # pop_stats() only reads and sets attributes.
+    for obj in inheritors:
+        reset = getattr(obj, "pop_stats", None)
+        if reset is not None:
+            try:
+                reset()
+            except Exception:  # pragma: no cover - a bug; the rest must still run
+                log.exception("fork: %r could not reset its counters", obj)
     # gevent's hub, prepared for this process.  ``gevent.fork()`` (``os.fork``
     # under monkey patching) does it itself; a plain ``os.fork``
     # (``multiprocessing`` in a process that is not patched) does not, and

@@ -989,8 +989,11 @@ class _Watch:
 
     def _forget_inherited(self) -> None:
         """In a child after fork(): the listeners are the parent's; their copies stop
-        at their next wake-up, and :meth:`listen` starts the child's own."""
+        at their next wake-up, and :meth:`listen` starts the child's own.  The
+        Sentinel's counters (shared with this watch) start from zero."""
         self._greenlets = []
+        for key in self._counters:
+            self._counters[key] = 0
 
     def listening(self, glet: Any) -> bool:
         """Whether ``glet`` is one of this watch's listeners now."""

@@ -325,3 +325,60 @@ def test_a_query_waiting_at_the_fork_fails_in_the_child_and_completes_in_the_par
     assert waiting.get(timeout=5) == "parent"
     assert slow() == "parent"  # the pool's connection is still good in the parent
     pool.close()
+
+
+# --------------------------------------------------------------------------- stats
+
+
+def _counted(stats: dict[str, Any]) -> dict[str, Any]:
+    """The counters among ``stats`` that are not zero."""
+    from greenpool._stats import COUNTER, KEYS
+
+    return {k: v for k, v in stats.items() if v and k in KEYS and KEYS[k].kind == COUNTER}
+
+
+def test_a_childs_counters_count_only_what_the_child_did(
+    redis: RedisServer, tarantool: Any, postgres_server: Any, redis_cluster: Any,
+    redis_sentinel: Any,
+) -> None:
+    # A gunicorn --preload master that used its clients at import: each
+    # worker's stats reported the master's connects and requests as its own,
+    # once per worker in a sum over workers.
+    from greenpool.postgres import PostgresPool
+    from greenpool.redis import RedisCluster, Sentinel
+    from greenpool.tarantool import ConnectionPool, Mode
+
+    r = Redis(port=redis.port)
+    tnt = ConnectionPool([{"host": "127.0.0.1", "port": tarantool.port}])
+    pg = PostgresPool(postgres_server.dsn, pool_size=2, prefill=False)
+    rc = RedisCluster(startup_nodes=redis_cluster.startup_nodes)
+    sentinel = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=1)
+    clients = {"redis": r, "tarantool": tnt, "postgres": pg, "cluster": rc,
+               "sentinel": sentinel}
+
+    def use() -> None:
+        r.set("k", "v")
+        with r.pipeline() as pipe:
+            pipe.get("k").execute()
+        tnt.call("echo", "x", mode=Mode.ANY)
+        pg.execute(lambda c: c.cursor().execute("SELECT 1"))
+        rc.set("fork-counters", "x")
+        sentinel.discover_master(redis_sentinel.service_name)
+
+    use()
+    before = {name: _counted(c.stats()) for name, c in clients.items()}
+    assert all(before.values()), before
+
+    def check() -> bool:
+        fresh = {name: _counted(c.stats()) for name, c in clients.items()}
+        assert fresh == {name: {} for name in clients}, fresh
+        use()
+        used = {name: _counted(c.stats()) for name, c in clients.items()}
+        assert used["redis"]["requests_num"] == 2  # SET, and the pipeline's GET
+        assert used["postgres"]["connections_num"] == 1
+        return True
+
+    _in_child(check)
+    assert {name: _counted(c.stats()) for name, c in clients.items()} == before
+    for client in clients.values():
+        client.close()

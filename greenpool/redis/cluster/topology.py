@@ -301,8 +301,10 @@ class Topology:
 
     def _forget_inherited(self) -> None:
         """In a child after fork(): a refresh under way is the parent's (see the module
-        docs); the next one asked for starts afresh."""
+        docs); the next one asked for starts afresh.  The counters start from zero."""
         self._running = None
+        for key in self.counters:
+            self.counters[key] = 0
 
     def _candidates(self) -> list[ClusterNode]:
         known = list(self.nodes.values())
