@@ -17,6 +17,9 @@ repeated (``--repeat``) and the median is reported, with the ratios.
 (default 1 10 100 1000, over 10 connections) and writes a PNG of
 checkouts per second against greenlets.
 
+The contended case also runs a bare ``gevent.queue.Queue`` of connections,
+for reference: no pool logic and no fairness (see ``contended``).
+
 Targets (issue #2): greenpool at least 4x cheaper per cycle than QueuePool
 in the same run, and its worst wait at most 5x its median wait at 100
 greenlets over 10 connections.
@@ -35,6 +38,7 @@ from typing import Any  # noqa: E402
 
 import _common  # noqa: E402
 import gevent  # noqa: E402
+import gevent.queue  # noqa: E402
 from sqlalchemy.pool import QueuePool  # noqa: E402
 
 from greenpool import Pool  # noqa: E402
@@ -103,6 +107,15 @@ def contended(kind: str, cycles: int, greenlets: int = 100, size: int = 10) -> d
 
         def put(conn: Any) -> None:
             conn.close()
+    elif kind == "gevent Queue":
+        # No pool logic: a queue of connections.  Not fair: a greenlet that
+        # puts one back and asks again takes it straight back while others
+        # wait, so it never parks for the pool (one trip through the hub
+        # fewer per cycle than a FIFO hand-off).
+        queue: gevent.queue.Queue[Dummy] = gevent.queue.Queue()
+        for _ in range(size):
+            queue.put(Dummy())
+        get, put = queue.get, queue.put  # type: ignore[assignment]
     else:
         pool: Pool[Dummy] = Pool(Dummy, pool_size=size, use_local=False, pool_timeout=60)
         get, put = pool.get, pool.put  # type: ignore[assignment]
@@ -151,7 +164,7 @@ def main() -> None:
     for _ in range(args.repeat):  # interleaved, so drift hits every contender alike
         for name, make in makers.items():
             single.setdefault(name, []).append(one_greenlet(make, args.cycles))
-        for name in ("greenpool", "QueuePool"):
+        for name in ("greenpool", "QueuePool", "gevent Queue"):
             busy.setdefault(name, []).append(contended(name, args.cycles))
 
     one = {name: _common.median_of(runs) for name, runs in single.items()}
