@@ -144,6 +144,9 @@ class ClusterPubSub(PubSub):
         new = self._collect(args, kwargs)
         self.shard_channels.update(new)
         self.pending_unsubscribe_shard_channels.difference_update(new)
+        # In the retry list until its SSUBSCRIBE is sent: one left out by an
+        # error or an interruption (a Timeout, a kill) is sent by the next call.
+        self._shard_orphans.update(new)
         failed: BaseException | None = None
         for channel in new:
             try:
@@ -188,7 +191,13 @@ class ClusterPubSub(PubSub):
         node = self._cluster.get_node_from_key(channel)
         assert node is not None and node.node is not None
         conn = self._shard_conns.get(node.name)
-        if conn is None or not conn.live():
+        if conn is not None and not conn.live():
+            # Broken, its break not read yet: the channels it carried go back
+            # in the retry list now (the break, read later, finds a live
+            # connection under this name and leaves them be).
+            self._shard_lost(node.name)
+            conn = None
+        if conn is None:
             conn = self._shard_connect(node.name, node.node)
         conn.send(encode_command("SSUBSCRIBE", channel))
         self._shard_where[channel] = node.name
@@ -204,14 +213,31 @@ class ClusterPubSub(PubSub):
         self._shard_conns[name] = conn
         return conn
 
-    def _orphan(self, channels: list[Any]) -> None:
-        """These channels lost their subscription: refresh the map, subscribe again."""
+    def _shard_lost(self, name: str) -> list[Any]:
+        """Node ``name``'s shard connection broke: forget it; its SUNSUBSCRIBEs are
+        done (never to be confirmed); its channels go in the retry list.  Returns
+        those channels.  Never blocks."""
+        del self._shard_conns[name]
+        for channel, (where, _) in list(self._shard_leaving.items()):
+            if where == name:
+                del self._shard_leaving[channel]
+                if channel in self.pending_unsubscribe_shard_channels:
+                    self._shard_left(channel)
+        lost = [c for c, where in self._shard_where.items() if where == name]
+        self._mark_orphans(lost)
+        return lost
+
+    def _mark_orphans(self, channels: list[Any]) -> None:
         for channel in channels:
             # (one waiting for its SUNSUBSCRIBE confirmation is not subscribed again)
             if channel in self.shard_channels and (
                     channel not in self.pending_unsubscribe_shard_channels):
                 self._shard_where.pop(channel, None)
                 self._shard_orphans.add(channel)
+
+    def _orphan(self, channels: list[Any]) -> None:
+        """These channels lost their subscription: refresh the map, subscribe again."""
+        self._mark_orphans(channels)
         try:
             self._cluster.refresh_slots(timeout=self.settings.socket_timeout or 2.0)
         except GreenpoolError:
@@ -302,13 +328,7 @@ class ClusterPubSub(PubSub):
         if raw is _BROKEN:
             conn = self._shard_conns.get(name)
             if conn is not None and not conn.live():
-                del self._shard_conns[name]
-                for channel, (where, _) in list(self._shard_leaving.items()):
-                    if where == name:  # never to be confirmed
-                        del self._shard_leaving[channel]
-                        if channel in self.pending_unsubscribe_shard_channels:
-                            self._shard_left(channel)
-                self._orphan([c for c, where in self._shard_where.items() if where == name])
+                self._orphan(self._shard_lost(name))
             return None
         if isinstance(raw, ReplyError):
             error = cluster_error(raw)

@@ -565,6 +565,71 @@ def test_no_unwatch_after_a_watched_transaction_ran(rc: RedisCluster, prefix: st
     assert unwatches() == before
 
 
+def _shard_messages(sub: Any, seconds: float) -> list[tuple[Any, Any]]:
+    got = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        message = sub.get_sharded_message(ignore_subscribe_messages=True, timeout=0.1)
+        if message is not None:
+            got.append((message["channel"], message["data"]))
+    return got
+
+
+def _until_heard(rc: RedisCluster, sub: Any, channels: list[str]) -> set[str]:
+    """Publish on each channel until its message comes (or 3 s pass); the channels heard."""
+    heard: set[str] = set()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and heard != set(channels):
+        for channel in set(channels) - heard:
+            rc.spublish(channel, "ping")
+        heard.update(c.decode() for c, _ in _shard_messages(sub, 0.2))
+    return heard
+
+
+def test_a_shard_connection_replaced_before_its_break_is_read_keeps_its_channels(
+    rc: RedisCluster, prefix: str
+) -> None:
+    # The break of a shard connection is read by get_sharded_message; an
+    # ssubscribe on the same node before that opened a new connection with
+    # only its own channel, and the old channels were never subscribed again.
+    first = f"{prefix}:s0"
+    node = rc.get_node_from_key(first)
+    second = next(f"{prefix}:s{i}" for i in range(1, 1000)
+                  if rc.get_node_from_key(f"{prefix}:s{i}") is node)
+    sub = rc.pubsub()
+    try:
+        sub.ssubscribe(first)
+        assert _until_heard(rc, sub, [first]) == {first}
+        sub.disconnect()
+        sub.ssubscribe(second)
+        assert _until_heard(rc, sub, [first, second]) == {first, second}
+        counts = rc.get_redis_connection(node).execute_command(
+            "PUBSUB", "SHARDNUMSUB", first, second)
+        assert counts == [first.encode(), 1, second.encode(), 1]
+    finally:
+        sub.close()
+
+
+@pytest.mark.parametrize("interrupt", ["timeout", "kill"])
+def test_an_interrupted_ssubscribe_is_completed_by_the_next_read(
+    rc: RedisCluster, prefix: str, interrupt: str
+) -> None:
+    channels = keys_on_every_primary(rc, prefix, per_node=1)
+    sub = rc.pubsub()  # no shard connection yet: ssubscribe connects, and yields
+    try:
+        if interrupt == "timeout":
+            with pytest.raises(gevent.Timeout), gevent.Timeout(0.0001):
+                sub.ssubscribe(*channels)
+        else:
+            job = gevent.spawn(sub.ssubscribe, *channels)
+            gevent.sleep(0)
+            job.kill()
+        assert set(sub.shard_channels) == {c.encode() for c in channels}
+        assert _until_heard(rc, sub, channels) == set(channels)
+    finally:
+        sub.close()
+
+
 def test_pubsub_on_any_node_hears_publish_on_another(rc: RedisCluster, prefix: str) -> None:
     listener = rc.get_replicas()[0]
     channel = f"{prefix}:news"
