@@ -385,7 +385,7 @@ class _Stamps:
 def _open_dedicated(settings: RedisSettings, stamps: _Stamps) -> Connection:
     generation = stamps.generation
     raw = replace(settings, decode_responses=False)
-    conn = raw.new_connection(name=f"redis dedicated {settings.address}")
+    conn = raw.new_connection(name=f"redis dedicated {settings.where}")
     stamps.opened[conn] = generation  # before connecting: reconnect_all sees it
     conn.connect()
     return conn

@@ -238,7 +238,7 @@ class PubSub:
         # Set by a subscription, cleared when the last unsubscribe confirmation
         # is read (redis-py's); get_message waits on it when not subscribed.
         self.subscribed_event = gevent.event.Event()
-        self._sub = _Subscriber(node.settings, f"redis pubsub {node.settings.address}")
+        self._sub = _Subscriber(node.settings, f"redis pubsub {node.settings.where}")
         self._connecting = Semaphore()
         self._closed = False
         self._closes = 0  # how many times close() ran (a worker ends at the next)
@@ -644,7 +644,7 @@ class Monitor:
     """MONITOR on a connection of its own: ``with r.monitor() as m: m.next_command()``."""
 
     def __init__(self, node: Node) -> None:
-        self._sub = _Subscriber(node.settings, f"redis monitor {node.settings.address}")
+        self._sub = _Subscriber(node.settings, f"redis monitor {node.settings.where}")
         node.attach(self)
         self._started = False
         self._inherited = False

@@ -214,7 +214,7 @@ class RedisSettings:
             ssl_context=self.ssl_context,
             server_hostname=self.ssl_server_hostname,
             handshake=self.handshake,
-            name=name or f"redis {self.address}/{self.db}",
+            name=name or f"redis {self.where}/{self.db}",
             tcp_options=self.socket_keepalive_options,
         )
 
@@ -300,6 +300,13 @@ class RedisSettings:
             kwargs.update(ssl_context=self.ssl_context,
                           ssl_server_hostname=self.ssl_server_hostname)
         return kwargs
+
+    @property
+    def where(self) -> str:
+        """Where the server is, for names and messages: ``host:port`` (or the
+        socket's path), or the locator's name (``redis+sentinel://service``)
+        when a locator finds it; ``address`` is then an unused default."""
+        return str(self.locator) if self.locator is not None else str(self.address)
 
     def describe(self) -> str:
         """``redis://host:port/db`` (or ``unix://``), without credentials."""

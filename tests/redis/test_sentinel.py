@@ -907,6 +907,32 @@ def test_a_blocked_hub_does_not_fail_the_next_discovery(
     manager.close()
 
 
+def test_a_sentinel_clients_connections_are_named_by_the_service(
+    redis_sentinel: RedisSentinelSet,
+) -> None:
+    # Their names are in the transport's log lines ("... closed while
+    # connecting"): they named "localhost:6379", the settings' unused default.
+    manager = Sentinel(redis_sentinel.sentinel_addresses, socket_timeout=1.0)
+    client = manager.master_for(SERVICE)
+    made: list[Any] = []
+    client.dedicated_pool.add_listener({"connection_created": made.append})
+    try:
+        client.ping()
+        with client.pipeline() as pipe:
+            pipe.ping().execute()
+        sub = client.pubsub()
+        sub.subscribe("named")
+        assert sub.get_message(timeout=2) is not None
+        names = [c.name for c in client.shared_pool.connections]
+        names += [event["connection"].name for event in made]
+        names.append(repr(sub.connection))
+        sub.close()
+        assert names and all(SERVICE in n and "localhost" not in n for n in names), names
+    finally:
+        client.close()
+        manager.close()
+
+
 def test_a_connect_timing_out_names_the_service_not_a_default_address(
     redis_sentinel: RedisSentinelSet,
 ) -> None:
