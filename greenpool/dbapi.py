@@ -183,7 +183,10 @@ class TransactionLease(Lease[Any]):
 
     Enter: check out (blocks like :meth:`~greenpool.Pool.get`).  Clean exit:
     ``commit()`` (skipped when the connection is known to be outside a
-    transaction), then return.  An ``Exception`` leaving the block:
+    transaction), then return; when the connection was closed in the block
+    by an interrupted query (a driver pool that can tell: see
+    ``_aborted``), the error saying its transaction was rolled back is
+    raised, so writes are never lost in silence.  An ``Exception`` leaving the block:
     ``rollback()``, then return; the exception goes on.  Any other
     BaseException: the connection is closed, its slot freed.  A nested
     checkout in the same greenlet (``use_local``) shares the outer
@@ -387,6 +390,12 @@ class DBAPIPool(Pool[C]):
         """Did ``exc`` (an Exception from the application's block) break the connection?"""
         return transaction_state(conn) is TxState.CLOSED
 
+    def _aborted(self, conn: C) -> Exception | None:
+        """On a clean exit from a block whose connection is closed: the error to
+        raise when the closing rolled a transaction back, else None (the
+        application closed it).  A generic driver can't tell: None."""
+        return None
+
     def _server_failed(self, entry: Entry, exc: BaseException) -> None:
         """A connection broke: drop idle connections to its server made before now."""
         self._invalidate(entry.server)
@@ -421,6 +430,14 @@ class DBAPIPool(Pool[C]):
             try:
                 if state is not TxState.CLOSED:
                     conn.commit()
+                else:
+                    # Closed in the block: by the application (nothing to
+                    # say), or by an interrupted query (a gevent.Timeout the
+                    # block caught), which rolled its transaction back: that
+                    # is raised, or the writes before it would be lost in silence.
+                    aborted = self._aborted(conn)
+                    if aborted is not None:
+                        raise aborted
             except BaseException as err:
                 self._checkin_after_error(entry, err)
                 raise

@@ -14,12 +14,13 @@ the caller's wait.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+import weakref
+from typing import Any, Protocol
 
 import gevent
 from gevent.socket import wait_read, wait_write
 
-__all__ = ["CANCEL_TIMEOUT", "CANCEL_WAIT", "Handle", "send"]
+__all__ = ["CANCEL_TIMEOUT", "CANCEL_WAIT", "Handle", "interrupted", "mark_interrupted", "send"]
 
 log = logging.getLogger("greenpool.postgres")
 
@@ -34,6 +35,23 @@ FAILED = 0
 READING = 1
 WRITING = 2
 OK = 3
+
+
+# Connections whose query an exception interrupted (a gevent.Timeout, a
+# kill): greenpool cancelled the query and closed the connection.  The pool
+# reads it on return: such a connection is closed by the client, not by a
+# server that failed, and a transaction on it was rolled back.
+_INTERRUPTED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def mark_interrupted(conn: Any) -> None:
+    """Record that an exception interrupted a query on ``conn`` (it is being closed)."""
+    _INTERRUPTED.add(conn)
+
+
+def interrupted(conn: Any) -> bool:
+    """True when greenpool closed ``conn`` because an exception interrupted its query."""
+    return conn in _INTERRUPTED
 
 
 class Handle(Protocol):

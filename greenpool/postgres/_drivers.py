@@ -35,6 +35,9 @@ class Driver:
     name: ClassVar[str] = ""
     #: The package's ``OperationalError`` (a connect that failed or timed out).
     operational_error: type[Exception]
+    #: The package's base ``Error``: what the driver raises (any other
+    #: exception in a query's block is the application's own).
+    error: type[Exception]
 
     def parse(self, dsn: str, extra: dict[str, Any] | None = None) -> dict[str, str] | None:
         """``dsn`` (a connection string or URL) plus ``extra`` as libpq parameters, or None
@@ -78,6 +81,7 @@ class _Psycopg2(Driver):
         self._ext = ext
         self._green = _green
         self.operational_error = psycopg2.OperationalError
+        self.error = psycopg2.Error
 
     def parse(self, dsn: str, extra: dict[str, Any] | None = None) -> dict[str, str] | None:
         ext = self._ext
@@ -124,6 +128,7 @@ class _Psycopg3(Driver):
         self._make = make_conninfo
         self._green = _green3
         self.operational_error = psycopg.OperationalError
+        self.error = psycopg.Error
 
     def parse(self, dsn: str, extra: dict[str, Any] | None = None) -> dict[str, str] | None:
         try:

@@ -156,6 +156,7 @@ def _interrupted(conn: Any) -> None:
         if conn.status in _CANCELLABLE:
             # Interrupted while the server works on a query: cancel it there
             # before psycopg2 closes the connection under it.
+            _cancel.mark_interrupted(conn)
             cancel(conn)
         else:
             # Interrupted while connecting: close now.  The traceback (kept by

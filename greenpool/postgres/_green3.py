@@ -294,9 +294,14 @@ def _interrupted(conn: Any) -> None:
         # The server works on a command whose reply will never be read:
         # cancel it there, and close the connection, whose next reply would
         # not be the next caller's.  (psycopg's own Ctrl-C rule then finds
-        # nothing left to do: the connection is no longer ACTIVE.)
-        cancel(conn)
-        pgconn.finish()
+        # nothing left to do: the connection is no longer ACTIVE.)  Closed
+        # even when a second exception ends the wait for the cancel (which
+        # then goes on in the background): never left open and ACTIVE.
+        _cancel.mark_interrupted(conn)
+        try:
+            cancel(conn)
+        finally:
+            pgconn.finish()
 
 
 def is_green() -> bool:

@@ -52,6 +52,7 @@ from ..pool.modes import (
     StrategyInterface,
     parse_mode,
 )
+from . import _cancel
 from ._drivers import Driver, choose
 from ._liveness import Liveness, probe
 from ._roles import RoleMonitor
@@ -140,6 +141,13 @@ class _HostPool(DBAPIPool[Any]):
             self._server_gone()
 
     def _broken(self, conn: Any, exc: BaseException) -> bool:
+        if not isinstance(exc, (self._unit.owner._driver.error, OSError)) or (
+                _cancel.interrupted(conn)):
+            # The application's own exception (a gevent.Timeout's exception
+            # class, Timeout(5, MyError)), or a connection that greenpool's
+            # interrupt handling closed after cancelling its query: the
+            # server is fine, and execute() must not run fn again.
+            return False
         # psycopg2 does not always mark a connection closed when the server
         # hangs up mid-query (the green wait path can raise before it does);
         # libpq then reports the transaction state as unknown.  SQLSTATE class
@@ -150,6 +158,14 @@ class _HostPool(DBAPIPool[Any]):
             return True
         code = getattr(exc, "pgcode", None) or getattr(exc, "sqlstate", None) or ""
         return code.startswith(("08", "57P"))
+
+    def _aborted(self, conn: Any) -> Exception | None:
+        if not _cancel.interrupted(conn) or conn.autocommit:
+            return None  # closed by the application, or nothing was pending
+        return self._unit.owner._driver.operational_error(
+            "the connection was closed in the block by an interrupted query (a gevent.Timeout "
+            "or kill); its transaction was rolled back and nothing of it was committed"
+        )
 
     def _server_failed(self, entry: Entry, exc: BaseException) -> None:
         log.info(

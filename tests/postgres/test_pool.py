@@ -663,3 +663,90 @@ def test_passwords_never_shown(
     assert any("***" in t for t in texts)
     for text in texts:
         assert secret not in text
+
+
+class _MyTimeout(Exception):
+    """An application's own timeout exception, raised by gevent.Timeout(seconds, _MyTimeout)."""
+
+
+def test_a_timeouts_own_exception_class_is_no_server_failure(
+    postgres_server: Any, make_pool: Any
+) -> None:
+    # gevent.Timeout(s, SomeException) raises an Exception: the query was
+    # cancelled and the connection closed by greenpool's interrupt handling,
+    # which the pool took for "the server went away": execute() ran fn a
+    # second time (with no timer left to bound it), and every idle
+    # connection was dropped.
+    pool = make_pool(postgres_server.dsn, pool_size=3, max_overflow=0)
+    pool.fill()
+    assert pool.checkedin() == 3
+    calls: list[int] = []
+
+    def slow(conn: Any) -> str:
+        calls.append(1)
+        conn.cursor().execute("SELECT pg_sleep(1)")
+        return "done"
+
+    with pytest.raises(_MyTimeout), gevent.Timeout(0.1, _MyTimeout):
+        pool.execute(slow)
+    assert calls == [1]
+    assert pool.checkedin() == 2  # the interrupted one closed; the others kept
+    with pytest.raises(_MyTimeout), gevent.Timeout(0.1, _MyTimeout), pool.connection() as conn:
+        conn.cursor().execute("SELECT pg_sleep(1)")
+    assert pool.checkedin() == 1
+    assert pool.stats()["pool_in_use"] == 0
+
+    def one(conn: Any) -> Any:
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+        return cur.fetchone()[0]
+
+    assert pool.execute(one) == 1
+
+
+def test_a_clean_exit_after_the_connection_closed_in_the_block_raises(
+    postgres_server: Any, make_pool: Any, driver: PgDriver
+) -> None:
+    # The block caught its own gevent.Timeout (the query was cancelled and
+    # the connection closed) and ended cleanly: the commit was skipped in
+    # silence, and the INSERT before it lost with no error.
+    table = "t_closed_" + app_name().replace("-", "_")
+    pool = make_pool(postgres_server.dsn, pool_size=1)
+    with pool.cursor() as cur:
+        cur.execute(f"CREATE TABLE {table} (n int)")
+    try:
+        with pytest.raises(driver.Error), pool.connection() as conn:
+            conn.cursor().execute(f"INSERT INTO {table} VALUES (1)")
+            with gevent.Timeout(0.05, False):
+                conn.cursor().execute("SELECT pg_sleep(1)")
+            assert conn.closed
+        with pool.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM {table}")
+            assert cur.fetchone()[0] == 0  # not committed, and the caller was told
+        # In autocommit there is nothing to commit: a clean exit stays clean.
+        auto = make_pool(postgres_server.dsn, pool_size=1, autocommit=True)
+        with auto.connection() as conn:
+            conn.cursor().execute(f"INSERT INTO {table} VALUES (2)")
+            with gevent.Timeout(0.05, False):
+                conn.cursor().execute("SELECT pg_sleep(1)")
+        assert auto.stats()["pool_in_use"] == 0
+    finally:
+        with pool.cursor() as cur:
+            cur.execute(f"DROP TABLE {table}")
+
+
+def test_a_second_interrupt_during_the_cancel_still_closes_the_connection(
+    postgres_server: Any, driver: PgDriver
+) -> None:
+    # The first kill starts the query's cancel, whose wait on the hub the
+    # second kill ends: psycopg 3's connection was left open and ACTIVE ("another
+    # command is already in progress" for the next user of it).
+    ensure_green(driver.name)
+    conn = driver.module.connect(postgres_server.dsn)
+    job = gevent.spawn(lambda: conn.cursor().execute("SELECT pg_sleep(2)"))
+    gevent.sleep(0.1)
+    job.kill(block=False)
+    job.kill(block=False)
+    job.join(3)
+    assert job.dead
+    assert conn.closed
