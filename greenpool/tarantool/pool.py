@@ -636,6 +636,9 @@ class ConnectionPool(CrudMixin):
         share: a caller interrupted while it waits (``gevent.Timeout``,
         ``kill()``) leaves the connecting to finish for the others.
         """
+        # Open from now on (in the caller, not in the greenlet: a close()
+        # before that greenlet runs must not be undone by it).
+        self._closed = False
         attempt = self._connecting
         if attempt is None:
             attempt = self._connecting = gevent.spawn(self._connect_units)
@@ -644,10 +647,17 @@ class ConnectionPool(CrudMixin):
 
     def _connect_units(self) -> None:
         try:
-            self._closed = False
+            if self._closed:
+                return  # closed before this greenlet ran
             self._started = True
             pending = [u for u in self.units if u.worker is None or u.worker.dead]
             gevent.joinall([gevent.spawn(u.refresh) for u in pending])
+            if self._closed:
+                # close() came while the refreshes ran: close what they opened,
+                # start nothing.
+                for unit in pending:
+                    unit.stop()
+                return
             for unit in pending:
                 if unit.state.status is not Status.HEALTHY:
                     log.warning("%s: %s", self.name, unit.describe())

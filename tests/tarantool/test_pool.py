@@ -554,3 +554,31 @@ def test_a_pool_of_unreachable_addresses_says_so() -> None:
             p.insert("kv", [1])
     finally:
         p.close()
+
+
+@pytest.mark.parametrize("yields", [1, 2, 3])
+def test_close_while_connect_is_under_way_stays_closed(
+    tarantool_server: TarantoolServer, yields: int
+) -> None:
+    # connect() runs in a greenlet of its own; a close() before it ran, or
+    # while it refreshed, was undone by it: workers started, connections open.
+    sessions = "return box.stat.net().CONNECTIONS.current"
+    idle = tarantool_server.eval_lua(sessions)[0]
+    pool = ConnectionPool([{"host": "127.0.0.1", "port": tarantool_server.port}],
+                          refresh_delay=0.05)
+    connecting = gevent.spawn(pool.connect)
+    for _ in range(yields):
+        gevent.sleep(0)
+    pool.close()
+    connecting.join(5)
+    gevent.sleep(0.3)  # six refresh periods: a worker would have reconnected
+    assert pool.is_closed()
+    assert all(u.worker is None or u.worker.dead for u in pool.units)
+    assert not any(c.connected for u in pool.units for c in u.connections)
+    # (<=: the reading before may count a connection of the test before, still closing)
+    wait_until(lambda: tarantool_server.eval_lua(sessions)[0] <= idle)
+    with pytest.raises(PoolClosed):
+        pool.eval("return 1", mode=Mode.ANY)
+    pool.connect()  # opened again on purpose: it works
+    assert pool.eval("return 1", mode=Mode.ANY).data == [1]
+    pool.close()
