@@ -62,10 +62,23 @@ class Driver:
 
     def check_factory(self, factory: Any) -> None:
         """Raise :class:`~greenpool.ConfigurationError` if ``connection_factory`` can't work."""
+        raise NotImplementedError
+
+    def check_cursor_factory(self, factory: Any) -> None:
+        """Raise :class:`~greenpool.ConfigurationError` if ``cursor_factory`` can't work."""
+        raise NotImplementedError
 
     def cancel(self, conn: Any, timeout: float | None) -> bool:
         """Cancel the query running on ``conn`` on the server; see :func:`cancel`."""
         raise NotImplementedError
+
+
+def _check_subclass(argument: str, factory: Any, base: type, name: str) -> None:
+    # Checked when the pool is made: a wrong one failed at the first connect
+    # or query instead, with an error that did not name the argument (and,
+    # for a psycopg2 connection_factory, quoted the connection string).
+    if not (isinstance(factory, type) and issubclass(factory, base)):
+        raise ConfigurationError(argument, factory, f"must be a {name} subclass")
 
 
 class _Psycopg2(Driver):
@@ -109,6 +122,13 @@ class _Psycopg2(Driver):
                 conn.close()
                 raise
         return conn
+
+    def check_factory(self, factory: Any) -> None:
+        _check_subclass("connection_factory", factory, self._ext.connection,
+                        "psycopg2.extensions.connection")
+
+    def check_cursor_factory(self, factory: Any) -> None:
+        _check_subclass("cursor_factory", factory, self._ext.cursor, "psycopg2.extensions.cursor")
 
     def cancel(self, conn: Any, timeout: float | None) -> bool:
         return self._green.cancel(conn, timeout)
@@ -160,10 +180,11 @@ class _Psycopg3(Driver):
         raise error
 
     def check_factory(self, factory: Any) -> None:
-        if not (isinstance(factory, type) and issubclass(factory, self._psycopg.Connection)):
-            raise ConfigurationError(
-                "connection_factory", factory, "must be a psycopg.Connection subclass"
-            )
+        _check_subclass("connection_factory", factory, self._psycopg.Connection,
+                        "psycopg.Connection")
+
+    def check_cursor_factory(self, factory: Any) -> None:
+        _check_subclass("cursor_factory", factory, self._psycopg.Cursor, "psycopg.Cursor")
 
     def cancel(self, conn: Any, timeout: float | None) -> bool:
         return self._green.cancel(conn, timeout)

@@ -385,6 +385,7 @@ class PostgresPool:
         if connection_factory is not None:
             factories["connection_factory"] = connection_factory
         if cursor_factory is not None:
+            chosen.check_cursor_factory(cursor_factory)
             factories["cursor_factory"] = cursor_factory
 
         self._units: list[_Unit] = []

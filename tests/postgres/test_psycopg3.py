@@ -202,6 +202,36 @@ def test_a_connection_class_of_the_other_driver_is_refused() -> None:
     assert "psycopg.Connection" in str(info.value)
 
 
+@pytest.mark.parametrize("driver", ["psycopg2", "psycopg"])
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("connection_factory", int), ("connection_factory", "secret=x"), ("cursor_factory", 5),
+     ("cursor_factory", dict), ("cursor_factory", lambda *a: None)],
+)
+def test_a_factory_that_cant_work_is_refused_when_the_pool_is_made(
+    driver: str, argument: str, value: Any
+) -> None:
+    # They were taken, and failed at the first connect or query with a
+    # TypeError or ValueError naming nothing (psycopg2's connection_factory
+    # one quoting the connection string, password included, also logged).
+    with pytest.raises(ConfigurationError) as info:
+        PostgresPool("host=127.0.0.1 password=hunter2", driver=driver, prefill=False,
+                     **{argument: value})
+    assert info.value.argument == argument
+    assert "hunter2" not in str(info.value)
+
+
+def test_factories_of_the_right_classes_are_taken() -> None:
+    import psycopg2.extras
+
+    for driver, factories in [
+        ("psycopg2", {"connection_factory": psycopg2.extras.LoggingConnection,
+                      "cursor_factory": psycopg2.extras.DictCursor}),
+        ("psycopg", {"connection_factory": MyConnection, "cursor_factory": psycopg.ClientCursor}),
+    ]:
+        PostgresPool("host=127.0.0.1", driver=driver, prefill=False, **factories).close()
+
+
 # ---------------------------------------------------------------------- a patched process
 
 
