@@ -381,10 +381,12 @@ def test_reads_move_to_the_primary_when_a_replica_dies(
 
     jobs = [gevent.spawn(reader, i) for i in range(200)]
     try:
-        gevent.sleep(0.3)
         victim = cluster.replicas()[0]
-        # It was serving reads (its shared connections are up).
-        assert client.connections_used()[f"127.0.0.1:{victim.port}"]["shared"] > 0
+        # It serves reads (its shared connections are up): waited for, not a
+        # fixed 0.3 s, which a loaded machine once missed.
+        wait_until(
+            lambda: client.connections_used()[f"127.0.0.1:{victim.port}"]["shared"] > 0,
+            timeout=5)
         cluster.kill(victim)
         before = reads[0]
         gevent.sleep(1.5)
