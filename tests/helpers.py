@@ -98,6 +98,23 @@ def client_count(address: str) -> int:
         probe.close()
 
 
+def interrupt_after(fn: Callable[[], Any], how: str, after: float = 0.1) -> None:
+    """Run ``fn`` and end it after ``after`` seconds, while it blocks: with a
+    caller's own ``gevent.Timeout`` (``how="timeout"``) or a ``kill()`` of
+    the greenlet running it (``"kill"``).  Asserts it was still blocked then."""
+    if how == "timeout":
+        try:
+            with gevent.Timeout(after):
+                fn()
+        except gevent.Timeout:
+            return
+        raise AssertionError(f"{fn!r} ended before its Timeout")
+    worker = gevent.spawn(fn)
+    gevent.sleep(after)
+    assert not worker.dead, f"{fn!r} ended before the kill"
+    worker.kill()
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.01) -> None:
     """Yield to the hub until ``predicate()`` is true; AssertionError after ``timeout``."""
     with gevent.Timeout(timeout, AssertionError(f"condition not met in {timeout}s")):

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import gevent
 import pytest
+from helpers import interrupt_after
 
 from greenpool import ConfigurationError
 from greenpool.redis import Redis, ResponseError
@@ -126,14 +127,7 @@ def test_an_interrupted_unwatch_on_leaving_closes_the_connection_and_frees_its_s
                 assert pipe.get("t:pipe-unwatch") == b"1"
                 _paused(redis_server, 300)
 
-        if interrupt == "timeout":
-            with pytest.raises(gevent.Timeout), gevent.Timeout(0.1):
-                leave_while_paused()
-        else:
-            worker = gevent.spawn(leave_while_paused)
-            gevent.sleep(0.1)
-            assert not worker.dead  # in the UNWATCH, held by the pause
-            worker.kill()
+        interrupt_after(leave_while_paused, interrupt)  # in the UNWATCH
         assert r.dedicated_pool.checkedout() == 0
         gevent.sleep(0.3)  # the pause ends
         # The one slot is free again: a transaction runs at once.

@@ -31,7 +31,7 @@ from greenpool.redis.cluster import (
     key_slot,
 )
 from greenpool.testing import RedisClusterServer, TcpProxy
-from tests.helpers import wait_until
+from tests.helpers import interrupt_after, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -534,14 +534,7 @@ def test_an_interrupted_unwatch_frees_the_watching_connections_slot(
             _pause_node_of(rc, key, 300)
         # leaving: reset() sends UNWATCH, held by the pause
 
-    if interrupt == "timeout":
-        with pytest.raises(gevent.Timeout), gevent.Timeout(0.1):
-            leave_while_paused()
-    else:
-        worker = gevent.spawn(leave_while_paused)
-        gevent.sleep(0.1)
-        assert not worker.dead
-        worker.kill()
+    interrupt_after(leave_while_paused, interrupt)  # in the UNWATCH
     assert _dedicated_in_use(rc, key) == 0
     gevent.sleep(0.3)
 
