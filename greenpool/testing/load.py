@@ -114,7 +114,10 @@ class Load:
                 gevent.sleep(self.pace)
 
     def stop(self, timeout: float = 20.0) -> int:
-        """Stop the callers; return how many did not finish within ``timeout`` (stuck)."""
+        """Stop the callers; return how many did not finish within ``timeout`` (stuck).
+
+        Those are killed (without waiting); calling it again does no harm.
+        """
         self._stop = True
         if self._killer is not None:
             self._killer.kill()

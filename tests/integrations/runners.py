@@ -51,7 +51,9 @@ class HttpLoad:
         return self
 
     def stop(self) -> HttpLoad:
-        """Let every request under way finish, then stop."""
+        """Let every request under way finish, then stop (again: nothing more)."""
+        if self._stop:
+            return self
         self._stop = True
         gevent.joinall(self._glets, timeout=30)
         self.elapsed = time.monotonic() - self.started

@@ -84,9 +84,10 @@ def test_gunicorn_preload_under_load_with_sighup_and_max_requests(
         tmp_path, fresh_redis, postgres_server,
         EXAMPLE_WORKERS="2", EXAMPLE_MAX_REQUESTS="100", EXAMPLE_USE_AT_IMPORT=use_at_import,
     )
+    load = HttpLoad(port, callers=50)
     try:
         first_workers = set(children_of(proc.pid))
-        load = HttpLoad(port, callers=50).start()
+        load.start()
         gevent.sleep(1.0)
         proc.send_signal(signal.SIGHUP)  # reload: new workers, the old ones stop gracefully
         gevent.sleep(1.0)
@@ -138,6 +139,7 @@ def test_gunicorn_preload_under_load_with_sighup_and_max_requests(
             assert master == (0, 0)
         print(f"sockets (redis, postgres): master {master}, workers {counts}")
     finally:
+        load.stop()  # already stopped unless a check failed under load
         code = stop(proc)
     text = log.read_text()
     assert code == 0, text[-3000:]

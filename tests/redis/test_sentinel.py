@@ -360,10 +360,18 @@ def _failover_under_load(
     made(client)
     load = _Load(client)
     load.start()
-    gevent.sleep(1.0)
-    assert load.acks and not load.errors, load.error_kinds
-    failover = _in_thread(fault)
-    gevent.sleep(max(0.0, failover.reported_at + 2.5 - time.monotonic()))
+    try:
+        gevent.sleep(1.0)
+        assert load.acks and not load.errors, load.error_kinds
+        failover = _in_thread(fault)
+        gevent.sleep(max(0.0, failover.reported_at + 2.5 - time.monotonic()))
+    except BaseException:
+        # Not 1,000 writers left running into the next test.
+        load.stop = True
+        gevent.killall(load.greenlets)
+        client.close()
+        manager.close()
+        raise
     load.finish()
     _in_thread(sets.wait_settled)
     return load, failover, manager
