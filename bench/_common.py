@@ -12,7 +12,7 @@ import platform
 import statistics
 import sys
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 sys.path.insert(0, __file__.rsplit("/", 2)[0])  # run from a checkout without installing
@@ -79,11 +79,13 @@ def plot_sweep(
     *,
     reference: tuple[str, float] | None = None,
     note: str = "",
+    dashed: Collection[str] = (),
 ) -> None:
     """Write a PNG: one line per contender of a figure against the number of greenlets.
 
     ``series`` maps a contender to ``{greenlets: value}``; ``reference`` is
-    drawn as a dashed horizontal line.  The x axis is logarithmic.  The
+    drawn as a dashed horizontal line, and so are the contenders named in
+    ``dashed`` (ceilings rather than peers).  The x axis is logarithmic.  The
     footer says when and where it was measured, and ``note``.
     """
     import matplotlib
@@ -97,7 +99,8 @@ def plot_sweep(
     for name, points in series.items():
         xs = sorted(points)
         levels.update(xs)
-        ax.plot(xs, [points[x] for x in xs], marker="o", linewidth=2, label=name)
+        ax.plot(xs, [points[x] for x in xs], marker="o", linewidth=2, label=name,
+                linestyle="--" if name in dashed else "-")
     if reference is not None:
         ax.axhline(reference[1], linestyle="--", color="grey", label=reference[0])
     ax.set_xscale("log")

@@ -35,6 +35,12 @@ contender runs ``--repeat`` times, in rotating order, and the medians are
 printed with the ratios the issues set as targets.
 
     python bench/bench_postgres.py [--greenlets 1000] [--queries 20] [--repeat 5]
+
+``--plot PATH`` also sweeps ``--sweep`` greenlets (1, 10, 100 and 1,000 by
+default; ``--sweep-queries`` queries in all at each point, shared out among
+the greenlets) for greenpool on each driver, the peers (SQLAlchemy's
+QueuePool behind an Engine, psycopg_pool) and the two bare queues, and
+writes a PNG of queries/s against greenlets.
 """
 
 from __future__ import annotations
@@ -320,11 +326,48 @@ def run_once(contender: Any, greenlets: int, queries: int) -> dict[str, float]:
     return figures
 
 
+#: The contenders drawn by ``--plot``, with their legends.
+_PLOTTED = {
+    "greenpool": "greenpool (psycopg2)",
+    "greenpool + psycopg 3": "greenpool (psycopg 3)",
+    "sqlalchemy Engine + QueuePool": "SQLAlchemy Engine + QueuePool (psycopg2)",
+    "psycopg_pool": "psycopg_pool (psycopg 3)",
+    "bare queue (ceiling)": "bare gevent Queue, psycopg2 (no pool logic)",
+    "bare queue, psycopg 3 (ceiling)": "bare gevent Queue, psycopg 3 (no pool logic)",
+}
+
+
+def _sweep(
+    contenders: list[Any], levels: list[int], total: int, repeat: int
+) -> dict[str, dict[int, float]]:
+    """Median queries/s of each contender at each greenlet count (``total`` queries a point).
+
+    Rounds interleave the contenders and the levels, so the machine's drift
+    hits all of them alike.
+    """
+    figures: dict[tuple[str, int], list[float]] = {}
+    for _ in range(repeat):
+        for greenlets in levels:
+            for contender in contenders:
+                queries = max(1, total // greenlets)
+                result = run_once(contender, greenlets, queries)
+                figures.setdefault((contender.name, greenlets), []).append(result["qps"])
+    return {
+        c.name: {g: statistics.median(figures[(c.name, g)]) for g in levels} for c in contenders
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--greenlets", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=20, help="queries per greenlet")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--plot", metavar="PATH",
+                        help="also write a PNG of queries/s against greenlets (see --sweep)")
+    parser.add_argument("--sweep", type=int, nargs="+", default=[1, 10, 100, 1000],
+                        help="the greenlet counts for --plot")
+    parser.add_argument("--sweep-queries", type=int, default=4000,
+                        help="queries at each point of the --plot sweep")
     args = parser.parse_args(argv)
 
     server = PostgresServer(settings={"max_connections": 200})
@@ -345,11 +388,25 @@ def main(argv: list[str] | None = None) -> None:
             order = contenders[round_ % len(contenders):] + contenders[:round_ % len(contenders)]
             for contender in order:
                 runs[contender.name].append(run_once(contender, args.greenlets, args.queries))
+        if args.plot:
+            sweep = _sweep(
+                [c for c in contenders if c.name in _PLOTTED], args.sweep, args.sweep_queries,
+                args.repeat,
+            )
         for contender in contenders:
             contender.close()
     finally:
         server.stop()
 
+    if args.plot:
+        _common.plot_sweep(
+            args.plot, "PostgreSQL: SELECT 1, one checkout per query, 20 connections",
+            "queries per second",
+            {legend: sweep[name] for name, legend in _PLOTTED.items()},
+            dashed={legend for name, legend in _PLOTTED.items() if "ceiling" in name},
+            note=f"{args.sweep_queries:,} queries per point, medians of {args.repeat}; "
+                 "one PostgreSQL on the same 2 cores; monkey-patched",
+        )
     medians = {name: _common.median_of(figures) for name, figures in runs.items()}
     rows = [{"pool": name, **figures} for name, figures in medians.items()]
     total = args.greenlets * args.queries
