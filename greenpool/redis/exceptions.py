@@ -78,6 +78,7 @@ __all__ = [
     "ReadOnlyError",
     "RedisClusterException",
     "RedisError",
+    "RefusedArgumentError",
     "ResponseError",
     "SlotNotCoveredError",
     "TimeoutError",
@@ -231,6 +232,25 @@ class DataError(GreenpoolError, ValueError):
         self.argument = argument
         self.value = value
         super().__init__(f"{argument}={value!r}: {reason}")
+
+
+class RefusedArgumentError(DataError, ResponseError):
+    """An argument the server would refuse, refused before anything is sent.
+
+    A :class:`DataError` (nothing was sent; :attr:`argument` and
+    :attr:`value` name the argument) that is also a :class:`ResponseError`:
+    redis-py sends such an argument (``mode="bite"``, ``direction="up"``, an
+    integer argument given ``1.5`` ...) and raises :class:`ResponseError`
+    with the server's refusal, so an ``except ResponseError`` written for
+    redis-py catches greenpool's check too.  It is not an error reply:
+    :attr:`kind` is ``ERR`` (what the server's refusal would begin with)
+    and :attr:`status_code` is None.  greenpool's own class, not redis-py's.
+    """
+
+    @property
+    def kind(self) -> str:
+        """``ERR``: the first word of the error the server would have answered."""
+        return "ERR"
 
 
 class PubSubError(GreenpoolError):

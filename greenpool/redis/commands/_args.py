@@ -4,6 +4,12 @@ Each check takes the argument's name and value and returns the value as it
 is sent (an int of seconds for a timedelta, say), or raises
 :class:`~greenpool.redis.exceptions.DataError` naming the argument and the
 value: a bad argument never reaches the server.
+
+Where redis-py would send the value as it is (a str, bytes, int or float:
+``mode="bite"``, ``count=-1``, ``idle=1.5``), and so raise the server's
+refusal as a ``ResponseError``, the error is a
+:class:`~greenpool.redis.exceptions.RefusedArgumentError`: a DataError that
+is also a ResponseError, so that code written for either catches it.
 """
 
 from __future__ import annotations
@@ -17,11 +23,25 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from ...protocol.resp import encode_arg
-from ..exceptions import DataError
+from ..exceptions import DataError, RefusedArgumentError
 from ._base import EncodableT
 
 SCALARS = (bytes, bytearray, memoryview, str, int, float)
 """What one argument may be (bool excluded by the checks that care)."""
+
+_SENT_AS_IS = (bytes, memoryview, str, int, float)
+"""What redis-py's encoder sends as it is (bool excepted): a bad value of these
+types reaches the server there, which refuses it with an error reply."""
+
+
+def _refused(argument: str, value: Any, reason: str) -> DataError:
+    """The error for a bad ``value``: a :class:`RefusedArgumentError` (also a
+    ResponseError, as redis-py's would be) when redis-py would have sent it to
+    the server as it is, else a plain :class:`DataError` (redis-py's encoder
+    refuses the other types with DataError)."""
+    if isinstance(value, _SENT_AS_IS) and not isinstance(value, bool):
+        return RefusedArgumentError(argument, value, reason)
+    return DataError(argument, value, reason)
 
 
 # Numbers given as text, as the server reads them: redis-py sends such text
@@ -54,10 +74,10 @@ def integer(argument: str, value: Any, minimum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         number = _integer_text(value)
         if number is None:
-            raise DataError(argument, value, "must be an integer")
+            raise _refused(argument, value, "must be an integer")
     assert number is not None
     if minimum is not None and number < minimum:
-        raise DataError(argument, value, f"must be >= {minimum}")
+        raise _refused(argument, value, f"must be >= {minimum}")
     return number
 
 
@@ -66,7 +86,7 @@ def numeric(argument: str, value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         text = _text(value)
         if text is None or not _NUMBER_TEXT.fullmatch(text):
-            raise DataError(argument, value, "must be a number")
+            raise _refused(argument, value, "must be a number")
         number = float(text)
         return int(number) if _INTEGER_TEXT.fullmatch(text) else number
     return value
@@ -86,7 +106,7 @@ def block_timeout(argument: str, value: Any) -> int | float:
     if isinstance(value, (str, bytes)):
         value = numeric(argument, value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise DataError(argument, value, "must be a number of seconds >= 0 (0 waits forever)")
+        raise _refused(argument, value, "must be a number of seconds >= 0 (0 waits forever)")
     return value
 
 
@@ -100,9 +120,9 @@ def relative(argument: str, value: Any, scale: int, positive: bool) -> int:
         amount = number
     else:
         unit = "seconds" if scale == 1 else "milliseconds"
-        raise DataError(argument, value, f"must be an int of {unit} or a datetime.timedelta")
+        raise _refused(argument, value, f"must be an int of {unit} or a datetime.timedelta")
     if positive and amount <= 0:
-        raise DataError(argument, value, "must be a positive duration")
+        raise _refused(argument, value, "must be a positive duration")
     return amount
 
 
@@ -116,7 +136,7 @@ def absolute(argument: str, value: Any, scale: int) -> int:
         amount = number
     else:
         unit = "seconds" if scale == 1 else "milliseconds"
-        raise DataError(argument, value, f"must be an int unix time in {unit} or a datetime")
+        raise _refused(argument, value, f"must be an int unix time in {unit} or a datetime")
     if amount <= 0:
         raise DataError(argument, value, "must be after the epoch")
     return amount
@@ -125,9 +145,9 @@ def absolute(argument: str, value: Any, scale: int) -> int:
 def expire_flags(nx: bool, xx: bool, gt: bool, lt: bool) -> list[str]:
     if nx and (xx or gt or lt):
         other = "xx" if xx else "gt" if gt else "lt"
-        raise DataError("nx", nx, f"cannot be combined with {other}=True")
+        raise RefusedArgumentError("nx", nx, f"cannot be combined with {other}=True")
     if gt and lt:
-        raise DataError("gt", gt, "cannot be combined with lt=True")
+        raise RefusedArgumentError("gt", gt, "cannot be combined with lt=True")
     flags = []
     if nx:
         flags.append("NX")
@@ -145,7 +165,7 @@ def one_of(**values: Any) -> None:
     given = [name for name, value in values.items() if value is not None and value is not False]
     if len(given) > 1:
         first, second = given[:2]
-        raise DataError(first, values[first], f"cannot be combined with {second}")
+        raise RefusedArgumentError(first, values[first], f"cannot be combined with {second}")
 
 
 def expiry_args(
@@ -200,7 +220,7 @@ def direction(argument: str, value: Any) -> str:
         text = bytes(value).decode("ascii", "replace")
     if isinstance(text, str) and text.upper() in ("LEFT", "RIGHT"):
         return text.upper()
-    raise DataError(argument, value, "must be 'LEFT' or 'RIGHT'")
+    raise _refused(argument, value, "must be 'LEFT' or 'RIGHT'")
 
 
 def scan_args(match: Any, count: Any) -> list[EncodableT]:
@@ -223,12 +243,12 @@ def trim_args(
     elif minid is not None:
         args = ["MINID", *mode, minid]
     elif limit is not None:
-        raise DataError("limit", limit, "needs maxlen or minid")
+        raise RefusedArgumentError("limit", limit, "needs maxlen or minid")
     else:
         return []
     if limit is not None:
         if not approximate:
-            raise DataError("limit", limit, "needs approximate=True")
+            raise RefusedArgumentError("limit", limit, "needs approximate=True")
         args += ["LIMIT", integer("limit", limit, 0)]
     return args
 
@@ -297,7 +317,7 @@ def choice(argument: str, value: Any, allowed: Sequence[str]) -> str:
     text = value.value if isinstance(value, enum.Enum) else value
     if isinstance(text, str) and text.upper() in allowed:
         return text
-    raise DataError(argument, value, f"must be one of {', '.join(allowed)}")
+    raise _refused(argument, value, f"must be one of {', '.join(allowed)}")
 
 
 def condition_args(**conditions: Any) -> list[EncodableT]:
@@ -321,7 +341,7 @@ def persist_option(argument: str, value: Any, allowed: tuple[str, ...]) -> str |
     text = getattr(value, "value", value)
     if isinstance(text, str) and text.upper() in allowed:
         return text.upper()
-    raise DataError(argument, value, f"must be one of {', '.join(allowed)}")
+    raise _refused(argument, value, f"must be one of {', '.join(allowed)}")
 
 
 def fields_args(argument: str, fields: Sequence[Any]) -> list[Any]:
@@ -344,7 +364,7 @@ def keyword(argument: str, value: Any, allowed: tuple[str, ...]) -> str:
         for word in allowed:
             if value.upper() == word.upper():
                 return word
-    raise DataError(argument, value, f"must be one of {', '.join(allowed)}")
+    raise _refused(argument, value, f"must be one of {', '.join(allowed)}")
 
 
 def collection(argument: str, value: Any) -> list[Any]:

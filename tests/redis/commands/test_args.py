@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime
 import math
+import pickle
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from commands_executor import SocketRedis, assert_refused, open_client
+import redis
+from commands_executor import SocketRedis, assert_refused, open_client, open_redis_py
 
 from greenpool.errors import GreenpoolError
 from greenpool.redis.commands import DataError
+from greenpool.redis.exceptions import RefusedArgumentError, ResponseError
 from greenpool.testing import RedisServer
 
 
@@ -176,3 +179,85 @@ def test_good_edge_arguments_are_accepted(r: SocketRedis) -> None:
         assert r.xtrim(key, minid=0, approximate=False) == 0
     finally:
         r.delete(key)
+
+
+# Bad values redis-py sends as they are, so that the server refuses them and
+# redis-py raises ResponseError: greenpool still refuses them before sending,
+# with an error that is a ResponseError too (redis-py's own tests expect one).
+SERVER_REFUSES: list[tuple[str, Call, str, Any]] = [
+    ("bitcount mode", lambda r: r.bitcount(K + ":s", 0, 1, mode="but"), "mode", "but"),
+    ("bitpos mode", lambda r: r.bitpos(K + ":s", 1, 0, 1, mode=b"bite"), "mode", b"bite"),
+    ("lmove direction", lambda r: r.lmove(K + ":l", K + ":m", "UP"), "src", "UP"),
+    ("blmove direction", lambda r: r.blmove(K + ":l", K + ":m", 1, "LEFT", "down"),
+     "dest", "down"),
+    ("lmpop direction", lambda r: r.lmpop("1", K + ":l", direction="up"), "direction", "up"),
+    ("xadd limit exact", lambda r: r.xadd(K + ":x", {"f": 1}, maxlen=3, approximate=False,
+                                          limit=2), "limit", 2),
+    ("xadd limit alone", lambda r: r.xadd(K + ":x", {"f": 1}, limit=2), "limit", 2),
+    ("xtrim limit exact", lambda r: r.xtrim(K + ":x", 3, approximate=False, limit=2),
+     "limit", 2),
+    ("xpending idle float", lambda r: r.xpending_range(K + ":x", "g", "-", "+", 5, idle=1.5),
+     "idle", 1.5),
+    ("expire float", lambda r: r.expire(K + ":s", 1.5), "time", 1.5),
+    ("lrange text", lambda r: r.lrange(K + ":l", 0, "two"), "end", "two"),
+    ("lpop count negative", lambda r: r.lpop(K + ":l", -1), "count", -1),
+    ("set ex zero", lambda r: r.set(K + ":s", 1, ex=0), "ex", 0),
+    ("expire nx xx", lambda r: r.expire(K + ":s", 10, nx=True, xx=True), "nx", True),
+    ("blpop timeout negative", lambda r: r.blpop([K + ":l"], -1), "timeout", -1),
+    ("incrbyfloat text", lambda r: r.incrbyfloat(K + ":n", "1.5x"), "amount", "1.5x"),
+    ("function flush mode", lambda r: r.function_flush("LATER"), "mode", "LATER"),
+]
+
+
+@pytest.fixture
+def refusing_keys(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    """redis-py on the shared server, with the keys SERVER_REFUSES' calls use
+    (so that its server refuses the argument, not a missing key)."""
+    theirs = next(open_redis_py(redis_server, (2, False)))
+    keys = [K + ":s", K + ":l", K + ":m", K + ":x", K + ":n"]
+    theirs.delete(*keys)
+    theirs.set(K + ":s", "foo")
+    theirs.rpush(K + ":l", 1, 2)
+    theirs.xadd(K + ":x", {"f": 1})
+    theirs.xgroup_create(K + ":x", "g", 0)
+    try:
+        yield theirs
+    finally:
+        theirs.delete(*keys)
+        theirs.close()
+
+
+@pytest.mark.parametrize(
+    ("call", "argument", "value"), [c[1:] for c in SERVER_REFUSES],
+    ids=[c[0] for c in SERVER_REFUSES],
+)
+def test_argument_the_server_refuses_is_also_a_response_error(
+    r: SocketRedis, refusing_keys: redis.Redis, call: Call, argument: str, value: Any
+) -> None:
+    with pytest.raises(redis.exceptions.ResponseError):
+        call(refusing_keys)  # redis-py sends it; the server refuses it
+    assert_refused(r, call, argument, value)  # greenpool refuses it, sending nothing
+    with pytest.raises(ResponseError) as caught:
+        call(r)
+    assert type(caught.value) is RefusedArgumentError
+    assert isinstance(caught.value, DataError)
+
+
+def test_a_value_redis_py_cannot_send_stays_a_plain_data_error(r: SocketRedis) -> None:
+    # redis-py's encoder refuses a list or a bool with DataError before sending
+    for call in (lambda r: r.lpop(K, [1]), lambda r: r.lmove(K, K, True)):
+        with pytest.raises(DataError) as caught:
+            call(r)
+        assert not isinstance(caught.value, ResponseError)
+
+
+def test_refused_argument_error_is_both_and_pickles() -> None:
+    error = RefusedArgumentError("mode", "bite", "must be one of BYTE, BIT")
+    assert isinstance(error, DataError) and isinstance(error, ResponseError)
+    assert isinstance(error, ValueError)
+    assert str(error) == "mode='bite': must be one of BYTE, BIT"
+    assert (error.argument, error.value, error.kind, error.status_code) == (
+        "mode", "bite", "ERR", None)
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is RefusedArgumentError
+    assert (str(again), again.argument, again.value) == (str(error), "mode", "bite")
