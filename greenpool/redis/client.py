@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import warnings
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from functools import partial
 from typing import Any
 
@@ -357,8 +357,21 @@ class Redis(Commands):
             raise ConfigurationError("command", command, "must be a command name")
         if not callable(callback):
             raise ConfigurationError("callback", callback, "must be callable")
-        self._callbacks[" ".join(command.upper().split())] = callback
+        self._callbacks[_command_name(command)] = callback
         self._rewire()
+
+    @property
+    def response_callbacks(self) -> MutableMapping[str, Callable[..., Any]]:
+        """The callbacks set on this client, by command name, as a dict-like view.
+
+        ``r.response_callbacks["GET"] = func`` is :meth:`set_response_callback`
+        (the same checks); ``del`` removes one (the method's own shape comes
+        back); names match in any case and spacing (``"client list"`` is
+        ``"CLIENT LIST"``).  Unlike redis-py's, it holds only the callbacks
+        set on this client: greenpool's methods shape their replies
+        themselves, so there is no built-in callback to read or wrap.
+        """
+        return _ResponseCallbacks(self)
 
     def get_retry(self) -> Any:
         """The retry set with :meth:`set_retry`, or None (the default: greenpool never
@@ -694,6 +707,45 @@ class Redis(Commands):
     def dedicated_pool(self) -> Pool[Connection]:
         """The checkout pool of dedicated connections."""
         return self._node.dedicated_pool
+
+
+def _command_name(command: str) -> str:
+    """A command's name as response callbacks are keyed: upper case, single spaces."""
+    return " ".join(command.upper().split())
+
+
+class _ResponseCallbacks(MutableMapping[str, Callable[..., Any]]):
+    """:attr:`Redis.response_callbacks`: a live view of one client's callbacks."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: Redis) -> None:
+        self._client = client
+
+    @staticmethod
+    def _key(command: object) -> str:
+        if not isinstance(command, str):
+            raise KeyError(command)
+        return _command_name(command)
+
+    def __getitem__(self, command: str) -> Callable[..., Any]:
+        return self._client._callbacks[self._key(command)]
+
+    def __setitem__(self, command: str, callback: Callable[..., Any]) -> None:
+        self._client.set_response_callback(command, callback)
+
+    def __delitem__(self, command: str) -> None:
+        del self._client._callbacks[self._key(command)]
+        self._client._rewire()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._client._callbacks))
+
+    def __len__(self) -> int:
+        return len(self._client._callbacks)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._client._callbacks!r})"
 
 
 def _wired(target: Any, shapes: dict[str, Reshape] | None,

@@ -228,6 +228,31 @@ def test_response_callbacks(r: Redis, theirs: redis.Redis, key: str) -> None:
         r.set_response_callback("GET", "not callable")  # type: ignore[arg-type]
 
 
+def test_response_callbacks_attribute(r: Redis, theirs: redis.Redis, key: str) -> None:
+    # redis-py's public dict of callbacks: set an item, read it back, delete it
+    r.set(key, "v")
+    theirs.set(key, "v")
+    for client in (r, theirs):
+        client.response_callbacks["get"] = lambda reply, **options: ("item", reply)
+    assert r.get(key) == theirs.get(key) == ("item", b"v")
+    callbacks = r.response_callbacks
+    assert "GET" in callbacks and "Get" in callbacks and 42 not in callbacks
+    assert callbacks["GET"] is callbacks["get"]
+    assert list(callbacks) == ["GET"] and len(callbacks) == 1
+    r.response_callbacks["client  getname"] = lambda reply, **options: "named"
+    assert r.client_getname() == "named"
+    with r.pipeline() as pipe:
+        assert pipe.get(key).execute() == [("item", b"v")]
+    del r.response_callbacks["Get"]
+    del r.response_callbacks["CLIENT GETNAME"]
+    assert r.get(key) == b"v" and r.client_getname() is None  # the methods' own shapes
+    assert dict(r.response_callbacks) == {}
+    with pytest.raises(KeyError):
+        del r.response_callbacks["GET"]
+    with pytest.raises(ConfigurationError, match="callback"):
+        r.response_callbacks["GET"] = "not callable"  # type: ignore[assignment]
+
+
 def test_set_retry_takes_redis_py_retry_and_backoff(redis_server: RedisServer, key: str) -> None:
     proxy = TcpProxy(redis_server.host, redis_server.port)
     proxy.start()
