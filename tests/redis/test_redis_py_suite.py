@@ -549,8 +549,8 @@ def _numbers_as_text(client: Any) -> Any:
         lambda: client.incrby("t:rps:n2", "2"),
         lambda: client.expire("t:rps:b", "100"),
         lambda: client.zadd("t:rps:z", {"m": 1}) and client.zrange("t:rps:z", "0", "-1"),
-        # Text the server would refuse: an error either way (greenpool's
-        # before sending, a DataError; redis-py's from the server).
+        # Text the server would refuse: a ResponseError either way (greenpool's
+        # before sending, a RefusedArgumentError; redis-py's from the server).
         lambda: client.lindex("t:rps:a", "one") is not None,
         lambda: client.lindex("t:rps:a", "01") is not None,
     ]
@@ -563,9 +563,10 @@ def test_numbers_given_as_text_work_as_in_redis_py(ours: Redis, theirs: redis.Re
     mine, reference = _numbers_as_text(ours), _numbers_as_text(theirs)
     assert mine[:9] == reference[:9]
     assert mine[:4] == [b"y", b"z", [b"x", b"y", b"z"], [b"t:rps:a", [b"x", b"y"]]]
-    # The refused ones: both raise (the classes differ, as documented).
-    assert mine[9:] == [("raised", "DataError")] * 2
-    assert all(outcome[0] == "raised" for outcome in reference[9:])
+    # The refused ones: greenpool's before sending, with an error that is both
+    # a DataError and the ResponseError redis-py gets from the server.
+    assert mine[9:] == [("raised", "RefusedArgumentError")] * 2
+    assert reference[9:] == [("raised", "ResponseError")] * 2
 
 
 # ---------------------------------------------------------------------- connection_pool
