@@ -569,12 +569,23 @@ class Redis(Commands):
         """QUIT on a connection of its own, closed afterwards; True.  The client's
         other connections stay as they are (redis-py's closes the one pooled
         connection it gets, which reconnects on next use)."""
-        return bool(_execute.result(self._on_own_connection(("QUIT",)), {"_parse": ok}))
+        return bool(self._own_connection_result(("QUIT",), {"_parse": ok}))
 
-    def reset(self) -> str:
+    def reset(self) -> Any:
         """RESET on a connection of its own, closed afterwards; ``"RESET"``.  The
-        shared connections keep their database, name and credentials."""
-        return to_text(_execute.result(self._on_own_connection(("RESET",)), {}))
+        shared connections keep their database, name and credentials.
+
+        As redis-py's: with ``protocol=3`` the reply comes as the server sent
+        it (``b"RESET"`` unless decoding), and a response callback set for
+        ``RESET`` shapes it.
+        """
+        return self._own_connection_result(("RESET",), {"_parse": to_text})
+
+    def _own_connection_result(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
+        """``args`` run on a connection of its own; the result in the client's
+        mode's shape, through its response callbacks."""
+        options = _shaped(self._reshapes, self._callbacks, args, options)
+        return _execute.result_from_raw(self._on_own_connection(args), options, self.settings)
 
     def _on_own_connection(self, args: tuple[Any, ...]) -> Any:
         try:
@@ -748,11 +759,10 @@ class _ResponseCallbacks(MutableMapping[str, Callable[..., Any]]):
         return f"{type(self).__name__}({self._client._callbacks!r})"
 
 
-def _wired(target: Any, shapes: dict[str, Reshape] | None,
-           callbacks: dict[str, Callable[..., Any]], retry: Any,
-           *args: Any, **options: Any) -> Any:
-    """``target``'s own execute_command, with the mode's shapes, the response
-    callbacks and the retry."""
+def _shaped(shapes: Mapping[str, Reshape] | None, callbacks: Mapping[str, Callable[..., Any]],
+            args: tuple[Any, ...], options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the ``_parse`` of the client's mode (``shapes``) and of
+    its response callback for the command ``args`` names, if any."""
     if args and (shapes or callbacks):
         names = command_names(args)
         if shapes:
@@ -763,6 +773,15 @@ def _wired(target: Any, shapes: dict[str, Reshape] | None,
                 given = {k: v for k, v in options.items()
                          if not k.startswith("_") and k != "never_decode"}
                 options = {**options, "_parse": lambda reply: callback(reply, **given)}
+    return options
+
+
+def _wired(target: Any, shapes: dict[str, Reshape] | None,
+           callbacks: dict[str, Callable[..., Any]], retry: Any,
+           *args: Any, **options: Any) -> Any:
+    """``target``'s own execute_command, with the mode's shapes, the response
+    callbacks and the retry."""
+    options = _shaped(shapes, callbacks, args, options)
     execute = target.__class__.execute_command
     if retry is None:
         return execute(target, *args, **options)

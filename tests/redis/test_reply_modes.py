@@ -397,6 +397,24 @@ def test_replies_match_redis_py(server: RedisServer, protocol: int | None, legac
     assert not differences, "\n".join(differences)
 
 
+@pytest.mark.parametrize("decode", [False, True], ids=["bytes", "decoded"])
+@pytest.mark.parametrize(("protocol", "legacy"), MODES, ids=_IDS)
+def test_reset_reply_matches_redis_py(server: RedisServer, protocol: int | None, legacy: bool,
+                                      decode: bool) -> None:
+    # reset() runs on a connection of its own (not through execute_command), and
+    # RESET puts a connection back on RESP2: fresh clients, used for nothing else.
+    address = {"host": server.host, "port": server.port}
+    kwargs = _kwargs(protocol, legacy, decode)
+    with redis.Redis(**address, **kwargs) as theirs, Redis(**address, **kwargs) as ours:
+        expected = theirs.reset()
+        assert _canon(ours.reset()) == _canon(expected)
+        assert ours.ping() is True  # the shared connection was not the one reset
+        for client in (ours, theirs):  # a callback gets the reply as it came
+            client.set_response_callback("RESET", lambda reply, **options: ("reset", reply))
+        assert _canon(ours.reset()) == _canon(theirs.reset())
+        assert ours.reset()[0] == "reset"
+
+
 URL_CASES = [c for c in CASES if c.name in (
     "zrange_ws", "zpopmin", "hrandfield_wv", "xread", "geopos", "blpop", "lcs_idx")]
 
