@@ -94,7 +94,9 @@ def plot_sweep(
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
 
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
+    # Many lines: the legend goes to the right, off the lines.
+    outside = len(series) + (reference is not None) > 4
+    fig, ax = plt.subplots(figsize=(10.5 if outside else 7.5, 4.5), dpi=110)
     levels: set[int] = set()
     for name, points in series.items():
         xs = sorted(points)
@@ -113,7 +115,10 @@ def plot_sweep(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    if outside:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    else:
+        ax.legend()
     footer = (f"{datetime.date.today()}, {platform.python_implementation()} "
               f"{platform.python_version()}, {_cores()} cores; medians. {note}")
     fig.text(0.01, 0.01, textwrap.fill(footer.strip(), 130), fontsize=7, color="grey")
