@@ -524,12 +524,23 @@ class ServerProcess:
             return
         pid = proc.pid
         if proc.poll() is None:
+            # pause() stopped every descendant, some in sessions of their own
+            # (PostgreSQL's backends): outside the process group, they would
+            # stay stopped, orphaned for good, once the server is gone.
+            paused = self.paused
             if hard:
+                # Killed where they stand: none may run on and answer first.
+                stopped = _tree(pid) if paused else []
                 _killpg(pid, signal.SIGKILL)
+                for member in stopped:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(member, signal.SIGKILL)
             else:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, self.stop_signal)
                 _killpg(pid, signal.SIGCONT)  # a paused server must run to exit
+                if paused:
+                    self._signal_group(signal.SIGCONT)  # and so must its descendants
             try:
                 proc.wait(timeout=5.0 if hard else self.stop_grace)
             except subprocess.TimeoutExpired:
@@ -551,9 +562,10 @@ class ServerProcess:
     def stop(self) -> None:
         """Stop the server and remove its temporary directory.
 
-        Sends :attr:`stop_signal` to the PID (SIGCONT too, in case it is
-        paused), waits :attr:`stop_grace` seconds, then SIGKILLs the process
-        group.  Always reaps the process.  Safe to call more than once.
+        Sends :attr:`stop_signal` to the PID (SIGCONT too, to it and, after
+        :meth:`pause`, every process it forked), waits :attr:`stop_grace`
+        seconds, then SIGKILLs the process group.  Always reaps the process.
+        Safe to call more than once.
         """
         try:
             self._terminate(hard=False)
@@ -562,6 +574,10 @@ class ServerProcess:
 
     def kill(self) -> None:
         """SIGKILL the server's process group and reap it; the directory stays.
+
+        After :meth:`pause`, every process the server forked is killed too,
+        still stopped (PostgreSQL's backends are outside the group, and
+        stopped they would never see the postmaster gone).
 
         A later :meth:`start` or :meth:`restart` brings the server back on the
         same port with the same directory.
@@ -692,9 +708,12 @@ def stop_all(servers: Iterable[ServerProcess]) -> None:
     for server in servers:
         pid = server.pid
         if pid is not None:
+            paused = server.paused
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, server.stop_signal)
             _killpg(pid, signal.SIGCONT)  # a paused server must run to exit
+            if paused:
+                server.resume()  # and so must every process it forked, as in stop()
     errors: list[Exception] = []
     for server in servers:
         try:

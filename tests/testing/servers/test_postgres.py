@@ -6,9 +6,11 @@ from typing import Any
 
 import psycopg2
 import pytest
+from helpers import wait_until
 from servers_helpers import pid_alive, refused
 
 from greenpool.testing import PostgresServer, PostgresStandby
+from greenpool.testing.servers import stop_all
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -77,3 +79,25 @@ def test_postgres_standby_follows_and_promotes(postgres_standby: PostgresStandby
 
 def test_postgres_session_fixture(postgres_server: PostgresServer) -> None:
     assert postgres_server.query("SELECT 1") == [(1,)]
+
+
+@pytest.mark.parametrize("how", ["stop", "kill", "stop_all"])
+def test_a_paused_postgres_stopped_or_killed_leaves_no_process(how: str) -> None:
+    # pause() stops the backends too (each in a session of its own); a stop or
+    # kill while paused must not leave them stopped and orphaned for good.
+    server = PostgresServer()
+    server.start()
+    try:
+        conn = pg_connect(server)
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backend = cur.fetchone()[0]
+        server.pause()
+        if how == "stop_all":
+            stop_all([server])
+        else:
+            getattr(server, how)()
+        conn.close()
+        wait_until(lambda: not pid_alive(backend))
+    finally:
+        server.stop()
