@@ -68,6 +68,11 @@ class Load:
         self._stop = True
         gevent.joinall(self._jobs, raise_error=True)
 
+    def wait_written(self, timeout: float = 10.0) -> None:
+        """Until every key has been written once (a fixed wait missed some on a slow machine)."""
+        total = sum(len(keys) for keys in self.keys)
+        wait_until(lambda: len(self.acked) == total, timeout)
+
     def slots(self) -> list[int]:
         return sorted({key_slot(k) for keys in self.keys for k in keys})
 
@@ -84,7 +89,7 @@ def test_ask_then_moved_during_a_migration_under_1000_greenlets(
     client = RedisCluster(startup_nodes=cluster.startup_nodes)
     load = Load(client, 1000).start()
     try:
-        gevent.sleep(0.3)
+        load.wait_written()
         # Every slot that the load uses and the first primary serves moves to another one.
         owner = cluster.primaries()[0]
         mine = [s for s in load.slots() if cluster.slot_owner(s) is owner][:200]
@@ -116,7 +121,7 @@ def test_moved_after_resharding_under_1000_greenlets(
     client = RedisCluster(startup_nodes=cluster.startup_nodes)
     load = Load(client, 1000).start()
     try:
-        gevent.sleep(0.3)
+        load.wait_written()
         slots = load.slots()
         target = _other_primary(cluster, slots[0])  # the low slots are not all its own
         for part in (slots[:300], slots[300:600]):
