@@ -538,9 +538,11 @@ class ServerProcess:
             else:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, self.stop_signal)
-                _killpg(pid, signal.SIGCONT)  # a paused server must run to exit
+                # A paused server must run to exit, and so must its descendants.
                 if paused:
-                    self._signal_group(signal.SIGCONT)  # and so must its descendants
+                    self._signal_group(signal.SIGCONT)
+                else:
+                    _killpg(pid, signal.SIGCONT)
             try:
                 proc.wait(timeout=5.0 if hard else self.stop_grace)
             except subprocess.TimeoutExpired:
@@ -711,9 +713,11 @@ def stop_all(servers: Iterable[ServerProcess]) -> None:
             paused = server.paused
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, server.stop_signal)
-            _killpg(pid, signal.SIGCONT)  # a paused server must run to exit
+            # A paused server must run to exit, and so must its descendants.
             if paused:
-                server.resume()  # and so must every process it forked, as in stop()
+                server.resume()
+            else:
+                _killpg(pid, signal.SIGCONT)
     errors: list[Exception] = []
     for server in servers:
         try:
